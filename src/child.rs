@@ -1,0 +1,192 @@
+//! Starting worker processes and owning them until they are reaped.
+//!
+//! [`WorkerCommand`] says what to run (by default this very executable with
+//! the hidden `worker` subcommand and nothing of the parent's argv).
+//! [`ChildGuard`] owns a started child: it can signal it without racing pid
+//! reuse, waits with a deadline, and kills and reaps it when dropped, so no
+//! handle ever leaves a process behind.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{self, SigHandler, Signal};
+use nix::unistd::Pid;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::outcome::Exit;
+
+/// The environment variable that marks a process as an mproc worker.
+pub const WORKER_ENV: &str = "MPROC_WORKER";
+
+/// The argument that starts worker mode.
+pub const WORKER_ARG: &str = "worker";
+
+/// What to execute for a worker.
+#[derive(Debug, Clone)]
+pub struct WorkerCommand {
+    program: PathBuf,
+    args: Vec<OsString>,
+}
+
+impl WorkerCommand {
+    /// This executable (`/proc/self/exe`, else `current_exe()`) with `worker`.
+    pub fn current_exe() -> Result<Self> {
+        let program = match std::fs::read_link("/proc/self/exe") {
+            Ok(p) if p.exists() => PathBuf::from("/proc/self/exe"),
+            _ => std::env::current_exe().map_err(|e| {
+                Error::new(
+                    ErrorKind::Spawn,
+                    format!("cannot find this executable: {e}"),
+                )
+            })?,
+        };
+        Ok(WorkerCommand::program(program))
+    }
+
+    /// Another executable, started with `worker` as its one argument.
+    pub fn program(program: impl Into<PathBuf>) -> Self {
+        WorkerCommand {
+            program: program.into(),
+            args: vec![WORKER_ARG.into()],
+        }
+    }
+
+    /// The program's path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.program
+    }
+
+    /// Starts one worker with piped stdin, stdout and stderr.
+    pub(crate) fn spawn(&self) -> Result<Child> {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .env(WORKER_ENV, "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let parent = nix::unistd::getpid();
+        // SAFETY: the closure runs in the forked child before exec and only
+        // makes async-signal-safe system calls (prctl, getppid, sigaction,
+        // kill); it allocates nothing and takes no lock.
+        unsafe {
+            cmd.pre_exec(move || {
+                // Die with the parent, even if it is SIGKILLed.
+                let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+                if nix::unistd::getppid() != parent {
+                    let _ = signal::raise(Signal::SIGKILL);
+                }
+                // Ctrl-C reaches the whole foreground group; the parent decides.
+                let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
+                Ok(())
+            });
+        }
+        cmd.spawn().map_err(|e| {
+            Error::new(
+                ErrorKind::Spawn,
+                format!(
+                    "cannot start worker {}: {}",
+                    self.program.display(),
+                    crate::error::lower_first(&e.to_string())
+                ),
+            )
+            .with_source(e)
+        })
+    }
+}
+
+/// Owns a child process until it is reaped. Dropping it kills and reaps.
+#[derive(Debug)]
+pub(crate) struct ChildGuard {
+    child: Mutex<Child>,
+    exit: Mutex<Option<Exit>>,
+    pid: u32,
+}
+
+impl ChildGuard {
+    pub(crate) fn new(child: Child) -> Self {
+        let pid = child.id();
+        ChildGuard {
+            child: Mutex::new(child),
+            exit: Mutex::new(None),
+            pid,
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Sends `sig` unless the child was already reaped (so never to a reused pid).
+    pub(crate) fn signal(&self, sig: Signal) {
+        let _child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        if self
+            .exit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+        {
+            let _ = signal::kill(Pid::from_raw(self.pid as i32), sig);
+        }
+    }
+
+    /// Kills the child with SIGKILL unless it was already reaped.
+    pub(crate) fn kill(&self) {
+        self.signal(Signal::SIGKILL);
+    }
+
+    /// Reaps the child if it has exited.
+    pub(crate) fn try_wait(&self) -> Option<Exit> {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let mut exit = self.exit.lock().unwrap_or_else(|e| e.into_inner());
+        if exit.is_none() {
+            if let Ok(Some(status)) = child.try_wait() {
+                *exit = Some(Exit::from_status(status));
+            }
+        }
+        *exit
+    }
+
+    /// Waits up to `limit` for the child to exit; `None` if it is still running.
+    pub(crate) fn wait_timeout(&self, limit: Duration) -> Option<Exit> {
+        let deadline = Instant::now() + limit;
+        let mut pause = Duration::from_micros(50);
+        loop {
+            if let Some(exit) = self.try_wait() {
+                return Some(exit);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits up to `grace` for a clean exit, then kills; always reaps.
+    pub(crate) fn reap(&self, grace: Duration) -> Exit {
+        if let Some(exit) = self.wait_timeout(grace) {
+            return exit;
+        }
+        self.kill();
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let status = child
+            .wait()
+            .map(Exit::from_status)
+            .unwrap_or(Exit::Code(-1));
+        *self.exit.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
+        status
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if self.try_wait().is_none() {
+            self.reap(Duration::ZERO);
+        }
+    }
+}

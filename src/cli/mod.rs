@@ -1,0 +1,344 @@
+//! The command line: clap types, and their conversion into the plain
+//! values of [`options`](crate::options). clap stops here.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::logging::{LogFormat, LogOptions};
+use crate::options::{
+    Command, Invocation, JobChoice, Mode, OutputFormat, PoolCommand, PoolOptions, ProcessDemo,
+};
+
+/// What parsing gave: an invocation, or text clap already decided to show
+/// (help, version) with its exit code.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Run this.
+    Run(Invocation),
+    /// Print this and exit with the code.
+    Show(String, u8),
+}
+
+/// Parses a full argv (program name first).
+pub fn parse<I, T>(args: I) -> Result<Parsed>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    match Cli::try_parse_from(args) {
+        Ok(cli) => Ok(Parsed::Run(cli.into_invocation())),
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                Ok(Parsed::Show(e.render().to_string(), e.exit_code() as u8))
+            }
+            _ => Err(Error::usage(one_line(&e.render().to_string()))),
+        },
+    }
+}
+
+/// clap's message on one line: the error, then any tip, without the usage.
+fn one_line(rendered: &str) -> String {
+    let mut parts = Vec::new();
+    for line in rendered.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("error: ") {
+            parts.push(rest.to_string());
+        } else if line.starts_with("tip:") {
+            parts.push(line.to_string());
+        }
+    }
+    if parts.is_empty() {
+        parts.push(
+            rendered
+                .lines()
+                .next()
+                .unwrap_or("invalid usage")
+                .to_string(),
+        );
+    }
+    parts.join("; ")
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mproc",
+    version,
+    about = "Run work in real OS child processes, the way Python's multiprocessing does",
+    propagate_version = true
+)]
+struct Cli {
+    /// More log detail (-v debug, -vv trace); with cpu-count, show every source.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors in the log.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Text, global = true)]
+    log_format: LogFormatArg,
+    /// Write the log to FILE instead of stderr.
+    #[arg(long, value_name = "FILE", global = true)]
+    log_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// Print how many CPUs this process may use (affinity, cgroup quota, MPROC_CPU_COUNT).
+    CpuCount {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a job over many inputs in a pool of worker processes.
+    Pool(PoolArgs),
+    /// Start one child process, join it, and show that it cannot harm the parent.
+    Process(ProcessArgs),
+    /// Serve as a worker on stdin/stdout (started by mproc itself).
+    #[command(hide = true)]
+    Worker,
+}
+
+#[derive(Debug, Args)]
+struct PoolArgs {
+    #[command(flatten)]
+    flags: PoolFlags,
+    #[command(subcommand)]
+    job: JobSub,
+}
+
+#[derive(Debug, Args)]
+struct PoolFlags {
+    /// Worker processes [default: usable CPUs, see cpu-count].
+    #[arg(short = 'n', long, value_name = "N", value_parser = at_least_one, global = true)]
+    processes: Option<usize>,
+    /// Items sent to a worker per request.
+    #[arg(long, value_name = "N", default_value = "1", value_parser = at_least_one, global = true)]
+    chunksize: usize,
+    /// Replace each worker after N items.
+    #[arg(long, value_name = "N", value_parser = at_least_one, global = true)]
+    maxtasksperchild: Option<usize>,
+    /// Pool method.
+    #[arg(long, value_enum, default_value_t = ModeArg::Map, global = true)]
+    mode: ModeArg,
+    /// Print one JSON document: results in input order, then a summary.
+    #[arg(long, conflicts_with = "jsonl", global = true)]
+    json: bool,
+    /// Print one JSON object per line as results arrive, then a summary line.
+    #[arg(long, global = true)]
+    jsonl: bool,
+    /// Kill and replace a worker whose item runs longer than SECONDS.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, global = true)]
+    timeout: Option<Duration>,
+    /// Run an item that crashed or timed out up to R more times.
+    #[arg(long, value_name = "R", default_value = "0", global = true)]
+    retries: u32,
+    /// Also retry items whose job returned an error or panicked.
+    #[arg(long, global = true)]
+    retry_errors: bool,
+    /// Stop dispatching after the first item that is not ok.
+    #[arg(long, global = true)]
+    halt_on_error: bool,
+    /// Items run at once inside each worker (threads), for I/O-bound jobs.
+    #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one, global = true)]
+    concurrency: usize,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Map,
+    Imap,
+    ImapUnordered,
+    Async,
+}
+
+#[derive(Debug, Subcommand)]
+enum JobSub {
+    /// f(x) = x*x over 0..COUNT, printed as Python prints a list.
+    Square {
+        /// How many numbers (0..COUNT).
+        #[arg(value_name = "COUNT")]
+        count: u64,
+    },
+    /// The CPU load demo: TOTAL random draws split over the processes.
+    Load {
+        /// Random draws in all.
+        #[arg(long, default_value = "40000000")]
+        total: u64,
+        /// Random seed.
+        #[arg(long, default_value = "1")]
+        seed: u64,
+        /// Shares to split the draws into [default: one per process].
+        #[arg(long, value_parser = at_least_one)]
+        parts: Option<usize>,
+    },
+    /// Scripted items that sleep, fail, panic, print, exit or crash (see docs).
+    Chaos {
+        /// Actions: ok:TEXT sleep:MS spin:MS fail:TEXT panic:TEXT exit:CODE abort segv kill hang print:BYTES eprint:BYTES log:TEXT big:BYTES flaky:FILE
+        #[arg(value_name = "ACTION", required = true)]
+        actions: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ProcessArgs {
+    /// Make the child exit with this code.
+    #[arg(long, value_name = "K", conflicts_with = "crash")]
+    exit_code: Option<i32>,
+    /// Make the child crash with a segmentation fault.
+    #[arg(long)]
+    crash: bool,
+}
+
+fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+fn seconds(s: &str) -> std::result::Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
+}
+
+impl Cli {
+    fn into_invocation(self) -> Invocation {
+        let filter = if self.quiet {
+            Some("error".to_string())
+        } else {
+            match self.verbose {
+                0 => None,
+                1 => Some("debug".to_string()),
+                _ => Some("trace".to_string()),
+            }
+        };
+        let log = LogOptions {
+            filter,
+            format: match self.log_format {
+                LogFormatArg::Text => LogFormat::Text,
+                LogFormatArg::Json => LogFormat::Json,
+            },
+            file: self.log_file,
+        };
+        let command = match self.command {
+            Sub::CpuCount { json } => Command::CpuCount {
+                verbose: self.verbose > 0,
+                json,
+            },
+            Sub::Pool(args) => Command::Pool(args.into_command()),
+            Sub::Process(p) => Command::Process(ProcessDemo {
+                exit_code: p.exit_code,
+                crash: p.crash,
+                program: None,
+            }),
+            Sub::Worker => Command::Worker,
+        };
+        Invocation { log, command }
+    }
+}
+
+impl PoolArgs {
+    fn into_command(self) -> PoolCommand {
+        let f = self.flags;
+        PoolCommand {
+            pool: PoolOptions {
+                processes: f.processes,
+                chunksize: f.chunksize,
+                max_tasks_per_child: f.maxtasksperchild.map(|n| n as u64),
+                timeout: f.timeout,
+                retries: f.retries,
+                retry_errors: f.retry_errors,
+                halt_on_error: f.halt_on_error,
+                concurrency: f.concurrency as u32,
+            },
+            mode: match f.mode {
+                ModeArg::Map => Mode::Map,
+                ModeArg::Imap => Mode::Imap,
+                ModeArg::ImapUnordered => Mode::ImapUnordered,
+                ModeArg::Async => Mode::Async,
+            },
+            output: match (f.json, f.jsonl) {
+                (true, _) => OutputFormat::Json,
+                (_, true) => OutputFormat::Jsonl,
+                _ => OutputFormat::Human,
+            },
+            job: match self.job {
+                JobSub::Square { count } => JobChoice::Square { count },
+                JobSub::Load { total, seed, parts } => JobChoice::Load {
+                    total,
+                    seed,
+                    parts: parts.map(|p| p as u32),
+                },
+                JobSub::Chaos { actions } => JobChoice::Chaos { actions },
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn errors_are_one_line_and_name_the_flag() {
+        let e = parse(["mproc", "pool", "-n", "0", "square", "3"]).unwrap_err();
+        assert!(e.is_usage());
+        assert!(!e.message().contains('\n'));
+        assert!(e.message().contains("--processes"), "{e}");
+        let e = parse(["mproc", "pool", "-n", "x", "square", "3"]).unwrap_err();
+        assert!(e.message().contains("'x' is not a whole number"), "{e}");
+        let e = parse(["mproc", "pool", "--mode", "fast", "square", "3"]).unwrap_err();
+        assert!(e.message().contains("--mode"), "{e}");
+        let e = parse(["mproc", "pool", "cube", "3"]).unwrap_err();
+        assert!(e.message().contains("cube"), "{e}");
+    }
+
+    #[test]
+    fn pool_flags_parse_into_plain_values() {
+        let Parsed::Run(inv) = parse([
+            "mproc",
+            "-q",
+            "pool",
+            "-n",
+            "3",
+            "--mode",
+            "imap-unordered",
+            "--jsonl",
+            "square",
+            "11",
+        ])
+        .unwrap() else {
+            panic!("expected a run");
+        };
+        let Command::Pool(p) = inv.command else {
+            panic!("expected pool")
+        };
+        assert_eq!(p.pool.processes, Some(3));
+        assert_eq!(p.mode, Mode::ImapUnordered);
+        assert_eq!(p.output, OutputFormat::Jsonl);
+        assert!(matches!(p.job, JobChoice::Square { count: 11 }));
+        assert_eq!(inv.log.filter.as_deref(), Some("error"));
+    }
+}

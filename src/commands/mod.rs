@@ -1,0 +1,34 @@
+//! Running a parsed [`Command`]: one file per command.
+
+mod cpu_count;
+mod pool;
+mod process;
+
+use crate::error::Result;
+use crate::options::Command;
+use crate::registry::Registry;
+
+/// How a command ended, as the process exit code: 0 all ok, 1 some items
+/// not ok. (Errors, exit 2, are `Err`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status(pub u8);
+
+impl Status {
+    /// Every item ok.
+    pub const OK: Status = Status(0);
+    /// Some item not ok.
+    pub const SOME_FAILED: Status = Status(1);
+}
+
+/// Runs `command`.
+pub fn execute(command: Command) -> Result<Status> {
+    match command {
+        Command::CpuCount { verbose, json } => cpu_count::run(verbose, json),
+        Command::Pool(p) => pool::run(p),
+        Command::Process(p) => process::run(p),
+        Command::Worker => Ok(match crate::worker::serve(&Registry::builtin()) {
+            code if code == std::process::ExitCode::SUCCESS => Status::OK,
+            _ => Status(3),
+        }),
+    }
+}

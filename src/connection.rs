@@ -1,0 +1,225 @@
+//! The parent's side of one live worker: its pipes and the threads that
+//! serve them.
+//!
+//! Each worker gets three small threads, so no pipe can fill up unread:
+//! - a writer that sends pre-encoded request frames to the worker's stdin;
+//! - a reader that checks the handshake, then turns result frames into
+//!   [`ConnEvent`]s and log frames into events in the parent's log sink;
+//! - a drain for the worker's stderr (which is also where a job's prints
+//!   land), re-emitted line by line into the log sink.
+//!
+//! The reader reaps the process when its stream ends and reports how it
+//! ended, exactly once, as [`ConnEvent::Gone`]. This module knows frames
+//! only as typed messages; it decides nothing about items.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{ChildStderr, ChildStdin, ChildStdout};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::child::{ChildGuard, WorkerCommand};
+use crate::error::{Error, ErrorKind, Result};
+use crate::logging;
+use crate::outcome::Exit;
+use crate::protocol::{self, Done, FrameReader, Hello, Reply, Request};
+
+/// What a worker's reader thread reports.
+#[derive(Debug)]
+pub(crate) enum ConnEvent {
+    /// The handshake succeeded.
+    Ready(Hello),
+    /// An item finished.
+    Done(Done),
+    /// The worker is gone and reaped; `error` says why the parent gave up
+    /// on its stream, if it did.
+    Gone { exit: Exit, error: Option<Error> },
+}
+
+/// Where a connection's events go.
+pub(crate) type Sink = Box<dyn Fn(ConnEvent) + Send + 'static>;
+
+/// Settings shared by every worker connection of a pool.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnConfig {
+    pub command: WorkerCommand,
+    pub max_frame: usize,
+    pub log_filter: String,
+    pub concurrency: u32,
+}
+
+/// A live worker process and its pipe threads.
+pub(crate) struct Connection {
+    child: Arc<ChildGuard>,
+    input: Option<Sender<Vec<u8>>>,
+}
+
+impl Connection {
+    /// Starts worker number `worker` and its threads. The configure frame is
+    /// queued at once; the handshake is checked by the reader thread.
+    pub(crate) fn start(config: &ConnConfig, worker: usize, sink: Sink) -> Result<Connection> {
+        let mut child = config.command.spawn()?;
+        let (stdin, stdout, stderr) =
+            match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+                (Some(i), Some(o), Some(e)) => (i, o, e),
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::Spawn,
+                        "worker pipes missing after spawn",
+                    ))
+                }
+            };
+        let child = Arc::new(ChildGuard::new(child));
+        let pid = child.pid();
+        let (tx, rx) = mpsc::channel();
+        let mut first = Vec::new();
+        protocol::append_frame(
+            &mut first,
+            &Request::Configure {
+                worker: worker as u32,
+                log_filter: config.log_filter.clone(),
+                concurrency: config.concurrency,
+            },
+        )?;
+        let _ = tx.send(first);
+        spawn_thread("mproc-stdin", move || write_loop(stdin, rx))?;
+        spawn_thread("mproc-stderr", move || drain_stderr(stderr, worker, pid))?;
+        let reaper = Arc::clone(&child);
+        let max = config.max_frame;
+        let program = config.command.path().display().to_string();
+        spawn_thread("mproc-stdout", move || {
+            let error = read_loop(stdout, max, worker, &reaper, &sink, &program).err();
+            let grace = if error.is_some() {
+                reaper.kill();
+                Duration::ZERO
+            } else {
+                Duration::from_secs(2)
+            };
+            let exit = reaper.reap(grace);
+            sink(ConnEvent::Gone { exit, error });
+        })?;
+        Ok(Connection {
+            child,
+            input: Some(tx),
+        })
+    }
+
+    /// The worker's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Queues encoded frames for the worker's stdin. A worker that is gone
+    /// drops them; its [`ConnEvent::Gone`] reports that.
+    pub(crate) fn send(&self, frames: Vec<u8>) {
+        if let Some(tx) = &self.input {
+            let _ = tx.send(frames);
+        }
+    }
+
+    /// Closes the worker's stdin after what is queued: it finishes its
+    /// items and exits.
+    pub(crate) fn close_input(&mut self) {
+        self.input = None;
+    }
+
+    /// Sends a signal to the worker (unless it is already reaped).
+    pub(crate) fn signal(&self, sig: nix::sys::signal::Signal) {
+        self.child.signal(sig);
+    }
+
+    /// Kills the worker with SIGKILL (unless it is already reaped).
+    pub(crate) fn kill(&self) {
+        self.child.kill();
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // The reader thread reaps; killing here guarantees it gets to.
+        if self.child.try_wait().is_none() {
+            self.child.kill();
+        }
+    }
+}
+
+fn spawn_thread(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .stack_size(256 << 10)
+        .spawn(f)
+        .map(drop)
+        .map_err(|e| Error::io("cannot start a pipe thread", e))
+}
+
+fn write_loop(mut stdin: ChildStdin, rx: Receiver<Vec<u8>>) {
+    for frames in rx {
+        if stdin.write_all(&frames).is_err() {
+            return;
+        }
+    }
+}
+
+fn read_loop(
+    stdout: ChildStdout,
+    max: usize,
+    worker: usize,
+    child: &ChildGuard,
+    sink: &Sink,
+    program: &str,
+) -> Result<()> {
+    let mut frames = FrameReader::new(BufReader::with_capacity(64 << 10, stdout), max);
+    let hello = read_hello(&mut frames, program)?;
+    let pid = hello.pid;
+    sink(ConnEvent::Ready(hello));
+    while let Some(reply) = frames.read::<Reply>()? {
+        match reply {
+            Reply::Done(done) => sink(ConnEvent::Done(done)),
+            Reply::Log(record) => logging::emit_worker(worker, pid, &record),
+        }
+    }
+    let _ = child;
+    Ok(())
+}
+
+fn read_hello<R: Read>(frames: &mut FrameReader<R>, program: &str) -> Result<Hello> {
+    let handshake = |msg: String| Error::new(ErrorKind::Handshake, msg);
+    let bytes = match frames.read_raw() {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(handshake(format!(
+                "worker {program} exited before the handshake: is it an mproc worker binary?"
+            )))
+        }
+        Err(e) => {
+            return Err(handshake(format!(
+                "worker {program} failed the handshake: {e}"
+            )))
+        }
+    };
+    let hello: Hello = protocol::decode(bytes)
+        .map_err(|e| handshake(format!("worker {program} sent a malformed handshake: {e}")))?;
+    protocol::check_hello(&hello)?;
+    Ok(hello)
+}
+
+fn drain_stderr(stderr: ChildStderr, worker: usize, pid: u32) {
+    const MAX_LINE: usize = 64 << 10;
+    let mut reader = BufReader::with_capacity(64 << 10, stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader)
+            .take(MAX_LINE as u64)
+            .read_until(b'\n', &mut line)
+        {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    line.pop();
+                }
+                logging::emit_output(worker, pid, &String::from_utf8_lossy(&line));
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! [`Chaos`]: scripted items that behave well or badly on purpose, to show
+//! (and test) what the pool does when a job is slow, fails, panics, prints,
+//! exits or crashes its process.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::job::{Job, JobError};
+
+/// Runs one action per item. Actions (`NAME` or `NAME:ARG`):
+///
+/// | action | what the item does |
+/// |---|---|
+/// | `ok:TEXT` | returns TEXT |
+/// | `sleep:MS` | sleeps MS milliseconds, returns |
+/// | `spin:MS` | keeps a CPU busy MS milliseconds, returns |
+/// | `fail:TEXT` | returns an error TEXT |
+/// | `panic:TEXT` | panics with TEXT |
+/// | `exit:CODE` | exits its process with CODE |
+/// | `abort` | aborts its process (SIGABRT) |
+/// | `segv` | kills its process with SIGSEGV |
+/// | `kill` | kills its process with SIGKILL |
+/// | `hang` | sleeps for ever |
+/// | `print:BYTES` | prints BYTES bytes to stdout, returns |
+/// | `eprint:BYTES` | prints BYTES bytes to stderr, returns |
+/// | `log:TEXT` | logs TEXT at info level, returns |
+/// | `big:BYTES` | returns a string of BYTES bytes |
+/// | `flaky:FILE` | crashes (SIGKILL) if FILE does not exist yet, creating it; else returns |
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Chaos;
+
+/// What an action returned.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChaosResult {
+    /// The process that ran it.
+    pub pid: u32,
+    /// The returned text.
+    pub value: String,
+}
+
+impl Job for Chaos {
+    const NAME: &'static str = "chaos";
+    type Input = String;
+    type Output = ChaosResult;
+
+    fn run(&self, action: String) -> Result<ChaosResult, JobError> {
+        let (name, arg) = action.split_once(':').unwrap_or((action.as_str(), ""));
+        let number = || -> Result<u64, JobError> {
+            arg.parse::<u64>()
+                .map_err(|_| format!("action '{action}' needs a number after ':'").into())
+        };
+        let value = match name {
+            "ok" => arg.to_string(),
+            "sleep" => {
+                std::thread::sleep(Duration::from_millis(number()?));
+                format!("slept {arg} ms")
+            }
+            "spin" => {
+                let end = std::time::Instant::now() + Duration::from_millis(number()?);
+                let mut x = 0u64;
+                while std::time::Instant::now() < end {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+                format!("spun {arg} ms")
+            }
+            "fail" => return Err(arg.to_string().into()),
+            "panic" => panic!("{arg}"),
+            "exit" => std::process::exit(number()? as i32),
+            "abort" => std::process::abort(),
+            "segv" => raise(nix::sys::signal::Signal::SIGSEGV),
+            "kill" => raise(nix::sys::signal::Signal::SIGKILL),
+            "hang" => loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            },
+            "print" | "eprint" => {
+                let n = number()? as usize;
+                let line = "x".repeat(99) + "\n";
+                let mut left = n;
+                let mut out: Box<dyn Write> = if name == "print" {
+                    Box::new(std::io::stdout().lock())
+                } else {
+                    Box::new(std::io::stderr().lock())
+                };
+                while left > 0 {
+                    let take = left.min(line.len());
+                    out.write_all(&line.as_bytes()[line.len() - take..])?;
+                    left -= take;
+                }
+                out.flush()?;
+                format!("printed {n} bytes")
+            }
+            "log" => {
+                tracing::info!("{arg}");
+                arg.to_string()
+            }
+            "big" => "b".repeat(number()? as usize),
+            "flaky" => {
+                if std::fs::metadata(arg).is_err() {
+                    std::fs::write(arg, b"crashed once\n")?;
+                    raise(nix::sys::signal::Signal::SIGKILL)
+                }
+                "second try".to_string()
+            }
+            _ => return Err(format!("unknown chaos action '{action}'").into()),
+        };
+        Ok(ChaosResult {
+            pid: std::process::id(),
+            value,
+        })
+    }
+}
+
+fn raise(sig: nix::sys::signal::Signal) -> ! {
+    // SAFETY: restoring the default action installs no handler code.
+    unsafe {
+        let _ = nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl);
+    }
+    let _ = nix::sys::signal::raise(sig);
+    std::process::abort()
+}

@@ -1,0 +1,152 @@
+//! Plain values the command line is turned into. Nothing after the CLI
+//! module sees clap types; commands and tests take these.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::logging::LogOptions;
+use crate::pool::PoolBuilder;
+
+/// A parsed command line.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// How to log.
+    pub log: LogOptions,
+    /// What to do.
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Print the usable CPU count; with `verbose`, every source.
+    CpuCount {
+        /// Show every source.
+        verbose: bool,
+        /// Print JSON.
+        json: bool,
+    },
+    /// Run a job over inputs in a pool.
+    Pool(PoolCommand),
+    /// Start one child process and show what it does.
+    Process(ProcessDemo),
+    /// Serve as a worker on stdin and stdout.
+    Worker,
+}
+
+/// `mproc pool ...`.
+#[derive(Debug, Clone)]
+pub struct PoolCommand {
+    /// Pool settings.
+    pub pool: PoolOptions,
+    /// Which pool method to use.
+    pub mode: Mode,
+    /// How to print results.
+    pub output: OutputFormat,
+    /// The job and its inputs.
+    pub job: JobChoice,
+}
+
+/// Pool settings from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct PoolOptions {
+    /// Worker processes (default: usable CPUs).
+    pub processes: Option<usize>,
+    /// Items per request frame.
+    pub chunksize: usize,
+    /// Replace a worker after this many items.
+    pub max_tasks_per_child: Option<u64>,
+    /// Per-item time limit.
+    pub timeout: Option<Duration>,
+    /// Extra attempts for crashed or timed-out items.
+    pub retries: u32,
+    /// Also retry items the job failed.
+    pub retry_errors: bool,
+    /// Stop dispatching after the first item that is not ok.
+    pub halt_on_error: bool,
+    /// Items at once inside each worker.
+    pub concurrency: u32,
+}
+
+impl PoolOptions {
+    /// A [`PoolBuilder`] with these settings.
+    pub fn builder(&self) -> PoolBuilder {
+        let mut b = crate::Pool::builder()
+            .chunksize(self.chunksize.max(1))
+            .retries(self.retries)
+            .retry_errors(self.retry_errors)
+            .halt_on_error(self.halt_on_error)
+            .concurrency(self.concurrency.max(1));
+        if let Some(n) = self.processes {
+            b = b.processes(n);
+        }
+        if let Some(n) = self.max_tasks_per_child {
+            b = b.max_tasks_per_child(n);
+        }
+        if let Some(t) = self.timeout {
+            b = b.timeout(t);
+        }
+        b
+    }
+}
+
+/// Which pool method runs the items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// `map`: all results at the end, in input order.
+    #[default]
+    Map,
+    /// `imap`: results in input order as they become ready.
+    Imap,
+    /// `imap_unordered`: results as they finish.
+    ImapUnordered,
+    /// `map_async` then `get`.
+    Async,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// The job's own report.
+    #[default]
+    Human,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line, as results arrive.
+    Jsonl,
+}
+
+/// A built-in job and its inputs.
+#[derive(Debug, Clone)]
+pub enum JobChoice {
+    /// Square 0..count.
+    Square {
+        /// How many numbers.
+        count: u64,
+    },
+    /// The CPU load demo.
+    Load {
+        /// Random draws in all.
+        total: u64,
+        /// Random seed.
+        seed: u64,
+        /// Shares to split the draws into (default: one per process).
+        parts: Option<u32>,
+    },
+    /// Scripted actions.
+    Chaos {
+        /// One action per item.
+        actions: Vec<String>,
+    },
+}
+
+/// `mproc process ...`.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessDemo {
+    /// Make the child exit with this code.
+    pub exit_code: Option<i32>,
+    /// Make the child crash (SIGSEGV).
+    pub crash: bool,
+    /// Use this worker program instead of the current executable.
+    pub program: Option<PathBuf>,
+}

@@ -1,0 +1,221 @@
+//! How one item ended: [`Outcome`], with the record around it, [`ItemResult`].
+//!
+//! Every item submitted to a pool ends with exactly one outcome, never a
+//! hang: the job's value, its error, its panic, the crash of its worker, a
+//! timeout, or "not run" when the pool stopped before reaching it.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// How a worker process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exit {
+    /// It exited with this status code.
+    Code(i32),
+    /// It was killed by this signal number.
+    Signal(i32),
+}
+
+impl Exit {
+    /// Python's `Process.exitcode`: the code, or minus the signal number.
+    pub fn python_code(self) -> i32 {
+        match self {
+            Exit::Code(c) => c,
+            Exit::Signal(s) => -s,
+        }
+    }
+
+    /// True for exit code 0.
+    pub fn success(self) -> bool {
+        self == Exit::Code(0)
+    }
+
+    pub(crate) fn from_status(status: std::process::ExitStatus) -> Exit {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(sig)) => Exit::Signal(sig),
+            (None, None) => Exit::Code(-1),
+        }
+    }
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Exit::Code(c) => write!(f, "exit code {c}"),
+            Exit::Signal(s) => match nix::sys::signal::Signal::try_from(s) {
+                Ok(sig) => write!(f, "signal {s} ({})", sig.as_str()),
+                Err(_) => write!(f, "signal {s}"),
+            },
+        }
+    }
+}
+
+/// How one item ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome<T> {
+    /// The job returned this value.
+    Ok(T),
+    /// The job returned an error with this message.
+    Failed(String),
+    /// The job panicked.
+    Panicked {
+        /// The panic message.
+        message: String,
+        /// `file:line:column` of the panic, when known.
+        location: Option<String>,
+    },
+    /// The worker process running the item died.
+    Crashed {
+        /// How the worker ended, when it could be reaped.
+        exit: Option<Exit>,
+        /// Why the parent gave up on it, when it was not a plain exit
+        /// (a malformed frame, for example).
+        detail: Option<String>,
+    },
+    /// The item ran past its time limit; its worker was killed.
+    TimedOut(Duration),
+    /// The item never ran (the pool was terminated, halted or interrupted).
+    NotRun(String),
+}
+
+impl<T> Outcome<T> {
+    /// The lowercase name used in JSON and job logs: `ok`, `failed`,
+    /// `panicked`, `crashed`, `timed_out`, `not_run`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Ok(_) => "ok",
+            Outcome::Failed(_) => "failed",
+            Outcome::Panicked { .. } => "panicked",
+            Outcome::Crashed { .. } => "crashed",
+            Outcome::TimedOut(_) => "timed_out",
+            Outcome::NotRun(_) => "not_run",
+        }
+    }
+
+    /// True for [`Outcome::Ok`].
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok(_))
+    }
+
+    /// The value, if the job returned one.
+    pub fn ok(self) -> Option<T> {
+        match self {
+            Outcome::Ok(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A reference to the value, if the job returned one.
+    pub fn as_ok(&self) -> Option<&T> {
+        match self {
+            Outcome::Ok(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A one-line description of a non-ok outcome (`None` for ok).
+    pub fn error(&self) -> Option<String> {
+        Some(match self {
+            Outcome::Ok(_) => return None,
+            Outcome::Failed(m) => m.clone(),
+            Outcome::Panicked { message, location } => match location {
+                Some(l) => format!("panicked at {l}: {message}"),
+                None => format!("panicked: {message}"),
+            },
+            Outcome::Crashed { exit, detail } => {
+                let mut s = String::from("worker crashed");
+                if let Some(e) = exit {
+                    s.push_str(&format!(" ({e})"));
+                }
+                if let Some(d) = detail {
+                    s.push_str(&format!(": {d}"));
+                }
+                s
+            }
+            Outcome::TimedOut(d) => format!("timed out after {:.3} s", d.as_secs_f64()),
+            Outcome::NotRun(why) => format!("not run: {why}"),
+        })
+    }
+
+    /// Converts the value with `f`, keeping any other outcome.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Ok(v) => Outcome::Ok(f(v)),
+            Outcome::Failed(m) => Outcome::Failed(m),
+            Outcome::Panicked { message, location } => Outcome::Panicked { message, location },
+            Outcome::Crashed { exit, detail } => Outcome::Crashed { exit, detail },
+            Outcome::TimedOut(d) => Outcome::TimedOut(d),
+            Outcome::NotRun(w) => Outcome::NotRun(w),
+        }
+    }
+}
+
+/// One item's outcome and where and when it ran.
+#[derive(Debug, Clone)]
+pub struct ItemResult<T> {
+    /// The item's position in the input (0-based).
+    pub index: usize,
+    /// How it ended.
+    pub outcome: Outcome<T>,
+    /// The pool slot (worker index) of its last attempt, if it ran.
+    pub worker: Option<usize>,
+    /// The pid of the process that ran its last attempt, if it ran.
+    pub pid: Option<u32>,
+    /// How many times it was started (1 unless retried; 0 if never run).
+    pub attempts: u32,
+    /// When its last attempt started, counted from the pool's start.
+    pub started: Option<Duration>,
+    /// How long its last attempt ran.
+    pub elapsed: Duration,
+}
+
+impl<T> ItemResult<T> {
+    /// Converts the value with `f`, keeping the record.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> ItemResult<U> {
+        ItemResult {
+            index: self.index,
+            outcome: self.outcome.map(f),
+            worker: self.worker,
+            pid: self.pid,
+            attempts: self.attempts,
+            started: self.started,
+            elapsed: self.elapsed,
+        }
+    }
+
+    pub(crate) fn not_run(index: usize, why: &str) -> Self {
+        ItemResult {
+            index,
+            outcome: Outcome::NotRun(why.to_string()),
+            worker: None,
+            pid: None,
+            attempts: 0,
+            started: None,
+            elapsed: Duration::ZERO,
+        }
+    }
+}
+
+/// Python's `map` semantics over mproc results: every value in order, or an
+/// error naming the first item that was not ok.
+pub fn values<T>(results: Vec<ItemResult<T>>) -> crate::Result<Vec<T>> {
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        let err = r.outcome.error();
+        match r.outcome.ok() {
+            Some(v) => out.push(v),
+            None => {
+                return Err(crate::Error::new(
+                    crate::ErrorKind::Item,
+                    format!("item {} was not ok: {}", r.index, err.unwrap_or_default()),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,143 @@
+//! [`AsyncResult`]: the handle `map_async` and `apply_async` return.
+//!
+//! A collector thread gathers the batch's results, puts them in input
+//! order, runs the callback if one was given, and wakes any waiter.
+
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::task::RawResult;
+use crate::error::{Error, ErrorKind, Result};
+
+type Callback<T> = Box<dyn FnOnce(&T) + Send>;
+
+enum State<T> {
+    Pending(Option<Callback<T>>),
+    Ready(T),
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    ready: Condvar,
+}
+
+/// A result that will be ready later, like Python's `AsyncResult`.
+pub struct AsyncResult<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T: Send + 'static> AsyncResult<T> {
+    pub(super) fn collect(
+        results: Receiver<RawResult>,
+        count: usize,
+        finish: impl FnOnce(Vec<RawResult>) -> T + Send + 'static,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::Pending(None)),
+            ready: Condvar::new(),
+        });
+        let inner = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name("mproc-async".into())
+            .spawn(move || {
+                let mut slots: Vec<Option<RawResult>> = (0..count).map(|_| None).collect();
+                for _ in 0..count {
+                    match results.recv() {
+                        Ok(r) if r.index < count => {
+                            let i = r.index;
+                            slots[i] = Some(r);
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+                let ordered = slots
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        r.unwrap_or_else(|| crate::ItemResult::not_run(i, "the pool stopped"))
+                    })
+                    .collect();
+                let value = finish(ordered);
+                let mut state = inner.state.lock().unwrap_or_else(|e| e.into_inner());
+                if let State::Pending(Some(callback)) =
+                    std::mem::replace(&mut *state, State::Pending(None))
+                {
+                    callback(&value);
+                }
+                *state = State::Ready(value);
+                inner.ready.notify_all();
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a result collector thread: {e}");
+        }
+        AsyncResult { shared }
+    }
+
+    /// Runs `callback` with the result once it is ready (at once if it
+    /// already is), like Python's `callback=` argument.
+    pub fn on_ready(self, callback: impl FnOnce(&T) + Send + 'static) -> Self {
+        {
+            let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            match &mut *state {
+                State::Ready(value) => callback(value),
+                State::Pending(slot) => *slot = Some(Box::new(callback)),
+            }
+        }
+        self
+    }
+
+    /// True once the result is available.
+    pub fn ready(&self) -> bool {
+        let state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        matches!(*state, State::Ready(_))
+    }
+
+    /// Waits until the result is ready or `timeout` passes; true if ready.
+    pub fn wait(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if matches!(*state, State::Ready(_)) {
+                return true;
+            }
+            state = match deadline {
+                None => self
+                    .shared
+                    .ready
+                    .wait(state)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    self.shared
+                        .ready
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Waits for the result (at most `timeout`) and returns it. On timeout
+    /// the error's kind is [`ErrorKind::Timeout`]; use [`wait`](Self::wait)
+    /// to poll without giving the handle up.
+    pub fn get(self, timeout: Option<Duration>) -> Result<T> {
+        if !self.wait(timeout) {
+            let secs = timeout.unwrap_or_default().as_secs_f64();
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!("result not ready after {secs} s"),
+            ));
+        }
+        let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        match std::mem::replace(&mut *state, State::Pending(None)) {
+            State::Ready(value) => Ok(value),
+            State::Pending(_) => Err(Error::new(ErrorKind::Closed, "result already taken")),
+        }
+    }
+}

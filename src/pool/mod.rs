@@ -1,0 +1,455 @@
+//! [`Pool`]: a fixed number of worker processes and Python's `Pool` methods
+//! over them.
+//!
+//! The pool's handle encodes inputs and decodes outputs; a scheduler thread
+//! ([`scheduler`]) owns the processes and decides every item's fate. The
+//! handle and the scheduler talk through one event channel, so the handle
+//! never blocks on a pipe.
+
+mod async_result;
+mod imap;
+pub(crate) mod scheduler;
+pub(crate) mod task;
+
+pub use async_result::AsyncResult;
+pub use imap::IMap;
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::child::WorkerCommand;
+use crate::connection::ConnConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::job::Job;
+use crate::outcome::{ItemResult, Outcome};
+use crate::protocol;
+use scheduler::{Event, Lifecycle, Scheduler, Settings};
+use task::{Batch, JobSpec, RawResult, Task};
+
+/// Builds a [`Pool`]; see [`Pool::builder`].
+#[derive(Debug, Clone)]
+pub struct PoolBuilder {
+    processes: Option<usize>,
+    chunksize: usize,
+    max_tasks_per_child: Option<u64>,
+    timeout: Option<Duration>,
+    retries: u32,
+    retry_errors: bool,
+    halt_on_error: bool,
+    concurrency: u32,
+    max_frame: usize,
+    start_timeout: Duration,
+    command: Option<WorkerCommand>,
+}
+
+impl Default for PoolBuilder {
+    fn default() -> Self {
+        PoolBuilder {
+            processes: None,
+            chunksize: 1,
+            max_tasks_per_child: None,
+            timeout: None,
+            retries: 0,
+            retry_errors: false,
+            halt_on_error: false,
+            concurrency: 1,
+            max_frame: protocol::DEFAULT_MAX_FRAME,
+            start_timeout: Duration::from_secs(30),
+            command: None,
+        }
+    }
+}
+
+impl PoolBuilder {
+    /// Number of worker processes (default: [`cpu_count`](crate::cpu_count)).
+    pub fn processes(mut self, n: usize) -> Self {
+        self.processes = Some(n);
+        self
+    }
+
+    /// Items sent to a worker per request frame (default 1). Items are
+    /// pipelined either way, so this matters less than in Python.
+    pub fn chunksize(mut self, n: usize) -> Self {
+        self.chunksize = n.max(1);
+        self
+    }
+
+    /// Replace each worker after it has run this many items.
+    pub fn max_tasks_per_child(mut self, n: u64) -> Self {
+        self.max_tasks_per_child = Some(n.max(1));
+        self
+    }
+
+    /// Kill and replace a worker whose item runs longer than this; the item
+    /// ends [`Outcome::TimedOut`].
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Run an item that crashed or timed out up to `n` more times.
+    pub fn retries(mut self, n: u32) -> Self {
+        self.retries = n;
+        self
+    }
+
+    /// Also retry items whose job returned an error or panicked.
+    pub fn retry_errors(mut self, yes: bool) -> Self {
+        self.retry_errors = yes;
+        self
+    }
+
+    /// Stop dispatching after the first item that is not ok; items not yet
+    /// sent to a worker end [`Outcome::NotRun`].
+    pub fn halt_on_error(mut self, yes: bool) -> Self {
+        self.halt_on_error = yes;
+        self
+    }
+
+    /// Items run at once inside each worker, on threads (default 1). Raise
+    /// it for I/O-bound jobs.
+    pub fn concurrency(mut self, n: u32) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Largest result frame accepted from a worker (default 64 MiB).
+    pub fn max_frame(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// How long a new worker may take to answer the handshake (default 30 s).
+    pub fn start_timeout(mut self, limit: Duration) -> Self {
+        self.start_timeout = limit;
+        self
+    }
+
+    /// Run this program as the worker instead of the current executable. It
+    /// must call [`serve_if_worker`](crate::serve_if_worker) (or be `mproc`).
+    pub fn program(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.command = Some(WorkerCommand::program(path));
+        self
+    }
+
+    /// Starts the workers and waits for each one's handshake.
+    pub fn build(self) -> Result<Pool> {
+        let processes = match self.processes {
+            Some(0) => return Err(Error::usage("a pool needs at least 1 process")),
+            Some(n) => n,
+            None => crate::cpu::cpu_count(),
+        };
+        let command = match self.command {
+            Some(c) => c,
+            None => WorkerCommand::current_exe()?,
+        };
+        let settings = Settings {
+            processes,
+            chunksize: self.chunksize,
+            max_tasks_per_child: self.max_tasks_per_child,
+            timeout: self.timeout,
+            retries: self.retries,
+            retry_errors: self.retry_errors,
+            halt_on_error: self.halt_on_error,
+            start_timeout: self.start_timeout,
+            conn: ConnConfig {
+                command,
+                max_frame: self.max_frame,
+                log_filter: crate::logging::worker_filter(),
+                concurrency: self.concurrency,
+            },
+        };
+        let (tx, rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (life_tx, life_rx) = mpsc::channel();
+        let epoch = Instant::now();
+        let scheduler = Scheduler::new(settings, rx, tx.clone(), ready_tx, epoch, life_tx);
+        let thread = std::thread::Builder::new()
+            .name("mproc-scheduler".into())
+            .spawn(move || scheduler.run())
+            .map_err(|e| Error::io("cannot start the scheduler thread", e))?;
+        let started = ready_rx.recv().unwrap_or_else(|_| {
+            Err(Error::new(
+                ErrorKind::Spawn,
+                "the pool's scheduler stopped during startup",
+            ))
+        });
+        let mut pool = Pool {
+            events: tx,
+            thread: Some(thread),
+            processes,
+            window: 1024.max(processes * 256),
+            jobs: Mutex::new(HashMap::new()),
+            lifecycle: Mutex::new(life_rx),
+            epoch,
+            closed: false,
+        };
+        match started {
+            Ok(()) => Ok(pool),
+            Err(e) => {
+                pool.terminate();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A pool of worker processes, like Python's `multiprocessing.Pool`.
+///
+/// Dropping it terminates the workers (as Python's `with Pool()` does) and
+/// reaps them: no child process outlives its pool.
+pub struct Pool {
+    events: Sender<Event>,
+    thread: Option<JoinHandle<()>>,
+    processes: usize,
+    pub(crate) window: usize,
+    jobs: Mutex<HashMap<(&'static str, Vec<u8>), Arc<JobSpec>>>,
+    lifecycle: Mutex<Receiver<Lifecycle>>,
+    epoch: Instant,
+    closed: bool,
+}
+
+impl Pool {
+    /// A pool of `processes` workers running this executable.
+    pub fn new(processes: usize) -> Result<Pool> {
+        Pool::builder().processes(processes).build()
+    }
+
+    /// A builder with every option at its default.
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
+    }
+
+    /// The number of worker processes.
+    pub fn processes(&self) -> usize {
+        self.processes
+    }
+
+    /// When the pool started; item start times count from here.
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    /// Worker starts and ends seen so far: `(slot, pid, time since epoch,
+    /// started)`; `started` is false when the worker ended.
+    pub fn worker_events(&self) -> Vec<(usize, u32, Duration, bool)> {
+        let rx = self.lifecycle.lock().unwrap_or_else(|e| e.into_inner());
+        rx.try_iter()
+            .map(|l| (l.slot, l.pid, l.at, l.started))
+            .collect()
+    }
+
+    /// Runs `job` over every input and returns the results in input order,
+    /// once all are done (Python's `Pool.map`).
+    pub fn map<J, I>(&self, job: &J, inputs: I) -> Vec<ItemResult<J::Output>>
+    where
+        J: Job,
+        I: IntoIterator<Item = J::Input>,
+    {
+        self.imap(job, inputs).collect()
+    }
+
+    /// Like [`map`](Pool::map), but yields each result as soon as it and all
+    /// before it are done, keeping a bounded number of items in memory
+    /// (Python's `Pool.imap`).
+    pub fn imap<J, I>(&self, job: &J, inputs: I) -> IMap<'_, J, I::IntoIter>
+    where
+        J: Job,
+        I: IntoIterator<Item = J::Input>,
+    {
+        IMap::new(self, job, inputs.into_iter(), true)
+    }
+
+    /// Yields results as they finish, in any order; each carries its input
+    /// [`index`](ItemResult::index) (Python's `Pool.imap_unordered`).
+    pub fn imap_unordered<J, I>(&self, job: &J, inputs: I) -> IMap<'_, J, I::IntoIter>
+    where
+        J: Job,
+        I: IntoIterator<Item = J::Input>,
+    {
+        IMap::new(self, job, inputs.into_iter(), false)
+    }
+
+    /// Submits every input now and returns a handle to the ordered results
+    /// (Python's `Pool.map_async`).
+    pub fn map_async<J, I>(&self, job: &J, inputs: I) -> AsyncResult<Vec<ItemResult<J::Output>>>
+    where
+        J: Job,
+        I: IntoIterator<Item = J::Input>,
+    {
+        let (batch, rx) = self.batch(job);
+        let mut count = 0;
+        let tasks: Vec<Task> = inputs
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, input)| {
+                count += 1;
+                encode_task(&batch, i, &input)
+            })
+            .collect();
+        self.submit(tasks);
+        drop(batch);
+        AsyncResult::collect(rx, count, |results| {
+            results
+                .into_iter()
+                .map(decode_result::<J::Output>)
+                .collect()
+        })
+    }
+
+    /// Runs one input and returns a handle to its result (Python's
+    /// `Pool.apply_async`).
+    pub fn apply_async<J: Job>(
+        &self,
+        job: &J,
+        input: J::Input,
+    ) -> AsyncResult<ItemResult<J::Output>> {
+        let (batch, rx) = self.batch(job);
+        self.submit(encode_task(&batch, 0, &input).into_iter().collect());
+        drop(batch);
+        AsyncResult::collect(rx, 1, |mut results| {
+            let r = results
+                .pop()
+                .unwrap_or_else(|| ItemResult::not_run(0, "no result"));
+            decode_result::<J::Output>(r)
+        })
+    }
+
+    /// Runs one input and waits for it (Python's `Pool.apply`).
+    pub fn apply<J: Job>(&self, job: &J, input: J::Input) -> ItemResult<J::Output> {
+        match self.apply_async(job, input).get(None) {
+            Ok(r) => r,
+            Err(e) => ItemResult::not_run(0, e.message()),
+        }
+    }
+
+    /// Accepts no more work; queued items still run. Then call
+    /// [`join`](Pool::join).
+    pub fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            let _ = self.events.send(Event::Close);
+        }
+    }
+
+    /// Stops dispatching: items not yet sent to a worker end
+    /// [`Outcome::NotRun`] with `why`; running items finish.
+    pub fn halt(&self, why: &str) {
+        let _ = self.events.send(Event::Halt(why.to_string()));
+    }
+
+    /// Waits until every worker has exited after [`close`](Pool::close) or
+    /// [`terminate`](Pool::terminate).
+    pub fn join(&mut self) -> Result<()> {
+        if !self.closed {
+            return Err(Error::usage("call close() or terminate() before join()"));
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        Ok(())
+    }
+
+    /// Kills every worker now and waits until they are reaped; work not
+    /// finished ends [`Outcome::NotRun`].
+    pub fn terminate(&mut self) {
+        self.closed = true;
+        let _ = self.events.send(Event::Terminate);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    pub(crate) fn batch<J: Job>(&self, job: &J) -> (Arc<Batch>, Receiver<RawResult>) {
+        let config = protocol::encode(job).unwrap_or_default();
+        let spec = {
+            let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            let next_key = jobs.len() as u32;
+            Arc::clone(jobs.entry((J::NAME, config.clone())).or_insert_with(|| {
+                Arc::new(JobSpec {
+                    key: next_key,
+                    name: J::NAME.to_string(),
+                    config,
+                })
+            }))
+        };
+        let (tx, rx) = mpsc::channel();
+        (Batch::new(spec, tx), rx)
+    }
+
+    pub(crate) fn submit(&self, tasks: Vec<Task>) {
+        if tasks.is_empty() {
+            return;
+        }
+        if self.closed {
+            for t in tasks {
+                t.finish(
+                    Outcome::NotRun("the pool is closed".into()),
+                    Default::default(),
+                );
+            }
+            return;
+        }
+        // If the scheduler is gone, the tasks come back and drop as "not run".
+        let _ = self.events.send(Event::Submit(tasks));
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.terminate();
+        }
+    }
+}
+
+/// The task for one input; an input that cannot be encoded reports its
+/// failure through the batch at once and gives no task.
+pub(crate) fn encode_task<T: serde::Serialize>(
+    batch: &Arc<Batch>,
+    index: usize,
+    input: &T,
+) -> Option<Task> {
+    match protocol::encode(input) {
+        Ok(bytes) => Some(Task::new(Arc::clone(batch), index, bytes)),
+        Err(e) => {
+            let task = Task::new(Arc::clone(batch), index, Vec::new());
+            task.finish(
+                Outcome::Failed(format!("cannot encode input: {e}")),
+                Default::default(),
+            );
+            None
+        }
+    }
+}
+
+pub(crate) fn decode_result<O: serde::de::DeserializeOwned>(r: RawResult) -> ItemResult<O> {
+    let ItemResult {
+        index,
+        outcome,
+        worker,
+        pid,
+        attempts,
+        started,
+        elapsed,
+    } = r;
+    let outcome = match outcome {
+        Outcome::Ok(bytes) => match protocol::decode::<O>(&bytes) {
+            Ok(v) => Outcome::Ok(v),
+            Err(e) => Outcome::Failed(format!("cannot decode result: {e}")),
+        },
+        other => other.map(|_| unreachable!("only an ok outcome carries a value")),
+    };
+    ItemResult {
+        index,
+        outcome,
+        worker,
+        pid,
+        attempts,
+        started,
+        elapsed,
+    }
+}

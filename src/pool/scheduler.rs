@@ -1,0 +1,705 @@
+//! The scheduler: one thread per pool that owns the worker processes, the
+//! queue of items, and every item's fate.
+//!
+//! Everything reaches it as an [`Event`] on one channel: submissions from
+//! the pool's handles, and results, handshakes and deaths from the worker
+//! connections. It keeps, per worker, the items sent to it in order. A
+//! worker runs its items in that order (`concurrency` at a time), so when it
+//! dies the first `concurrency` unfinished items are the ones it was running
+//! (crashed or timed out) and the rest go back to the front of the queue,
+//! never lost.
+//!
+//! It does not know frames' bytes (it asks the protocol module for them) or
+//! the types of jobs (inputs and outputs are opaque bytes here).
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use super::task::{RunInfo, Task};
+use crate::connection::{ConnConfig, ConnEvent, Connection};
+use crate::error::{Error, ErrorKind, Result};
+use crate::outcome::{Exit, Outcome};
+use crate::protocol::{self, Done, Item, Request, WireOutcome};
+
+/// Everything the scheduler reacts to.
+pub(crate) enum Event {
+    /// A worker connection reported something.
+    Worker {
+        slot: usize,
+        generation: u64,
+        event: ConnEvent,
+    },
+    /// New items to run.
+    Submit(Vec<Task>),
+    /// No more submissions: finish what is queued, then stop the workers.
+    Close,
+    /// Stop at once: kill the workers; what did not finish is not run.
+    Terminate,
+    /// Stop dispatching: queued items are not run, running ones finish.
+    Halt(String),
+}
+
+/// How the scheduler runs.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub processes: usize,
+    pub chunksize: usize,
+    pub max_tasks_per_child: Option<u64>,
+    pub timeout: Option<Duration>,
+    pub retries: u32,
+    pub retry_errors: bool,
+    pub halt_on_error: bool,
+    pub start_timeout: Duration,
+    pub conn: ConnConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Starting,
+    Running,
+    Closing,
+    Stopping,
+}
+
+struct InFlight {
+    seq: u64,
+    task: Task,
+    started: Option<Instant>,
+}
+
+struct Live {
+    conn: Connection,
+    pid: Option<u32>,
+    ready: bool,
+    spawned: Instant,
+    inflight: VecDeque<InFlight>,
+    jobs: HashSet<u32>,
+    dispatched: u64,
+    retiring: bool,
+    timed_out: HashSet<u64>,
+    kill_reason: Option<String>,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u64,
+    live: Option<Live>,
+    /// Items to retry, run first by this slot's next worker.
+    retry: VecDeque<Task>,
+    start_failures: u32,
+}
+
+/// A worker start or end, for the timeline and the job log.
+#[derive(Debug, Clone)]
+pub(crate) struct Lifecycle {
+    pub slot: usize,
+    pub pid: u32,
+    pub at: Duration,
+    pub started: bool,
+}
+
+pub(crate) struct Scheduler {
+    settings: Settings,
+    events: Receiver<Event>,
+    sender: Sender<Event>,
+    slots: Vec<Slot>,
+    queue: VecDeque<Task>,
+    state: State,
+    epoch: Instant,
+    next_seq: u64,
+    startup: Option<Sender<Result<()>>>,
+    broken: Option<String>,
+    halted: Option<String>,
+    lifecycle: Sender<Lifecycle>,
+}
+
+const MAX_START_FAILURES: u32 = 3;
+
+impl Scheduler {
+    pub(crate) fn new(
+        settings: Settings,
+        events: Receiver<Event>,
+        sender: Sender<Event>,
+        startup: Sender<Result<()>>,
+        epoch: Instant,
+        lifecycle: Sender<Lifecycle>,
+    ) -> Scheduler {
+        let slots = (0..settings.processes).map(|_| Slot::default()).collect();
+        Scheduler {
+            settings,
+            events,
+            sender,
+            slots,
+            queue: VecDeque::new(),
+            state: State::Starting,
+            epoch,
+            next_seq: 0,
+            startup: Some(startup),
+            broken: None,
+            halted: None,
+            lifecycle,
+        }
+    }
+
+    /// Runs until every worker is gone after a close or terminate.
+    pub(crate) fn run(mut self) {
+        for slot in 0..self.slots.len() {
+            if let Err(e) = self.spawn(slot) {
+                self.fail_startup(e);
+                break;
+            }
+        }
+        loop {
+            let wait = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            let event = match wait {
+                Some(wait) => match self.events.recv_timeout(wait) {
+                    Ok(e) => Some(e),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                },
+                None => match self.events.recv() {
+                    Ok(e) => Some(e),
+                    Err(_) => return,
+                },
+            };
+            if let Some(event) = event {
+                self.handle(event);
+                while let Ok(more) = self.events.try_recv() {
+                    self.handle(more);
+                }
+            }
+            self.check_deadlines();
+            self.dispatch();
+            if self.state == State::Stopping && self.slots.iter().all(|s| s.live.is_none()) {
+                break;
+            }
+        }
+        // Submissions still in the channel report "not run" as they drop.
+        while let Ok(event) = self.events.try_recv() {
+            drop(event);
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Worker {
+                slot,
+                generation,
+                event,
+            } => {
+                if self.slots[slot].generation == generation {
+                    self.on_worker(slot, event);
+                }
+            }
+            Event::Submit(tasks) => {
+                if self.state == State::Running || self.state == State::Starting {
+                    if let Some(why) = self.broken.clone().or_else(|| self.halted.clone()) {
+                        for task in tasks {
+                            let outcome = match &self.broken {
+                                Some(_) => crashed(None, Some(why.clone())),
+                                None => Outcome::NotRun(why.clone()),
+                            };
+                            task.finish(outcome, RunInfo::default());
+                        }
+                    } else {
+                        self.queue.extend(tasks);
+                    }
+                } else {
+                    for task in tasks {
+                        task.finish(
+                            Outcome::NotRun("the pool is closed".into()),
+                            RunInfo::default(),
+                        );
+                    }
+                }
+            }
+            Event::Close => {
+                if self.state == State::Running || self.state == State::Starting {
+                    self.state = State::Closing;
+                }
+            }
+            Event::Terminate => self.terminate(),
+            Event::Halt(why) => self.halt(why),
+        }
+    }
+
+    fn on_worker(&mut self, slot: usize, event: ConnEvent) {
+        match event {
+            ConnEvent::Ready(hello) => {
+                if let Some(live) = self.slots[slot].live.as_mut() {
+                    live.ready = true;
+                    live.pid = Some(hello.pid);
+                    self.slots[slot].start_failures = 0;
+                    let _ = self.lifecycle.send(Lifecycle {
+                        slot,
+                        pid: hello.pid,
+                        at: self.epoch.elapsed(),
+                        started: true,
+                    });
+                }
+                if self.state == State::Starting
+                    && self
+                        .slots
+                        .iter()
+                        .all(|s| s.live.as_ref().is_some_and(|l| l.ready))
+                {
+                    self.state = State::Running;
+                    if let Some(tx) = self.startup.take() {
+                        let _ = tx.send(Ok(()));
+                    }
+                }
+            }
+            ConnEvent::Done(done) => self.on_done(slot, done),
+            ConnEvent::Gone { exit, error } => self.on_gone(slot, exit, error),
+        }
+    }
+
+    fn on_done(&mut self, slot: usize, done: Done) {
+        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let now = Instant::now();
+        let Some(live) = self.slots[slot].live.as_mut() else {
+            return;
+        };
+        let position = live
+            .inflight
+            .iter()
+            .take(concurrency)
+            .position(|f| f.seq == done.seq);
+        let Some(position) = position else {
+            let why = format!(
+                "worker sent a result for item {} it was not running",
+                done.seq
+            );
+            live.kill_reason.get_or_insert(why);
+            live.conn.kill();
+            return;
+        };
+        let Some(entry) = live.inflight.remove(position) else {
+            return;
+        };
+        let elapsed = Duration::from_micros(done.micros);
+        let run = RunInfo {
+            worker: Some(slot),
+            pid: live.pid,
+            started: now
+                .checked_sub(elapsed)
+                .map(|t| t.saturating_duration_since(self.epoch)),
+            elapsed,
+        };
+        mark_started(live, concurrency, now);
+        let outcome = match done.outcome {
+            WireOutcome::Ok(bytes) => Outcome::Ok(bytes),
+            WireOutcome::Failed(message) => Outcome::Failed(message),
+            WireOutcome::Panicked { message, location } => Outcome::Panicked { message, location },
+        };
+        let retry = !outcome.is_ok()
+            && self.settings.retry_errors
+            && entry.task.attempts <= self.settings.retries
+            && self.halted.is_none();
+        if retry {
+            self.slots[slot].retry.push_back(entry.task);
+        } else {
+            self.report(entry.task, outcome, run);
+        }
+    }
+
+    fn on_gone(&mut self, slot: usize, exit: Exit, error: Option<Error>) {
+        let Some(mut live) = self.slots[slot].live.take() else {
+            return;
+        };
+        if let Some(pid) = live.pid {
+            let _ = self.lifecycle.send(Lifecycle {
+                slot,
+                pid,
+                at: self.epoch.elapsed(),
+                started: false,
+            });
+        }
+        let detail = error
+            .as_ref()
+            .map(|e| e.to_string())
+            .or(live.kill_reason.take());
+        if !live.ready {
+            let why = detail
+                .clone()
+                .unwrap_or_else(|| format!("worker exited with {exit} before the handshake"));
+            if self.state == State::Starting {
+                let kind = error.map(|e| e.kind()).unwrap_or(ErrorKind::Spawn);
+                self.fail_startup(Error::new(kind, why));
+                return;
+            }
+            self.slots[slot].start_failures += 1;
+            if self.slots[slot].start_failures >= MAX_START_FAILURES {
+                tracing::error!("workers keep failing to start: {why}");
+                self.break_pool(format!("no worker could start: {why}"));
+                return;
+            }
+            tracing::warn!("a replacement worker failed to start: {why}");
+        } else if !live.inflight.is_empty() || !(exit.success() || self.state == State::Stopping) {
+            match &detail {
+                Some(d) => tracing::warn!(
+                    worker = slot,
+                    "worker {} ended ({exit}): {d}",
+                    live.pid.unwrap_or(0)
+                ),
+                None => tracing::debug!(
+                    worker = slot,
+                    "worker {} ended ({exit})",
+                    live.pid.unwrap_or(0)
+                ),
+            }
+        }
+        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let now = Instant::now();
+        let mut requeue = Vec::new();
+        for (i, entry) in live.inflight.drain(..).enumerate() {
+            if i >= concurrency || entry.started.is_none() {
+                requeue.push(entry.task);
+                continue;
+            }
+            let ran = entry
+                .started
+                .map(|t| now.saturating_duration_since(t))
+                .unwrap_or_default();
+            let run = RunInfo {
+                worker: Some(slot),
+                pid: live.pid,
+                started: entry
+                    .started
+                    .map(|t| t.saturating_duration_since(self.epoch)),
+                elapsed: ran,
+            };
+            if self.state == State::Stopping && self.halted.is_none() {
+                entry
+                    .task
+                    .finish(Outcome::NotRun("the pool was terminated".into()), run);
+                continue;
+            }
+            let timed_out = live.timed_out.contains(&entry.seq);
+            if !timed_out && !live.timed_out.is_empty() {
+                // Killed because a sibling item timed out: not its fault.
+                requeue.push(entry.task);
+                continue;
+            }
+            let outcome = if timed_out {
+                Outcome::TimedOut(self.settings.timeout.unwrap_or(ran))
+            } else {
+                crashed(Some(exit), detail.clone())
+            };
+            if entry.task.attempts <= self.settings.retries && self.halted.is_none() {
+                self.slots[slot].retry.push_back(entry.task);
+            } else {
+                self.report(entry.task, outcome, run);
+            }
+        }
+        for task in requeue.into_iter().rev() {
+            match &self.halted {
+                Some(why) => task.finish(Outcome::NotRun(why.clone()), RunInfo::default()),
+                None => self.queue.push_front(task),
+            }
+        }
+        if self.state == State::Stopping {
+            for task in self.slots[slot].retry.drain(..) {
+                task.finish(
+                    Outcome::NotRun("the pool was terminated".into()),
+                    RunInfo::default(),
+                );
+            }
+            return;
+        }
+        let wanted = self.state == State::Running
+            || !self.queue.is_empty()
+            || !self.slots[slot].retry.is_empty()
+            || self
+                .slots
+                .iter()
+                .any(|s| s.live.as_ref().is_some_and(|l| !l.inflight.is_empty()));
+        if wanted && self.broken.is_none() {
+            if let Err(e) = self.spawn(slot) {
+                tracing::error!("cannot start a replacement worker: {e}");
+                self.break_pool(format!("no worker could start: {e}"));
+            }
+        }
+    }
+
+    fn report(&mut self, task: Task, outcome: Outcome<Vec<u8>>, run: RunInfo) {
+        let failed = !outcome.is_ok();
+        task.finish(outcome, run);
+        if failed && self.settings.halt_on_error && self.halted.is_none() {
+            self.halt("an earlier item was not ok (--halt-on-error)".into());
+        }
+    }
+
+    fn spawn(&mut self, slot: usize) -> Result<()> {
+        let generation = self.slots[slot].generation + 1;
+        self.slots[slot].generation = generation;
+        let sender = self.sender.clone();
+        let sink = Box::new(move |event| {
+            let _ = sender.send(Event::Worker {
+                slot,
+                generation,
+                event,
+            });
+        });
+        let conn = Connection::start(&self.settings.conn, slot, sink)?;
+        self.slots[slot].live = Some(Live {
+            conn,
+            pid: None,
+            ready: false,
+            spawned: Instant::now(),
+            inflight: VecDeque::new(),
+            jobs: HashSet::new(),
+            dispatched: 0,
+            retiring: false,
+            timed_out: HashSet::new(),
+            kill_reason: None,
+        });
+        Ok(())
+    }
+
+    fn fail_startup(&mut self, error: Error) {
+        if let Some(tx) = self.startup.take() {
+            let _ = tx.send(Err(error));
+        }
+        self.terminate();
+    }
+
+    fn break_pool(&mut self, why: String) {
+        for task in self.queue.drain(..) {
+            task.finish(crashed(None, Some(why.clone())), RunInfo::default());
+        }
+        for slot in &mut self.slots {
+            for task in slot.retry.drain(..) {
+                task.finish(crashed(None, Some(why.clone())), RunInfo::default());
+            }
+        }
+        self.broken = Some(why);
+    }
+
+    fn halt(&mut self, why: String) {
+        for task in self.queue.drain(..) {
+            task.finish(Outcome::NotRun(why.clone()), RunInfo::default());
+        }
+        for slot in &mut self.slots {
+            for task in slot.retry.drain(..) {
+                task.finish(Outcome::NotRun(why.clone()), RunInfo::default());
+            }
+        }
+        self.halted = Some(why);
+    }
+
+    fn terminate(&mut self) {
+        self.state = State::Stopping;
+        for task in self.queue.drain(..) {
+            task.finish(
+                Outcome::NotRun("the pool was terminated".into()),
+                RunInfo::default(),
+            );
+        }
+        for slot in &mut self.slots {
+            for task in slot.retry.drain(..) {
+                task.finish(
+                    Outcome::NotRun("the pool was terminated".into()),
+                    RunInfo::default(),
+                );
+            }
+            if let Some(live) = &slot.live {
+                live.conn.signal(Signal::SIGKILL);
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        for live in self.slots.iter().filter_map(|s| s.live.as_ref()) {
+            if !live.ready {
+                consider(live.spawned + self.settings.start_timeout);
+                continue;
+            }
+            if let Some(limit) = self.settings.timeout {
+                for f in live.inflight.iter().take(concurrency) {
+                    if let (Some(t), false) = (f.started, live.timed_out.contains(&f.seq)) {
+                        consider(t + limit);
+                    }
+                }
+            }
+        }
+        next
+    }
+
+    fn check_deadlines(&mut self) {
+        let now = Instant::now();
+        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let start_timeout = self.settings.start_timeout;
+        for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
+            if !live.ready {
+                if now >= live.spawned + start_timeout && live.kill_reason.is_none() {
+                    live.kill_reason = Some(format!(
+                        "worker did not answer the handshake within {} s",
+                        start_timeout.as_secs_f64()
+                    ));
+                    live.conn.kill();
+                }
+                continue;
+            }
+            let Some(limit) = self.settings.timeout else {
+                continue;
+            };
+            let late: Vec<u64> = live
+                .inflight
+                .iter()
+                .take(concurrency)
+                .filter(|f| f.started.is_some_and(|t| now >= t + limit))
+                .map(|f| f.seq)
+                .collect();
+            if !late.is_empty() && live.timed_out.is_empty() {
+                live.timed_out.extend(late);
+                live.conn.kill();
+            }
+        }
+    }
+
+    /// How many items to keep in flight per worker: deep while the queue is
+    /// long (so tiny items are pipelined), shallow near the end (so slow
+    /// items spread evenly).
+    fn depth(&self) -> usize {
+        let workers = self.slots.len().max(1);
+        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let by_queue = (self.queue.len() / (2 * workers)).clamp(1, 64);
+        by_queue.max(concurrency).max(self.settings.chunksize)
+    }
+
+    fn dispatch(&mut self) {
+        if !matches!(self.state, State::Running | State::Closing) {
+            return;
+        }
+        if self.halted.is_some() && self.state == State::Running {
+            self.state = State::Closing;
+        }
+        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let now = Instant::now();
+        for index in 0..self.slots.len() {
+            let depth = self.depth();
+            let mut frames = Vec::new();
+            let slot = &mut self.slots[index];
+            let Some(live) = slot.live.as_mut() else {
+                continue;
+            };
+            if !live.ready || live.retiring {
+                continue;
+            }
+            while live.inflight.len() < depth {
+                if self
+                    .settings
+                    .max_tasks_per_child
+                    .is_some_and(|m| live.dispatched >= m)
+                {
+                    break;
+                }
+                let chunk = take_chunk(&mut slot.retry, &mut self.queue, self.settings.chunksize);
+                if chunk.is_empty() {
+                    break;
+                }
+                let key = chunk[0].job_key();
+                if live.jobs.insert(key) {
+                    let job = &chunk[0].batch.job;
+                    let setup = Request::Setup {
+                        key,
+                        job: job.name.clone(),
+                        config: job.config.clone(),
+                    };
+                    if let Err(e) = protocol::append_frame(&mut frames, &setup) {
+                        tracing::error!("{e}");
+                    }
+                }
+                let mut items = Vec::with_capacity(chunk.len());
+                for mut task in chunk {
+                    let seq = self.next_seq;
+                    self.next_seq += 1;
+                    task.attempts += 1;
+                    items.push(Item {
+                        seq,
+                        input: task.input.clone(),
+                    });
+                    live.inflight.push_back(InFlight {
+                        seq,
+                        task,
+                        started: None,
+                    });
+                    live.dispatched += 1;
+                }
+                if let Err(e) = protocol::append_frame(&mut frames, &Request::Run { key, items }) {
+                    tracing::error!("{e}");
+                }
+            }
+            mark_started(live, concurrency, now);
+            if !frames.is_empty() {
+                live.conn.send(frames);
+            }
+            let used_up = self
+                .settings
+                .max_tasks_per_child
+                .is_some_and(|m| live.dispatched >= m);
+            if used_up && live.inflight.is_empty() {
+                live.retiring = true;
+                live.conn.close_input();
+            }
+        }
+        let idle = self.queue.is_empty()
+            && self.slots.iter().all(|s| {
+                s.retry.is_empty() && s.live.as_ref().is_none_or(|l| l.inflight.is_empty())
+            });
+        if self.state == State::Closing && idle {
+            self.state = State::Stopping;
+            for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
+                live.conn.close_input();
+            }
+        }
+    }
+}
+
+/// Marks the first `concurrency` items as started: the worker runs its
+/// items in order, so these are the ones running now.
+fn mark_started(live: &mut Live, concurrency: usize, now: Instant) {
+    for f in live.inflight.iter_mut().take(concurrency) {
+        f.started.get_or_insert(now);
+    }
+}
+
+/// Up to `size` tasks of one job: retries first, then the queue.
+fn take_chunk(retry: &mut VecDeque<Task>, queue: &mut VecDeque<Task>, size: usize) -> Vec<Task> {
+    if let Some(task) = retry.pop_front() {
+        return vec![task];
+    }
+    let mut chunk: Vec<Task> = Vec::new();
+    while chunk.len() < size.max(1) {
+        let Some(next) = queue.front() else {
+            break;
+        };
+        if next.batch.is_abandoned() {
+            if let Some(task) = queue.pop_front() {
+                task.finish(
+                    Outcome::NotRun("nobody waits for its result".into()),
+                    RunInfo::default(),
+                );
+            }
+            continue;
+        }
+        if chunk.first().is_some_and(|c| c.job_key() != next.job_key()) {
+            break;
+        }
+        chunk.extend(queue.pop_front());
+    }
+    chunk
+}
+
+fn crashed(exit: Option<Exit>, detail: Option<String>) -> Outcome<Vec<u8>> {
+    Outcome::Crashed { exit, detail }
+}

@@ -1,0 +1,181 @@
+//! [`Process`]: one job in one child process, like Python's
+//! `multiprocessing.Process`.
+//!
+//! The child is a worker like a pool's: it gets one item, runs it, sends
+//! the result back and exits. `exit_code` follows Python (minus the signal
+//! number when killed by one). Dropping a `Process` kills a child that is
+//! still running, so join it first to let it finish.
+
+use std::marker::PhantomData;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use serde::de::DeserializeOwned;
+
+use crate::child::WorkerCommand;
+use crate::connection::{ConnConfig, ConnEvent, Connection};
+use crate::error::Result;
+use crate::job::Job;
+use crate::outcome::{Exit, Outcome};
+use crate::protocol::{self, Item, Request, WireOutcome};
+
+/// One child process running one job.
+pub struct Process<O> {
+    conn: Connection,
+    events: Receiver<ConnEvent>,
+    pid: u32,
+    reported_pid: Option<u32>,
+    done: Option<WireOutcome>,
+    exit: Option<Exit>,
+    detail: Option<String>,
+    output: PhantomData<fn() -> O>,
+}
+
+impl<O: DeserializeOwned> Process<O> {
+    /// Starts this executable as a child that runs `job` on `input`.
+    pub fn start<J: Job<Output = O>>(job: &J, input: J::Input) -> Result<Process<O>> {
+        Process::start_with(WorkerCommand::current_exe()?, job, input)
+    }
+
+    /// Like [`start`](Process::start), running another worker program.
+    pub fn start_program<J: Job<Output = O>>(
+        program: impl Into<std::path::PathBuf>,
+        job: &J,
+        input: J::Input,
+    ) -> Result<Process<O>> {
+        Process::start_with(WorkerCommand::program(program), job, input)
+    }
+
+    fn start_with<J: Job<Output = O>>(
+        command: WorkerCommand,
+        job: &J,
+        input: J::Input,
+    ) -> Result<Process<O>> {
+        let config = ConnConfig {
+            command,
+            max_frame: protocol::DEFAULT_MAX_FRAME,
+            log_filter: crate::logging::worker_filter(),
+            concurrency: 1,
+        };
+        let (tx, events) = mpsc::channel();
+        let mut conn = Connection::start(
+            &config,
+            0,
+            Box::new(move |e| {
+                let _ = tx.send(e);
+            }),
+        )?;
+        let mut frames = Vec::new();
+        protocol::append_frame(
+            &mut frames,
+            &Request::Setup {
+                key: 0,
+                job: J::NAME.to_string(),
+                config: protocol::encode(job)?,
+            },
+        )?;
+        let items = vec![Item {
+            seq: 0,
+            input: protocol::encode(&input)?,
+        }];
+        protocol::append_frame(&mut frames, &Request::Run { key: 0, items })?;
+        conn.send(frames);
+        conn.close_input();
+        let pid = conn.pid();
+        Ok(Process {
+            conn,
+            events,
+            pid,
+            reported_pid: None,
+            done: None,
+            exit: None,
+            detail: None,
+            output: PhantomData,
+        })
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.reported_pid.unwrap_or(self.pid)
+    }
+
+    fn absorb(&mut self, event: ConnEvent) {
+        match event {
+            ConnEvent::Ready(hello) => self.reported_pid = Some(hello.pid),
+            ConnEvent::Done(done) => self.done = Some(done.outcome),
+            ConnEvent::Gone { exit, error } => {
+                self.exit = Some(exit);
+                self.detail = error.map(|e| e.to_string());
+            }
+        }
+    }
+
+    /// True while the child has not ended.
+    pub fn is_alive(&mut self) -> bool {
+        while let Ok(e) = self.events.try_recv() {
+            self.absorb(e);
+        }
+        self.exit.is_none()
+    }
+
+    /// Waits for the child to end (at most `timeout`); returns how it
+    /// ended, or `None` if it is still running.
+    pub fn join(&mut self, timeout: Option<Duration>) -> Option<Exit> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        while self.exit.is_none() {
+            let event = match deadline {
+                None => self
+                    .events
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+                Some(d) => self
+                    .events
+                    .recv_timeout(d.saturating_duration_since(Instant::now())),
+            };
+            match event {
+                Ok(e) => self.absorb(e),
+                Err(_) => break,
+            }
+        }
+        self.exit
+    }
+
+    /// Python's `exitcode`: `None` while running, the exit code, or minus
+    /// the signal that killed it.
+    pub fn exit_code(&mut self) -> Option<i32> {
+        self.is_alive();
+        self.exit.map(Exit::python_code)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        self.conn.signal(Signal::SIGTERM);
+    }
+
+    /// Sends SIGKILL.
+    pub fn kill(&self) {
+        self.conn.kill();
+    }
+
+    /// How the job ended, once the child has ended: its value, error or
+    /// panic, or a crash if the child died first.
+    pub fn outcome(&mut self) -> Option<Outcome<O>> {
+        self.is_alive();
+        let exit = self.exit?;
+        Some(match self.done.take() {
+            Some(WireOutcome::Ok(bytes)) => match protocol::decode::<O>(&bytes) {
+                Ok(v) => Outcome::Ok(v),
+                Err(e) => Outcome::Failed(format!("cannot decode result: {e}")),
+            },
+            Some(WireOutcome::Failed(m)) => Outcome::Failed(m),
+            Some(WireOutcome::Panicked { message, location }) => {
+                Outcome::Panicked { message, location }
+            }
+            None => Outcome::Crashed {
+                exit: Some(exit),
+                detail: self.detail.clone(),
+            },
+        })
+    }
+}

@@ -1,0 +1,80 @@
+//! The [`Registry`]: which jobs a worker process can run, by name.
+//!
+//! A worker receives a job's name and encoded value, and must turn them back
+//! into something it can call. The registry holds one constructor per job
+//! type for that; it erases the job's types behind [`Runner`].
+
+use std::collections::HashMap;
+
+use crate::job::Job;
+use crate::protocol;
+
+/// A job value ready to run encoded inputs (the type-erased side of [`Job`]).
+pub(crate) trait Runner: Send + Sync {
+    /// Runs one encoded input, giving an encoded output or an error message.
+    fn run(&self, input: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+struct Typed<J>(J);
+
+impl<J: Job> Runner for Typed<J> {
+    fn run(&self, input: &[u8]) -> Result<Vec<u8>, String> {
+        let input: J::Input = protocol::decode(input)
+            .map_err(|e| format!("cannot decode the input of job {}: {e}", J::NAME))?;
+        let output = self.0.run(input).map_err(|e| e.to_string())?;
+        protocol::encode(&output)
+            .map_err(|e| format!("cannot encode the output of job {}: {e}", J::NAME))
+    }
+}
+
+type Make = fn(&[u8]) -> Result<Box<dyn Runner>, String>;
+
+fn make<J: Job>(config: &[u8]) -> Result<Box<dyn Runner>, String> {
+    let job: J =
+        protocol::decode(config).map_err(|e| format!("cannot decode job {}: {e}", J::NAME))?;
+    Ok(Box::new(Typed(job)))
+}
+
+/// The jobs a worker can run. Build one at the top of `main` and pass it to
+/// [`serve_if_worker`](crate::serve_if_worker).
+#[derive(Default, Clone)]
+pub struct Registry {
+    jobs: HashMap<&'static str, Make>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// The jobs the `mproc` command line runs (square, load, chaos, ...).
+    pub fn builtin() -> Self {
+        crate::jobs::register_builtin(Registry::new())
+    }
+
+    /// Adds job type `J` under [`Job::NAME`]. A second job of the same name
+    /// replaces the first.
+    pub fn register<J: Job>(mut self) -> Self {
+        self.jobs.insert(J::NAME, make::<J>);
+        self
+    }
+
+    /// The registered job names, sorted.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.jobs.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Builds the runner for job `name` from its encoded value.
+    pub(crate) fn instantiate(&self, name: &str, config: &[u8]) -> Result<Box<dyn Runner>, String> {
+        match self.jobs.get(name) {
+            Some(make) => make(config),
+            None => Err(format!(
+                "this worker has no job named '{name}' (it knows: {}); register it in the worker binary's Registry",
+                self.names().join(", ")
+            )),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Printing results: JSON documents and lines for every job, the summary,
+//! per-item failure lines, and each job's human report.
+//!
+//! Stdout carries results only; people-facing lines go to the log sink on
+//! stderr. A closed stdout (`mproc ... | head`) ends output quietly.
+
+pub mod human;
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::outcome::ItemResult;
+
+/// Counts of outcomes over a run.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Items in all.
+    pub total: usize,
+    /// Items that ended ok.
+    pub ok: usize,
+    /// Items whose job returned an error.
+    pub failed: usize,
+    /// Items whose job panicked.
+    pub panicked: usize,
+    /// Items whose worker crashed.
+    pub crashed: usize,
+    /// Items that ran past the time limit.
+    pub timed_out: usize,
+    /// Items never run.
+    pub not_run: usize,
+    /// Worker processes.
+    pub processes: usize,
+    /// Wall time of the run, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+impl Summary {
+    /// Adds one outcome.
+    pub fn add<T>(&mut self, r: &ItemResult<T>) {
+        self.total += 1;
+        match r.outcome.name() {
+            "ok" => self.ok += 1,
+            "failed" => self.failed += 1,
+            "panicked" => self.panicked += 1,
+            "crashed" => self.crashed += 1,
+            "timed_out" => self.timed_out += 1,
+            _ => self.not_run += 1,
+        }
+    }
+
+    /// True when every item ended ok.
+    pub fn all_ok(&self) -> bool {
+        self.ok == self.total
+    }
+
+    /// `11 items: 10 ok, 1 crashed in 0.052 s`.
+    pub fn line(&self) -> String {
+        let mut parts = vec![format!("{} ok", self.ok)];
+        for (n, name) in [
+            (self.failed, "failed"),
+            (self.panicked, "panicked"),
+            (self.crashed, "crashed"),
+            (self.timed_out, "timed out"),
+            (self.not_run, "not run"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {name}"));
+            }
+        }
+        format!(
+            "{} items: {} in {:.3} s",
+            self.total,
+            parts.join(", "),
+            self.elapsed_ms as f64 / 1000.0
+        )
+    }
+}
+
+/// One result as a JSON object: `index`, `input`, `outcome`, `worker`,
+/// `pid`, `attempts`, `started_ms`, `elapsed_ms`, then the job's own fields
+/// (an object's fields, or `value`) or `error`.
+pub fn record<T: Serialize>(r: &ItemResult<T>, input: &Value) -> Value {
+    let mut obj = Map::new();
+    obj.insert("index".into(), json!(r.index));
+    obj.insert("input".into(), input.clone());
+    obj.insert("outcome".into(), json!(r.outcome.name()));
+    obj.insert("worker".into(), json!(r.worker));
+    obj.insert("pid".into(), json!(r.pid));
+    obj.insert("attempts".into(), json!(r.attempts));
+    obj.insert("started_ms".into(), json!(r.started.map(ms)));
+    obj.insert("elapsed_ms".into(), json!(ms(r.elapsed)));
+    match r.outcome.as_ok() {
+        Some(v) => match serde_json::to_value(v) {
+            Ok(Value::Object(fields)) => {
+                for (k, v) in fields {
+                    obj.entry(k).or_insert(v);
+                }
+            }
+            Ok(other) => {
+                obj.insert("value".into(), other);
+            }
+            Err(e) => {
+                obj.insert("value".into(), json!(format!("unprintable value: {e}")));
+            }
+        },
+        None => {
+            obj.insert("error".into(), json!(r.outcome.error()));
+        }
+    }
+    Value::Object(obj)
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// Standard output that stops quietly once the reader has gone.
+#[derive(Default)]
+pub struct Stdout {
+    closed: bool,
+}
+
+impl Stdout {
+    /// Writes `text` (a whole line or block) to stdout.
+    pub fn print(&mut self, text: &str) {
+        if self.closed {
+            return;
+        }
+        let mut out = io::stdout().lock();
+        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                tracing::error!("cannot write to stdout: {e}");
+            }
+            self.closed = true;
+        }
+    }
+
+    /// Writes one JSON value and a newline.
+    pub fn json_line(&mut self, value: &Value) {
+        self.print(&format!("{value}\n"));
+    }
+}
+
+/// Logs one line per item that did not end ok, naming its input.
+pub fn log_failures<T>(results: &[ItemResult<T>], inputs: &[Value]) {
+    for r in results.iter().filter(|r| !r.outcome.is_ok()) {
+        let input = inputs.get(r.index).map(short).unwrap_or_default();
+        let error = r.outcome.error().unwrap_or_default();
+        tracing::error!("item {} ({input}): {error}", r.index);
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 80 {
+        s.chars().take(77).collect::<String>() + "..."
+    } else {
+        s
+    }
+}

@@ -1,0 +1,207 @@
+//! Worker mode: what a process started by a pool does.
+//!
+//! A worker first moves its stdout pipe to a private close-on-exec
+//! descriptor and points fd 1 at stderr, so nothing a job prints can corrupt
+//! the frame stream. It writes its [`Hello`], reads its configure frame,
+//! installs a `tracing` layer that forwards events as log frames, and then
+//! runs items in the order they arrive until its stdin ends.
+//!
+//! Each result frame is written (and so in the pipe) before the next item
+//! starts: if the worker dies, every item it finished has been reported and
+//! the parent knows exactly which item was running.
+
+mod log_layer;
+mod panic;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use nix::fcntl::{fcntl, FcntlArg};
+use nix::sys::signal::{self, SigHandler, Signal};
+
+use crate::child::{WORKER_ARG, WORKER_ENV};
+use crate::error::{Error, Result};
+use crate::protocol::{Done, FrameReader, FrameWriter, Hello, Item, Reply, Request, WireOutcome};
+use crate::registry::{Registry, Runner};
+
+/// The largest request frame a worker accepts (the parent is trusted).
+const MAX_REQUEST: usize = 1 << 30;
+
+/// Turns this process into a worker if a pool started it as one, and never
+/// returns in that case; otherwise returns at once.
+///
+/// Call it first thing in `main` of any binary that creates a
+/// [`Pool`](crate::Pool) or [`Process`](crate::Process): it is the Rust
+/// counterpart of Python's `if __name__ == '__main__':` guard.
+pub fn serve_if_worker(registry: &Registry) {
+    let started_as_worker = std::env::var_os(WORKER_ENV).is_some()
+        && std::env::args_os().nth(1).is_some_and(|a| a == WORKER_ARG);
+    if started_as_worker {
+        let code = serve(registry);
+        std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 3 });
+    }
+}
+
+/// Runs the worker loop on this process's stdin and stdout until stdin ends.
+pub fn serve(registry: &Registry) -> ExitCode {
+    match serve_inner(registry) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mproc worker {}: {e}", std::process::id());
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// The worker's result stream, shared by the job loop and the log layer.
+pub(crate) struct Outbox(Mutex<FrameWriter<File>>);
+
+impl Outbox {
+    /// Writes one reply frame; if the parent is gone there is nothing left to do.
+    pub(crate) fn send(&self, reply: &Reply) {
+        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if w.write(reply).is_err() {
+            std::process::exit(0);
+        }
+    }
+}
+
+fn serve_inner(registry: &Registry) -> Result<()> {
+    // SAFETY: setting a signal to SIG_IGN installs no handler code.
+    unsafe {
+        let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
+    }
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    let frames = take_stdout()?;
+    let mut writer = FrameWriter::new(frames);
+    writer.write(&Hello::new())?;
+    let outbox = Arc::new(Outbox(Mutex::new(writer)));
+
+    let stdin = std::io::stdin();
+    let mut input = FrameReader::new(
+        BufReader::with_capacity(64 << 10, stdin.lock()),
+        MAX_REQUEST,
+    );
+    let (worker, concurrency) = match input.read::<Request>()? {
+        Some(Request::Configure {
+            worker,
+            log_filter,
+            concurrency,
+        }) => {
+            log_layer::install(&log_filter, Arc::clone(&outbox));
+            (worker, concurrency.max(1))
+        }
+        Some(other) => {
+            return Err(Error::protocol(format!(
+                "expected a configure frame first, got {other:?}"
+            )))
+        }
+        None => return Ok(()),
+    };
+    panic::install_hook();
+    tracing::trace!(worker, concurrency, "worker ready");
+
+    let mut runners: HashMap<u32, Arc<Result<Box<dyn Runner>, String>>> = HashMap::new();
+    let mut pool =
+        (concurrency > 1).then(|| Threads::start(concurrency as usize, Arc::clone(&outbox)));
+    while let Some(request) = input.read::<Request>()? {
+        match request {
+            Request::Setup { key, job, config } => {
+                runners.insert(key, Arc::new(registry.instantiate(&job, &config)));
+            }
+            Request::Run { key, items } => {
+                let runner = runners
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))));
+                for item in items {
+                    match &mut pool {
+                        Some(threads) => threads.submit(Arc::clone(&runner), item),
+                        None => outbox.send(&Reply::Done(run_item(&runner, item))),
+                    }
+                }
+            }
+            Request::Configure { .. } => return Err(Error::protocol("configure frame sent twice")),
+        }
+    }
+    if let Some(threads) = pool {
+        threads.finish();
+    }
+    Ok(())
+}
+
+/// Moves fd 1 (the frame pipe) to a private close-on-exec descriptor and
+/// points fd 1 at stderr.
+fn take_stdout() -> Result<File> {
+    let _ = std::io::stdout().lock().flush();
+    let raw = fcntl(std::io::stdout().as_fd(), FcntlArg::F_DUPFD_CLOEXEC(3))
+        .map_err(|e| Error::io("cannot duplicate stdout", e.into()))?;
+    // SAFETY: `raw` was just returned by fcntl and is owned by nothing else.
+    let private = unsafe { OwnedFd::from_raw_fd(raw) };
+    nix::unistd::dup2_stdout(std::io::stderr().as_fd())
+        .map_err(|e| Error::io("cannot point stdout at stderr", e.into()))?;
+    Ok(File::from(private))
+}
+
+fn run_item(runner: &Result<Box<dyn Runner>, String>, item: Item) -> Done {
+    let start = Instant::now();
+    let outcome = match runner {
+        Err(msg) => WireOutcome::Failed(msg.clone()),
+        Ok(runner) => match panic::catch(|| runner.run(&item.input)) {
+            Ok(Ok(bytes)) => WireOutcome::Ok(bytes),
+            Ok(Err(msg)) => WireOutcome::Failed(msg),
+            Err((message, location)) => WireOutcome::Panicked { message, location },
+        },
+    };
+    Done {
+        seq: item.seq,
+        outcome,
+        micros: start.elapsed().as_micros() as u64,
+    }
+}
+
+/// Runner threads for a worker configured with concurrency above one. They
+/// take items in arrival order from one shared queue.
+struct Threads {
+    tx: std::sync::mpsc::Sender<(Arc<Result<Box<dyn Runner>, String>>, Item)>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+}
+
+type Queue = Arc<Mutex<std::sync::mpsc::Receiver<(Arc<Result<Box<dyn Runner>, String>>, Item)>>>;
+
+impl Threads {
+    fn start(n: usize, outbox: Arc<Outbox>) -> Threads {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let rx: Queue = Arc::new(Mutex::new(rx));
+        let handles = (0..n)
+            .map(|_| {
+                let rx = Arc::clone(&rx);
+                let outbox = Arc::clone(&outbox);
+                std::thread::spawn(move || loop {
+                    let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    match next {
+                        Ok((runner, item)) => outbox.send(&Reply::Done(run_item(&runner, item))),
+                        Err(_) => return,
+                    }
+                })
+            })
+            .collect();
+        Threads { tx, handles }
+    }
+
+    fn submit(&self, runner: Arc<Result<Box<dyn Runner>, String>>, item: Item) {
+        let _ = self.tx.send((runner, item));
+    }
+
+    fn finish(self) {
+        drop(self.tx);
+        for h in self.handles {
+            let _ = h.join();
+        }
+    }
+}

@@ -83,7 +83,11 @@ impl Connection {
         )?;
         let _ = tx.send(first);
         spawn_thread("mproc-stdin", move || write_loop(stdin, rx))?;
-        spawn_thread("mproc-stderr", move || drain_stderr(stderr, worker, pid))?;
+        let (drained_tx, drained) = mpsc::channel::<()>();
+        spawn_thread("mproc-stderr", move || {
+            drain_stderr(stderr, worker, pid);
+            drop(drained_tx);
+        })?;
         let reaper = Arc::clone(&child);
         let max = config.max_frame;
         let program = config.command.path().display().to_string();
@@ -96,6 +100,9 @@ impl Connection {
                 Duration::from_secs(2)
             };
             let exit = reaper.reap(grace);
+            // Forward the worker's last printed lines before reporting it
+            // gone; a grandchild holding the pipe open cannot hold us here.
+            let _ = drained.recv_timeout(Duration::from_secs(1));
             sink(ConnEvent::Gone { exit, error });
         })?;
         Ok(Connection {

@@ -22,7 +22,7 @@ use crate::job::{Job, JobError};
 /// | `abort` | aborts its process (SIGABRT) |
 /// | `segv` | kills its process with SIGSEGV |
 /// | `kill` | kills its process with SIGKILL |
-/// | `hang` | sleeps for ever |
+/// | `hang` or `hang:FILE` | writes its pid to FILE (if given), then sleeps for ever |
 /// | `print:BYTES` | prints BYTES bytes to stdout, returns |
 /// | `eprint:BYTES` | prints BYTES bytes to stderr, returns |
 /// | `log:TEXT` | logs TEXT at info level, returns |
@@ -71,9 +71,16 @@ impl Job for Chaos {
             "abort" => std::process::abort(),
             "segv" => raise(nix::sys::signal::Signal::SIGSEGV),
             "kill" => raise(nix::sys::signal::Signal::SIGKILL),
-            "hang" => loop {
-                std::thread::sleep(Duration::from_secs(3600));
-            },
+            "hang" => {
+                if !arg.is_empty() {
+                    let tmp = format!("{arg}.tmp");
+                    std::fs::write(&tmp, std::process::id().to_string())?;
+                    std::fs::rename(&tmp, arg)?;
+                }
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                }
+            }
             "print" | "eprint" => {
                 let n = number()? as usize;
                 let line = "x".repeat(99) + "\n";

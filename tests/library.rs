@@ -1,0 +1,232 @@
+//! The library API, with the real `mproc` binary as the worker program.
+
+use std::time::Duration;
+
+use mproc::jobs::{Chaos, Square};
+use mproc::{Outcome, Pool, Process};
+
+use crate::support::*;
+
+fn pool(n: usize) -> Pool {
+    Pool::builder()
+        .processes(n)
+        .program(MPROC)
+        .build()
+        .expect("pool starts")
+}
+
+#[test]
+fn map_returns_values_in_order() {
+    let pool = pool(2);
+    let results = pool.map(&Square, 0..50u64);
+    assert_eq!(
+        mproc::values(results).unwrap(),
+        (0..50).map(|x| x * x).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn imap_streams_a_long_input_in_bounded_memory() {
+    let pool = pool(2);
+    let mut count = 0u64;
+    let mut sum = 0u64;
+    // The input is lazy; imap pulls it as results are consumed.
+    for (i, r) in pool.imap(&Square, 0..200_000u64).enumerate() {
+        assert_eq!(r.index, i);
+        sum = sum.wrapping_add(r.outcome.ok().unwrap());
+        count += 1;
+    }
+    assert_eq!(count, 200_000);
+    assert_eq!(
+        sum,
+        (0..200_000u64).map(|x| x * x).fold(0u64, u64::wrapping_add)
+    );
+}
+
+#[test]
+fn imap_unordered_yields_every_item_once() {
+    let pool = pool(3);
+    let actions: Vec<String> = (0..12).map(|i| format!("sleep:{}", (12 - i) * 3)).collect();
+    let mut seen: Vec<usize> = pool
+        .imap_unordered(&Chaos, actions)
+        .map(|r| r.index)
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..12).collect::<Vec<_>>());
+}
+
+#[test]
+fn map_async_and_apply_async_with_callbacks() {
+    let pool = pool(2);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = pool
+        .map_async(&Square, vec![3u64, 4, 5])
+        .on_ready(move |rs| {
+            let _ = tx.send(
+                rs.iter()
+                    .map(|r| *r.outcome.as_ok().unwrap())
+                    .collect::<Vec<_>>(),
+            );
+        });
+    assert!(handle.wait(Some(Duration::from_secs(30))));
+    assert!(handle.ready());
+    assert_eq!(rx.recv().unwrap(), vec![9, 16, 25]);
+    assert_eq!(
+        mproc::values(handle.get(None).unwrap()).unwrap(),
+        vec![9, 16, 25]
+    );
+
+    let one = pool.apply_async(&Square, 12);
+    assert_eq!(
+        one.get(Some(Duration::from_secs(30))).unwrap().outcome,
+        Outcome::Ok(144)
+    );
+    assert_eq!(pool.apply(&Square, 7).outcome, Outcome::Ok(49));
+}
+
+#[test]
+fn get_with_a_timeout_gives_a_timeout_error() {
+    let pool = pool(1);
+    let slow = pool.apply_async(&Chaos, "sleep:3000".to_string());
+    let err = slow.get(Some(Duration::from_millis(20))).unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+}
+
+#[test]
+fn dropping_a_pool_leaves_no_child() {
+    let pool = pool(3);
+    // Items that are still running when the pool is dropped.
+    let dir = temp_dir("drop");
+    let files: Vec<String> = (0..3)
+        .map(|i| dir.join(format!("pid{i}")).display().to_string())
+        .collect();
+    let _pending = pool.map_async(
+        &Chaos,
+        files
+            .iter()
+            .map(|f| format!("hang:{f}"))
+            .collect::<Vec<_>>(),
+    );
+    let pids: Vec<u32> = files
+        .iter()
+        .map(|f| {
+            wait_for_file(std::path::Path::new(f))
+                .trim()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(pids.iter().all(|&p| alive(p)));
+    let kids = children(std::process::id());
+    assert!(pids.iter().all(|p| kids.contains(p)), "workers are this process's children");
+    drop(pool);
+    for pid in pids {
+        assert!(!alive(pid), "worker {pid} outlived its pool");
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "worker {pid} not reaped"
+        );
+    }
+}
+
+#[test]
+fn close_then_join_finishes_queued_work() {
+    let mut pool = pool(2);
+    let handle = pool.map_async(&Chaos, vec!["sleep:30".to_string(); 6]);
+    pool.close();
+    pool.join().unwrap();
+    let results = handle.get(Some(Duration::from_secs(30))).unwrap();
+    assert!(results.iter().all(|r| r.outcome.is_ok()));
+    assert!(pool.apply(&Square, 2).outcome.name() == "not_run");
+}
+
+#[test]
+fn terminate_reports_unfinished_work_as_not_run() {
+    let mut pool = pool(1);
+    let handle = pool.map_async(&Chaos, vec!["hang".to_string(), "ok:a".to_string()]);
+    pool.terminate();
+    let results = handle.get(Some(Duration::from_secs(30))).unwrap();
+    assert!(
+        results.iter().all(|r| r.outcome.name() == "not_run"),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn a_missing_worker_binary_is_a_spawn_error() {
+    let err = Pool::builder()
+        .processes(2)
+        .program("/nonexistent/mproc")
+        .build()
+        .err()
+        .unwrap();
+    assert!(err.is_spawn(), "{err}");
+    assert!(err.message().contains("/nonexistent/mproc"), "{err}");
+}
+
+#[test]
+fn a_program_that_is_not_a_worker_fails_the_handshake() {
+    for program in ["/bin/echo", "/bin/true"] {
+        let err = Pool::builder()
+            .processes(2)
+            .program(program)
+            .build()
+            .err()
+            .unwrap();
+        assert!(err.is_handshake(), "{program}: {err}");
+        assert!(err.message().contains(program), "{err}");
+    }
+}
+
+#[test]
+fn another_protocol_version_is_named_in_the_error() {
+    let dir = temp_dir("version");
+    let script = dir.join("old-worker");
+    std::fs::write(
+        &script,
+        "#!/usr/bin/env python3\n\
+         import os, struct, sys, time\n\
+         payload = b'MPRC' + bytes([99]) + b'\\xfc' + struct.pack('<I', os.getpid())\n\
+         sys.stdout.buffer.write(struct.pack('<I', len(payload)) + payload)\n\
+         sys.stdout.flush()\n\
+         time.sleep(30)\n",
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&script).unwrap().permissions(),
+        0o755,
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let err = Pool::builder()
+        .processes(1)
+        .program(&script)
+        .build()
+        .err()
+        .unwrap();
+    assert!(err.is_handshake(), "{err}");
+    assert!(err.message().contains("version 99"), "{err}");
+    assert!(
+        err.message()
+            .contains(&format!("speaks {}", mproc::protocol::VERSION)),
+        "{err}"
+    );
+}
+
+#[test]
+fn process_api_mirrors_python() {
+    let mut p = Process::start_program(MPROC, &Square, 9).unwrap();
+    assert!(p.pid() > 0);
+    let exit = p.join(Some(Duration::from_secs(30))).expect("child ends");
+    assert!(exit.success());
+    assert_eq!(p.exit_code(), Some(0));
+    assert!(!p.is_alive());
+    assert_eq!(p.outcome(), Some(Outcome::Ok(81)));
+
+    let mut hung = Process::start_program(MPROC, &Chaos, "hang".to_string()).unwrap();
+    assert!(hung.join(Some(Duration::from_millis(50))).is_none());
+    assert!(hung.is_alive());
+    assert_eq!(hung.exit_code(), None);
+    hung.terminate();
+    assert_eq!(hung.join(None).map(|e| e.python_code()), Some(-15));
+    assert!(matches!(hung.outcome(), Some(Outcome::Crashed { .. })));
+}

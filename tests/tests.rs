@@ -1,0 +1,9 @@
+//! The integration tests: one binary, driving the real `mproc` executable
+//! and real worker processes.
+
+mod support;
+
+mod cli;
+mod library;
+mod pool;
+mod process;

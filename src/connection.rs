@@ -29,8 +29,8 @@ use crate::protocol::{self, Done, FrameReader, Hello, Reply, Request};
 pub(crate) enum ConnEvent {
     /// The handshake succeeded.
     Ready(Hello),
-    /// An item finished.
-    Done(Done),
+    /// Items finished (every result frame that had already arrived).
+    Done(Vec<Done>),
     /// The worker is gone and reaped; `error` says why the parent gave up
     /// on its stream, if it did.
     Gone { exit: Exit, error: Option<Error> },
@@ -179,11 +179,20 @@ fn read_loop(
     let hello = read_hello(&mut frames, program)?;
     let pid = hello.pid;
     sink(ConnEvent::Ready(hello));
+    let mut done = Vec::new();
     while let Some(reply) = frames.read::<Reply>()? {
         match reply {
-            Reply::Done(done) => sink(ConnEvent::Done(done)),
+            Reply::Done(d) => done.push(d),
             Reply::Log(record) => logging::emit_worker(worker, pid, &record),
         }
+        // Hand over a batch once no more frames are already buffered, so a
+        // burst of results wakes the scheduler once.
+        if !done.is_empty() && frames.get_mut().buffer().is_empty() {
+            sink(ConnEvent::Done(std::mem::take(&mut done)));
+        }
+    }
+    if !done.is_empty() {
+        sink(ConnEvent::Done(done));
     }
     let _ = child;
     Ok(())

@@ -103,7 +103,11 @@ impl<O: DeserializeOwned> Process<O> {
     fn absorb(&mut self, event: ConnEvent) {
         match event {
             ConnEvent::Ready(hello) => self.reported_pid = Some(hello.pid),
-            ConnEvent::Done(done) => self.done = Some(done.outcome),
+            ConnEvent::Done(batch) => {
+                if let Some(done) = batch.into_iter().next() {
+                    self.done = Some(done.outcome);
+                }
+            }
             ConnEvent::Gone { exit, error } => {
                 self.exit = Some(exit);
                 self.detail = error.map(|e| e.to_string());

@@ -118,7 +118,10 @@ fn dropping_a_pool_leaves_no_child() {
         .collect();
     assert!(pids.iter().all(|&p| alive(p)));
     let kids = children(std::process::id());
-    assert!(pids.iter().all(|p| kids.contains(p)), "workers are this process's children");
+    assert!(
+        pids.iter().all(|p| kids.contains(p)),
+        "workers are this process's children"
+    );
     drop(pool);
     for pid in pids {
         assert!(!alive(pid), "worker {pid} outlived its pool");

@@ -71,10 +71,8 @@ fn execute<J: Job>(
 where
     J::Input: Clone,
 {
-    let shown: Vec<Value> = inputs
-        .iter()
-        .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
-        .collect();
+    let kept = inputs.clone();
+    let shown = |i: usize| serde_json::to_value(&kept[i]).unwrap_or(Value::Null);
     let start = Instant::now();
     let mut out = Stdout::default();
     let mut summary = Summary {
@@ -85,7 +83,7 @@ where
     let mut take = |r: ItemResult<J::Output>| {
         summary.add(&r);
         if cmd.output == OutputFormat::Jsonl {
-            out.json_line(&report::record(&r, &shown[r.index]));
+            out.json_line(&report::record(&r, &shown(r.index)));
         }
         results.push(r);
     };
@@ -104,13 +102,13 @@ where
         OutputFormat::Json => {
             let records: Vec<Value> = results
                 .iter()
-                .map(|r| report::record(r, &shown[r.index]))
+                .map(|r| report::record(r, &shown(r.index)))
                 .collect();
             out.json_line(&json!({ "results": records, "summary": summary }));
         }
         OutputFormat::Jsonl => out.json_line(&json!({ "summary": summary })),
         OutputFormat::Human => {
-            report::log_failures(&results, &shown);
+            report::log_failures(&results, shown);
             if !summary.all_ok() {
                 tracing::warn!("{}", summary.line());
             }

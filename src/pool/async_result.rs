@@ -29,7 +29,7 @@ pub struct AsyncResult<T> {
 
 impl<T: Send + 'static> AsyncResult<T> {
     pub(super) fn collect(
-        results: Receiver<RawResult>,
+        results: Receiver<Vec<RawResult>>,
         count: usize,
         finish: impl FnOnce(Vec<RawResult>) -> T + Send + 'static,
     ) -> Self {
@@ -42,14 +42,15 @@ impl<T: Send + 'static> AsyncResult<T> {
             .name("mproc-async".into())
             .spawn(move || {
                 let mut slots: Vec<Option<RawResult>> = (0..count).map(|_| None).collect();
-                for _ in 0..count {
-                    match results.recv() {
-                        Ok(r) if r.index < count => {
-                            let i = r.index;
-                            slots[i] = Some(r);
-                        }
-                        Ok(_) => {}
-                        Err(_) => break,
+                let mut got = 0;
+                while got < count {
+                    let Ok(bunch) = results.recv() else {
+                        break;
+                    };
+                    for r in bunch.into_iter().filter(|r| r.index < count) {
+                        let i = r.index;
+                        got += usize::from(slots[i].is_none());
+                        slots[i] = Some(r);
                     }
                 }
                 let ordered = slots

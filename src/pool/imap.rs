@@ -5,7 +5,7 @@
 //! streams in bounded memory. Ordered iteration holds back finished items
 //! until all earlier ones are done.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
@@ -19,13 +19,16 @@ use crate::outcome::ItemResult;
 pub struct IMap<'p, J: Job, I> {
     pool: &'p Pool,
     batch: Option<Arc<Batch>>,
-    results: Receiver<RawResult>,
+    results: Receiver<Vec<RawResult>>,
+    /// Received but not yet yielded (unordered: in arrival order).
+    arrived: VecDeque<RawResult>,
     inputs: I,
     exhausted: bool,
     submitted: usize,
     delivered: usize,
     ordered: bool,
-    held: BTreeMap<usize, RawResult>,
+    /// Ordered mode: slot `i` holds the result of item `delivered + i`.
+    held: VecDeque<Option<RawResult>>,
     job: PhantomData<fn() -> J>,
 }
 
@@ -36,12 +39,13 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             pool,
             batch: Some(batch),
             results,
+            arrived: VecDeque::new(),
             inputs,
             exhausted: false,
             submitted: 0,
             delivered: 0,
             ordered,
-            held: BTreeMap::new(),
+            held: VecDeque::new(),
             job: PhantomData,
         }
     }
@@ -82,10 +86,13 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if self.ordered {
-                if let Some(r) = self.held.remove(&self.delivered) {
+                if let Some(Some(_)) = self.held.front() {
                     self.delivered += 1;
-                    return Some(decode_result(r));
+                    return self.held.pop_front().flatten().map(decode_result);
                 }
+            } else if let Some(r) = self.arrived.pop_front() {
+                self.delivered += 1;
+                return Some(decode_result(r));
             }
             self.feed();
             if self.exhausted && self.delivered == self.submitted {
@@ -93,19 +100,21 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
             }
             // Every submitted task reports exactly once (see task.rs), so
             // this cannot wait for an item that will never come.
-            let r = match self.results.recv() {
-                Ok(r) => r,
-                Err(_) => {
-                    let index = self.delivered;
-                    self.delivered += 1;
-                    return Some(ItemResult::not_run(index, "the pool stopped"));
-                }
-            };
-            if self.ordered {
-                self.held.insert(r.index, r);
-            } else {
+            let Ok(bunch) = self.results.recv() else {
+                let index = self.delivered;
                 self.delivered += 1;
-                return Some(decode_result(r));
+                return Some(ItemResult::not_run(index, "the pool stopped"));
+            };
+            for r in bunch {
+                if self.ordered {
+                    let at = r.index - self.delivered;
+                    if self.held.len() <= at {
+                        self.held.resize_with(at + 1, || None);
+                    }
+                    self.held[at] = Some(r);
+                } else {
+                    self.arrived.push_back(r);
+                }
             }
         }
     }

@@ -366,7 +366,7 @@ impl Pool {
         }
     }
 
-    pub(crate) fn batch<J: Job>(&self, job: &J) -> (Arc<Batch>, Receiver<RawResult>) {
+    pub(crate) fn batch<J: Job>(&self, job: &J) -> (Arc<Batch>, Receiver<Vec<RawResult>>) {
         let config = protocol::encode(job).unwrap_or_default();
         let spec = {
             let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());

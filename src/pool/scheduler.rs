@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::task::{RunInfo, Task};
+use super::task::{Outbox, RunInfo, Task};
 use crate::connection::{ConnConfig, ConnEvent, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::outcome::{Exit, Outcome};
@@ -114,6 +114,7 @@ pub(crate) struct Scheduler {
     broken: Option<String>,
     halted: Option<String>,
     lifecycle: Sender<Lifecycle>,
+    outbox: Outbox,
 }
 
 const MAX_START_FAILURES: u32 = 3;
@@ -141,6 +142,7 @@ impl Scheduler {
             broken: None,
             halted: None,
             lifecycle,
+            outbox: Outbox::default(),
         }
     }
 
@@ -175,6 +177,7 @@ impl Scheduler {
             }
             self.check_deadlines();
             self.dispatch();
+            self.outbox.flush();
             if self.state == State::Stopping && self.slots.iter().all(|s| s.live.is_none()) {
                 break;
             }
@@ -254,7 +257,11 @@ impl Scheduler {
                     }
                 }
             }
-            ConnEvent::Done(done) => self.on_done(slot, done),
+            ConnEvent::Done(batch) => {
+                for done in batch {
+                    self.on_done(slot, done);
+                }
+            }
             ConnEvent::Gone { exit, error } => self.on_gone(slot, exit, error),
         }
     }
@@ -429,7 +436,7 @@ impl Scheduler {
 
     fn report(&mut self, task: Task, outcome: Outcome<Vec<u8>>, run: RunInfo) {
         let failed = !outcome.is_ok();
-        task.finish(outcome, run);
+        self.outbox.finish(task, outcome, run);
         if failed && self.settings.halt_on_error && self.halted.is_none() {
             self.halt("an earlier item was not ok (--halt-on-error)".into());
         }

@@ -23,17 +23,18 @@ pub(crate) struct JobSpec {
     pub config: Vec<u8>,
 }
 
-/// The items of one map call: its job and where their results go.
+/// The items of one map call: its job and where their results go (in
+/// bunches, so a burst of results wakes the consumer once).
 #[derive(Debug)]
 pub(crate) struct Batch {
     pub job: Arc<JobSpec>,
-    pub sink: Sender<RawResult>,
+    pub sink: Sender<Vec<RawResult>>,
     /// Set when nobody listens any more: its queued items are skipped.
     pub abandoned: AtomicBool,
 }
 
 impl Batch {
-    pub(crate) fn new(job: Arc<JobSpec>, sink: Sender<RawResult>) -> Arc<Batch> {
+    pub(crate) fn new(job: Arc<JobSpec>, sink: Sender<Vec<RawResult>>) -> Arc<Batch> {
         Arc::new(Batch {
             job,
             sink,
@@ -81,8 +82,18 @@ impl Task {
         self.batch.job.key
     }
 
-    /// Sends this task's result; consumes it.
-    pub(crate) fn finish(mut self, outcome: Outcome<Vec<u8>>, run: RunInfo) {
+    /// Sends this task's result at once; consumes it.
+    pub(crate) fn finish(self, outcome: Outcome<Vec<u8>>, run: RunInfo) {
+        let (batch, result) = self.into_result(outcome, run);
+        send(&batch, vec![result]);
+    }
+
+    /// Turns this task into its result, to be sent by an [`Outbox`].
+    pub(crate) fn into_result(
+        mut self,
+        outcome: Outcome<Vec<u8>>,
+        run: RunInfo,
+    ) -> (Arc<Batch>, RawResult) {
         self.reported = true;
         let result = ItemResult {
             index: self.index,
@@ -93,8 +104,40 @@ impl Task {
             started: run.started,
             elapsed: run.elapsed,
         };
-        if self.batch.sink.send(result).is_err() {
-            self.batch.abandoned.store(true, Ordering::Relaxed);
+        (Arc::clone(&self.batch), result)
+    }
+}
+
+fn send(batch: &Batch, results: Vec<RawResult>) {
+    if batch.sink.send(results).is_err() {
+        batch.abandoned.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Results gathered during one scheduler step, sent per batch at its end.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    pending: Vec<(Arc<Batch>, Vec<RawResult>)>,
+}
+
+impl Outbox {
+    /// Reports `task` (sent at the next [`flush`](Outbox::flush)).
+    pub(crate) fn finish(&mut self, task: Task, outcome: Outcome<Vec<u8>>, run: RunInfo) {
+        let (batch, result) = task.into_result(outcome, run);
+        match self
+            .pending
+            .iter_mut()
+            .find(|(b, _)| Arc::ptr_eq(b, &batch))
+        {
+            Some((_, results)) => results.push(result),
+            None => self.pending.push((batch, vec![result])),
+        }
+    }
+
+    /// Sends everything gathered.
+    pub(crate) fn flush(&mut self) {
+        for (batch, results) in self.pending.drain(..) {
+            send(&batch, results);
         }
     }
 }
@@ -104,7 +147,7 @@ impl Drop for Task {
         if !self.reported {
             let mut result = ItemResult::not_run(self.index, "the pool stopped before running it");
             result.attempts = self.attempts;
-            let _ = self.batch.sink.send(result);
+            send(&self.batch, vec![result]);
         }
     }
 }

@@ -145,9 +145,9 @@ impl Stdout {
 }
 
 /// Logs one line per item that did not end ok, naming its input.
-pub fn log_failures<T>(results: &[ItemResult<T>], inputs: &[Value]) {
+pub fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value) {
     for r in results.iter().filter(|r| !r.outcome.is_ok()) {
-        let input = inputs.get(r.index).map(short).unwrap_or_default();
+        let input = short(&input(r.index));
         let error = r.outcome.error().unwrap_or_default();
         tracing::error!("item {} ({input}): {error}", r.index);
     }

@@ -602,7 +602,9 @@ impl Scheduler {
             if !live.ready || live.retiring {
                 continue;
             }
-            while live.inflight.len() < depth {
+            // Refill at half depth, so one write carries many items.
+            let refill = live.inflight.len() <= depth / 2;
+            while refill && live.inflight.len() < depth {
                 if self
                     .settings
                     .max_tasks_per_child

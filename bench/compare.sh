@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Times mproc against Python's multiprocessing and against the machine's
+# limits, side by side in one run. Prints markdown tables for
+# docs/PERFORMANCE.md.
+#
+#   bash bench/compare.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+cargo build --release --quiet
+mproc=target/release/mproc
+py=${PYTHON:-python3}
+t="$py bench/timeit.py $runs"
+
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "python: $($py --version 2>&1), mproc: $($mproc --version)"
+echo
+echo "| what | best s | median s | command |"
+echo "|---|---|---|---|"
+
+# Pool start-up and tear-down: 10 items on 2 processes, start to exit.
+$t "floor: start 2 processes of the binary" "$mproc --version & $mproc --version & wait" \
+   "mproc: 2-process pool, 10 items" "$mproc -q pool -n 2 square 10" \
+   "python: Pool(2).map, 10 items" "$py bench/py/square.py 10 2 1"
+
+# Per-item overhead: 100,000 tiny items, chunksize 1, 2 processes.
+$t "mproc: 100,000 items, chunksize 1, 2 processes" "$mproc -q pool -n 2 --chunksize 1 square 100000" \
+   "python: 100,000 items, chunksize 1, Pool(2)" "$py bench/py/square.py 100000 2 1"

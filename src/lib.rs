@@ -85,7 +85,7 @@ pub use cpu::{cpu_count, cpu_info, CpuInfo};
 pub use error::{Error, ErrorKind, Result};
 pub use job::{Job, JobError};
 pub use outcome::{values, Exit, ItemResult, Outcome};
-pub use pool::{AsyncResult, IMap, Pool, PoolBuilder};
+pub use pool::{AsyncResult, IMap, Pool, PoolBuilder, Stopper};
 pub use process::Process;
 pub use registry::Registry;
 pub use worker::{serve, serve_if_worker};

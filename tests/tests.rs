@@ -7,3 +7,4 @@ mod cli;
 mod library;
 mod pool;
 mod process;
+mod reliability;

@@ -3,6 +3,7 @@
 mod cpu_count;
 mod pool;
 mod process;
+mod signals;
 
 use crate::error::Result;
 use crate::options::Command;

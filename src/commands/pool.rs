@@ -22,6 +22,7 @@ struct Run<O> {
 
 pub(super) fn run(cmd: PoolCommand) -> Result<Status> {
     let mut pool = cmd.pool.builder().build()?;
+    let interrupts = super::signals::Interrupts::watch(pool.stopper())?;
     let status = match &cmd.job {
         JobChoice::Square { count } => {
             let run = execute(&pool, &Square, (0..*count).collect(), &cmd)?;
@@ -49,7 +50,10 @@ pub(super) fn run(cmd: PoolCommand) -> Result<Status> {
     };
     pool.close();
     pool.join()?;
-    Ok(status)
+    Ok(match interrupts.signal() {
+        Some(sig) => Status(128 + sig as u8),
+        None => status,
+    })
 }
 
 fn status(summary: &Summary) -> Status {

@@ -27,6 +27,7 @@ use crate::job::{Job, JobError};
 /// | `eprint:BYTES` | prints BYTES bytes to stderr, returns |
 /// | `log:TEXT` | logs TEXT at info level, returns |
 /// | `big:BYTES` | returns a string of BYTES bytes |
+/// | `slow-square:N` | sleeps 1 ms, returns N*N as text |
 /// | `flaky:FILE` | crashes (SIGKILL) if FILE does not exist yet, creating it; else returns |
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Chaos;
@@ -103,6 +104,11 @@ impl Job for Chaos {
                 arg.to_string()
             }
             "big" => "b".repeat(number()? as usize),
+            "slow-square" => {
+                let n = number()?;
+                std::thread::sleep(Duration::from_millis(1));
+                n.wrapping_mul(n).to_string()
+            }
             "flaky" => {
                 if std::fs::metadata(arg).is_err() {
                     std::fs::write(arg, b"crashed once\n")?;

@@ -197,6 +197,19 @@ impl PoolBuilder {
     }
 }
 
+/// Stops a pool from any thread; see [`Pool::stopper`].
+#[derive(Clone)]
+pub struct Stopper(Sender<Event>);
+
+impl Stopper {
+    /// Kills the pool's workers now; every item not finished ends
+    /// [`Outcome::NotRun`] with `why`. Iterators and handles over the
+    /// pool's results then end normally.
+    pub fn stop(&self, why: &str) {
+        let _ = self.0.send(Event::Terminate(why.to_string()));
+    }
+}
+
 /// A job told apart by its name and encoded value.
 type JobKey = (&'static str, Vec<u8>);
 
@@ -344,6 +357,12 @@ impl Pool {
         let _ = self.events.send(Event::Halt(why.to_string()));
     }
 
+    /// A handle that stops this pool from another thread (a signal
+    /// handler, say), like [`terminate`](Pool::terminate) without waiting.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.events.clone())
+    }
+
     /// Waits until every worker has exited after [`close`](Pool::close) or
     /// [`terminate`](Pool::terminate).
     pub fn join(&mut self) -> Result<()> {
@@ -360,7 +379,9 @@ impl Pool {
     /// finished ends [`Outcome::NotRun`].
     pub fn terminate(&mut self) {
         self.closed = true;
-        let _ = self.events.send(Event::Terminate);
+        let _ = self
+            .events
+            .send(Event::Terminate("the pool was terminated".into()));
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -36,8 +36,9 @@ pub(crate) enum Event {
     Submit(Vec<Task>),
     /// No more submissions: finish what is queued, then stop the workers.
     Close,
-    /// Stop at once: kill the workers; what did not finish is not run.
-    Terminate,
+    /// Stop at once: kill the workers; what did not finish is not run,
+    /// for the reason given.
+    Terminate(String),
     /// Stop dispatching: queued items are not run, running ones finish.
     Halt(String),
 }
@@ -113,6 +114,7 @@ pub(crate) struct Scheduler {
     startup: Option<Sender<Result<()>>>,
     broken: Option<String>,
     halted: Option<String>,
+    stop_reason: String,
     lifecycle: Sender<Lifecycle>,
     outbox: Outbox,
 }
@@ -141,6 +143,7 @@ impl Scheduler {
             startup: Some(startup),
             broken: None,
             halted: None,
+            stop_reason: String::from("the pool was terminated"),
             lifecycle,
             outbox: Outbox::default(),
         }
@@ -226,7 +229,7 @@ impl Scheduler {
                     self.state = State::Closing;
                 }
             }
-            Event::Terminate => self.terminate(),
+            Event::Terminate(why) => self.terminate(why),
             Event::Halt(why) => self.halt(why),
         }
     }
@@ -327,6 +330,7 @@ impl Scheduler {
                 started: false,
             });
         }
+        let killed_by_us = live.kill_reason.is_some();
         let detail = error
             .as_ref()
             .map(|e| e.to_string())
@@ -335,18 +339,23 @@ impl Scheduler {
             let why = detail
                 .clone()
                 .unwrap_or_else(|| format!("worker exited with {exit} before the handshake"));
-            if self.state == State::Starting {
+            // A worker killed by a signal before its handshake may have met
+            // bad luck (an OOM kill, a stray kill); one that exited or
+            // answered wrongly will do so again.
+            let killed = matches!(exit, Exit::Signal(_)) && !killed_by_us;
+            self.slots[slot].start_failures += 1;
+            let given_up = !killed || self.slots[slot].start_failures >= MAX_START_FAILURES;
+            if given_up && self.state == State::Starting {
                 let kind = error.map(|e| e.kind()).unwrap_or(ErrorKind::Spawn);
                 self.fail_startup(Error::new(kind, why));
                 return;
             }
-            self.slots[slot].start_failures += 1;
-            if self.slots[slot].start_failures >= MAX_START_FAILURES {
+            if given_up {
                 tracing::error!("workers keep failing to start: {why}");
                 self.break_pool(format!("no worker could start: {why}"));
                 return;
             }
-            tracing::warn!("a replacement worker failed to start: {why}");
+            tracing::warn!("a worker failed to start, starting another: {why}");
         } else if !live.inflight.is_empty() || !(exit.success() || self.state == State::Stopping) {
             match &detail {
                 Some(d) => tracing::warn!(
@@ -382,9 +391,8 @@ impl Scheduler {
                 elapsed: ran,
             };
             if self.state == State::Stopping && self.halted.is_none() {
-                entry
-                    .task
-                    .finish(Outcome::NotRun("the pool was terminated".into()), run);
+                let why = self.stop_reason.clone();
+                self.outbox.finish(entry.task, Outcome::NotRun(why), run);
                 continue;
             }
             let timed_out = live.timed_out.contains(&entry.seq);
@@ -405,21 +413,25 @@ impl Scheduler {
             }
         }
         for task in requeue.into_iter().rev() {
-            match &self.halted {
-                Some(why) => task.finish(Outcome::NotRun(why.clone()), RunInfo::default()),
-                None => self.queue.push_front(task),
+            match (&self.halted, self.state) {
+                (Some(why), _) => task.finish(Outcome::NotRun(why.clone()), RunInfo::default()),
+                (None, State::Stopping) => task.finish(
+                    Outcome::NotRun(self.stop_reason.clone()),
+                    RunInfo::default(),
+                ),
+                (None, _) => self.queue.push_front(task),
             }
         }
         if self.state == State::Stopping {
             for task in self.slots[slot].retry.drain(..) {
                 task.finish(
-                    Outcome::NotRun("the pool was terminated".into()),
+                    Outcome::NotRun(self.stop_reason.clone()),
                     RunInfo::default(),
                 );
             }
             return;
         }
-        let wanted = self.state == State::Running
+        let wanted = matches!(self.state, State::Running | State::Starting)
             || !self.queue.is_empty()
             || !self.slots[slot].retry.is_empty()
             || self
@@ -473,7 +485,7 @@ impl Scheduler {
         if let Some(tx) = self.startup.take() {
             let _ = tx.send(Err(error));
         }
-        self.terminate();
+        self.terminate("the pool could not start".into());
     }
 
     fn break_pool(&mut self, why: String) {
@@ -500,20 +512,19 @@ impl Scheduler {
         self.halted = Some(why);
     }
 
-    fn terminate(&mut self) {
+    fn terminate(&mut self, why: String) {
+        if self.state == State::Stopping {
+            return;
+        }
         self.state = State::Stopping;
+        self.halted = None;
+        self.stop_reason = why.clone();
         for task in self.queue.drain(..) {
-            task.finish(
-                Outcome::NotRun("the pool was terminated".into()),
-                RunInfo::default(),
-            );
+            task.finish(Outcome::NotRun(why.clone()), RunInfo::default());
         }
         for slot in &mut self.slots {
             for task in slot.retry.drain(..) {
-                task.finish(
-                    Outcome::NotRun("the pool was terminated".into()),
-                    RunInfo::default(),
-                );
+                task.finish(Outcome::NotRun(why.clone()), RunInfo::default());
             }
             if let Some(live) = &slot.live {
                 live.conn.signal(Signal::SIGKILL);

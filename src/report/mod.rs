@@ -144,13 +144,61 @@ impl Stdout {
     }
 }
 
-/// Logs one line per item that did not end ok, naming its input.
+/// Logs one line per item that failed, panicked, crashed or timed out,
+/// naming its input (the first 50; then a count), and one line naming the
+/// items that did not run, as ranges.
 pub fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value) {
-    for r in results.iter().filter(|r| !r.outcome.is_ok()) {
+    const SHOWN: usize = 50;
+    let bad: Vec<&ItemResult<T>> = results
+        .iter()
+        .filter(|r| !r.outcome.is_ok() && r.outcome.name() != "not_run")
+        .collect();
+    for r in bad.iter().take(SHOWN) {
         let input = short(&input(r.index));
         let error = r.outcome.error().unwrap_or_default();
         tracing::error!("item {} ({input}): {error}", r.index);
     }
+    if bad.len() > SHOWN {
+        tracing::error!("... and {} more items not ok", bad.len() - SHOWN);
+    }
+    let mut not_run: Vec<(usize, String)> = results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            crate::Outcome::NotRun(why) => Some((r.index, why.clone())),
+            _ => None,
+        })
+        .collect();
+    if !not_run.is_empty() {
+        not_run.sort_unstable();
+        let why = not_run[0].1.clone();
+        let indexes: Vec<usize> = not_run.iter().map(|(i, _)| *i).collect();
+        tracing::error!(
+            "{} items not run ({why}): {}",
+            indexes.len(),
+            ranges(&indexes)
+        );
+    }
+}
+
+/// `0, 3-7, 9` for sorted indexes.
+pub fn ranges(sorted: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(", ")
 }
 
 fn short(v: &Value) -> String {
@@ -162,5 +210,15 @@ fn short(v: &Value) -> String {
         s.chars().take(77).collect::<String>() + "..."
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ranges_compress_runs() {
+        assert_eq!(super::ranges(&[0, 3, 4, 5, 6, 7, 9]), "0, 3-7, 9");
+        assert_eq!(super::ranges(&[]), "");
+        assert_eq!(super::ranges(&[2, 3]), "2-3");
     }
 }

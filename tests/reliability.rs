@@ -1,0 +1,306 @@
+//! The guarantees in docs/RELIABILITY.md, each shown with real processes
+//! and real signals.
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+use crate::support::*;
+
+fn spawn(args: &[&str]) -> Child {
+    mproc()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(pid: u32, sig: Signal) {
+    kill(Pid::from_raw(pid as i32), sig).unwrap();
+}
+
+fn hang_pids(dir: &std::path::Path, n: usize) -> (Vec<String>, Vec<u32>) {
+    let files: Vec<String> = (0..n)
+        .map(|i| dir.join(format!("pid{i}")).display().to_string())
+        .collect();
+    let actions = files.iter().map(|f| format!("hang:{f}")).collect();
+    (actions, Vec::new())
+}
+
+fn read_pids(files: &[String]) -> Vec<u32> {
+    files
+        .iter()
+        .map(|f| {
+            wait_for_file(std::path::Path::new(f.trim_start_matches("hang:")))
+                .trim()
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn interrupt(sig: Signal, code: i32) {
+    let dir = temp_dir("interrupt");
+    let (hangs, _) = hang_pids(&dir, 2);
+    let mut args = vec!["-q", "pool", "-n", "2", "--json", "chaos", "ok:first"];
+    args.extend(hangs.iter().map(String::as_str));
+    args.extend(["ok:a", "ok:b", "ok:c"]);
+    let child = spawn(&args);
+    let parent = child.id();
+    let workers = read_pids(&hangs);
+    signal(parent, sig);
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, code, "{}", r.stderr);
+    let doc = r.json();
+    let rs = doc["results"].as_array().unwrap();
+    assert_eq!(rs.len(), 6, "every item is reported");
+    assert_eq!(rs[0]["outcome"], "ok");
+    for item in &rs[1..] {
+        assert_eq!(item["outcome"], "not_run", "{item}");
+        assert!(
+            item["error"]
+                .as_str()
+                .unwrap()
+                .contains("interrupted by SIG"),
+            "{item}"
+        );
+    }
+    assert_eq!(doc["summary"]["not_run"], 5);
+    for pid in workers {
+        assert!(!alive(pid), "worker {pid} outlived the interrupted parent");
+    }
+}
+
+#[test]
+fn sigint_stops_the_run_prints_what_finished_and_exits_130() {
+    interrupt(Signal::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_does_the_same_and_exits_143() {
+    interrupt(Signal::SIGTERM, 143);
+}
+
+#[test]
+fn human_output_names_what_did_not_run() {
+    let dir = temp_dir("interrupt-human");
+    let (hangs, _) = hang_pids(&dir, 1);
+    let child = spawn(&[
+        "pool", "-n", "1", "chaos", "ok:a", &hangs[0], "ok:b", "ok:c",
+    ]);
+    let parent = child.id();
+    read_pids(&hangs);
+    signal(parent, Signal::SIGINT);
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, 130);
+    assert!(
+        r.stderr
+            .contains("3 items not run (interrupted by SIGINT): 1-3"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn workers_die_with_a_sigkilled_parent() {
+    let dir = temp_dir("orphans");
+    let (hangs, _) = hang_pids(&dir, 2);
+    let mut args = vec!["-q", "pool", "-n", "2", "chaos"];
+    args.extend(hangs.iter().map(String::as_str));
+    let mut child = spawn(&args);
+    let workers = read_pids(&hangs);
+    signal(child.id(), Signal::SIGKILL);
+    child.wait().unwrap();
+    for pid in workers {
+        wait_until(&format!("worker {pid} to die with its parent"), || {
+            !alive(pid)
+        });
+    }
+}
+
+#[test]
+fn random_sigkills_during_a_5000_item_map_lose_nothing() {
+    let actions: Vec<String> = (0..5000).map(|i| format!("slow-square:{i}")).collect();
+    let mut args = vec!["-q", "pool", "-n", "2", "--json", "chaos"];
+    args.extend(actions.iter().map(String::as_str));
+    // Results go to a file: this test polls the child instead of reading a pipe.
+    let out = temp_dir("random-kills").join("out.json");
+    let mut child = mproc()
+        .args(&args)
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let parent = child.id();
+    let mut rng = mproc::rng::Rng::new(7);
+    let mut kills = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        let workers = children(parent);
+        if !workers.is_empty() {
+            let victim = workers[rng.below(workers.len() as u64) as usize];
+            if kill(Pid::from_raw(victim as i32), Signal::SIGKILL).is_ok() {
+                kills += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(15 + rng.below(20)));
+    };
+    let stdout = std::fs::read_to_string(&out).unwrap();
+    assert!(matches!(status.code(), Some(0) | Some(1)), "{status:?}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let rs = doc["results"].as_array().unwrap();
+    assert_eq!(rs.len(), 5000);
+    let mut crashed = 0;
+    for (i, r) in rs.iter().enumerate() {
+        assert_eq!(r["index"], i);
+        match r["outcome"].as_str().unwrap() {
+            "ok" => assert_eq!(
+                r["value"].as_str().unwrap(),
+                (i * i).to_string(),
+                "item {i}"
+            ),
+            "crashed" => {
+                crashed += 1;
+                assert!(r["error"].as_str().unwrap().contains("SIGKILL"), "{r}");
+            }
+            other => panic!("item {i} ended {other}: {r}"),
+        }
+    }
+    assert!(kills > 0, "the run ended before any kill");
+    assert!(
+        crashed <= kills,
+        "{crashed} crashed items for {kills} kills"
+    );
+}
+
+/// Open descriptors, threads and zombie children of a running mproc.
+fn resources(pid: u32) -> (usize, usize, usize) {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .count();
+    let zombies = children(pid).into_iter().filter(|&c| !alive(c)).count();
+    (fds, threads, zombies)
+}
+
+fn resources_after(replacements: usize) -> (usize, usize, usize) {
+    let dir = temp_dir("leaks");
+    let pidfile = dir.join("pid").display().to_string();
+    let hang = format!("hang:{pidfile}");
+    let mut args = vec!["-q", "pool", "-n", "1", "--maxtasksperchild", "1", "chaos"];
+    let oks = vec!["ok:x"; replacements];
+    args.extend(oks.iter().copied());
+    args.push(&hang);
+    let mut child = spawn(&args);
+    wait_for_file(std::path::Path::new(&pidfile));
+    let seen = resources(child.id());
+    signal(child.id(), Signal::SIGKILL);
+    child.wait().unwrap();
+    seen
+}
+
+#[test]
+fn a_thousand_worker_replacements_leak_no_descriptor_thread_or_zombie() {
+    let few = resources_after(3);
+    let many = resources_after(1000);
+    assert_eq!(
+        few, many,
+        "(fds, threads, zombies) after 3 vs 1000 replacements"
+    );
+    assert_eq!(many.2, 0);
+}
+
+fn fake_worker(dir: &std::path::Path, after_hello: &str) -> std::path::PathBuf {
+    let script = dir.join("fake-worker");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/usr/bin/env python3\n\
+             import os, struct, sys, time\n\
+             out = sys.stdout.buffer\n\
+             payload = b'MPRC' + bytes([{version}]) + b'\\xfc' + struct.pack('<I', os.getpid())\n\
+             out.write(struct.pack('<I', len(payload)) + payload)\n\
+             out.flush()\n\
+             sys.stdin.buffer.read(1)\n\
+             {after_hello}\n\
+             out.flush()\n\
+             time.sleep(30)\n",
+            version = mproc::protocol::VERSION
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn hostile_frames_are_crashed_workers_with_a_clear_message() {
+    let cases = [
+        (
+            "garbage",
+            "out.write(b'\\x05\\x00\\x00\\x00\\xff\\xff\\xff\\xff\\xff')",
+            "malformed frame",
+        ),
+        (
+            "4 GiB length",
+            "out.write(b'\\xff\\xff\\xff\\xff' + b'x' * 100)",
+            "over the",
+        ),
+        (
+            "truncated",
+            "out.write(b'\\x40\\x00\\x00\\x00abc'); out.flush(); sys.exit(0)",
+            "truncated frame",
+        ),
+        (
+            "wrong type",
+            "out.write(b'\\x01\\x00\\x00\\x00\\x07')",
+            "malformed frame",
+        ),
+    ];
+    for (name, bytes, needle) in cases {
+        let dir = temp_dir("hostile");
+        let script = fake_worker(&dir, bytes);
+        let pool = mproc::Pool::builder()
+            .processes(1)
+            .program(&script)
+            .build()
+            .unwrap();
+        let results = pool.map(&mproc::jobs::Square, [1u64, 2]);
+        for r in &results {
+            match &r.outcome {
+                mproc::Outcome::Crashed {
+                    detail: Some(d), ..
+                } => assert!(d.contains(needle), "{name}: {d}"),
+                other => panic!("{name}: expected a crash, got {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn megabytes_of_output_cannot_stall_the_pool() {
+    let doc = run_expect(
+        &[
+            "-q",
+            "pool",
+            "-n",
+            "2",
+            "--json",
+            "chaos",
+            "print:8000000",
+            "eprint:8000000",
+            "ok:done",
+        ],
+        0,
+    )
+    .json();
+    assert_eq!(doc["summary"]["ok"], 3);
+}

@@ -66,6 +66,7 @@ mod connection;
 pub mod cpu;
 mod error;
 mod job;
+pub mod joblog;
 pub mod jobs;
 pub mod logging;
 pub mod options;
@@ -77,6 +78,7 @@ pub mod protocol;
 mod registry;
 pub mod report;
 pub mod rng;
+pub mod timeline;
 mod worker;
 
 pub use child::WorkerCommand;

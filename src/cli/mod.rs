@@ -30,6 +30,13 @@ where
     T: Into<OsString> + Clone,
 {
     match Cli::try_parse_from(args) {
+        Ok(Cli {
+            command: Sub::Completions { shell },
+            ..
+        }) => Ok(Parsed::Show(completions(shell), 0)),
+        Ok(Cli {
+            command: Sub::Man, ..
+        }) => Ok(Parsed::Show(man_page()?, 0)),
         Ok(cli) => Ok(Parsed::Run(cli.into_invocation())),
         Err(e) => match e.kind() {
             clap::error::ErrorKind::DisplayHelp
@@ -106,9 +113,36 @@ enum Sub {
     Pool(PoolArgs),
     /// Start one child process, join it, and show that it cannot harm the parent.
     Process(ProcessArgs),
+    /// Print a shell completion script (e.g. `mproc completions bash > /etc/bash_completion.d/mproc`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `mproc man | man -l -`.
+    Man,
     /// Serve as a worker on stdin/stdout (started by mproc itself).
     #[command(hide = true)]
     Worker,
+}
+
+fn completions(shell: clap_complete::Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "mproc",
+        &mut out,
+    );
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn man_page() -> Result<String> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+        .render(&mut out)
+        .map_err(|e| Error::io("cannot render the man page", e))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +282,7 @@ impl Cli {
                 program: None,
             }),
             Sub::Worker => Command::Worker,
+            Sub::Completions { .. } | Sub::Man => unreachable!("handled in parse"),
         };
         Invocation { log, command }
     }

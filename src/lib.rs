@@ -77,6 +77,7 @@ pub mod protocol;
 mod registry;
 pub mod report;
 pub mod rng;
+pub mod text;
 mod worker;
 
 pub use child::WorkerCommand;

@@ -197,6 +197,9 @@ impl PoolBuilder {
     }
 }
 
+/// A job told apart by its name and encoded value.
+type JobKey = (&'static str, Vec<u8>);
+
 /// A pool of worker processes, like Python's `multiprocessing.Pool`.
 ///
 /// Dropping it terminates the workers (as Python's `with Pool()` does) and
@@ -206,7 +209,7 @@ pub struct Pool {
     thread: Option<JoinHandle<()>>,
     processes: usize,
     pub(crate) window: usize,
-    jobs: Mutex<HashMap<(&'static str, Vec<u8>), Arc<JobSpec>>>,
+    jobs: Mutex<HashMap<JobKey, Arc<JobSpec>>>,
     lifecycle: Mutex<Receiver<Lifecycle>>,
     epoch: Instant,
     closed: bool,

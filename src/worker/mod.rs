@@ -58,6 +58,9 @@ pub fn serve(registry: &Registry) -> ExitCode {
     }
 }
 
+/// A job ready to run, or why it could not be set up.
+type Shared = Arc<Result<Box<dyn Runner>, String>>;
+
 /// The worker's result stream, shared by the job loop and the log layer.
 pub(crate) struct Outbox(Mutex<FrameWriter<File>>);
 
@@ -106,7 +109,7 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     panic::install_hook();
     tracing::trace!(worker, concurrency, "worker ready");
 
-    let mut runners: HashMap<u32, Arc<Result<Box<dyn Runner>, String>>> = HashMap::new();
+    let mut runners: HashMap<u32, Shared> = HashMap::new();
     let mut pool =
         (concurrency > 1).then(|| Threads::start(concurrency as usize, Arc::clone(&outbox)));
     while let Some(request) = input.read::<Request>()? {
@@ -168,11 +171,11 @@ fn run_item(runner: &Result<Box<dyn Runner>, String>, item: Item) -> Done {
 /// Runner threads for a worker configured with concurrency above one. They
 /// take items in arrival order from one shared queue.
 struct Threads {
-    tx: std::sync::mpsc::Sender<(Arc<Result<Box<dyn Runner>, String>>, Item)>,
+    tx: std::sync::mpsc::Sender<(Shared, Item)>,
     handles: Vec<std::thread::JoinHandle<()>>,
 }
 
-type Queue = Arc<Mutex<std::sync::mpsc::Receiver<(Arc<Result<Box<dyn Runner>, String>>, Item)>>>;
+type Queue = Arc<Mutex<std::sync::mpsc::Receiver<(Shared, Item)>>>;
 
 impl Threads {
     fn start(n: usize, outbox: Arc<Outbox>) -> Threads {
@@ -194,7 +197,7 @@ impl Threads {
         Threads { tx, handles }
     }
 
-    fn submit(&self, runner: Arc<Result<Box<dyn Runner>, String>>, item: Item) {
+    fn submit(&self, runner: Shared, item: Item) {
         let _ = self.tx.send((runner, item));
     }
 

@@ -10,7 +10,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use crate::error::{Error, Result};
 use crate::logging::{LogFormat, LogOptions};
 use crate::options::{
-    Command, Invocation, JobChoice, Mode, OutputFormat, PoolCommand, PoolOptions, ProcessDemo,
+    AnalyzeOptions, Command, GenCommand, Invocation, JobChoice, Mode, OutputFormat, PathSource,
+    PoolCommand, PoolOptions, ProcessDemo,
 };
 
 /// What parsing gave: an invocation, or text clap already decided to show
@@ -106,6 +107,9 @@ enum Sub {
     Pool(PoolArgs),
     /// Start one child process, join it, and show that it cannot harm the parent.
     Process(ProcessArgs),
+    /// Write generated input data.
+    #[command(subcommand)]
+    Gen(GenSub),
     /// Serve as a worker on stdin/stdout (started by mproc itself).
     #[command(hide = true)]
     Worker,
@@ -151,6 +155,14 @@ struct PoolFlags {
     /// Stop dispatching after the first item that is not ok.
     #[arg(long, global = true)]
     halt_on_error: bool,
+    /// Run every item in this process, one after another, with no worker
+    /// processes (the single-process baseline).
+    #[arg(
+        long,
+        global = true,
+        conflicts_with_all = ["processes", "timeout", "maxtasksperchild", "concurrency"]
+    )]
+    serial: bool,
     /// Items run at once inside each worker (threads), for I/O-bound jobs.
     #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one, global = true)]
     concurrency: usize,
@@ -190,6 +202,47 @@ enum JobSub {
         #[arg(value_name = "ACTION", required = true)]
         actions: Vec<String>,
     },
+    /// Count each file's characters: every ASCII digit, all digits, letters,
+    /// spaces, other, lines, bytes and undecodable bytes.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+struct AnalyzeArgs {
+    /// Files to analyze (directories too, with --recursive).
+    #[arg(value_name = "FILE", required_unless_present = "files_from")]
+    files: Vec<PathBuf>,
+    /// Also analyze the paths listed in LIST, one per line (- reads stdin).
+    #[arg(long, value_name = "LIST")]
+    files_from: Option<PathBuf>,
+    /// Analyze every file below each directory, in sorted order (links to
+    /// directories are not followed).
+    #[arg(short, long)]
+    recursive: bool,
+    /// Decode files without a byte-order mark with this WHATWG encoding
+    /// (utf-8, utf-16le, shift_jis, euc-jp, windows-1252, ...) [default: utf-8].
+    #[arg(long, value_name = "LABEL", value_parser = encoding_label)]
+    encoding: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum GenSub {
+    /// Write 1.txt ... N.txt into DIR, each row 0-80 random letters, digits
+    /// and spaces.
+    Text {
+        /// The directory to write into (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// How many files.
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
+        files: usize,
+        /// Rows per file.
+        #[arg(long, value_name = "X")]
+        rows: u64,
+        /// Random seed: the same seed writes the same bytes.
+        #[arg(long, value_name = "S", default_value = "1")]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +260,16 @@ fn at_least_one(s: &str) -> std::result::Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+fn encoding_label(s: &str) -> std::result::Result<String, String> {
+    match crate::text::encoding_for_label(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err(format!(
+            "unknown encoding label ({})",
+            crate::jobs::analyze::LABEL_HINT
+        )),
     }
 }
 
@@ -242,6 +305,17 @@ impl Cli {
                 json,
             },
             Sub::Pool(args) => Command::Pool(args.into_command()),
+            Sub::Gen(GenSub::Text {
+                dir,
+                files,
+                rows,
+                seed,
+            }) => Command::Gen(GenCommand::Text {
+                dir,
+                files: files as u64,
+                rows,
+                seed,
+            }),
             Sub::Process(p) => Command::Process(ProcessDemo {
                 exit_code: p.exit_code,
                 crash: p.crash,
@@ -273,6 +347,7 @@ impl PoolArgs {
                 ModeArg::ImapUnordered => Mode::ImapUnordered,
                 ModeArg::Async => Mode::Async,
             },
+            serial: f.serial,
             output: match (f.json, f.jsonl) {
                 (true, _) => OutputFormat::Json,
                 (_, true) => OutputFormat::Jsonl,
@@ -286,6 +361,18 @@ impl PoolArgs {
                     parts: parts.map(|p| p as u32),
                 },
                 JobSub::Chaos { actions } => JobChoice::Chaos { actions },
+                JobSub::Analyze(a) => JobChoice::Analyze(AnalyzeOptions {
+                    files: a.files,
+                    files_from: a.files_from.map(|p| {
+                        if p.as_os_str() == "-" {
+                            PathSource::Stdin
+                        } else {
+                            PathSource::File(p)
+                        }
+                    }),
+                    recursive: a.recursive,
+                    encoding: a.encoding,
+                }),
             },
         }
     }

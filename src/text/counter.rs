@@ -11,7 +11,7 @@
 //! decoder (and `String::from_utf8_lossy`) replaces them: one per maximal
 //! ill-formed subpart.
 
-use super::digits::is_decimal_digit;
+use super::class::{class_of, Class};
 use super::TextCounts;
 
 /// Pieces are histogrammed in blocks of at most this many bytes, so that
@@ -206,12 +206,10 @@ impl CharCounter {
 
     fn count_wide_char(&mut self, c: char) {
         self.wide_chars += 1;
-        if is_decimal_digit(c) {
-            self.wide_digits += 1;
-        } else if c.is_alphabetic() {
-            self.wide_letters += 1;
-        } else {
-            self.wide_other += 1;
+        match class_of(c) {
+            Class::Digit => self.wide_digits += 1,
+            Class::Letter => self.wide_letters += 1,
+            Class::Other => self.wide_other += 1,
         }
     }
 }

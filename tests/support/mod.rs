@@ -1,0 +1,91 @@
+//! Helpers shared by the integration tests: run the real `mproc` binary,
+//! make temp dirs.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The real binary under test.
+pub const MPROC: &str = env!("CARGO_BIN_EXE_mproc");
+
+/// A finished run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Parses stdout as one JSON document.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Parses stdout as JSON lines.
+    #[track_caller]
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+            .collect()
+    }
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// A `Command` for the binary, with a clean logging environment.
+pub fn mproc() -> Command {
+    let mut cmd = Command::new(MPROC);
+    cmd.env_remove("RUST_LOG")
+        .env_remove("MPROC_CPU_COUNT")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs the binary with `args` and waits for it.
+#[track_caller]
+pub fn run(args: &[&str]) -> Run {
+    mproc().args(args).output().expect("mproc runs").into()
+}
+
+/// Runs and expects exit code `code`.
+#[track_caller]
+pub fn run_expect(args: &[&str], code: i32) -> Run {
+    let r = run(args);
+    assert_eq!(
+        r.code, code,
+        "mproc {args:?}\nstdout:\n{}\nstderr:\n{}",
+        r.stdout, r.stderr
+    );
+    r
+}
+
+/// A fresh, empty directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "mproc-test-{}-{name}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,2 @@
+mod analyze;
+mod support;

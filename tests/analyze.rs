@@ -468,6 +468,18 @@ fn recursive_walks_directories_in_sorted_order() {
 }
 
 #[test]
+fn any_file_name_reaches_the_workers() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = temp_dir("analyze-name");
+    let name = std::ffi::OsStr::from_bytes(b"\xFFname.txt");
+    std::fs::write(dir.join(name), b"12\n").unwrap();
+    let dir = dir.to_str().unwrap();
+    let r = analyze(&["--recursive", dir], 0);
+    assert_eq!(r[0]["digits"], 2);
+    assert_eq!(r[0]["input"], format!("{dir}/\u{FFFD}name.txt"));
+}
+
+#[test]
 fn unknown_encoding_is_a_usage_error_before_any_work() {
     let dir = temp_dir("analyze-label");
     let file = write(&dir, "a.txt", b"a");

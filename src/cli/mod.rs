@@ -43,12 +43,19 @@ where
     }
 }
 
-/// clap's message on one line: the error, then any tip, without the usage.
+/// clap's message on one line: the error (with the indented list under it,
+/// such as the missing arguments), then any tip, without the usage.
 fn one_line(rendered: &str) -> String {
     let mut parts = Vec::new();
-    for line in rendered.lines().map(str::trim) {
+    let mut lines = rendered.lines().peekable();
+    while let Some(line) = lines.next().map(str::trim) {
         if let Some(rest) = line.strip_prefix("error: ") {
-            parts.push(rest.to_string());
+            let mut part = rest.to_string();
+            while let Some(item) = lines.next_if(|l| l.starts_with(' ') && !l.trim().is_empty()) {
+                part.push(' ');
+                part.push_str(item.trim());
+            }
+            parts.push(part);
         } else if line.starts_with("tip:") {
             parts.push(line.to_string());
         }
@@ -400,6 +407,73 @@ mod tests {
         assert!(e.message().contains("--mode"), "{e}");
         let e = parse(["mproc", "pool", "cube", "3"]).unwrap_err();
         assert!(e.message().contains("cube"), "{e}");
+    }
+
+    #[test]
+    fn analyze_and_gen_parse_into_plain_values() {
+        let Parsed::Run(inv) = parse([
+            "mproc",
+            "pool",
+            "--serial",
+            "analyze",
+            "a.txt",
+            "--files-from",
+            "-",
+            "-r",
+            "--encoding",
+            "sjis",
+        ])
+        .unwrap() else {
+            panic!("expected a run");
+        };
+        let Command::Pool(p) = inv.command else {
+            panic!("expected pool")
+        };
+        assert!(p.serial);
+        let JobChoice::Analyze(a) = p.job else {
+            panic!("expected analyze")
+        };
+        assert_eq!(a.files, [PathBuf::from("a.txt")]);
+        assert_eq!(a.files_from, Some(PathSource::Stdin));
+        assert!(a.recursive);
+        assert_eq!(a.encoding.as_deref(), Some("sjis"));
+
+        let Parsed::Run(inv) =
+            parse(["mproc", "gen", "text", "d", "--files", "3", "--rows", "9"]).unwrap()
+        else {
+            panic!("expected a run");
+        };
+        assert!(matches!(
+            inv.command,
+            Command::Gen(GenCommand::Text {
+                files: 3,
+                rows: 9,
+                seed: 1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn analyze_usage_errors_are_one_line() {
+        let cases: [(&[&str], &[&str]); 3] = [
+            (&["pool", "analyze"], &["not provided", "<FILE>"]),
+            (
+                &["pool", "analyze", "--encoding", "klingon", "a"],
+                &["--encoding", "'klingon'"],
+            ),
+            (
+                &["pool", "-n", "2", "--serial", "analyze", "a"],
+                &["--serial"],
+            ),
+        ];
+        for (args, words) in cases {
+            let e = parse(["mproc"].iter().chain(args)).unwrap_err();
+            assert!(!e.message().contains('\n'), "{e}");
+            for word in words {
+                assert!(e.message().contains(word), "{e}");
+            }
+        }
     }
 
     #[test]

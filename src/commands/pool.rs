@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::serial::Serial;
 use super::Status;
 use crate::error::Result;
+use crate::file_path::FilePath;
 use crate::job::Job;
 use crate::jobs::{Analyze, Chaos, Load, Square};
 use crate::options::{JobChoice, Mode, OutputFormat, PoolCommand};
@@ -90,7 +91,8 @@ pub(super) fn run(cmd: PoolCommand) -> Result<Status> {
         }
         JobChoice::Analyze(_) => {
             let (job, files) = analyze.unwrap_or_default();
-            let run = execute(&runner, &job, files.clone(), &cmd)?;
+            let inputs = files.iter().cloned().map(FilePath).collect();
+            let run = execute(&runner, &job, inputs, &cmd)?;
             if human {
                 Stdout::default().print(&human::analyze(&run.results, &files));
             }

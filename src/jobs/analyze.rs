@@ -4,12 +4,13 @@
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use encoding_rs::{Encoding, UTF_8};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{io_message, Error};
+use crate::file_path::FilePath;
 use crate::job::{Job, JobError};
 use crate::text::{self, TextCounts};
 
@@ -72,10 +73,10 @@ pub fn lookup(label: &str) -> Result<&'static Encoding, String> {
 
 impl Job for Analyze {
     const NAME: &'static str = "analyze";
-    type Input = PathBuf;
+    type Input = FilePath;
     type Output = TextCounts;
 
-    fn run(&self, path: PathBuf) -> Result<TextCounts, JobError> {
+    fn run(&self, FilePath(path): FilePath) -> Result<TextCounts, JobError> {
         tracing::info!(
             "Process {} analyzing {}",
             std::process::id(),

@@ -99,27 +99,28 @@ pub fn analyze(results: &[ItemResult<TextCounts>], files: &[PathBuf]) -> String 
         .map(|n| n.to_string().len())
         .max()
         .unwrap_or(1);
-    let mut s = String::new();
-    let row = |s: &mut String, name: &str, cells: &mut dyn Iterator<Item = String>| {
+    let row = |s: &mut String, name: &str, cells: &[String]| {
         let _ = write!(s, "{name:<name_width$}");
         for cell in cells {
             let _ = write!(s, " {cell:>width$}");
         }
         s.push('\n');
     };
-    row(&mut s, "file", &mut (0..10).map(|d| d.to_string()));
+    let numbers = |counts: &[u64; 10]| counts.map(|n| n.to_string());
+    let mut s = String::new();
+    row(
+        &mut s,
+        "file",
+        &std::array::from_fn::<_, 10, _>(|d| d.to_string()),
+    );
     for r in results {
         let name = names.get(r.index).map_or("?", String::as_str);
         match r.outcome.as_ok() {
-            Some(c) => row(&mut s, name, &mut c.digit_counts.iter().map(u64::to_string)),
-            None => row(&mut s, name, &mut (0..10).map(|_| "-".to_string())),
+            Some(c) => row(&mut s, name, &numbers(&c.digit_counts)),
+            None => row(&mut s, name, &["-"; 10].map(String::from)),
         }
     }
-    row(
-        &mut s,
-        "TOTAL",
-        &mut total.digit_counts.iter().map(u64::to_string),
-    );
+    row(&mut s, "TOTAL", &numbers(&total.digit_counts));
     let failed = results.iter().filter(|r| !r.outcome.is_ok()).count();
     s.push('\n');
     let lines = [

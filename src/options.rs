@@ -28,6 +28,8 @@ pub enum Command {
     },
     /// Run a job over inputs in a pool.
     Pool(PoolCommand),
+    /// Write generated input data.
+    Gen(GenCommand),
     /// Start one child process and show what it does.
     Process(ProcessDemo),
     /// Serve as a worker on stdin and stdout.
@@ -41,6 +43,8 @@ pub struct PoolCommand {
     pub pool: PoolOptions,
     /// Which pool method to use.
     pub mode: Mode,
+    /// Run every item in this process, one after another, with no pool.
+    pub serial: bool,
     /// How to print results.
     pub output: OutputFormat,
     /// The job and its inputs.
@@ -137,6 +141,55 @@ pub enum JobChoice {
     Chaos {
         /// One action per item.
         actions: Vec<String>,
+    },
+    /// Count the characters of files.
+    Analyze(AnalyzeOptions),
+}
+
+/// `mproc pool analyze ...`: which files, and how to read them.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    /// Files (or, with `recursive`, directories) named on the command line.
+    pub files: Vec<PathBuf>,
+    /// More paths, one per line.
+    pub files_from: Option<PathSource>,
+    /// Walk directories.
+    pub recursive: bool,
+    /// A WHATWG encoding label for files without a byte-order mark.
+    pub encoding: Option<String>,
+}
+
+/// Where a list of paths comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSource {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for PathSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathSource::Stdin => f.write_str("-"),
+            PathSource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// `mproc gen ...`: what data to write.
+#[derive(Debug, Clone)]
+pub enum GenCommand {
+    /// Text files `1.txt` to `N.txt` of random rows.
+    Text {
+        /// The directory to write them into (created if missing).
+        dir: PathBuf,
+        /// How many files.
+        files: u64,
+        /// Rows per file.
+        rows: u64,
+        /// Random seed.
+        seed: u64,
     },
 }
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod analyze;
 mod cli;
 mod library;
 mod pool;

@@ -10,7 +10,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use crate::error::{Error, Result};
 use crate::logging::{LogFormat, LogOptions};
 use crate::options::{
-    Command, Invocation, JobChoice, Mode, OutputFormat, PoolCommand, PoolOptions, ProcessDemo,
+    AnalyzeOptions, Command, GenCommand, Invocation, JobChoice, Mode, OutputFormat, PathSource,
+    PoolCommand, PoolOptions, ProcessDemo,
 };
 
 /// What parsing gave: an invocation, or text clap already decided to show
@@ -49,12 +50,19 @@ where
     }
 }
 
-/// clap's message on one line: the error, then any tip, without the usage.
+/// clap's message on one line: the error (with the indented list under it,
+/// such as the missing arguments), then any tip, without the usage.
 fn one_line(rendered: &str) -> String {
     let mut parts = Vec::new();
-    for line in rendered.lines().map(str::trim) {
+    let mut lines = rendered.lines().peekable();
+    while let Some(line) = lines.next().map(str::trim) {
         if let Some(rest) = line.strip_prefix("error: ") {
-            parts.push(rest.to_string());
+            let mut part = rest.to_string();
+            while let Some(item) = lines.next_if(|l| l.starts_with(' ') && !l.trim().is_empty()) {
+                part.push(' ');
+                part.push_str(item.trim());
+            }
+            parts.push(part);
         } else if line.starts_with("tip:") {
             parts.push(line.to_string());
         }
@@ -121,6 +129,9 @@ enum Sub {
     },
     /// Print the man page (roff), e.g. `mproc man | man -l -`.
     Man,
+    /// Write generated input data.
+    #[command(subcommand)]
+    Gen(GenSub),
     /// Serve as a worker on stdin/stdout (started by mproc itself).
     #[command(hide = true)]
     Worker,
@@ -185,6 +196,14 @@ struct PoolFlags {
     /// Stop dispatching after the first item that is not ok.
     #[arg(long, global = true)]
     halt_on_error: bool,
+    /// Run every item in this process, one after another, with no worker
+    /// processes (the single-process baseline).
+    #[arg(
+        long,
+        global = true,
+        conflicts_with_all = ["processes", "timeout", "maxtasksperchild", "concurrency"]
+    )]
+    serial: bool,
     /// Items run at once inside each worker (threads), for I/O-bound jobs.
     #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one, global = true)]
     concurrency: usize,
@@ -224,6 +243,47 @@ enum JobSub {
         #[arg(value_name = "ACTION", required = true)]
         actions: Vec<String>,
     },
+    /// Count each file's characters: every ASCII digit, all digits, letters,
+    /// spaces, other, lines, bytes and undecodable bytes.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+struct AnalyzeArgs {
+    /// Files to analyze (directories too, with --recursive).
+    #[arg(value_name = "FILE", required_unless_present = "files_from")]
+    files: Vec<PathBuf>,
+    /// Also analyze the paths listed in LIST, one per line (- reads stdin).
+    #[arg(long, value_name = "LIST")]
+    files_from: Option<PathBuf>,
+    /// Analyze every file below each directory, in sorted order (links to
+    /// directories are not followed).
+    #[arg(short, long)]
+    recursive: bool,
+    /// Decode files without a byte-order mark with this WHATWG encoding
+    /// (utf-8, utf-16le, shift_jis, euc-jp, windows-1252, ...) [default: utf-8].
+    #[arg(long, value_name = "LABEL", value_parser = encoding_label)]
+    encoding: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum GenSub {
+    /// Write 1.txt ... N.txt into DIR, each row 0-80 random letters, digits
+    /// and spaces.
+    Text {
+        /// The directory to write into (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// How many files.
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
+        files: usize,
+        /// Rows per file.
+        #[arg(long, value_name = "X")]
+        rows: u64,
+        /// Random seed: the same seed writes the same bytes.
+        #[arg(long, value_name = "S", default_value = "1")]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +301,16 @@ fn at_least_one(s: &str) -> std::result::Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+fn encoding_label(s: &str) -> std::result::Result<String, String> {
+    match crate::text::encoding_for_label(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err(format!(
+            "unknown encoding label ({})",
+            crate::jobs::analyze::LABEL_HINT
+        )),
     }
 }
 
@@ -276,6 +346,17 @@ impl Cli {
                 json,
             },
             Sub::Pool(args) => Command::Pool(args.into_command()),
+            Sub::Gen(GenSub::Text {
+                dir,
+                files,
+                rows,
+                seed,
+            }) => Command::Gen(GenCommand::Text {
+                dir,
+                files: files as u64,
+                rows,
+                seed,
+            }),
             Sub::Process(p) => Command::Process(ProcessDemo {
                 exit_code: p.exit_code,
                 crash: p.crash,
@@ -308,6 +389,7 @@ impl PoolArgs {
                 ModeArg::ImapUnordered => Mode::ImapUnordered,
                 ModeArg::Async => Mode::Async,
             },
+            serial: f.serial,
             output: match (f.json, f.jsonl) {
                 (true, _) => OutputFormat::Json,
                 (_, true) => OutputFormat::Jsonl,
@@ -321,6 +403,18 @@ impl PoolArgs {
                     parts: parts.map(|p| p as u32),
                 },
                 JobSub::Chaos { actions } => JobChoice::Chaos { actions },
+                JobSub::Analyze(a) => JobChoice::Analyze(AnalyzeOptions {
+                    files: a.files,
+                    files_from: a.files_from.map(|p| {
+                        if p.as_os_str() == "-" {
+                            PathSource::Stdin
+                        } else {
+                            PathSource::File(p)
+                        }
+                    }),
+                    recursive: a.recursive,
+                    encoding: a.encoding,
+                }),
             },
         }
     }
@@ -348,6 +442,73 @@ mod tests {
         assert!(e.message().contains("--mode"), "{e}");
         let e = parse(["mproc", "pool", "cube", "3"]).unwrap_err();
         assert!(e.message().contains("cube"), "{e}");
+    }
+
+    #[test]
+    fn analyze_and_gen_parse_into_plain_values() {
+        let Parsed::Run(inv) = parse([
+            "mproc",
+            "pool",
+            "--serial",
+            "analyze",
+            "a.txt",
+            "--files-from",
+            "-",
+            "-r",
+            "--encoding",
+            "sjis",
+        ])
+        .unwrap() else {
+            panic!("expected a run");
+        };
+        let Command::Pool(p) = inv.command else {
+            panic!("expected pool")
+        };
+        assert!(p.serial);
+        let JobChoice::Analyze(a) = p.job else {
+            panic!("expected analyze")
+        };
+        assert_eq!(a.files, [PathBuf::from("a.txt")]);
+        assert_eq!(a.files_from, Some(PathSource::Stdin));
+        assert!(a.recursive);
+        assert_eq!(a.encoding.as_deref(), Some("sjis"));
+
+        let Parsed::Run(inv) =
+            parse(["mproc", "gen", "text", "d", "--files", "3", "--rows", "9"]).unwrap()
+        else {
+            panic!("expected a run");
+        };
+        assert!(matches!(
+            inv.command,
+            Command::Gen(GenCommand::Text {
+                files: 3,
+                rows: 9,
+                seed: 1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn analyze_usage_errors_are_one_line() {
+        let cases: [(&[&str], &[&str]); 3] = [
+            (&["pool", "analyze"], &["not provided", "<FILE>"]),
+            (
+                &["pool", "analyze", "--encoding", "klingon", "a"],
+                &["--encoding", "'klingon'"],
+            ),
+            (
+                &["pool", "-n", "2", "--serial", "analyze", "a"],
+                &["--serial"],
+            ),
+        ];
+        for (args, words) in cases {
+            let e = parse(["mproc"].iter().chain(args)).unwrap_err();
+            assert!(!e.message().contains('\n'), "{e}");
+            for word in words {
+                assert!(e.message().contains(word), "{e}");
+            }
+        }
     }
 
     #[test]

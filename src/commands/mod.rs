@@ -1,8 +1,10 @@
 //! Running a parsed [`Command`]: one file per command.
 
 mod cpu_count;
+mod gen;
 mod pool;
 mod process;
+mod serial;
 mod signals;
 
 use crate::error::Result;
@@ -26,6 +28,7 @@ pub fn execute(command: Command) -> Result<Status> {
     match command {
         Command::CpuCount { verbose, json } => cpu_count::run(verbose, json),
         Command::Pool(p) => pool::run(p),
+        Command::Gen(g) => gen::run(g),
         Command::Process(p) => process::run(p),
         Command::Worker => Ok(match crate::worker::serve(&Registry::builtin()) {
             code if code == std::process::ExitCode::SUCCESS => Status::OK,

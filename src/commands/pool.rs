@@ -1,14 +1,16 @@
-//! `mproc pool ...`: build a pool, run a built-in job in the chosen mode,
-//! and print its results.
+//! `mproc pool ...`: build a pool (or, with `--serial`, none), run a
+//! built-in job in the chosen mode, and print its results.
 
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
+use super::serial::Serial;
 use super::Status;
 use crate::error::Result;
+use crate::file_path::FilePath;
 use crate::job::Job;
-use crate::jobs::{Chaos, Load, Square};
+use crate::jobs::{Analyze, Chaos, Load, Square};
 use crate::options::{JobChoice, Mode, OutputFormat, PoolCommand};
 use crate::outcome::ItemResult;
 use crate::pool::Pool;
@@ -20,37 +22,89 @@ struct Run<O> {
     summary: Summary,
 }
 
+/// Where items run: a pool of worker processes, or this process.
+enum Runner {
+    Pool(Pool),
+    Serial(Serial),
+}
+
+impl Runner {
+    fn start(cmd: &PoolCommand) -> Result<Runner> {
+        Ok(if cmd.serial {
+            Runner::Serial(Serial::new(&cmd.pool))
+        } else {
+            Runner::Pool(cmd.pool.builder().build()?)
+        })
+    }
+
+    /// Worker processes (none when serial).
+    fn processes(&self) -> usize {
+        match self {
+            Runner::Pool(pool) => pool.processes(),
+            Runner::Serial(_) => 0,
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        if let Runner::Pool(mut pool) = self {
+            pool.close();
+            pool.join()?;
+        }
+        Ok(())
+    }
+}
+
 pub(super) fn run(cmd: PoolCommand) -> Result<Status> {
-    let mut pool = cmd.pool.builder().build()?;
-    let interrupts = super::signals::Interrupts::watch(pool.stopper())?;
+    // What can be refused is refused before any worker starts.
+    let analyze = match &cmd.job {
+        JobChoice::Analyze(a) => Some((
+            Analyze::new(a.encoding.as_deref(), a.recursive)?,
+            crate::paths::collect(&a.files, a.files_from.as_ref(), a.recursive)?,
+        )),
+        _ => None,
+    };
+    let runner = Runner::start(&cmd)?;
+    let interrupts = match &runner {
+        Runner::Pool(pool) => Some(super::signals::Interrupts::watch(pool.stopper())?),
+        Runner::Serial(_) => None,
+    };
+    let human = cmd.output == OutputFormat::Human;
     let status = match &cmd.job {
         JobChoice::Square { count } => {
-            let run = execute(&pool, &Square, (0..*count).collect(), &cmd)?;
-            if cmd.output == OutputFormat::Human {
+            let run = execute(&runner, &Square, (0..*count).collect(), &cmd)?;
+            if human {
                 Stdout::default().print(&human::square(&run.results));
             }
             status(&run.summary)
         }
         JobChoice::Load { total, seed, parts } => {
-            let parts = parts.unwrap_or(pool.processes() as u32);
-            let run = execute(&pool, &Load, Load::split(*total, parts, *seed), &cmd)?;
-            if cmd.output == OutputFormat::Human {
+            let parts = parts.unwrap_or(runner.processes().max(1) as u32);
+            let run = execute(&runner, &Load, Load::split(*total, parts, *seed), &cmd)?;
+            if human {
                 let elapsed = std::time::Duration::from_millis(run.summary.elapsed_ms);
-                Stdout::default().print(&human::load(&run.results, elapsed, pool.processes()));
+                Stdout::default().print(&human::load(&run.results, elapsed, runner.processes()));
             }
             status(&run.summary)
         }
         JobChoice::Chaos { actions } => {
-            let run = execute(&pool, &Chaos, actions.clone(), &cmd)?;
-            if cmd.output == OutputFormat::Human {
+            let run = execute(&runner, &Chaos, actions.clone(), &cmd)?;
+            if human {
                 Stdout::default().print(&human::chaos(&run.results, actions));
             }
             status(&run.summary)
         }
+        JobChoice::Analyze(_) => {
+            let (job, files) = analyze.unwrap_or_default();
+            let inputs = files.iter().cloned().map(FilePath).collect();
+            let run = execute(&runner, &job, inputs, &cmd)?;
+            if human {
+                Stdout::default().print(&human::analyze(&run.results, &files));
+            }
+            status(&run.summary)
+        }
     };
-    pool.close();
-    pool.join()?;
-    Ok(match interrupts.signal() {
+    runner.finish()?;
+    Ok(match interrupts.and_then(|i| i.signal()) {
         Some(sig) => Status(128 + sig as u8),
         None => status,
     })
@@ -67,7 +121,7 @@ fn status(summary: &Summary) -> Status {
 /// Runs `job` over `inputs` with the command's mode; prints JSON forms as
 /// it goes and returns the results for a human report.
 fn execute<J: Job>(
-    pool: &Pool,
+    runner: &Runner,
     job: &J,
     inputs: Vec<J::Input>,
     cmd: &PoolCommand,
@@ -80,7 +134,7 @@ where
     let start = Instant::now();
     let mut out = Stdout::default();
     let mut summary = Summary {
-        processes: pool.processes(),
+        processes: runner.processes(),
         ..Summary::default()
     };
     let mut results = Vec::with_capacity(inputs.len());
@@ -91,11 +145,14 @@ where
         }
         results.push(r);
     };
-    match cmd.mode {
-        Mode::Map => pool.map(job, inputs).into_iter().for_each(&mut take),
-        Mode::Imap => pool.imap(job, inputs).for_each(&mut take),
-        Mode::ImapUnordered => pool.imap_unordered(job, inputs).for_each(&mut take),
-        Mode::Async => pool
+    match (runner, cmd.mode) {
+        (Runner::Serial(serial), _) => serial.map(job, inputs, start, &mut take),
+        (Runner::Pool(pool), Mode::Map) => pool.map(job, inputs).into_iter().for_each(&mut take),
+        (Runner::Pool(pool), Mode::Imap) => pool.imap(job, inputs).for_each(&mut take),
+        (Runner::Pool(pool), Mode::ImapUnordered) => {
+            pool.imap_unordered(job, inputs).for_each(&mut take)
+        }
+        (Runner::Pool(pool), Mode::Async) => pool
             .map_async(job, inputs)
             .get(None)?
             .into_iter()

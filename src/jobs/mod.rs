@@ -1,11 +1,13 @@
 //! The jobs the `mproc` command line runs. Each lives in its own file and
 //! knows nothing about pipes or processes: it maps one input to one output.
 
+pub mod analyze;
 pub mod chaos;
 pub mod isolation;
 pub mod load;
 pub mod square;
 
+pub use analyze::Analyze;
 pub use chaos::Chaos;
 pub use isolation::Isolation;
 pub use load::{Load, LoadPart, LoadSum};
@@ -20,4 +22,5 @@ pub(crate) fn register_builtin(registry: Registry) -> Registry {
         .register::<Load>()
         .register::<Chaos>()
         .register::<Isolation>()
+        .register::<Analyze>()
 }

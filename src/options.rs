@@ -47,8 +47,26 @@ pub struct PoolCommand {
     pub serial: bool,
     /// How to print results.
     pub output: OutputFormat,
+    /// Progress bar, job log, resume and timeline.
+    pub observe: Observe,
     /// The job and its inputs.
     pub job: JobChoice,
+}
+
+/// How a run can be watched and recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Observe {
+    /// Whether to draw a progress bar.
+    pub progress: crate::progress::ProgressChoice,
+    /// Append one line per item to this job log.
+    pub joblog: Option<PathBuf>,
+    /// Skip the items this job log records as ok (and append to it unless
+    /// `joblog` names another file).
+    pub resume: Option<PathBuf>,
+    /// With `resume`: run only the items the log records as not ok.
+    pub resume_failed: bool,
+    /// Draw the run as SVG into this file.
+    pub timeline: Option<PathBuf>,
 }
 
 /// Pool settings from the command line.

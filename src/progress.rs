@@ -46,8 +46,14 @@ impl Progress {
         if !show {
             return None;
         }
-        let bar =
-            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
+        let target = match choice {
+            // Forced: draw even into a pipe or a file.
+            ProgressChoice::Always => {
+                ProgressDrawTarget::term_like_with_hz(Box::new(RawStderr), 10)
+            }
+            _ => ProgressDrawTarget::stderr_with_hz(10),
+        };
+        let bar = ProgressBar::with_draw_target(Some(total), target);
         let style = ProgressStyle::with_template(
             "{bar:40.green/white} {pos}/{len} items  {per_sec}  ETA {eta}  {msg}",
         )
@@ -72,6 +78,67 @@ impl Drop for Progress {
     fn drop(&mut self) {
         *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.bar.finish_and_clear();
+    }
+}
+
+/// Standard error as a terminal, whether or not it is one: the forced
+/// bar's target (indicatif's own targets stay silent off a terminal).
+#[derive(Debug)]
+struct RawStderr;
+
+impl RawStderr {
+    fn put(&self, s: &str) -> io::Result<()> {
+        io::stderr().lock().write_all(s.as_bytes())
+    }
+}
+
+impl indicatif::TermLike for RawStderr {
+    fn width(&self) -> u16 {
+        100
+    }
+
+    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
+        if n > 0 {
+            self.put(&format!("\x1b[{n}A"))?;
+        }
+        Ok(())
+    }
+
+    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
+        if n > 0 {
+            self.put(&format!("\x1b[{n}B"))?;
+        }
+        Ok(())
+    }
+
+    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
+        if n > 0 {
+            self.put(&format!("\x1b[{n}C"))?;
+        }
+        Ok(())
+    }
+
+    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
+        if n > 0 {
+            self.put(&format!("\x1b[{n}D"))?;
+        }
+        Ok(())
+    }
+
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.put(&format!("{s}\n"))
+    }
+
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        self.put(s)
+    }
+
+    fn clear_line(&self) -> io::Result<()> {
+        self.put("\r\x1b[2K")
+    }
+
+    fn flush(&self) -> io::Result<()> {
+        io::stderr().flush()
     }
 }
 

@@ -111,9 +111,10 @@ impl Timeline {
             )
         };
         let lanes = self.lanes.max(1);
-        let height = 150 + 46 * lanes as u32;
+        let height = 170 + 46 * lanes as u32;
         let root = SVGBackend::new(path, (1000, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
+        let (plot, legend) = root.split_vertically(height - 34);
         let end = self
             .bars
             .iter()
@@ -122,7 +123,7 @@ impl Timeline {
             .fold(0.0f64, f64::max)
             .max(0.001)
             * 1.02;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(&plot)
             .caption(&self.title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(40)
@@ -148,7 +149,7 @@ impl Timeline {
         };
         chart
             .configure_mesh()
-            .disable_y_mesh()
+            .disable_mesh()
             .x_desc("seconds since the pool started")
             .y_labels(lanes * 2 + 1)
             .y_label_formatter(&|y| {
@@ -169,11 +170,21 @@ impl Timeline {
                 Rectangle::new([(0.0, y + 0.08), (end, y + 0.92)], LANE.filled())
             }))
             .map_err(|e| fail(&e))?;
+        // Bars that are not ok go on top, so a quick failure is never
+        // hidden under the item that followed it.
+        let mut bars: Vec<&Bar> = self.bars.iter().collect();
+        bars.sort_by_key(|b| b.outcome != "ok");
         chart
-            .draw_series(self.bars.iter().map(|b| {
+            .draw_series(bars.into_iter().map(|b| {
                 let y = row(b.lane);
-                // A bar is at least a sliver wide, so every item shows.
-                let x1 = b.end.max(b.start + end / 2000.0);
+                // A small gap between neighbours, and a few pixels at least,
+                // so every item shows, even one that failed at once.
+                let least = if b.outcome == "ok" {
+                    end / 250.0
+                } else {
+                    end / 120.0
+                };
+                let x1 = (b.end - end / 800.0).max(b.start + least);
                 Rectangle::new(
                     [(b.start, y + 0.2), (x1, y + 0.8)],
                     color(b.outcome).filled(),
@@ -208,20 +219,19 @@ impl Timeline {
         // The legend: coloured words along the bottom.
         let mut x = 190;
         for (name, c) in COLORS {
-            root.draw(&Text::new(
-                format!("■ {name}"),
-                (x, height as i32 - 18),
-                ("sans-serif", 13).into_font().color(&c),
-            ))
-            .map_err(|e| fail(&e))?;
+            let style = ("sans-serif", 14).into_font().color(&c);
+            legend
+                .draw(&Text::new(format!("■ {name}"), (x, 8), style))
+                .map_err(|e| fail(&e))?;
             x += 110;
         }
-        root.draw(&Text::new(
-            "| = worker replaced",
-            (x, height as i32 - 18),
-            ("sans-serif", 13),
-        ))
-        .map_err(|e| fail(&e))?;
+        legend
+            .draw(&Text::new(
+                "| worker replaced (new pid)",
+                (x, 8),
+                ("sans-serif", 14),
+            ))
+            .map_err(|e| fail(&e))?;
         root.present().map_err(|e| fail(&e))?;
         Ok(())
     }

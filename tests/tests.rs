@@ -6,6 +6,7 @@ mod support;
 mod analyze;
 mod cli;
 mod library;
+mod observe;
 mod pool;
 mod process;
 mod reliability;

@@ -10,9 +10,10 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use crate::error::{Error, Result};
 use crate::logging::{LogFormat, LogOptions};
 use crate::options::{
-    AnalyzeOptions, Command, GenCommand, Invocation, JobChoice, Mode, OutputFormat, PathSource,
-    PoolCommand, PoolOptions, ProcessDemo,
+    AnalyzeOptions, Command, GenCommand, Invocation, JobChoice, Mode, Observe, OutputFormat,
+    PathSource, PoolCommand, PoolOptions, ProcessDemo,
 };
+use crate::progress::ProgressChoice;
 
 /// What parsing gave: an invocation, or text clap already decided to show
 /// (help, version) with its exit code.
@@ -204,6 +205,24 @@ struct PoolFlags {
         conflicts_with_all = ["processes", "timeout", "maxtasksperchild", "concurrency"]
     )]
     serial: bool,
+    /// Draw a progress bar on stderr [default: only when stderr is a terminal, outside CI, without --json].
+    #[arg(long, global = true, conflicts_with = "no_progress")]
+    progress: bool,
+    /// Never draw a progress bar.
+    #[arg(long, global = true)]
+    no_progress: bool,
+    /// Append one tab-separated line per item to FILE (seq, input, worker, pid, start, runtime, attempts, outcome, error).
+    #[arg(long, value_name = "FILE", global = true)]
+    joblog: Option<PathBuf>,
+    /// Skip the items that FILE (an earlier --joblog) records as ok, and append to it.
+    #[arg(long, value_name = "FILE", global = true)]
+    resume: Option<PathBuf>,
+    /// With --resume: run only the items that FILE records as not ok.
+    #[arg(long, global = true, requires = "resume")]
+    resume_failed: bool,
+    /// Draw the run as an SVG picture: one lane per worker, one bar per item.
+    #[arg(long, value_name = "FILE.svg", global = true)]
+    timeline: Option<PathBuf>,
     /// Items run at once inside each worker (threads), for I/O-bound jobs.
     #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one, global = true)]
     concurrency: usize,
@@ -390,6 +409,17 @@ impl PoolArgs {
                 ModeArg::Async => Mode::Async,
             },
             serial: f.serial,
+            observe: Observe {
+                progress: match (f.progress, f.no_progress) {
+                    (true, _) => ProgressChoice::Always,
+                    (_, true) => ProgressChoice::Never,
+                    _ => ProgressChoice::Auto,
+                },
+                joblog: f.joblog,
+                resume: f.resume,
+                resume_failed: f.resume_failed,
+                timeline: f.timeline,
+            },
             output: match (f.json, f.jsonl) {
                 (true, _) => OutputFormat::Json,
                 (_, true) => OutputFormat::Jsonl,

@@ -1,7 +1,7 @@
 //! `mproc pool ...`: build a pool (or, with `--serial`, none), run a
 //! built-in job in the chosen mode, and print its results.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use serde_json::{json, Value};
 
@@ -10,11 +10,14 @@ use super::Status;
 use crate::error::Result;
 use crate::file_path::FilePath;
 use crate::job::Job;
+use crate::joblog::{JobLog, Previous};
 use crate::jobs::{Analyze, Chaos, Load, Square};
-use crate::options::{JobChoice, Mode, OutputFormat, PoolCommand};
+use crate::options::{JobChoice, Mode, Observe, OutputFormat, PoolCommand};
 use crate::outcome::ItemResult;
 use crate::pool::Pool;
+use crate::progress::Progress;
 use crate::report::{self, human, Stdout, Summary};
+use crate::timeline::Timeline;
 
 /// What a finished run gives the job's human report.
 struct Run<O> {
@@ -118,8 +121,9 @@ fn status(summary: &Summary) -> Status {
     }
 }
 
-/// Runs `job` over `inputs` with the command's mode; prints JSON forms as
-/// it goes and returns the results for a human report.
+/// Runs `job` over `inputs` with the command's mode; prints JSON forms,
+/// job-log lines and progress as it goes, draws the timeline at the end,
+/// and returns the results for a human report.
 fn execute<J: Job>(
     runner: &Runner,
     job: &J,
@@ -129,17 +133,38 @@ fn execute<J: Job>(
 where
     J::Input: Clone,
 {
-    let kept = inputs.clone();
-    let shown = |i: usize| serde_json::to_value(&kept[i]).unwrap_or(Value::Null);
+    let all = inputs;
+    let shown = |i: usize| serde_json::to_value(&all[i]).unwrap_or(Value::Null);
+    let (original, inputs) = select(&all, &cmd.observe, &shown)?;
     let start = Instant::now();
+    let epoch = match runner {
+        Runner::Pool(pool) => pool.epoch(),
+        Runner::Serial(_) => start,
+    };
+    let mut joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
+        Some(path) => Some(JobLog::open(path, SystemTime::now() - epoch.elapsed())?),
+        None => None,
+    };
+    let json = cmd.output != OutputFormat::Human;
+    let mut progress = Progress::start(inputs.len() as u64, cmd.observe.progress, json);
     let mut out = Stdout::default();
     let mut summary = Summary {
         processes: runner.processes(),
         ..Summary::default()
     };
     let mut results = Vec::with_capacity(inputs.len());
-    let mut take = |r: ItemResult<J::Output>| {
+    let mut log_error = None;
+    let mut take = |mut r: ItemResult<J::Output>| {
+        r.index = original[r.index];
         summary.add(&r);
+        if let Some(p) = progress.as_mut() {
+            p.item(r.outcome.is_ok());
+        }
+        if let Some(log) = joblog.as_mut() {
+            if let Err(e) = log.record(&r, &shown(r.index)) {
+                log_error.get_or_insert(e);
+            }
+        }
         if cmd.output == OutputFormat::Jsonl {
             out.json_line(&report::record(&r, &shown(r.index)));
         }
@@ -158,7 +183,14 @@ where
             .into_iter()
             .for_each(&mut take),
     }
+    drop(progress);
+    if let Some(e) = log_error {
+        return Err(e);
+    }
     summary.elapsed_ms = start.elapsed().as_millis() as u64;
+    if let Some(path) = &cmd.observe.timeline {
+        draw_timeline(path, runner, J::NAME, &results, &summary)?;
+    }
     match cmd.output {
         OutputFormat::Json => {
             let records: Vec<Value> = results
@@ -176,4 +208,81 @@ where
         }
     }
     Ok(Run { results, summary })
+}
+
+/// The inputs to run this time, with their indexes in the whole input:
+/// all of them, or with `--resume` those an earlier job log does not
+/// record as ok (with `--resume-failed`, those it records as not ok).
+fn select<T: Clone>(
+    all: &[T],
+    observe: &Observe,
+    shown: &dyn Fn(usize) -> Value,
+) -> Result<(Vec<usize>, Vec<T>)> {
+    let Some(path) = &observe.resume else {
+        return Ok(((0..all.len()).collect(), all.to_vec()));
+    };
+    let previous = Previous::read(path)?;
+    let original: Vec<usize> = (0..all.len())
+        .filter(|&i| {
+            let input = shown(i);
+            if observe.resume_failed {
+                previous.was_not_ok(&input)
+            } else {
+                !previous.was_ok(&input)
+            }
+        })
+        .collect();
+    tracing::info!(
+        "resuming from {}: running {} of {} items",
+        path.display(),
+        original.len(),
+        all.len()
+    );
+    let inputs = original.iter().map(|&i| all[i].clone()).collect();
+    Ok((original, inputs))
+}
+
+fn draw_timeline<O>(
+    path: &std::path::Path,
+    runner: &Runner,
+    job: &str,
+    results: &[ItemResult<O>],
+    summary: &Summary,
+) -> Result<()> {
+    let (lanes, starts) = match runner {
+        Runner::Pool(pool) => {
+            let starts: Vec<(usize, u32, f64)> = pool
+                .worker_events()
+                .into_iter()
+                .filter(|e| e.3)
+                .map(|(lane, pid, at, _)| (lane, pid, at.as_secs_f64()))
+                .collect();
+            (pool.processes(), starts)
+        }
+        Runner::Serial(_) => (1, vec![(0, std::process::id(), 0.0)]),
+    };
+    let title = format!(
+        "mproc pool {job}: {} items on {} {} in {:.2} s",
+        summary.total,
+        lanes,
+        if summary.processes == 0 {
+            "thread (serial)"
+        } else {
+            "processes"
+        },
+        summary.elapsed_ms as f64 / 1000.0
+    );
+    let serial: Vec<ItemResult<()>> = results
+        .iter()
+        .map(|r| ItemResult {
+            index: r.index,
+            outcome: r.outcome.clone_shape(),
+            worker: r.worker.or(Some(0)),
+            pid: r.pid,
+            attempts: r.attempts,
+            started: r.started,
+            elapsed: r.elapsed,
+        })
+        .collect();
+    Timeline::from_run(&title, lanes, &serial, &starts).write_svg(path)
 }

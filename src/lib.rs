@@ -106,7 +106,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let invocation = match cli::parse(args) {
-        Ok(cli::Parsed::Run(invocation)) => invocation,
+        Ok(cli::Parsed::Run(invocation)) => *invocation,
         Ok(cli::Parsed::Show(text, code)) => {
             report::Stdout::default().print(&text);
             return code;

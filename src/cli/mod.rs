@@ -20,7 +20,7 @@ use crate::progress::ProgressChoice;
 #[derive(Debug)]
 pub enum Parsed {
     /// Run this.
-    Run(Invocation),
+    Run(Box<Invocation>),
     /// Print this and exit with the code.
     Show(String, u8),
 }
@@ -39,7 +39,7 @@ where
         Ok(Cli {
             command: Sub::Man, ..
         }) => Ok(Parsed::Show(man_page()?, 0)),
-        Ok(cli) => Ok(Parsed::Run(cli.into_invocation())),
+        Ok(cli) => Ok(Parsed::Run(Box::new(cli.into_invocation()))),
         Err(e) => match e.kind() {
             clap::error::ErrorKind::DisplayHelp
             | clap::error::ErrorKind::DisplayVersion

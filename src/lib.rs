@@ -67,6 +67,7 @@ pub mod cpu;
 mod error;
 pub mod file_path;
 pub mod generate;
+pub mod hosts;
 mod job;
 pub mod joblog;
 pub mod jobs;

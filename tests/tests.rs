@@ -11,3 +11,4 @@ mod observe;
 mod pool;
 mod process;
 mod reliability;
+mod tutorial;

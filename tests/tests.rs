@@ -7,6 +7,7 @@ mod analyze;
 mod cli;
 mod distributed;
 mod library;
+mod newcomer;
 mod observe;
 mod pool;
 mod process;

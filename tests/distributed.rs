@@ -78,15 +78,7 @@ fn another_version_behind_a_launcher_is_named_by_host() {
     let dir = temp_dir("old-remote");
     let fake_ssh = dir.join("fake-ssh");
     // Whatever it is asked to run, it answers as a worker of version 99.
-    executable(
-        &fake_ssh,
-        "#!/usr/bin/env python3\n\
-         import os, struct, sys, time\n\
-         payload = b'MPRC' + bytes([99]) + b'\\xfc' + struct.pack('<I', os.getpid())\n\
-         sys.stdout.buffer.write(struct.pack('<I', len(payload)) + payload)\n\
-         sys.stdout.flush()\n\
-         time.sleep(30)\n",
-    );
+    fake_worker(&fake_ssh, 99, None);
     let ssh = fake_ssh.display().to_string();
     let r = run(&["pool", "--hosts", "node7:1", "--ssh", &ssh, "square", "3"]);
     assert_eq!(r.code, 2, "{}", r.stderr);

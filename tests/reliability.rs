@@ -179,8 +179,9 @@ fn random_sigkills_during_a_5000_item_map_lose_nothing() {
     );
 }
 
-/// Open descriptors, threads and zombie children of a running mproc.
-fn resources(pid: u32) -> (usize, usize, usize) {
+/// Open descriptors, threads and zombie children of a running mproc, and
+/// its resident memory in kB.
+fn resources(pid: u32) -> ((usize, usize, usize), u64) {
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .count();
@@ -188,14 +189,30 @@ fn resources(pid: u32) -> (usize, usize, usize) {
         .unwrap()
         .count();
     let zombies = children(pid).into_iter().filter(|&c| !alive(c)).count();
-    (fds, threads, zombies)
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    ((fds, threads, zombies), rss)
 }
 
-fn resources_after(replacements: usize) -> (usize, usize, usize) {
+fn resources_after(replacements: usize) -> ((usize, usize, usize), u64) {
     let dir = temp_dir("leaks");
     let pidfile = dir.join("pid").display().to_string();
     let hang = format!("hang:{pidfile}");
-    let mut args = vec!["-q", "pool", "-n", "1", "--maxtasksperchild", "1", "chaos"];
+    let mut args = vec![
+        "-q",
+        "pool",
+        "-n",
+        "1",
+        "--maxtasksperchild",
+        "1",
+        "--jsonl",
+        "chaos",
+    ];
     let oks = vec!["ok:x"; replacements];
     args.extend(oks.iter().copied());
     args.push(&hang);
@@ -208,14 +225,20 @@ fn resources_after(replacements: usize) -> (usize, usize, usize) {
 }
 
 #[test]
-fn a_thousand_worker_replacements_leak_no_descriptor_thread_or_zombie() {
-    let few = resources_after(3);
-    let many = resources_after(1000);
+fn a_thousand_worker_replacements_leak_no_descriptor_thread_zombie_or_memory() {
+    let (few, few_rss) = resources_after(3);
+    let (many, many_rss) = resources_after(1000);
     assert_eq!(
         few, many,
         "(fds, threads, zombies) after 3 vs 1000 replacements"
     );
     assert_eq!(many.2, 0);
+    // A coarse bound: what a leak of a thread, a buffer or a result per
+    // replacement would exceed, and allocator noise would not.
+    assert!(
+        many_rss < few_rss + 2048,
+        "resident memory grew from {few_rss} kB to {many_rss} kB"
+    );
 }
 
 #[test]

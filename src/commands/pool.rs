@@ -152,7 +152,8 @@ where
         processes: runner.processes(),
         ..Summary::default()
     };
-    let mut results = Vec::with_capacity(inputs.len());
+    let keep = cmd.output != OutputFormat::Jsonl || cmd.observe.timeline.is_some();
+    let mut results = Vec::with_capacity(if keep { inputs.len() } else { 0 });
     let mut log_error = None;
     let mut take = |mut r: ItemResult<J::Output>| {
         r.index = original[r.index];
@@ -174,11 +175,15 @@ where
         if cmd.output == OutputFormat::Jsonl {
             out.json_line(&report::record(&r, &shown(r.index)));
         }
-        results.push(r);
+        // Streamed output keeps nothing, so a long run stays flat in memory.
+        if keep {
+            results.push(r);
+        }
     };
     match (runner, cmd.mode) {
         (Runner::Serial(serial), _) => serial.map(job, inputs, start, &mut take),
-        (Runner::Pool(pool), Mode::Map) => pool.map(job, inputs).into_iter().for_each(&mut take),
+        // map and imap give the same ordered results; imap streams them.
+        (Runner::Pool(pool), Mode::Map) => pool.imap(job, inputs).for_each(&mut take),
         (Runner::Pool(pool), Mode::Imap) => pool.imap(job, inputs).for_each(&mut take),
         (Runner::Pool(pool), Mode::ImapUnordered) => {
             pool.imap_unordered(job, inputs).for_each(&mut take)

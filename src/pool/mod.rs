@@ -30,6 +30,10 @@ use crate::protocol;
 use scheduler::{Event, Lifecycle, Scheduler, Settings};
 use task::{Batch, JobSpec, RawResult, Task};
 
+/// Worker starts and ends kept between two calls of
+/// [`Pool::worker_events`]; later ones are dropped.
+const LIFECYCLE_KEPT: usize = 4096;
+
 /// Builds a [`Pool`]; see [`Pool::builder`].
 #[derive(Debug, Clone)]
 pub struct PoolBuilder {
@@ -176,7 +180,7 @@ impl PoolBuilder {
         };
         let (tx, rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::channel();
-        let (life_tx, life_rx) = mpsc::channel();
+        let (life_tx, life_rx) = mpsc::sync_channel(LIFECYCLE_KEPT);
         let epoch = Instant::now();
         let scheduler = Scheduler::new(settings, rx, tx.clone(), ready_tx, epoch, life_tx);
         let thread = std::thread::Builder::new()
@@ -271,8 +275,9 @@ impl Pool {
         self.epoch
     }
 
-    /// Worker starts and ends seen so far: `(slot, pid, time since epoch,
-    /// started)`; `started` is false when the worker ended.
+    /// Worker starts and ends seen since the last call (the first 4096):
+    /// `(slot, pid, time since epoch, started)`; `started` is false when
+    /// the worker ended.
     pub fn worker_events(&self) -> Vec<(usize, u32, Duration, bool)> {
         let rx = self.lifecycle.lock().unwrap_or_else(|e| e.into_inner());
         rx.try_iter()

@@ -13,7 +13,7 @@
 //! the types of jobs (inputs and outputs are opaque bytes here).
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -93,7 +93,8 @@ struct Slot {
     start_failures: u32,
 }
 
-/// A worker start or end, for the timeline and the job log.
+/// A worker start or end, for the timeline. Kept in a bounded channel: a
+/// long-lived pool that replaces many workers must not grow with them.
 #[derive(Debug, Clone)]
 pub(crate) struct Lifecycle {
     pub slot: usize,
@@ -115,7 +116,7 @@ pub(crate) struct Scheduler {
     broken: Option<String>,
     halted: Option<String>,
     stop_reason: String,
-    lifecycle: Sender<Lifecycle>,
+    lifecycle: SyncSender<Lifecycle>,
     outbox: Outbox,
 }
 
@@ -128,7 +129,7 @@ impl Scheduler {
         sender: Sender<Event>,
         startup: Sender<Result<()>>,
         epoch: Instant,
-        lifecycle: Sender<Lifecycle>,
+        lifecycle: SyncSender<Lifecycle>,
     ) -> Scheduler {
         let slots = (0..settings.processes).map(|_| Slot::default()).collect();
         Scheduler {
@@ -241,7 +242,7 @@ impl Scheduler {
                     live.ready = true;
                     live.pid = Some(hello.pid);
                     self.slots[slot].start_failures = 0;
-                    let _ = self.lifecycle.send(Lifecycle {
+                    let _ = self.lifecycle.try_send(Lifecycle {
                         slot,
                         pid: hello.pid,
                         at: self.epoch.elapsed(),
@@ -327,7 +328,7 @@ impl Scheduler {
             return;
         };
         if let Some(pid) = live.pid {
-            let _ = self.lifecycle.send(Lifecycle {
+            let _ = self.lifecycle.try_send(Lifecycle {
                 slot,
                 pid,
                 at: self.epoch.elapsed(),

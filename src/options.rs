@@ -30,6 +30,8 @@ pub enum Command {
     Pool(PoolCommand),
     /// Start one child process and show what it does.
     Process(ProcessDemo),
+    /// Write sample input files.
+    Gen(GenCommand),
     /// Serve as a worker on stdin and stdout.
     Worker,
 }
@@ -137,6 +139,25 @@ pub enum JobChoice {
     Chaos {
         /// One action per item.
         actions: Vec<String>,
+    },
+    /// Sum one row of each workbook.
+    Excel {
+        /// The workbooks, one item each.
+        files: Vec<PathBuf>,
+        /// Which sheet and row, and what counts.
+        job: crate::jobs::ExcelSum,
+    },
+}
+
+/// `mproc gen ...`: which sample files to write.
+#[derive(Debug, Clone)]
+pub enum GenCommand {
+    /// Workbooks with random numbers in row 1.
+    Excel {
+        /// What to write.
+        spec: crate::generate::excel::ExcelSpec,
+        /// Print what was written as JSON.
+        json: bool,
     },
 }
 

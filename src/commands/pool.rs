@@ -47,6 +47,13 @@ pub(super) fn run(cmd: PoolCommand) -> Result<Status> {
             }
             status(&run.summary)
         }
+        JobChoice::Excel { files, job } => {
+            let run = execute(&pool, job, files.clone(), &cmd)?;
+            if cmd.output == OutputFormat::Human {
+                Stdout::default().print(&human::excel(&run.results, files));
+            }
+            status(&run.summary)
+        }
     };
     pool.close();
     pool.join()?;

@@ -2,11 +2,13 @@
 //! knows nothing about pipes or processes: it maps one input to one output.
 
 pub mod chaos;
+pub mod excel;
 pub mod isolation;
 pub mod load;
 pub mod square;
 
 pub use chaos::Chaos;
+pub use excel::{BookSum, ExcelSum};
 pub use isolation::Isolation;
 pub use load::{Load, LoadPart, LoadSum};
 pub use square::Square;
@@ -20,4 +22,5 @@ pub(crate) fn register_builtin(registry: Registry) -> Registry {
         .register::<Load>()
         .register::<Chaos>()
         .register::<Isolation>()
+        .register::<ExcelSum>()
 }

@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod excel;
 mod library;
 mod pool;
 mod process;

@@ -116,6 +116,17 @@ pub(crate) fn lower_first(s: &str) -> String {
     }
 }
 
+/// An I/O error's text for a one-line message: lowercase, without the
+/// " (os error N)" suffix ("no such file or directory").
+pub(crate) fn io_message(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => &text[..i],
+        _ => &text,
+    };
+    lower_first(text)
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

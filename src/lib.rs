@@ -66,12 +66,15 @@ mod connection;
 pub mod cpu;
 pub mod decimal_sum;
 mod error;
+pub mod file_path;
 pub mod generate;
 mod job;
+pub mod joblog;
 pub mod jobs;
 pub mod logging;
 pub mod options;
 mod outcome;
+mod paths;
 pub mod pool;
 mod process;
 pub mod progress;
@@ -79,12 +82,15 @@ pub mod protocol;
 mod registry;
 pub mod report;
 pub mod rng;
+pub mod text;
+pub mod timeline;
 mod worker;
 
 pub use child::WorkerCommand;
 pub use commands::Status;
 pub use cpu::{cpu_count, cpu_info, CpuInfo};
 pub use error::{Error, ErrorKind, Result};
+pub use file_path::FilePath;
 pub use job::{Job, JobError};
 pub use outcome::{values, Exit, ItemResult, Outcome};
 pub use pool::{AsyncResult, IMap, Pool, PoolBuilder, Stopper};
@@ -101,7 +107,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let invocation = match cli::parse(args) {
-        Ok(cli::Parsed::Run(invocation)) => invocation,
+        Ok(cli::Parsed::Run(invocation)) => *invocation,
         Ok(cli::Parsed::Show(text, code)) => {
             report::Stdout::default().print(&text);
             return code;

@@ -104,9 +104,16 @@ pub(crate) fn emit_worker(worker: usize, pid: u32, rec: &LogRecord) {
     }
 }
 
-/// Re-emits one line a job printed (on stdout or stderr) in a worker.
+/// Re-emits one line a job printed (on stdout or stderr) in a worker. A
+/// program without a `tracing` subscriber still sees it, on stderr, as a
+/// Python child's prints reach the terminal.
 pub(crate) fn emit_output(worker: usize, pid: u32, line: &str) {
-    tracing::info!(target: "mproc::output", worker, pid, "{line}");
+    if tracing::dispatcher::has_been_set() {
+        tracing::info!(target: "mproc::output", worker, pid, "{line}");
+    } else {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
 }
 
 /// The level number a [`LogRecord`] carries.

@@ -28,10 +28,10 @@ pub enum Command {
     },
     /// Run a job over inputs in a pool.
     Pool(PoolCommand),
+    /// Write generated input data.
+    Gen(GenCommand),
     /// Start one child process and show what it does.
     Process(ProcessDemo),
-    /// Write sample input files.
-    Gen(GenCommand),
     /// Serve as a worker on stdin and stdout.
     Worker,
 }
@@ -43,10 +43,30 @@ pub struct PoolCommand {
     pub pool: PoolOptions,
     /// Which pool method to use.
     pub mode: Mode,
+    /// Run every item in this process, one after another, with no pool.
+    pub serial: bool,
     /// How to print results.
     pub output: OutputFormat,
+    /// Progress bar, job log, resume and timeline.
+    pub observe: Observe,
     /// The job and its inputs.
     pub job: JobChoice,
+}
+
+/// How a run can be watched and recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Observe {
+    /// Whether to draw a progress bar.
+    pub progress: crate::progress::ProgressChoice,
+    /// Append one line per item to this job log.
+    pub joblog: Option<PathBuf>,
+    /// Skip the items this job log records as ok (and append to it unless
+    /// `joblog` names another file).
+    pub resume: Option<PathBuf>,
+    /// With `resume`: run only the items the log records as not ok.
+    pub resume_failed: bool,
+    /// Draw the run as SVG into this file.
+    pub timeline: Option<PathBuf>,
 }
 
 /// Pool settings from the command line.
@@ -140,6 +160,8 @@ pub enum JobChoice {
         /// One action per item.
         actions: Vec<String>,
     },
+    /// Count the characters of files.
+    Analyze(AnalyzeOptions),
     /// Sum one row of each workbook.
     Excel {
         /// The workbooks, one item each.
@@ -149,10 +171,52 @@ pub enum JobChoice {
     },
 }
 
-/// `mproc gen ...`: which sample files to write.
+/// `mproc pool analyze ...`: which files, and how to read them.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    /// Files (or, with `recursive`, directories) named on the command line.
+    pub files: Vec<PathBuf>,
+    /// More paths, one per line.
+    pub files_from: Option<PathSource>,
+    /// Walk directories.
+    pub recursive: bool,
+    /// A WHATWG encoding label for files without a byte-order mark.
+    pub encoding: Option<String>,
+}
+
+/// Where a list of paths comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSource {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for PathSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathSource::Stdin => f.write_str("-"),
+            PathSource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// `mproc gen ...`: what data to write.
 #[derive(Debug, Clone)]
 pub enum GenCommand {
-    /// Workbooks with random numbers in row 1.
+    /// Text files `1.txt` to `N.txt` of random rows.
+    Text {
+        /// The directory to write them into (created if missing).
+        dir: PathBuf,
+        /// How many files.
+        files: u64,
+        /// Rows per file.
+        rows: u64,
+        /// Random seed.
+        seed: u64,
+    },
+    /// Workbooks `1.xlsx` to `N.xlsx` with random numbers in row 1.
     Excel {
         /// What to write.
         spec: crate::generate::excel::ExcelSpec,

@@ -121,3 +121,20 @@ fn a_closed_stdout_is_not_an_error() {
     drop(child.stdout.take());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn completions_for_every_shell_and_a_man_page() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let r = run_expect(&["completions", shell], 0);
+        assert!(
+            r.stdout.contains("mproc") && r.stdout.contains("pool"),
+            "{shell}"
+        );
+    }
+    let r = run_expect(&["man"], 0);
+    assert!(r.stdout.contains(".TH mproc 1"));
+    assert!(r.stdout.contains("cpu\\-count") || r.stdout.contains("cpu-count"));
+    let r = run(&["completions", "tcsh"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("tcsh"));
+}

@@ -304,3 +304,82 @@ fn megabytes_of_output_cannot_stall_the_pool() {
     .json();
     assert_eq!(doc["summary"]["ok"], 3);
 }
+
+#[test]
+fn halt_on_error_stops_dispatching_and_reports_what_did_not_run() {
+    let r = run_expect(
+        &[
+            "-q",
+            "pool",
+            "-n",
+            "1",
+            "--halt-on-error",
+            "--json",
+            "chaos",
+            "ok:a",
+            "fail:bad",
+            "ok:b",
+            "ok:c",
+        ],
+        1,
+    );
+    let doc = r.json();
+    let outcomes: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["ok", "failed", "not_run", "not_run"]);
+    assert!(doc["results"][2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("--halt-on-error"));
+    // Without the flag, the pool keeps going.
+    let doc = run_expect(
+        &[
+            "-q", "pool", "-n", "1", "--json", "chaos", "ok:a", "fail:bad", "ok:b",
+        ],
+        1,
+    )
+    .json();
+    assert_eq!(doc["summary"]["ok"], 2);
+}
+
+#[test]
+fn errors_are_retried_only_when_asked() {
+    let doc = run_expect(
+        &[
+            "-q",
+            "pool",
+            "-n",
+            "1",
+            "--retries",
+            "2",
+            "--json",
+            "chaos",
+            "fail:no",
+        ],
+        1,
+    )
+    .json();
+    assert_eq!(doc["results"][0]["attempts"], 1);
+    let doc = run_expect(
+        &[
+            "-q",
+            "pool",
+            "-n",
+            "1",
+            "--retries",
+            "2",
+            "--retry-errors",
+            "--json",
+            "chaos",
+            "fail:no",
+        ],
+        1,
+    )
+    .json();
+    assert_eq!(doc["results"][0]["attempts"], 3);
+    assert_eq!(doc["results"][0]["outcome"], "failed");
+}

@@ -3,9 +3,11 @@
 
 mod support;
 
+mod analyze;
 mod cli;
 mod excel;
 mod library;
+mod observe;
 mod pool;
 mod process;
 mod reliability;

@@ -12,16 +12,17 @@ use crate::generate::excel::ExcelSpec;
 use crate::jobs::ExcelSum;
 use crate::logging::{LogFormat, LogOptions};
 use crate::options::{
-    Command, GenCommand, Invocation, JobChoice, Mode, OutputFormat, PoolCommand, PoolOptions,
-    ProcessDemo,
+    AnalyzeOptions, Command, GenCommand, Invocation, JobChoice, Mode, Observe, OutputFormat,
+    PathSource, PoolCommand, PoolOptions, ProcessDemo,
 };
+use crate::progress::ProgressChoice;
 
 /// What parsing gave: an invocation, or text clap already decided to show
 /// (help, version) with its exit code.
 #[derive(Debug)]
 pub enum Parsed {
     /// Run this.
-    Run(Invocation),
+    Run(Box<Invocation>),
     /// Print this and exit with the code.
     Show(String, u8),
 }
@@ -33,7 +34,14 @@ where
     T: Into<OsString> + Clone,
 {
     match Cli::try_parse_from(args) {
-        Ok(cli) => Ok(Parsed::Run(cli.into_invocation())),
+        Ok(Cli {
+            command: Sub::Completions { shell },
+            ..
+        }) => Ok(Parsed::Show(completions(shell), 0)),
+        Ok(Cli {
+            command: Sub::Man, ..
+        }) => Ok(Parsed::Show(man_page()?, 0)),
+        Ok(cli) => Ok(Parsed::Run(Box::new(cli.into_invocation()))),
         Err(e) => match e.kind() {
             clap::error::ErrorKind::DisplayHelp
             | clap::error::ErrorKind::DisplayVersion
@@ -45,26 +53,21 @@ where
     }
 }
 
-/// clap's message on one line: the error (with the lines that continue
-/// it, such as the missing arguments), then any tip, without the usage.
+/// clap's message on one line: the error (with the indented list under it,
+/// such as the missing arguments), then any tip, without the usage.
 fn one_line(rendered: &str) -> String {
     let mut parts = Vec::new();
-    let mut continued = false;
-    for raw in rendered.lines() {
-        let line = raw.trim();
+    let mut lines = rendered.lines().peekable();
+    while let Some(line) = lines.next().map(str::trim) {
         if let Some(rest) = line.strip_prefix("error: ") {
-            parts.push(rest.to_string());
-            continued = rest.ends_with(':');
+            let mut part = rest.to_string();
+            while let Some(item) = lines.next_if(|l| l.starts_with(' ') && !l.trim().is_empty()) {
+                part.push(' ');
+                part.push_str(item.trim());
+            }
+            parts.push(part);
         } else if line.starts_with("tip:") {
             parts.push(line.to_string());
-            continued = false;
-        } else if continued && raw.starts_with(' ') && !line.is_empty() {
-            if let Some(last) = parts.last_mut() {
-                last.push(' ');
-                last.push_str(line);
-            }
-        } else {
-            continued = false;
         }
     }
     if parts.is_empty() {
@@ -121,14 +124,39 @@ enum Sub {
     Pool(PoolArgs),
     /// Start one child process, join it, and show that it cannot harm the parent.
     Process(ProcessArgs),
-    /// Write sample input files for the jobs.
-    Gen {
-        #[command(subcommand)]
-        what: GenSub,
+    /// Print a shell completion script (e.g. `mproc completions bash > /etc/bash_completion.d/mproc`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
+    /// Print the man page (roff), e.g. `mproc man | man -l -`.
+    Man,
+    /// Write generated input data.
+    #[command(subcommand)]
+    Gen(GenSub),
     /// Serve as a worker on stdin/stdout (started by mproc itself).
     #[command(hide = true)]
     Worker,
+}
+
+fn completions(shell: clap_complete::Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "mproc",
+        &mut out,
+    );
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn man_page() -> Result<String> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+        .render(&mut out)
+        .map_err(|e| Error::io("cannot render the man page", e))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +199,32 @@ struct PoolFlags {
     /// Stop dispatching after the first item that is not ok.
     #[arg(long, global = true)]
     halt_on_error: bool,
+    /// Run every item in this process, one after another, with no worker
+    /// processes (the single-process baseline).
+    #[arg(
+        long,
+        global = true,
+        conflicts_with_all = ["processes", "timeout", "maxtasksperchild", "concurrency"]
+    )]
+    serial: bool,
+    /// Draw a progress bar on stderr [default: only when stderr is a terminal, outside CI, without --json].
+    #[arg(long, global = true, conflicts_with = "no_progress")]
+    progress: bool,
+    /// Never draw a progress bar.
+    #[arg(long, global = true)]
+    no_progress: bool,
+    /// Append one tab-separated line per item to FILE (seq, input, worker, pid, start, runtime, attempts, outcome, error).
+    #[arg(long, value_name = "FILE", global = true)]
+    joblog: Option<PathBuf>,
+    /// Skip the items that FILE (an earlier --joblog) records as ok, and append to it.
+    #[arg(long, value_name = "FILE", global = true)]
+    resume: Option<PathBuf>,
+    /// With --resume: run only the items that FILE records as not ok.
+    #[arg(long, global = true, requires = "resume")]
+    resume_failed: bool,
+    /// Draw the run as an SVG picture: one lane per worker, one bar per item.
+    #[arg(long, value_name = "FILE.svg", global = true)]
+    timeline: Option<PathBuf>,
     /// Items run at once inside each worker (threads), for I/O-bound jobs.
     #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one, global = true)]
     concurrency: usize,
@@ -210,6 +264,9 @@ enum JobSub {
         #[arg(value_name = "ACTION", required = true)]
         actions: Vec<String>,
     },
+    /// Count each file's characters: every ASCII digit, all digits, letters,
+    /// spaces, other, lines, bytes and undecodable bytes.
+    Analyze(AnalyzeArgs),
     /// Sum the numbers in row 1 of each workbook (.xlsx .xlsm .xlsb .xls .ods), then all of them.
     Excel {
         /// Workbooks, one item each.
@@ -227,9 +284,44 @@ enum JobSub {
     },
 }
 
+#[derive(Debug, Args)]
+struct AnalyzeArgs {
+    /// Files to analyze (directories too, with --recursive).
+    #[arg(value_name = "FILE", required_unless_present = "files_from")]
+    files: Vec<PathBuf>,
+    /// Also analyze the paths listed in LIST, one per line (- reads stdin).
+    #[arg(long, value_name = "LIST")]
+    files_from: Option<PathBuf>,
+    /// Analyze every file below each directory, in sorted order (links to
+    /// directories are not followed).
+    #[arg(short, long)]
+    recursive: bool,
+    /// Decode files without a byte-order mark with this WHATWG encoding
+    /// (utf-8, utf-16le, shift_jis, euc-jp, windows-1252, ...) [default: utf-8].
+    #[arg(long, value_name = "LABEL", value_parser = encoding_label)]
+    encoding: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum GenSub {
-    /// Workbooks 1.xlsx ... N.xlsx in DIR with random numbers in row 1 (whole numbers 0-999).
+    /// Write 1.txt ... N.txt into DIR, each row 0-80 random letters, digits
+    /// and spaces.
+    Text {
+        /// The directory to write into (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// How many files.
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
+        files: usize,
+        /// Rows per file.
+        #[arg(long, value_name = "X")]
+        rows: u64,
+        /// Random seed: the same seed writes the same bytes.
+        #[arg(long, value_name = "S", default_value = "1")]
+        seed: u64,
+    },
+    /// Write 1.xlsx ... N.xlsx into DIR, each with random whole numbers 0-999
+    /// (or with --decimals places) in row 1 of its sheet.
     Excel(GenExcelArgs),
 }
 
@@ -247,9 +339,9 @@ struct GenExcelArgs {
     /// Decimal places of each number (0: whole numbers 0-999; 2: 0.00-999.99; at most 6).
     #[arg(long, value_name = "D", default_value = "0")]
     decimals: u32,
-    /// Random seed; the same seed writes the same numbers [default: from the clock, printed].
-    #[arg(long, value_name = "S")]
-    seed: Option<u64>,
+    /// Random seed: the same seed writes the same numbers.
+    #[arg(long, value_name = "S", default_value = "1")]
+    seed: u64,
     /// Print what was written, every number, as one JSON document.
     #[arg(long)]
     json: bool,
@@ -270,6 +362,16 @@ fn at_least_one(s: &str) -> std::result::Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+fn encoding_label(s: &str) -> std::result::Result<String, String> {
+    match crate::text::encoding_for_label(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err(format!(
+            "unknown encoding label ({})",
+            crate::jobs::analyze::LABEL_HINT
+        )),
     }
 }
 
@@ -305,14 +407,23 @@ impl Cli {
                 json,
             },
             Sub::Pool(args) => Command::Pool(args.into_command()),
+            Sub::Gen(GenSub::Text {
+                dir,
+                files,
+                rows,
+                seed,
+            }) => Command::Gen(GenCommand::Text {
+                dir,
+                files: files as u64,
+                rows,
+                seed,
+            }),
             Sub::Process(p) => Command::Process(ProcessDemo {
                 exit_code: p.exit_code,
                 crash: p.crash,
                 program: None,
             }),
-            Sub::Gen {
-                what: GenSub::Excel(g),
-            } => Command::Gen(GenCommand::Excel {
+            Sub::Gen(GenSub::Excel(g)) => Command::Gen(GenCommand::Excel {
                 spec: ExcelSpec {
                     dir: g.dir,
                     files: g.files,
@@ -323,6 +434,7 @@ impl Cli {
                 json: g.json,
             }),
             Sub::Worker => Command::Worker,
+            Sub::Completions { .. } | Sub::Man => unreachable!("handled in parse"),
         };
         Invocation { log, command }
     }
@@ -347,6 +459,18 @@ impl PoolArgs {
                 ModeArg::Imap => Mode::Imap,
                 ModeArg::ImapUnordered => Mode::ImapUnordered,
                 ModeArg::Async => Mode::Async,
+            },
+            serial: f.serial,
+            observe: Observe {
+                progress: match (f.progress, f.no_progress) {
+                    (true, _) => ProgressChoice::Always,
+                    (_, true) => ProgressChoice::Never,
+                    _ => ProgressChoice::Auto,
+                },
+                joblog: f.joblog,
+                resume: f.resume,
+                resume_failed: f.resume_failed,
+                timeline: f.timeline,
             },
             output: match (f.json, f.jsonl) {
                 (true, _) => OutputFormat::Json,
@@ -374,6 +498,18 @@ impl PoolArgs {
                         dates_as_numbers,
                     },
                 },
+                JobSub::Analyze(a) => JobChoice::Analyze(AnalyzeOptions {
+                    files: a.files,
+                    files_from: a.files_from.map(|p| {
+                        if p.as_os_str() == "-" {
+                            PathSource::Stdin
+                        } else {
+                            PathSource::File(p)
+                        }
+                    }),
+                    recursive: a.recursive,
+                    encoding: a.encoding,
+                }),
             },
         }
     }
@@ -401,6 +537,73 @@ mod tests {
         assert!(e.message().contains("--mode"), "{e}");
         let e = parse(["mproc", "pool", "cube", "3"]).unwrap_err();
         assert!(e.message().contains("cube"), "{e}");
+    }
+
+    #[test]
+    fn analyze_and_gen_parse_into_plain_values() {
+        let Parsed::Run(inv) = parse([
+            "mproc",
+            "pool",
+            "--serial",
+            "analyze",
+            "a.txt",
+            "--files-from",
+            "-",
+            "-r",
+            "--encoding",
+            "sjis",
+        ])
+        .unwrap() else {
+            panic!("expected a run");
+        };
+        let Command::Pool(p) = inv.command else {
+            panic!("expected pool")
+        };
+        assert!(p.serial);
+        let JobChoice::Analyze(a) = p.job else {
+            panic!("expected analyze")
+        };
+        assert_eq!(a.files, [PathBuf::from("a.txt")]);
+        assert_eq!(a.files_from, Some(PathSource::Stdin));
+        assert!(a.recursive);
+        assert_eq!(a.encoding.as_deref(), Some("sjis"));
+
+        let Parsed::Run(inv) =
+            parse(["mproc", "gen", "text", "d", "--files", "3", "--rows", "9"]).unwrap()
+        else {
+            panic!("expected a run");
+        };
+        assert!(matches!(
+            inv.command,
+            Command::Gen(GenCommand::Text {
+                files: 3,
+                rows: 9,
+                seed: 1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn analyze_usage_errors_are_one_line() {
+        let cases: [(&[&str], &[&str]); 3] = [
+            (&["pool", "analyze"], &["not provided", "<FILE>"]),
+            (
+                &["pool", "analyze", "--encoding", "klingon", "a"],
+                &["--encoding", "'klingon'"],
+            ),
+            (
+                &["pool", "-n", "2", "--serial", "analyze", "a"],
+                &["--serial"],
+            ),
+        ];
+        for (args, words) in cases {
+            let e = parse(["mproc"].iter().chain(args)).unwrap_err();
+            assert!(!e.message().contains('\n'), "{e}");
+            for word in words {
+                assert!(e.message().contains(word), "{e}");
+            }
+        }
     }
 
     #[test]
@@ -465,7 +668,7 @@ mod tests {
             panic!("expected gen excel")
         };
         assert_eq!((spec.files, spec.numbers, spec.decimals), (3, 10, 0));
-        assert_eq!((spec.seed, json), (Some(9), false));
+        assert_eq!((spec.seed, json), (9, false));
         let e = parse(["mproc", "gen", "excel", "out"]).unwrap_err();
         assert!(e.message().contains("--files"), "{e}");
     }

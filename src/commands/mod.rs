@@ -1,13 +1,15 @@
 //! Running a parsed [`Command`]: one file per command.
 
 mod cpu_count;
+mod gen;
 mod gen_excel;
 mod pool;
 mod process;
+mod serial;
 mod signals;
 
 use crate::error::Result;
-use crate::options::{Command, GenCommand};
+use crate::options::Command;
 use crate::registry::Registry;
 
 /// How a command ended, as the process exit code: 0 all ok, 1 some items
@@ -27,8 +29,8 @@ pub fn execute(command: Command) -> Result<Status> {
     match command {
         Command::CpuCount { verbose, json } => cpu_count::run(verbose, json),
         Command::Pool(p) => pool::run(p),
+        Command::Gen(g) => gen::run(g),
         Command::Process(p) => process::run(p),
-        Command::Gen(GenCommand::Excel { spec, json }) => gen_excel::run(&spec, json),
         Command::Worker => Ok(match crate::worker::serve(&Registry::builtin()) {
             code if code == std::process::ExitCode::SUCCESS => Status::OK,
             _ => Status(3),

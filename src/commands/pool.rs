@@ -1,18 +1,23 @@
-//! `mproc pool ...`: build a pool, run a built-in job in the chosen mode,
-//! and print its results.
+//! `mproc pool ...`: build a pool (or, with `--serial`, none), run a
+//! built-in job in the chosen mode, and print its results.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use serde_json::{json, Value};
 
+use super::serial::Serial;
 use super::Status;
 use crate::error::Result;
+use crate::file_path::FilePath;
 use crate::job::Job;
-use crate::jobs::{Chaos, Load, Square};
-use crate::options::{JobChoice, Mode, OutputFormat, PoolCommand};
+use crate::joblog::{JobLog, Previous};
+use crate::jobs::{Analyze, Chaos, Load, Square};
+use crate::options::{JobChoice, Mode, Observe, OutputFormat, PoolCommand};
 use crate::outcome::ItemResult;
 use crate::pool::Pool;
+use crate::progress::Progress;
 use crate::report::{self, human, Stdout, Summary};
+use crate::timeline::Timeline;
 
 /// What a finished run gives the job's human report.
 struct Run<O> {
@@ -20,44 +25,97 @@ struct Run<O> {
     summary: Summary,
 }
 
+/// Where items run: a pool of worker processes, or this process.
+enum Runner {
+    Pool(Pool),
+    Serial(Serial),
+}
+
+impl Runner {
+    fn start(cmd: &PoolCommand) -> Result<Runner> {
+        Ok(if cmd.serial {
+            Runner::Serial(Serial::new(&cmd.pool))
+        } else {
+            Runner::Pool(cmd.pool.builder().build()?)
+        })
+    }
+
+    /// Worker processes (none when serial).
+    fn processes(&self) -> usize {
+        match self {
+            Runner::Pool(pool) => pool.processes(),
+            Runner::Serial(_) => 0,
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        if let Runner::Pool(mut pool) = self {
+            pool.close();
+            pool.join()?;
+        }
+        Ok(())
+    }
+}
+
 pub(super) fn run(cmd: PoolCommand) -> Result<Status> {
-    let mut pool = cmd.pool.builder().build()?;
-    let interrupts = super::signals::Interrupts::watch(pool.stopper())?;
+    // What can be refused is refused before any worker starts.
+    let analyze = match &cmd.job {
+        JobChoice::Analyze(a) => Some((
+            Analyze::new(a.encoding.as_deref(), a.recursive)?,
+            crate::paths::collect(&a.files, a.files_from.as_ref(), a.recursive)?,
+        )),
+        _ => None,
+    };
+    let runner = Runner::start(&cmd)?;
+    let interrupts = match &runner {
+        Runner::Pool(pool) => Some(super::signals::Interrupts::watch(pool.stopper())?),
+        Runner::Serial(_) => None,
+    };
+    let human = cmd.output == OutputFormat::Human;
     let status = match &cmd.job {
         JobChoice::Square { count } => {
-            let run = execute(&pool, &Square, (0..*count).collect(), &cmd)?;
-            if cmd.output == OutputFormat::Human {
+            let run = execute(&runner, &Square, (0..*count).collect(), &cmd)?;
+            if human {
                 Stdout::default().print(&human::square(&run.results));
             }
             status(&run.summary)
         }
         JobChoice::Load { total, seed, parts } => {
-            let parts = parts.unwrap_or(pool.processes() as u32);
-            let run = execute(&pool, &Load, Load::split(*total, parts, *seed), &cmd)?;
-            if cmd.output == OutputFormat::Human {
+            let parts = parts.unwrap_or(runner.processes().max(1) as u32);
+            let run = execute(&runner, &Load, Load::split(*total, parts, *seed), &cmd)?;
+            if human {
                 let elapsed = std::time::Duration::from_millis(run.summary.elapsed_ms);
-                Stdout::default().print(&human::load(&run.results, elapsed, pool.processes()));
+                Stdout::default().print(&human::load(&run.results, elapsed, runner.processes()));
             }
             status(&run.summary)
         }
         JobChoice::Chaos { actions } => {
-            let run = execute(&pool, &Chaos, actions.clone(), &cmd)?;
-            if cmd.output == OutputFormat::Human {
+            let run = execute(&runner, &Chaos, actions.clone(), &cmd)?;
+            if human {
                 Stdout::default().print(&human::chaos(&run.results, actions));
             }
             status(&run.summary)
         }
+        JobChoice::Analyze(_) => {
+            let (job, files) = analyze.unwrap_or_default();
+            let inputs = files.iter().cloned().map(FilePath).collect();
+            let run = execute(&runner, &job, inputs, &cmd)?;
+            if human {
+                Stdout::default().print(&human::analyze(&run.results, &files));
+            }
+            status(&run.summary)
+        }
         JobChoice::Excel { files, job } => {
-            let run = execute(&pool, job, files.clone(), &cmd)?;
-            if cmd.output == OutputFormat::Human {
+            let inputs = files.iter().cloned().map(FilePath).collect();
+            let run = execute(&runner, job, inputs, &cmd)?;
+            if human {
                 Stdout::default().print(&human::excel(&run.results, files));
             }
             status(&run.summary)
         }
     };
-    pool.close();
-    pool.join()?;
-    Ok(match interrupts.signal() {
+    runner.finish()?;
+    Ok(match interrupts.and_then(|i| i.signal()) {
         Some(sig) => Status(128 + sig as u8),
         None => status,
     })
@@ -71,10 +129,11 @@ fn status(summary: &Summary) -> Status {
     }
 }
 
-/// Runs `job` over `inputs` with the command's mode; prints JSON forms as
-/// it goes and returns the results for a human report.
+/// Runs `job` over `inputs` with the command's mode; prints JSON forms,
+/// job-log lines and progress as it goes, draws the timeline at the end,
+/// and returns the results for a human report.
 fn execute<J: Job>(
-    pool: &Pool,
+    runner: &Runner,
     job: &J,
     inputs: Vec<J::Input>,
     cmd: &PoolCommand,
@@ -82,33 +141,64 @@ fn execute<J: Job>(
 where
     J::Input: Clone,
 {
-    let kept = inputs.clone();
-    let shown = |i: usize| serde_json::to_value(&kept[i]).unwrap_or(Value::Null);
+    let all = inputs;
+    let shown = |i: usize| serde_json::to_value(&all[i]).unwrap_or(Value::Null);
+    let (original, inputs) = select(&all, &cmd.observe, &shown)?;
     let start = Instant::now();
+    let epoch = match runner {
+        Runner::Pool(pool) => pool.epoch(),
+        Runner::Serial(_) => start,
+    };
+    let mut joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
+        Some(path) => Some(JobLog::open(path, SystemTime::now() - epoch.elapsed())?),
+        None => None,
+    };
+    let json = cmd.output != OutputFormat::Human;
+    let mut progress = Progress::start(inputs.len() as u64, cmd.observe.progress, json);
     let mut out = Stdout::default();
     let mut summary = Summary {
-        processes: pool.processes(),
+        processes: runner.processes(),
         ..Summary::default()
     };
     let mut results = Vec::with_capacity(inputs.len());
-    let mut take = |r: ItemResult<J::Output>| {
+    let mut log_error = None;
+    let mut take = |mut r: ItemResult<J::Output>| {
+        r.index = original[r.index];
         summary.add(&r);
+        if let Some(p) = progress.as_mut() {
+            p.item(r.outcome.is_ok());
+        }
+        if let Some(log) = joblog.as_mut() {
+            if let Err(e) = log.record(&r, &shown(r.index)) {
+                log_error.get_or_insert(e);
+            }
+        }
         if cmd.output == OutputFormat::Jsonl {
             out.json_line(&report::record(&r, &shown(r.index)));
         }
         results.push(r);
     };
-    match cmd.mode {
-        Mode::Map => pool.map(job, inputs).into_iter().for_each(&mut take),
-        Mode::Imap => pool.imap(job, inputs).for_each(&mut take),
-        Mode::ImapUnordered => pool.imap_unordered(job, inputs).for_each(&mut take),
-        Mode::Async => pool
+    match (runner, cmd.mode) {
+        (Runner::Serial(serial), _) => serial.map(job, inputs, start, &mut take),
+        (Runner::Pool(pool), Mode::Map) => pool.map(job, inputs).into_iter().for_each(&mut take),
+        (Runner::Pool(pool), Mode::Imap) => pool.imap(job, inputs).for_each(&mut take),
+        (Runner::Pool(pool), Mode::ImapUnordered) => {
+            pool.imap_unordered(job, inputs).for_each(&mut take)
+        }
+        (Runner::Pool(pool), Mode::Async) => pool
             .map_async(job, inputs)
             .get(None)?
             .into_iter()
             .for_each(&mut take),
     }
+    drop(progress);
+    if let Some(e) = log_error {
+        return Err(e);
+    }
     summary.elapsed_ms = start.elapsed().as_millis() as u64;
+    if let Some(path) = &cmd.observe.timeline {
+        draw_timeline(path, runner, J::NAME, &results, &summary)?;
+    }
     match cmd.output {
         OutputFormat::Json => {
             let records: Vec<Value> = results
@@ -126,4 +216,81 @@ where
         }
     }
     Ok(Run { results, summary })
+}
+
+/// The inputs to run this time, with their indexes in the whole input:
+/// all of them, or with `--resume` those an earlier job log does not
+/// record as ok (with `--resume-failed`, those it records as not ok).
+fn select<T: Clone>(
+    all: &[T],
+    observe: &Observe,
+    shown: &dyn Fn(usize) -> Value,
+) -> Result<(Vec<usize>, Vec<T>)> {
+    let Some(path) = &observe.resume else {
+        return Ok(((0..all.len()).collect(), all.to_vec()));
+    };
+    let previous = Previous::read(path)?;
+    let original: Vec<usize> = (0..all.len())
+        .filter(|&i| {
+            let input = shown(i);
+            if observe.resume_failed {
+                previous.was_not_ok(&input)
+            } else {
+                !previous.was_ok(&input)
+            }
+        })
+        .collect();
+    tracing::info!(
+        "resuming from {}: running {} of {} items",
+        path.display(),
+        original.len(),
+        all.len()
+    );
+    let inputs = original.iter().map(|&i| all[i].clone()).collect();
+    Ok((original, inputs))
+}
+
+fn draw_timeline<O>(
+    path: &std::path::Path,
+    runner: &Runner,
+    job: &str,
+    results: &[ItemResult<O>],
+    summary: &Summary,
+) -> Result<()> {
+    let (lanes, starts) = match runner {
+        Runner::Pool(pool) => {
+            let starts: Vec<(usize, u32, f64)> = pool
+                .worker_events()
+                .into_iter()
+                .filter(|e| e.3)
+                .map(|(lane, pid, at, _)| (lane, pid, at.as_secs_f64()))
+                .collect();
+            (pool.processes(), starts)
+        }
+        Runner::Serial(_) => (1, vec![(0, std::process::id(), 0.0)]),
+    };
+    let title = format!(
+        "mproc pool {job}: {} items on {} {} in {:.2} s",
+        summary.total,
+        lanes,
+        if summary.processes == 0 {
+            "thread (serial)"
+        } else {
+            "processes"
+        },
+        summary.elapsed_ms as f64 / 1000.0
+    );
+    let serial: Vec<ItemResult<()>> = results
+        .iter()
+        .map(|r| ItemResult {
+            index: r.index,
+            outcome: r.outcome.clone_shape(),
+            worker: r.worker.or(Some(0)),
+            pid: r.pid,
+            attempts: r.attempts,
+            started: r.started,
+            elapsed: r.elapsed,
+        })
+        .collect();
+    Timeline::from_run(&title, lanes, &serial, &starts).write_svg(path)
 }

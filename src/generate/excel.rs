@@ -35,8 +35,8 @@ pub struct ExcelSpec {
     pub numbers: usize,
     /// Decimal places of each number (0 to [`MAX_DECIMALS`]).
     pub decimals: u32,
-    /// Random seed; `None` picks one from the clock (and reports it).
-    pub seed: Option<u64>,
+    /// Random seed.
+    pub seed: u64,
 }
 
 /// Everything [`generate`] wrote.
@@ -66,7 +66,7 @@ pub struct GeneratedBook {
 /// Writes the workbooks of `spec` and returns what they hold.
 pub fn generate(spec: &ExcelSpec) -> Result<Generated> {
     check(spec)?;
-    let seed = spec.seed.unwrap_or_else(clock_seed);
+    let seed = spec.seed;
     std::fs::create_dir_all(&spec.dir)
         .map_err(|e| Error::io(format!("cannot create {}", spec.dir.display()), e))?;
     let mut total = DecimalSum::new();
@@ -141,14 +141,6 @@ fn check(spec: &ExcelSpec) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn clock_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    // Mixed once, so seeds from nearby instants look unrelated.
-    Rng::new(nanos ^ u64::from(std::process::id())).next_u64() % 1_000_000
 }
 
 fn lower(text: &str) -> String {

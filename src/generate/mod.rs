@@ -1,6 +1,7 @@
-//! Sample input files for the jobs, the same for the same seed on every
-//! machine. A generator writes files and returns what it wrote, so that
-//! tests and users can check a job's results against it; it prints nothing
-//! and knows nothing of pools or processes.
+//! Generated input data for the exercises: deterministic for a seed, so a
+//! run can be repeated. A generator writes files and returns what it wrote
+//! (so tests can check a job's results against it); it prints nothing and
+//! knows nothing about the command line, pools or processes.
 
 pub mod excel;
+pub mod text;

@@ -11,12 +11,13 @@ mod dates;
 mod failure;
 mod row;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use calamine::{Data, Reader, Sheet, SheetType};
 use serde::{Deserialize, Serialize};
 
 use crate::decimal_sum::DecimalSum;
+use crate::file_path::FilePath;
 use crate::job::{Job, JobError};
 
 /// Sums the numeric cells of one row of one sheet of a workbook.
@@ -68,10 +69,10 @@ pub struct BookSum {
 
 impl Job for ExcelSum {
     const NAME: &'static str = "excel";
-    type Input = PathBuf;
+    type Input = FilePath;
     type Output = BookSum;
 
-    fn run(&self, path: PathBuf) -> Result<BookSum, JobError> {
+    fn run(&self, FilePath(path): FilePath) -> Result<BookSum, JobError> {
         let fail = |reason: String| format!("cannot read {}: {reason}", path.display());
         let mut book = calamine::open_workbook_auto(&path)
             .map_err(|e| fail(failure::describe_open(&path, &e)))?;

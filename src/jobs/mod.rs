@@ -1,12 +1,14 @@
 //! The jobs the `mproc` command line runs. Each lives in its own file and
 //! knows nothing about pipes or processes: it maps one input to one output.
 
+pub mod analyze;
 pub mod chaos;
 pub mod excel;
 pub mod isolation;
 pub mod load;
 pub mod square;
 
+pub use analyze::Analyze;
 pub use chaos::Chaos;
 pub use excel::{BookSum, ExcelSum};
 pub use isolation::Isolation;
@@ -22,5 +24,6 @@ pub(crate) fn register_builtin(registry: Registry) -> Registry {
         .register::<Load>()
         .register::<Chaos>()
         .register::<Isolation>()
+        .register::<Analyze>()
         .register::<ExcelSum>()
 }

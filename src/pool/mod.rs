@@ -2,7 +2,7 @@
 //! over them.
 //!
 //! The pool's handle encodes inputs and decodes outputs; a scheduler thread
-//! ([`scheduler`]) owns the processes and decides every item's fate. The
+//! (`scheduler.rs`) owns the processes and decides every item's fate. The
 //! handle and the scheduler talk through one event channel, so the handle
 //! never blocks on a pipe.
 

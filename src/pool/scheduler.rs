@@ -590,6 +590,11 @@ impl Scheduler {
     fn depth(&self) -> usize {
         let workers = self.slots.len().max(1);
         let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        if self.settings.halt_on_error {
+            // Nothing waits in a worker's pipe, so a halt stops everything
+            // but the items already running.
+            return concurrency.max(self.settings.chunksize);
+        }
         let by_queue = (self.queue.len() / (2 * workers)).clamp(1, 64);
         by_queue.max(concurrency).max(self.settings.chunksize)
     }

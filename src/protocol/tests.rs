@@ -87,3 +87,114 @@ fn hello_checks_magic_and_version() {
     other.magic = *b"SSH-";
     assert!(check_hello(&other).unwrap_err().is_handshake());
 }
+
+mod properties {
+    use super::super::*;
+    use proptest::prelude::*;
+    use std::io::Cursor;
+
+    fn outcome() -> impl Strategy<Value = WireOutcome> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..64).prop_map(WireOutcome::Ok),
+            ".{0,40}".prop_map(WireOutcome::Failed),
+            (".{0,40}", proptest::option::of(".{0,20}"))
+                .prop_map(|(message, location)| WireOutcome::Panicked { message, location }),
+        ]
+    }
+
+    fn reply() -> impl Strategy<Value = Reply> {
+        prop_oneof![
+            (any::<u64>(), outcome(), any::<u64>()).prop_map(|(seq, outcome, micros)| Reply::Done(
+                Done {
+                    seq,
+                    outcome,
+                    micros
+                }
+            )),
+            (1u8..6, ".{0,20}", ".{0,60}").prop_map(|(level, target, message)| Reply::Log(
+                LogRecord {
+                    level,
+                    target,
+                    message
+                }
+            )),
+        ]
+    }
+
+    fn request() -> impl Strategy<Value = Request> {
+        let item = (any::<u64>(), proptest::collection::vec(any::<u8>(), 0..64))
+            .prop_map(|(seq, input)| Item { seq, input });
+        prop_oneof![
+            (any::<u32>(), ".{0,20}", any::<u32>()).prop_map(
+                |(worker, log_filter, concurrency)| {
+                    Request::Configure {
+                        worker,
+                        log_filter,
+                        concurrency,
+                    }
+                }
+            ),
+            (
+                any::<u32>(),
+                "[a-z]{1,12}",
+                proptest::collection::vec(any::<u8>(), 0..32)
+            )
+                .prop_map(|(key, job, config)| Request::Setup { key, job, config }),
+            (any::<u32>(), proptest::collection::vec(item, 0..8))
+                .prop_map(|(key, items)| Request::Run { key, items }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn replies_round_trip_through_frames(replies in proptest::collection::vec(reply(), 0..8)) {
+            let mut bytes = Vec::new();
+            for r in &replies {
+                append_frame(&mut bytes, r).unwrap();
+            }
+            let mut reader = FrameReader::new(Cursor::new(bytes), DEFAULT_MAX_FRAME);
+            for sent in &replies {
+                let got: Reply = reader.read().unwrap().unwrap();
+                prop_assert_eq!(format!("{got:?}"), format!("{sent:?}"));
+            }
+            prop_assert!(reader.read::<Reply>().unwrap().is_none());
+        }
+
+        #[test]
+        fn requests_round_trip_through_frames(requests in proptest::collection::vec(request(), 0..8)) {
+            let mut bytes = Vec::new();
+            for r in &requests {
+                append_frame(&mut bytes, r).unwrap();
+            }
+            let mut reader = FrameReader::new(Cursor::new(bytes), DEFAULT_MAX_FRAME);
+            for sent in &requests {
+                let got: Request = reader.read().unwrap().unwrap();
+                prop_assert_eq!(format!("{got:?}"), format!("{sent:?}"));
+            }
+            prop_assert!(reader.read::<Request>().unwrap().is_none());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_and_respect_the_limit(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let mut reader = FrameReader::new(Cursor::new(bytes), 64);
+            for _ in 0..16 {
+                match reader.read::<Reply>() {
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+
+        #[test]
+        fn payloads_round_trip(values in proptest::collection::vec((any::<u64>(), ".{0,16}", any::<f64>()), 0..16)) {
+            let bytes = encode(&values).unwrap();
+            let back: Vec<(u64, String, f64)> = decode(&bytes).unwrap();
+            prop_assert_eq!(back.len(), values.len());
+            for (a, b) in back.iter().zip(&values) {
+                prop_assert_eq!(&a.0, &b.0);
+                prop_assert_eq!(&a.1, &b.1);
+                prop_assert_eq!(a.2.to_bits(), b.2.to_bits());
+            }
+        }
+    }
+}

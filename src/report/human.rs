@@ -8,6 +8,7 @@ use crate::decimal_sum::DecimalSum;
 use crate::jobs::chaos::ChaosResult;
 use crate::jobs::{BookSum, LoadSum};
 use crate::outcome::ItemResult;
+use crate::text::TextCounts;
 
 /// Python's printed list: `[0, 1, 4, 9]`, with `None` for items not ok.
 pub fn square(results: &[ItemResult<u64>]) -> String {
@@ -47,11 +48,11 @@ pub fn load(results: &[ItemResult<LoadSum>], elapsed: Duration, processes: usize
     }
     let mean = if count > 0 { sum / count as f64 } else { 0.0 };
     let _ = writeln!(s, "{:>8} {:>12} {:>16.3}", "total", count, sum);
-    let _ = writeln!(
-        s,
-        "mean {mean:.6}; {:.3} s with {processes} processes",
-        elapsed.as_secs_f64()
-    );
+    let with = match processes {
+        0 => "in this process (serial)".to_string(),
+        n => format!("with {n} processes"),
+    };
+    let _ = writeln!(s, "mean {mean:.6}; {:.3} s {with}", elapsed.as_secs_f64());
     s
 }
 
@@ -148,6 +149,77 @@ fn table<const N: usize>(rows: &[[String; N]], keep: &[usize], right: &[bool; N]
             })
             .collect();
         let _ = writeln!(s, "{}", line.join("  ").trim_end());
+    }
+    s
+}
+
+/// The exercise's report: one row per file with how many of each ASCII
+/// digit it has (`-` for a file that could not be analyzed), a TOTAL row,
+/// then the totals of the other counts.
+pub fn analyze(results: &[ItemResult<TextCounts>], files: &[PathBuf]) -> String {
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut total = TextCounts::default();
+    for counts in results.iter().filter_map(|r| r.outcome.as_ok()) {
+        total.add(counts);
+    }
+    let name_width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .chain([5])
+        .max()
+        .unwrap_or(5);
+    let width = total
+        .digit_counts
+        .iter()
+        .map(|n| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let row = |s: &mut String, name: &str, cells: &[String]| {
+        let _ = write!(s, "{name:<name_width$}");
+        for cell in cells {
+            let _ = write!(s, " {cell:>width$}");
+        }
+        s.push('\n');
+    };
+    let numbers = |counts: &[u64; 10]| counts.map(|n| n.to_string());
+    let mut s = String::new();
+    row(
+        &mut s,
+        "file",
+        &std::array::from_fn::<_, 10, _>(|d| d.to_string()),
+    );
+    for r in results {
+        let name = names.get(r.index).map_or("?", String::as_str);
+        match r.outcome.as_ok() {
+            Some(c) => row(&mut s, name, &numbers(&c.digit_counts)),
+            None => row(&mut s, name, &["-"; 10].map(String::from)),
+        }
+    }
+    row(&mut s, "TOTAL", &numbers(&total.digit_counts));
+    let failed = results.iter().filter(|r| !r.outcome.is_ok()).count();
+    s.push('\n');
+    let lines = [
+        ("files", results.len() as u64),
+        ("chars", total.chars),
+        ("bytes", total.bytes),
+        ("lines", total.lines),
+        ("digits", total.digits),
+        ("letters", total.letters),
+        ("spaces", total.spaces),
+        ("other", total.other),
+        ("invalid", total.invalid),
+    ];
+    let value_width = lines
+        .iter()
+        .map(|(_, n)| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    for (label, n) in lines {
+        let _ = write!(s, "{label:<8}{n:>value_width$}");
+        if label == "files" && failed > 0 {
+            let _ = write!(s, " ({failed} not analyzed)");
+        }
+        s.push('\n');
     }
     s
 }

@@ -11,7 +11,7 @@
 //! the parent knows exactly which item was running.
 
 mod log_layer;
-mod panic;
+pub(crate) mod panic;
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -10,7 +10,7 @@ thread_local! {
 
 /// Installs a hook that records a job's panic for [`catch`] and stays quiet;
 /// panics outside jobs print as usual.
-pub(super) fn install_hook() {
+pub(crate) fn install_hook() {
     let default = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         if !IN_JOB.with(Cell::get) {
@@ -31,7 +31,7 @@ pub(super) fn install_hook() {
 }
 
 /// Runs `f`, turning a panic into `Err((message, location))`.
-pub(super) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, (String, Option<String>)> {
+pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, (String, Option<String>)> {
     IN_JOB.with(|c| c.set(true));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     IN_JOB.with(|c| c.set(false));

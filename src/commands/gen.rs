@@ -1,0 +1,35 @@
+//! `mproc gen ...`: write generated input data.
+
+use std::time::Instant;
+
+use super::Status;
+use crate::error::{io_message, Error, ErrorKind, Result};
+use crate::generate::text::{self, TextSpec};
+use crate::options::GenCommand;
+
+pub(super) fn run(cmd: GenCommand) -> Result<Status> {
+    match cmd {
+        GenCommand::Text {
+            dir,
+            files,
+            rows,
+            seed,
+        } => {
+            let start = Instant::now();
+            let spec = TextSpec { files, rows, seed };
+            let bytes = text::write_files(&dir, &spec).map_err(|(path, e)| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot write {}: {}", path.display(), io_message(&e)),
+                )
+            })?;
+            tracing::info!(
+                "wrote {files} files, {bytes} bytes, to {} in {:.3} s",
+                dir.display(),
+                start.elapsed().as_secs_f64()
+            );
+            Ok(Status::OK)
+        }
+        GenCommand::Excel { spec, json } => super::gen_excel::run(&spec, json),
+    }
+}

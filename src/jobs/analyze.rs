@@ -1,0 +1,152 @@
+//! The chapter's "analyze N files" job: [`Analyze`] counts the characters
+//! of one file (see [`TextCounts`] for every count and how lines are
+//! counted).
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+use encoding_rs::{Encoding, UTF_8};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{io_message, Error};
+use crate::file_path::FilePath;
+use crate::job::{Job, JobError};
+use crate::text::{self, TextCounts};
+
+/// Counts the characters of one file, streamed in constant memory, and
+/// logs `Process PID analyzing FILE` as the chapter's example prints.
+///
+/// Counts (all in [`TextCounts`]): `chars` (Unicode scalar values; a
+/// byte-order mark is not one), `bytes`, `lines` (the number of '\n', plus
+/// one when the file has characters and does not end with '\n', so "a\nb"
+/// and "a\nb\n" are both two lines, "\r\n" ends one line and an empty file
+/// has none), `digits` (Unicode decimal digits, general category Nd, in any
+/// script), `letters` (Unicode alphabetic), `spaces` (U+0020), `other`, and
+/// `invalid` (undecodable byte sequences, each one char in `other`), with
+/// `chars = digits + letters + spaces + other`; and `digit_counts`, how
+/// many of each ASCII digit '0' to '9'.
+///
+/// The encoding is UTF-8, unless a UTF-8 or UTF-16 byte-order mark says
+/// otherwise, or `encoding` names another for files without one.
+///
+/// A path that is missing, unreadable, a directory, a FIFO, a socket or a
+/// device is an error for that file only. Its type is checked before it is
+/// opened, and it is opened non-blocking, so a FIFO never blocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Analyze {
+    /// A WHATWG encoding label for files without a byte-order mark
+    /// (`None`: UTF-8).
+    pub encoding: Option<String>,
+    /// Whether directories were to be walked: then a directory reaching
+    /// the job is one that could not be read.
+    pub recursive: bool,
+}
+
+impl Analyze {
+    /// The job, with `encoding` checked: an unknown label is a usage error
+    /// naming `--encoding`.
+    pub fn new(encoding: Option<&str>, recursive: bool) -> Result<Analyze, Error> {
+        if let Some(label) = encoding {
+            lookup(label).map_err(Error::usage)?;
+        }
+        Ok(Analyze {
+            encoding: encoding.map(str::to_string),
+            recursive,
+        })
+    }
+
+    fn fallback(&self) -> Result<&'static Encoding, String> {
+        self.encoding.as_deref().map_or(Ok(UTF_8), lookup)
+    }
+}
+
+/// What to say after an unknown encoding label.
+pub const LABEL_HINT: &str =
+    "use a WHATWG label such as utf-8, utf-16le, shift_jis, euc-jp, windows-1252";
+
+/// The encoding `label` names, or a one-line error naming `--encoding`.
+pub fn lookup(label: &str) -> Result<&'static Encoding, String> {
+    text::encoding_for_label(label)
+        .ok_or_else(|| format!("unknown --encoding label '{label}' ({LABEL_HINT})"))
+}
+
+impl Job for Analyze {
+    const NAME: &'static str = "analyze";
+    type Input = FilePath;
+    type Output = TextCounts;
+
+    fn run(&self, FilePath(path): FilePath) -> Result<TextCounts, JobError> {
+        tracing::info!(
+            "Process {} analyzing {}",
+            std::process::id(),
+            path.display()
+        );
+        let fallback = self.fallback()?;
+        let file = self.open(&path)?;
+        text::count_reader(file, fallback)
+            .map_err(|e| format!("cannot read {}: {}", path.display(), io_message(&e)).into())
+    }
+}
+
+impl Analyze {
+    /// Opens `path` if it is a regular file (following symlinks).
+    fn open(&self, path: &Path) -> Result<File, String> {
+        let cannot = |what: &str, e: std::io::Error| {
+            format!("cannot {what} {}: {}", path.display(), io_message(&e))
+        };
+        let meta = std::fs::metadata(path).map_err(|e| cannot("open", e))?;
+        if meta.is_dir() {
+            return Err(self.directory_error(path));
+        }
+        regular(path, &meta)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| cannot("open", e))?;
+        // The path may have been replaced since it was checked.
+        regular(path, &file.metadata().map_err(|e| cannot("open", e))?)?;
+        Ok(file)
+    }
+
+    fn directory_error(&self, path: &Path) -> String {
+        if self.recursive {
+            if let Err(e) = std::fs::read_dir(path) {
+                return format!(
+                    "cannot read directory {}: {}",
+                    path.display(),
+                    io_message(&e)
+                );
+            }
+        }
+        format!(
+            "cannot analyze {}: is a directory (use --recursive to analyze the files in it)",
+            path.display()
+        )
+    }
+}
+
+/// An error unless `meta` is a regular file's.
+fn regular(path: &Path, meta: &Metadata) -> Result<(), String> {
+    let t = meta.file_type();
+    let kind = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "is a directory"
+    } else if t.is_fifo() {
+        "is a fifo"
+    } else if t.is_socket() {
+        "is a socket"
+    } else if t.is_char_device() {
+        "is a character device"
+    } else if t.is_block_device() {
+        "is a block device"
+    } else {
+        "is of an unknown type"
+    };
+    Err(format!(
+        "cannot analyze {}: {kind}, not a regular file",
+        path.display()
+    ))
+}

@@ -1,0 +1,141 @@
+//! The list of files a command works on: FILE arguments, then the paths a
+//! `--files-from` list names (a file, or stdin), with directories walked
+//! in sorted order when asked.
+//!
+//! A path that does not exist, or a directory that cannot be listed, stays
+//! in the list: whoever opens it reports the error for that path alone.
+//! Only a `--files-from` list that cannot be read is an error here.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, BufRead, BufReader};
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{io_message, Error, ErrorKind, Result};
+use crate::options::PathSource;
+
+/// `args`, then the paths `list` names, one per line; with `recursive`,
+/// each directory is replaced by the files below it.
+pub(crate) fn collect(
+    args: &[PathBuf],
+    list: Option<&PathSource>,
+    recursive: bool,
+) -> Result<Vec<PathBuf>> {
+    let mut named = args.to_vec();
+    match list {
+        None => {}
+        Some(source) => {
+            let read = match source {
+                PathSource::Stdin => read_list(io::stdin().lock()),
+                PathSource::File(path) => {
+                    fs::File::open(path).and_then(|f| read_list(BufReader::new(f)))
+                }
+            };
+            named.extend(read.map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot read --files-from {source}: {}", io_message(&e)),
+                )
+            })?);
+        }
+    }
+    if !recursive {
+        return Ok(named);
+    }
+    let mut files = Vec::with_capacity(named.len());
+    for path in named {
+        if path.is_dir() {
+            walk(path, &mut files);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+/// One path per line; empty lines are skipped and a trailing '\r' is
+/// dropped. Bytes are kept as they are, so any file name can be listed.
+fn read_list(reader: impl BufRead) -> io::Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for line in reader.split(b'\n') {
+        let mut line = line?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        if !line.is_empty() {
+            paths.push(PathBuf::from(OsString::from_vec(line)));
+        }
+    }
+    Ok(paths)
+}
+
+/// What a directory entry is, for the walk.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Dir,
+    LinkToDir,
+    Other,
+}
+
+/// Adds every file below `dir` to `files`, depth first, each directory's
+/// entries sorted by name. Symbolic links to directories are not followed
+/// (that could loop); a directory that cannot be listed is added itself.
+fn walk(dir: PathBuf, files: &mut Vec<PathBuf>) {
+    let entries = match sorted_entries(&dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::debug!("cannot list {}: {e}", dir.display());
+            files.push(dir);
+            return;
+        }
+    };
+    for (path, kind) in entries {
+        match kind {
+            Kind::Dir => walk(path, files),
+            Kind::LinkToDir => tracing::debug!("not following {}", path.display()),
+            Kind::Other => files.push(path),
+        }
+    }
+}
+
+/// The entries of `dir`, sorted by name.
+fn sorted_entries(dir: &Path) -> io::Result<Vec<(PathBuf, Kind)>> {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let t = entry.file_type()?;
+        let kind = if t.is_dir() {
+            Kind::Dir
+        } else if t.is_symlink() && entry.path().is_dir() {
+            Kind::LinkToDir
+        } else {
+            Kind::Other
+        };
+        entries.push((entry.file_name(), kind));
+    }
+    entries.sort_unstable();
+    Ok(entries
+        .into_iter()
+        .map(|(name, kind)| (dir.join(name), kind))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_skip_empty_lines_and_carriage_returns() {
+        let paths = read_list(&b"a.txt\r\n\nb c.txt\n\xFFname\nlast"[..]).unwrap();
+        assert_eq!(
+            paths,
+            vec![
+                PathBuf::from("a.txt"),
+                PathBuf::from("b c.txt"),
+                PathBuf::from(OsString::from_vec(b"\xFFname".to_vec())),
+                PathBuf::from("last"),
+            ]
+        );
+    }
+}

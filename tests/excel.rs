@@ -520,3 +520,19 @@ fn jsonl_gives_one_line_per_file_in_every_mode() {
         .collect();
     assert_eq!(order, files.iter().map(String::as_str).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_file_name_that_is_not_utf8_reaches_the_workers() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = temp_dir("excel-name");
+    let path = dir.join(std::ffi::OsStr::from_bytes(b"\xFF\xFE.xlsx"));
+    mproc::generate::excel::write_row(&path, &[2.0, 3.0]).unwrap();
+    let out: Run = mproc()
+        .args(["-q", "pool", "-n", "2", "--json", "excel"])
+        .arg(&path)
+        .output()
+        .expect("mproc runs")
+        .into();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["results"][0]["sum"].as_f64(), Some(5.0));
+}

@@ -138,7 +138,10 @@ impl ExcelSum {
         let mut numbers = Vec::with_capacity(cells.len());
         let mut sum = DecimalSum::new();
         let mut skipped = match (cells.first(), cells.last()) {
-            (Some((first, _)), Some((last, _))) => (last - first + 1) as usize - cells.len(),
+            // Saturating: a malformed file may repeat a cell position.
+            (Some((first, _)), Some((last, _))) => {
+                ((last - first + 1) as usize).saturating_sub(cells.len())
+            }
             _ => 0,
         };
         for (_, cell) in cells {

@@ -1,7 +1,9 @@
 //! Starting worker processes and owning them until they are reaped.
 //!
-//! [`WorkerCommand`] says what to run (by default this very executable with
-//! the hidden `worker` subcommand and nothing of the parent's argv).
+//! [`WorkerCommand`] says what to run: by default this very executable with
+//! the hidden `worker` subcommand and nothing of the parent's argv;
+//! optionally behind a launcher (`ssh -T host`, `srun -N1 -n1`, a wrapper
+//! script) that gives the worker's standard streams from elsewhere.
 //! [`ChildGuard`] owns a started child: it can signal it without racing pid
 //! reuse, waits with a deadline, and kills and reaps it when dropped, so no
 //! handle ever leaves a process behind.
@@ -28,8 +30,10 @@ pub const WORKER_ARG: &str = "worker";
 /// What to execute for a worker.
 #[derive(Debug, Clone)]
 pub struct WorkerCommand {
+    launcher: Vec<OsString>,
     program: PathBuf,
     args: Vec<OsString>,
+    host: Option<String>,
 }
 
 impl WorkerCommand {
@@ -50,20 +54,57 @@ impl WorkerCommand {
     /// Another executable, started with `worker` as its one argument.
     pub fn program(program: impl Into<PathBuf>) -> Self {
         WorkerCommand {
+            launcher: Vec::new(),
             program: program.into(),
             args: vec![WORKER_ARG.into()],
+            host: None,
         }
     }
 
-    /// The program's path.
+    /// Runs the worker behind `launcher` (its words come first), e.g.
+    /// `["ssh", "-T", "host2"]` or `["srun", "-N1", "-n1"]`. The program is
+    /// then looked up where the launcher runs it.
+    pub fn with_launcher(mut self, launcher: Vec<OsString>) -> Self {
+        self.launcher = launcher;
+        self
+    }
+
+    /// Names the host the worker runs on, for messages, job logs and the
+    /// timeline.
+    pub fn on_host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// The program's path (on the worker's side of any launcher).
     pub fn path(&self) -> &std::path::Path {
         &self.program
     }
 
+    /// The host the worker runs on, if it is not this one.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    /// How messages name this worker: `worker on HOST`, or `worker PROGRAM`.
+    pub fn describe(&self) -> String {
+        match &self.host {
+            Some(host) => format!("worker on {host}"),
+            None => format!("worker {}", self.program.display()),
+        }
+    }
+
     /// Starts one worker with piped stdin, stdout and stderr.
     pub(crate) fn spawn(&self) -> Result<Child> {
-        let mut cmd = Command::new(&self.program);
-        cmd.args(&self.args)
+        let mut words = self
+            .launcher
+            .iter()
+            .cloned()
+            .chain(std::iter::once(self.program.clone().into_os_string()));
+        let first = words.next().unwrap_or_default();
+        let mut cmd = Command::new(&first);
+        cmd.args(words)
+            .args(&self.args)
             .env(WORKER_ENV, "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -88,8 +129,9 @@ impl WorkerCommand {
             Error::new(
                 ErrorKind::Spawn,
                 format!(
-                    "cannot start worker {}: {}",
-                    self.program.display(),
+                    "cannot start {} ({}): {}",
+                    self.describe(),
+                    std::path::Path::new(&first).display(),
                     crate::error::lower_first(&e.to_string())
                 ),
             )

@@ -45,10 +45,18 @@ pub(crate) type Sink = Box<dyn Fn(ConnEvent) + Send + 'static>;
 /// Settings shared by every worker connection of a pool.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnConfig {
-    pub command: WorkerCommand,
+    /// One command per pool slot (a slot past the end uses the last).
+    pub commands: Vec<WorkerCommand>,
     pub max_frame: usize,
     pub log_filter: String,
     pub concurrency: u32,
+}
+
+impl ConnConfig {
+    /// The command of pool slot `worker`.
+    pub(crate) fn command(&self, worker: usize) -> &WorkerCommand {
+        &self.commands[worker.min(self.commands.len() - 1)]
+    }
 }
 
 /// A live worker process and its pipe threads.
@@ -61,7 +69,8 @@ impl Connection {
     /// Starts worker number `worker` and its threads. The configure frame is
     /// queued at once; the handshake is checked by the reader thread.
     pub(crate) fn start(config: &ConnConfig, worker: usize, sink: Sink) -> Result<Connection> {
-        let mut child = config.command.spawn()?;
+        let command = config.command(worker);
+        let mut child = command.spawn()?;
         let (stdin, stdout, stderr) =
             match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
                 (Some(i), Some(o), Some(e)) => (i, o, e),
@@ -93,7 +102,7 @@ impl Connection {
         })?;
         let reaper = Arc::clone(&child);
         let max = config.max_frame;
-        let program = config.command.path().display().to_string();
+        let program = command.describe();
         spawn_thread("mproc-stdout", move || {
             let error = read_loop(stdout, max, worker, &reaper, &sink, &program).err();
             let grace = if error.is_some() {
@@ -210,18 +219,14 @@ fn read_hello<R: Read>(frames: &mut FrameReader<R>, program: &str) -> Result<Hel
         Ok(Some(bytes)) => bytes,
         Ok(None) => {
             return Err(handshake(format!(
-                "worker {program} exited before the handshake: is it an mproc worker binary?"
+                "{program} exited before the handshake: is it an mproc worker binary?"
             )))
         }
-        Err(e) => {
-            return Err(handshake(format!(
-                "worker {program} failed the handshake: {e}"
-            )))
-        }
+        Err(e) => return Err(handshake(format!("{program} failed the handshake: {e}"))),
     };
     let hello: Hello = protocol::decode(bytes)
-        .map_err(|e| handshake(format!("worker {program} sent a malformed handshake: {e}")))?;
-    protocol::check_hello(&hello)?;
+        .map_err(|e| handshake(format!("{program} sent a malformed handshake: {e}")))?;
+    protocol::check_hello(&hello).map_err(|e| handshake(format!("{program} {e}")))?;
     Ok(hello)
 }
 

@@ -14,6 +14,7 @@
 //! | `attempts` | times it was started |
 //! | `outcome` | `ok`, `failed`, `panicked`, `crashed`, `timed_out`, `not_run` |
 //! | `error` | the one-line error, or empty |
+//! | `host` | the host that ran it (`-` for this machine) |
 //!
 //! Tabs, newlines and backslashes inside fields are written as `\t`, `\n`
 //! and `\\`.
@@ -30,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::outcome::ItemResult;
 
 /// The header line.
-pub const HEADER: &str = "seq\tinput\tworker\tpid\tstart\truntime\tattempts\toutcome\terror";
+pub const HEADER: &str = "seq\tinput\tworker\tpid\tstart\truntime\tattempts\toutcome\terror\thost";
 
 /// An open job log.
 pub struct JobLog {
@@ -70,7 +71,12 @@ impl JobLog {
     }
 
     /// Appends the line of one finished item.
-    pub fn record<T>(&mut self, r: &ItemResult<T>, input: &Value) -> Result<()> {
+    pub fn record<T>(
+        &mut self,
+        r: &ItemResult<T>,
+        input: &Value,
+        host: Option<&str>,
+    ) -> Result<()> {
         let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
         let line = [
             r.index.to_string(),
@@ -85,6 +91,7 @@ impl JobLog {
             r.attempts.to_string(),
             r.outcome.name().to_string(),
             escape(&r.outcome.error().unwrap_or_default()),
+            host.map_or("-".to_string(), escape),
         ]
         .join("\t");
         self.line(&line)
@@ -154,7 +161,7 @@ impl Previous {
             let fields: Vec<&str> = line.split('\t').collect();
             if fields.len() < 8 {
                 return Err(Error::usage(format!(
-                    "--resume {} line {} is not a job log line (expected 9 tab-separated fields)",
+                    "--resume {} line {} is not a job log line (expected 10 tab-separated fields)",
                     path.display(),
                     n + 1
                 )));

@@ -68,6 +68,7 @@ pub mod decimal_sum;
 mod error;
 pub mod file_path;
 pub mod generate;
+pub mod hosts;
 mod job;
 pub mod joblog;
 pub mod jobs;

@@ -27,7 +27,7 @@ pub enum Command {
         json: bool,
     },
     /// Run a job over inputs in a pool.
-    Pool(PoolCommand),
+    Pool(Box<PoolCommand>),
     /// Write generated input data.
     Gen(GenCommand),
     /// Start one child process and show what it does.
@@ -88,11 +88,14 @@ pub struct PoolOptions {
     pub halt_on_error: bool,
     /// Items at once inside each worker.
     pub concurrency: u32,
+    /// Where workers run.
+    pub placement: PlacementOptions,
 }
 
 impl PoolOptions {
-    /// A [`PoolBuilder`] with these settings.
-    pub fn builder(&self) -> PoolBuilder {
+    /// A [`PoolBuilder`] with these settings (reading `--hostfile` and
+    /// splitting launcher commands, which can fail).
+    pub fn builder(&self) -> crate::Result<PoolBuilder> {
         let mut b = crate::Pool::builder()
             .chunksize(self.chunksize.max(1))
             .retries(self.retries)
@@ -108,7 +111,46 @@ impl PoolOptions {
         if let Some(t) = self.timeout {
             b = b.timeout(t);
         }
-        b
+        Ok(b.placement(self.placement.resolve()?))
+    }
+}
+
+/// Where workers run, as the command line gives it.
+#[derive(Debug, Clone, Default)]
+pub struct PlacementOptions {
+    /// `--launcher 'CMD ...'`: a prefix for local workers' command lines.
+    pub launcher: Option<String>,
+    /// `--worker-path PATH`: the mproc binary where workers run.
+    pub worker_path: Option<PathBuf>,
+    /// `--hosts host1:4,host2:8,:2`.
+    pub hosts: Option<String>,
+    /// `--hostfile FILE`.
+    pub hostfile: Option<PathBuf>,
+    /// `--ssh 'ssh -T ...'`: the ssh command for remote hosts.
+    pub ssh: Option<String>,
+}
+
+impl PlacementOptions {
+    /// Parses and reads what was given into a [`Placement`](crate::hosts::Placement).
+    pub fn resolve(&self) -> crate::Result<crate::hosts::Placement> {
+        use crate::hosts::{parse_hosts, read_hostfile, split_command};
+        let hosts = match (&self.hosts, &self.hostfile) {
+            (Some(spec), _) => parse_hosts(spec)?,
+            (None, Some(file)) => read_hostfile(file)?,
+            (None, None) => Vec::new(),
+        };
+        Ok(crate::hosts::Placement {
+            hosts,
+            launcher: match &self.launcher {
+                Some(l) => split_command("--launcher", l)?,
+                None => Vec::new(),
+            },
+            ssh: match &self.ssh {
+                Some(s) => split_command("--ssh", s)?,
+                None => Vec::new(),
+            },
+            worker_path: self.worker_path.clone(),
+        })
     }
 }
 

@@ -53,7 +53,7 @@ impl<O: DeserializeOwned> Process<O> {
         input: J::Input,
     ) -> Result<Process<O>> {
         let config = ConnConfig {
-            command,
+            commands: vec![command],
             max_frame: protocol::DEFAULT_MAX_FRAME,
             log_filter: crate::logging::worker_filter(),
             concurrency: 1,

@@ -48,6 +48,8 @@ pub struct Timeline {
     pub bars: Vec<Bar>,
     /// Every worker process start, the first ones included.
     pub starts: Vec<Start>,
+    /// The host of each lane, when not this machine.
+    pub hosts: Vec<Option<String>>,
 }
 
 /// The fill colour of each outcome (also the legend's).
@@ -99,6 +101,7 @@ impl Timeline {
                 .iter()
                 .map(|&(lane, pid, at)| Start { lane, pid, at })
                 .collect(),
+            hosts: Vec::new(),
         }
     }
 
@@ -142,9 +145,13 @@ impl Timeline {
                 .filter(|s| s.lane == lane)
                 .count()
                 .saturating_sub(1);
+            let host = match self.hosts.get(lane) {
+                Some(Some(h)) => format!(" · {h}"),
+                _ => String::new(),
+            };
             match replaced {
-                0 => format!("worker {lane} · pid {pid}"),
-                n => format!("worker {lane} · pid {pid} (+{n} new)"),
+                0 => format!("worker {lane}{host} · pid {pid}"),
+                n => format!("worker {lane}{host} · pid {pid} (+{n} new)"),
             }
         };
         chart
@@ -292,6 +299,7 @@ mod tests {
                     at: 0.25,
                 },
             ],
+            hosts: vec![None, Some("far".into())],
         };
         let path = std::env::temp_dir().join(format!("mproc-timeline-{}.svg", std::process::id()));
         t.write_svg(&path).unwrap();
@@ -301,7 +309,7 @@ mod tests {
         assert_eq!(fills(LANE), 2, "{svg}");
         assert_eq!(fills(COLORS[0].1), 2);
         assert_eq!(fills(COLORS[3].1), 1);
-        assert!(svg.contains("worker 1 · pid 11 (+1 new)"));
+        assert!(svg.contains("worker 1 · far · pid 11 (+1 new)"));
         assert!(svg.contains("pid 12"));
     }
 }

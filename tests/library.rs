@@ -185,21 +185,7 @@ fn a_program_that_is_not_a_worker_fails_the_handshake() {
 fn another_protocol_version_is_named_in_the_error() {
     let dir = temp_dir("version");
     let script = dir.join("old-worker");
-    std::fs::write(
-        &script,
-        "#!/usr/bin/env python3\n\
-         import os, struct, sys, time\n\
-         payload = b'MPRC' + bytes([99]) + b'\\xfc' + struct.pack('<I', os.getpid())\n\
-         sys.stdout.buffer.write(struct.pack('<I', len(payload)) + payload)\n\
-         sys.stdout.flush()\n\
-         time.sleep(30)\n",
-    )
-    .unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&script).unwrap().permissions(),
-        0o755,
-    );
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    fake_worker(&script, 99, None);
     let err = Pool::builder()
         .processes(1)
         .program(&script)

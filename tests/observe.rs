@@ -46,7 +46,8 @@ fn the_job_log_has_one_row_per_item_matching_the_results() {
             .iter()
             .find(|r| r[0] == i.to_string())
             .expect("a row per item");
-        assert_eq!(row.len(), 9);
+        assert_eq!(row.len(), 10);
+        assert_eq!(row[9], "-", "local workers have no host");
         assert_eq!(row[2], result["worker"].to_string());
         assert_eq!(row[3], result["pid"].to_string());
         assert_eq!(row[6], result["attempts"].to_string());

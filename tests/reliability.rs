@@ -218,29 +218,6 @@ fn a_thousand_worker_replacements_leak_no_descriptor_thread_or_zombie() {
     assert_eq!(many.2, 0);
 }
 
-fn fake_worker(dir: &std::path::Path, after_hello: &str) -> std::path::PathBuf {
-    let script = dir.join("fake-worker");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/usr/bin/env python3\n\
-             import os, struct, sys, time\n\
-             out = sys.stdout.buffer\n\
-             payload = b'MPRC' + bytes([{version}]) + b'\\xfc' + struct.pack('<I', os.getpid())\n\
-             out.write(struct.pack('<I', len(payload)) + payload)\n\
-             out.flush()\n\
-             sys.stdin.buffer.read(1)\n\
-             {after_hello}\n\
-             out.flush()\n\
-             time.sleep(30)\n",
-            version = mproc::protocol::VERSION
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    script
-}
-
 #[test]
 fn hostile_frames_are_crashed_workers_with_a_clear_message() {
     let cases = [
@@ -267,7 +244,8 @@ fn hostile_frames_are_crashed_workers_with_a_clear_message() {
     ];
     for (name, bytes, needle) in cases {
         let dir = temp_dir("hostile");
-        let script = fake_worker(&dir, bytes);
+        let script = dir.join("fake-worker");
+        fake_worker(&script, mproc::protocol::VERSION, Some(bytes));
         let pool = mproc::Pool::builder()
             .processes(1)
             .program(&script)

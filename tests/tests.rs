@@ -5,9 +5,12 @@ mod support;
 
 mod analyze;
 mod cli;
+mod distributed;
 mod excel;
 mod library;
+mod newcomer;
 mod observe;
 mod pool;
 mod process;
 mod reliability;
+mod tutorial;

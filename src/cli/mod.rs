@@ -13,7 +13,7 @@ use crate::jobs::ExcelSum;
 use crate::logging::{LogFormat, LogOptions};
 use crate::options::{
     AnalyzeOptions, Command, GenCommand, Invocation, JobChoice, Mode, Observe, OutputFormat,
-    PathSource, PoolCommand, PoolOptions, ProcessDemo,
+    PathSource, PlacementOptions, PoolCommand, PoolOptions, ProcessDemo,
 };
 use crate::progress::ProgressChoice;
 
@@ -121,7 +121,7 @@ enum Sub {
         json: bool,
     },
     /// Run a job over many inputs in a pool of worker processes.
-    Pool(PoolArgs),
+    Pool(Box<PoolArgs>),
     /// Start one child process, join it, and show that it cannot harm the parent.
     Process(ProcessArgs),
     /// Print a shell completion script (e.g. `mproc completions bash > /etc/bash_completion.d/mproc`).
@@ -228,6 +228,21 @@ struct PoolFlags {
     /// Items run at once inside each worker (threads), for I/O-bound jobs.
     #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one, global = true)]
     concurrency: usize,
+    /// Start each worker behind this command, e.g. 'srun -N1 -n1' or a wrapper script.
+    #[arg(long, value_name = "CMD", global = true)]
+    launcher: Option<String>,
+    /// The mproc binary where workers run [default: this one locally, 'mproc' on remote hosts].
+    #[arg(long, value_name = "PATH", global = true)]
+    worker_path: Option<PathBuf>,
+    /// Spread workers over hosts through ssh: host1:4,host2:8,:2 (':N' = N local workers).
+    #[arg(long, value_name = "LIST", global = true, conflicts_with_all = ["processes", "hostfile", "serial"])]
+    hosts: Option<String>,
+    /// Read the host list from FILE, one HOST:N per line.
+    #[arg(long, value_name = "FILE", global = true, conflicts_with_all = ["processes", "serial"])]
+    hostfile: Option<PathBuf>,
+    /// The ssh command for remote hosts [default: ssh -T -o BatchMode=yes].
+    #[arg(long, value_name = "CMD", global = true)]
+    ssh: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -406,7 +421,7 @@ impl Cli {
                 verbose: self.verbose > 0,
                 json,
             },
-            Sub::Pool(args) => Command::Pool(args.into_command()),
+            Sub::Pool(args) => Command::Pool(Box::new(args.into_command())),
             Sub::Gen(GenSub::Text {
                 dir,
                 files,
@@ -453,6 +468,13 @@ impl PoolArgs {
                 retry_errors: f.retry_errors,
                 halt_on_error: f.halt_on_error,
                 concurrency: f.concurrency as u32,
+                placement: PlacementOptions {
+                    launcher: f.launcher,
+                    worker_path: f.worker_path,
+                    hosts: f.hosts,
+                    hostfile: f.hostfile,
+                    ssh: f.ssh,
+                },
             },
             mode: match f.mode {
                 ModeArg::Map => Mode::Map,

@@ -28,7 +28,7 @@ impl Status {
 pub fn execute(command: Command) -> Result<Status> {
     match command {
         Command::CpuCount { verbose, json } => cpu_count::run(verbose, json),
-        Command::Pool(p) => pool::run(p),
+        Command::Pool(p) => pool::run(*p),
         Command::Gen(g) => gen::run(g),
         Command::Process(p) => process::run(p),
         Command::Worker => Ok(match crate::worker::serve(&Registry::builtin()) {

@@ -36,7 +36,7 @@ impl Runner {
         Ok(if cmd.serial {
             Runner::Serial(Serial::new(&cmd.pool))
         } else {
-            Runner::Pool(cmd.pool.builder().build()?)
+            Runner::Pool(cmd.pool.builder()?.build()?)
         })
     }
 
@@ -169,7 +169,13 @@ where
             p.item(r.outcome.is_ok());
         }
         if let Some(log) = joblog.as_mut() {
-            if let Err(e) = log.record(&r, &shown(r.index)) {
+            let host = match runner {
+                Runner::Pool(pool) => r
+                    .worker
+                    .and_then(|w| pool.hosts().get(w).cloned().flatten()),
+                Runner::Serial(_) => None,
+            };
+            if let Err(e) = log.record(&r, &shown(r.index), host.as_deref()) {
                 log_error.get_or_insert(e);
             }
         }
@@ -257,6 +263,10 @@ fn draw_timeline<O>(
     results: &[ItemResult<O>],
     summary: &Summary,
 ) -> Result<()> {
+    let hosts = match runner {
+        Runner::Pool(pool) => pool.hosts().to_vec(),
+        Runner::Serial(_) => Vec::new(),
+    };
     let (lanes, starts) = match runner {
         Runner::Pool(pool) => {
             let starts: Vec<(usize, u32, f64)> = pool
@@ -292,5 +302,7 @@ fn draw_timeline<O>(
             elapsed: r.elapsed,
         })
         .collect();
-    Timeline::from_run(&title, lanes, &serial, &starts).write_svg(path)
+    let mut timeline = Timeline::from_run(&title, lanes, &serial, &starts);
+    timeline.hosts = hosts;
+    timeline.write_svg(path)
 }

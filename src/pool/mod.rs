@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use crate::child::WorkerCommand;
 use crate::connection::ConnConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::hosts::Placement;
 use crate::job::Job;
 use crate::outcome::{ItemResult, Outcome};
 use crate::protocol;
@@ -43,6 +44,7 @@ pub struct PoolBuilder {
     max_frame: usize,
     start_timeout: Duration,
     command: Option<WorkerCommand>,
+    placement: Placement,
 }
 
 impl Default for PoolBuilder {
@@ -59,6 +61,7 @@ impl Default for PoolBuilder {
             max_frame: protocol::DEFAULT_MAX_FRAME,
             start_timeout: Duration::from_secs(30),
             command: None,
+            placement: Placement::default(),
         }
     }
 }
@@ -135,6 +138,14 @@ impl PoolBuilder {
         self
     }
 
+    /// Runs the workers where `placement` says: behind a launcher, on
+    /// other hosts through ssh. With hosts, their counts replace
+    /// [`processes`](PoolBuilder::processes).
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
+    }
+
     /// Starts the workers and waits for each one's handshake.
     pub fn build(self) -> Result<Pool> {
         let processes = match self.processes {
@@ -142,10 +153,11 @@ impl PoolBuilder {
             Some(n) => n,
             None => crate::cpu::cpu_count(),
         };
-        let command = match self.command {
-            Some(c) => c,
-            None => WorkerCommand::current_exe()?,
+        let commands = match self.command {
+            Some(c) if self.placement.is_local() => vec![c; processes],
+            _ => self.placement.commands(processes)?,
         };
+        let processes = commands.len();
         let settings = Settings {
             processes,
             chunksize: self.chunksize,
@@ -156,7 +168,7 @@ impl PoolBuilder {
             halt_on_error: self.halt_on_error,
             start_timeout: self.start_timeout,
             conn: ConnConfig {
-                command,
+                commands: commands.clone(),
                 max_frame: self.max_frame,
                 log_filter: crate::logging::worker_filter(),
                 concurrency: self.concurrency,
@@ -178,6 +190,10 @@ impl PoolBuilder {
             ))
         });
         let mut pool = Pool {
+            hosts: commands
+                .iter()
+                .map(|c| c.host().map(str::to_string))
+                .collect(),
             events: tx,
             thread: Some(thread),
             processes,
@@ -224,6 +240,7 @@ pub struct Pool {
     pub(crate) window: usize,
     jobs: Mutex<HashMap<JobKey, Arc<JobSpec>>>,
     lifecycle: Mutex<Receiver<Lifecycle>>,
+    hosts: Vec<Option<String>>,
     epoch: Instant,
     closed: bool,
 }
@@ -242,6 +259,11 @@ impl Pool {
     /// The number of worker processes.
     pub fn processes(&self) -> usize {
         self.processes
+    }
+
+    /// The host of each worker slot (`None`: this machine).
+    pub fn hosts(&self) -> &[Option<String>] {
+        &self.hosts
     }
 
     /// When the pool started; item start times count from here.

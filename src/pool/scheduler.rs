@@ -304,7 +304,11 @@ impl Scheduler {
         mark_started(live, concurrency, now);
         let outcome = match done.outcome {
             WireOutcome::Ok(bytes) => Outcome::Ok(bytes),
-            WireOutcome::Failed(message) => Outcome::Failed(message),
+            // A remote worker's error (a missing file, say) names its host.
+            WireOutcome::Failed(message) => match self.settings.conn.command(slot).host() {
+                Some(host) => Outcome::Failed(format!("{message} (on {host})")),
+                None => Outcome::Failed(message),
+            },
             WireOutcome::Panicked { message, location } => Outcome::Panicked { message, location },
         };
         let retry = !outcome.is_ok()
@@ -331,10 +335,20 @@ impl Scheduler {
             });
         }
         let killed_by_us = live.kill_reason.is_some();
+        let host = self
+            .settings
+            .conn
+            .command(slot)
+            .host()
+            .map(|h| format!("on {h}"));
         let detail = error
             .as_ref()
             .map(|e| e.to_string())
             .or(live.kill_reason.take());
+        let detail = match (detail, host) {
+            (Some(d), Some(h)) => Some(format!("{d} ({h})")),
+            (d, h) => d.or(h),
+        };
         if !live.ready {
             let why = detail
                 .clone()

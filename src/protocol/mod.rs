@@ -179,19 +179,20 @@ pub fn append_frame<T: Serialize>(out: &mut Vec<u8>, message: &T) -> Result<()> 
     Ok(())
 }
 
-/// Checks a worker's hello against this build.
+/// Checks a worker's hello against this build. Messages start with a
+/// verb, to follow the worker's name (`worker on host2 speaks ...`).
 pub fn check_hello(hello: &Hello) -> Result<()> {
     if hello.magic != MAGIC {
         return Err(Error::new(
             crate::ErrorKind::Handshake,
-            "the worker is not an mproc worker (bad magic in its first frame)",
+            "is not an mproc worker (bad magic in its first frame)",
         ));
     }
     if hello.version != VERSION {
         return Err(Error::new(
             crate::ErrorKind::Handshake,
             format!(
-                "worker speaks protocol version {}, this mproc speaks {}: install the same mproc version on both sides",
+                "speaks protocol version {}, this mproc speaks {}: install the same mproc version on both sides",
                 hello.version, VERSION
             ),
         ));

@@ -81,6 +81,7 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     }
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     let frames = take_stdout()?;
+    watch_reader(&frames);
     let mut writer = FrameWriter::new(frames);
     writer.write(&Hello::new())?;
     let outbox = Arc::new(Outbox(Mutex::new(writer)));
@@ -136,6 +137,36 @@ fn serve_inner(registry: &Registry) -> Result<()> {
         threads.finish();
     }
     Ok(())
+}
+
+/// Exits this worker as soon as nobody reads its results any more: the
+/// parent died, or, through a launcher such as ssh, the connection did.
+/// The kernel's death signal covers a local parent; this covers the rest,
+/// even while a job is stuck in a long computation.
+fn watch_reader(frames: &File) {
+    let Ok(watched) = frames.try_clone() else {
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("mproc-watchdog".into())
+        .stack_size(64 << 10)
+        .spawn(move || loop {
+            use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+            // No events asked: poll wakes only for an error or a hang-up,
+            // which a pipe's write end reports once its reader is gone.
+            let mut fds = [PollFd::new(watched.as_fd(), PollFlags::empty())];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {
+                    let gone = PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL;
+                    if fds[0].revents().is_some_and(|r| r.intersects(gone)) {
+                        std::process::exit(1);
+                    }
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => return,
+            }
+        });
+    drop(spawned);
 }
 
 /// Moves fd 1 (the frame pipe) to a private close-on-exec descriptor and

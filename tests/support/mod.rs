@@ -149,3 +149,26 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// Writes an executable Python script at `path` that answers as an mproc
+/// worker of protocol `version` (its hello only), then, if given, waits for
+/// a first byte of input and runs `after_hello` (Python, with `out` the
+/// binary stdout), and then sleeps.
+pub fn fake_worker(path: &Path, version: u32, after_hello: Option<&str>) {
+    let after = match after_hello {
+        Some(code) => format!("sys.stdin.buffer.read(1)\n{code}\nout.flush()\n"),
+        None => String::new(),
+    };
+    let script = format!(
+        "#!/usr/bin/env python3\n\
+         import os, struct, sys, time\n\
+         out = sys.stdout.buffer\n\
+         payload = b'MPRC' + bytes([{version}]) + b'\\xfc' + struct.pack('<I', os.getpid())\n\
+         out.write(struct.pack('<I', len(payload)) + payload)\n\
+         out.flush()\n\
+         {after}\
+         time.sleep(30)\n"
+    );
+    std::fs::write(path, script).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}

@@ -1,0 +1,289 @@
+//! Workers behind launchers and on "other hosts" through a real ssh server
+//! started on 127.0.0.1 with throwaway keys.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::support::*;
+
+fn executable(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_launcher_prefixes_the_worker_command_and_gets_no_parent_argv() {
+    let dir = temp_dir("launcher");
+    let log = dir.join("launched");
+    let wrapper = dir.join("wrap");
+    executable(
+        &wrapper,
+        &format!("#!/bin/sh\necho \"$@\" >> {}\nexec \"$@\"\n", log.display()),
+    );
+    let launcher = wrapper.display().to_string();
+    let doc = run_expect(
+        &[
+            "-q",
+            "pool",
+            "-n",
+            "2",
+            "--launcher",
+            &launcher,
+            "--json",
+            "square",
+            "10",
+        ],
+        0,
+    )
+    .json();
+    let values: Vec<u64> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["value"].as_u64().unwrap())
+        .collect();
+    assert_eq!(values, (0..10).map(|x| x * x).collect::<Vec<_>>());
+    let launched = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = launched.lines().collect();
+    assert_eq!(lines.len(), 2, "{launched}");
+    let exe = std::fs::canonicalize(MPROC).unwrap();
+    for line in lines {
+        assert_eq!(
+            line,
+            format!("{} worker", exe.display()),
+            "only the worker command, none of the parent's argv"
+        );
+    }
+}
+
+#[test]
+fn local_host_slots_are_plain_workers() {
+    let doc = run_expect(
+        &["-q", "pool", "--hosts", ":2,:1", "--json", "square", "5"],
+        0,
+    )
+    .json();
+    assert_eq!(doc["summary"]["processes"], 3);
+    let r = run(&["pool", "--hosts", "a:0", "square", "1"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--hosts entry 'a:0'"), "{}", r.stderr);
+}
+
+#[test]
+fn another_version_behind_a_launcher_is_named_by_host() {
+    let dir = temp_dir("old-remote");
+    let fake_ssh = dir.join("fake-ssh");
+    // Whatever it is asked to run, it answers as a worker of version 99.
+    fake_worker(&fake_ssh, 99, None);
+    let ssh = fake_ssh.display().to_string();
+    let r = run(&["pool", "--hosts", "node7:1", "--ssh", &ssh, "square", "3"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("worker on node7 speaks protocol version 99"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("this mproc speaks {}", mproc::protocol::VERSION)),
+        "{}",
+        r.stderr
+    );
+}
+
+/// An sshd on 127.0.0.1 with a throwaway host key and user key.
+struct Sshd {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Sshd {
+    /// Starts one, or says why it cannot (sshd missing outside CI).
+    fn start() -> Option<Sshd> {
+        let sshd = Path::new("/usr/sbin/sshd");
+        if !sshd.exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must install openssh-server (see .ci/run)"
+            );
+            eprintln!("skipping: /usr/sbin/sshd is not installed (apt-get install openssh-server)");
+            return None;
+        }
+        let dir = temp_dir("sshd");
+        for key in ["host_key", "user_key"] {
+            let status = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(dir.join(key))
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        std::fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys")).unwrap();
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
+                 PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n\
+                 StrictModes no\nUsePAM no\nPidFile {d}/sshd.pid\nLogLevel ERROR\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("sshd to listen", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Some(Sshd { child, dir, port })
+    }
+
+    fn ssh(&self) -> String {
+        format!(
+            "ssh -T -p {} -i {}/user_key -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+            self.port,
+            self.dir.display()
+        )
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn remote_args<'a>(sshd: &'a str, hosts: &'a str) -> Vec<&'a str> {
+    vec![
+        "-q",
+        "pool",
+        "--hosts",
+        hosts,
+        "--ssh",
+        sshd,
+        "--worker-path",
+        MPROC,
+    ]
+}
+
+#[test]
+fn a_pool_over_real_ssh_matches_a_local_pool() {
+    let Some(sshd) = Sshd::start() else { return };
+    let ssh = sshd.ssh();
+    let dir = temp_dir("ssh-pool");
+    let log = dir.join("jobs.tsv").display().to_string();
+    let mut args = remote_args(&ssh, "127.0.0.1:2");
+    args.extend(["--joblog", &log, "--json", "square", "40"]);
+    let remote = run_expect(&args, 0).json();
+    let local = run_expect(&["-q", "pool", "-n", "2", "--json", "square", "40"], 0).json();
+    let values = |doc: &serde_json::Value| -> Vec<u64> {
+        doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["value"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(values(&remote), values(&local));
+    let rows = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        rows.lines()
+            .skip(1)
+            .filter(|l| l.ends_with("\t127.0.0.1"))
+            .count(),
+        40,
+        "{rows}"
+    );
+
+    // A remote worker's error names its host.
+    let mut args = remote_args(&ssh, "127.0.0.1:1");
+    args.extend(["--json", "analyze", "/nonexistent/file.txt"]);
+    let doc = run_expect(&args, 1).json();
+    let error = doc["results"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("/nonexistent/file.txt") && error.contains("(on 127.0.0.1)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_remote_worker_killed_mid_run_is_a_crash_and_the_run_ends() {
+    let Some(sshd) = Sshd::start() else { return };
+    let ssh = sshd.ssh();
+    let dir = temp_dir("ssh-kill");
+    let pidfile = dir.join("pid");
+    let hang = format!("hang:{}", pidfile.display());
+    let mut args = remote_args(&ssh, "127.0.0.1:2");
+    args.extend(["--json", "chaos", "ok:a", &hang, "sleep:20", "ok:b", "ok:c"]);
+    let child = mproc()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid: i32 = wait_for_file(&pidfile).trim().parse().unwrap();
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc = r.json();
+    let outcomes: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["ok", "crashed", "ok", "ok", "ok"]);
+    assert!(doc["results"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("on 127.0.0.1"));
+}
+
+#[test]
+fn no_remote_worker_outlives_an_interrupted_parent() {
+    let Some(sshd) = Sshd::start() else { return };
+    let ssh = sshd.ssh();
+    let dir = temp_dir("ssh-orphans");
+    let files: Vec<PathBuf> = (0..2).map(|i| dir.join(format!("pid{i}"))).collect();
+    let hangs: Vec<String> = files
+        .iter()
+        .map(|f| format!("hang:{}", f.display()))
+        .collect();
+    let mut args = remote_args(&ssh, "127.0.0.1:2");
+    args.push("chaos");
+    args.extend(hangs.iter().map(String::as_str));
+    let mut child = mproc()
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pids: Vec<u32> = files
+        .iter()
+        .map(|f| wait_for_file(f).trim().parse().unwrap())
+        .collect();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    for pid in pids {
+        wait_until(&format!("remote worker {pid} to exit"), || !alive(pid));
+    }
+}

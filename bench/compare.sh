@@ -26,3 +26,14 @@ $t "floor: start 2 processes of the binary" "$mproc --version & $mproc --version
 # Per-item overhead: 100,000 tiny items, chunksize 1, 2 processes.
 $t "mproc: 100,000 items, chunksize 1, 2 processes" "$mproc -q pool -n 2 --chunksize 1 square 100000" \
    "python: 100,000 items, chunksize 1, Pool(2)" "$py bench/py/square.py 100000 2 1"
+
+# The chapter's Excel exercise: sum row 1 of 100 generated workbooks with
+# 2 processes (needs openpyxl: PYTHON=/path/to/venv/bin/python).
+if $py -c 'import openpyxl' 2> /dev/null; then
+  xl=bench/out/excel
+  rm -rf "$xl" && $mproc -q gen excel "$xl" --files 100 --seed 1 > /dev/null
+  $t "mproc: pool -n 2 excel, 100 workbooks" "$mproc -q pool -n 2 excel $xl/*.xlsx" \
+     "python: Pool(2) + openpyxl, 100 workbooks" "$py bench/py/excel_sum.py $xl/*.xlsx"
+else
+  echo "(Excel comparison skipped: $py has no openpyxl; set PYTHON to one that has it)"
+fi

@@ -64,6 +64,7 @@ pub mod cli;
 mod commands;
 mod connection;
 pub mod cpu;
+pub mod decimal_sum;
 mod error;
 pub mod file_path;
 pub mod generate;

@@ -204,6 +204,13 @@ pub enum JobChoice {
     },
     /// Count the characters of files.
     Analyze(AnalyzeOptions),
+    /// Sum one row of each workbook.
+    Excel {
+        /// The workbooks, one item each.
+        files: Vec<PathBuf>,
+        /// Which sheet and row, and what counts.
+        job: crate::jobs::ExcelSum,
+    },
 }
 
 /// `mproc pool analyze ...`: which files, and how to read them.
@@ -250,6 +257,13 @@ pub enum GenCommand {
         rows: u64,
         /// Random seed.
         seed: u64,
+    },
+    /// Workbooks `1.xlsx` to `N.xlsx` with random numbers in row 1.
+    Excel {
+        /// What to write.
+        spec: crate::generate::excel::ExcelSpec,
+        /// Print what was written as JSON.
+        json: bool,
     },
 }
 

@@ -6,6 +6,7 @@ mod support;
 mod analyze;
 mod cli;
 mod distributed;
+mod excel;
 mod library;
 mod newcomer;
 mod observe;

@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
+use crate::generate::excel::ExcelSpec;
+use crate::jobs::ExcelSum;
 use crate::logging::{LogFormat, LogOptions};
 use crate::options::{
     AnalyzeOptions, Command, GenCommand, Invocation, JobChoice, Mode, Observe, OutputFormat,
@@ -280,6 +282,21 @@ enum JobSub {
     /// Count each file's characters: every ASCII digit, all digits, letters,
     /// spaces, other, lines, bytes and undecodable bytes.
     Analyze(AnalyzeArgs),
+    /// Sum the numbers in row 1 of each workbook (.xlsx .xlsm .xlsb .xls .ods), then all of them.
+    Excel {
+        /// Workbooks, one item each.
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        /// Read this sheet: a name, or a position counting from 1 [default: the first sheet].
+        #[arg(long, value_name = "NAME|INDEX")]
+        sheet: Option<String>,
+        /// Read the first row that holds any value instead of row 1.
+        #[arg(long)]
+        first_nonempty: bool,
+        /// Count dates and times as Excel serial numbers (days since 1899-12-30) instead of skipping them.
+        #[arg(long)]
+        dates_as_numbers: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -318,6 +335,31 @@ enum GenSub {
         #[arg(long, value_name = "S", default_value = "1")]
         seed: u64,
     },
+    /// Write 1.xlsx ... N.xlsx into DIR, each with random whole numbers 0-999
+    /// (or with --decimals places) in row 1 of its sheet.
+    Excel(GenExcelArgs),
+}
+
+#[derive(Debug, Args)]
+struct GenExcelArgs {
+    /// Directory to write into (created if missing).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// How many workbooks.
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    files: usize,
+    /// Numbers in row 1 of each workbook.
+    #[arg(long, value_name = "K", default_value = "10", value_parser = at_least_one)]
+    numbers: usize,
+    /// Decimal places of each number (0: whole numbers 0-999; 2: 0.00-999.99; at most 6).
+    #[arg(long, value_name = "D", default_value = "0")]
+    decimals: u32,
+    /// Random seed: the same seed writes the same numbers.
+    #[arg(long, value_name = "S", default_value = "1")]
+    seed: u64,
+    /// Print what was written, every number, as one JSON document.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -396,6 +438,16 @@ impl Cli {
                 crash: p.crash,
                 program: None,
             }),
+            Sub::Gen(GenSub::Excel(g)) => Command::Gen(GenCommand::Excel {
+                spec: ExcelSpec {
+                    dir: g.dir,
+                    files: g.files,
+                    numbers: g.numbers,
+                    decimals: g.decimals,
+                    seed: g.seed,
+                },
+                json: g.json,
+            }),
             Sub::Worker => Command::Worker,
             Sub::Completions { .. } | Sub::Man => unreachable!("handled in parse"),
         };
@@ -455,6 +507,19 @@ impl PoolArgs {
                     parts: parts.map(|p| p as u32),
                 },
                 JobSub::Chaos { actions } => JobChoice::Chaos { actions },
+                JobSub::Excel {
+                    files,
+                    sheet,
+                    first_nonempty,
+                    dates_as_numbers,
+                } => JobChoice::Excel {
+                    files,
+                    job: ExcelSum {
+                        sheet,
+                        first_nonempty,
+                        dates_as_numbers,
+                    },
+                },
                 JobSub::Analyze(a) => JobChoice::Analyze(AnalyzeOptions {
                     files: a.files,
                     files_from: a.files_from.map(|p| {
@@ -588,5 +653,45 @@ mod tests {
         assert_eq!(p.output, OutputFormat::Jsonl);
         assert!(matches!(p.job, JobChoice::Square { count: 11 }));
         assert_eq!(inv.log.filter.as_deref(), Some("error"));
+    }
+
+    #[test]
+    fn excel_commands_parse_into_plain_values() {
+        let Parsed::Run(inv) = parse([
+            "mproc",
+            "pool",
+            "excel",
+            "--sheet",
+            "2",
+            "--first-nonempty",
+            "a.xlsx",
+            "b.ods",
+        ])
+        .unwrap() else {
+            panic!("expected a run");
+        };
+        let Command::Pool(p) = inv.command else {
+            panic!("expected pool")
+        };
+        let JobChoice::Excel { files, job } = p.job else {
+            panic!("expected excel")
+        };
+        assert_eq!(files, [PathBuf::from("a.xlsx"), PathBuf::from("b.ods")]);
+        assert_eq!(job.sheet.as_deref(), Some("2"));
+        assert!(job.first_nonempty && !job.dates_as_numbers);
+
+        let Parsed::Run(inv) = parse([
+            "mproc", "gen", "excel", "out", "--files", "3", "--seed", "9",
+        ])
+        .unwrap() else {
+            panic!("expected a run");
+        };
+        let Command::Gen(GenCommand::Excel { spec, json }) = inv.command else {
+            panic!("expected gen excel")
+        };
+        assert_eq!((spec.files, spec.numbers, spec.decimals), (3, 10, 0));
+        assert_eq!((spec.seed, json), (9, false));
+        let e = parse(["mproc", "gen", "excel", "out"]).unwrap_err();
+        assert!(e.message().contains("--files"), "{e}");
     }
 }

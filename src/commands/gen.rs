@@ -30,5 +30,6 @@ pub(super) fn run(cmd: GenCommand) -> Result<Status> {
             );
             Ok(Status::OK)
         }
+        GenCommand::Excel { spec, json } => super::gen_excel::run(&spec, json),
     }
 }

@@ -2,6 +2,7 @@
 
 mod cpu_count;
 mod gen;
+mod gen_excel;
 mod pool;
 mod process;
 mod serial;

@@ -105,6 +105,14 @@ pub(super) fn run(cmd: PoolCommand) -> Result<Status> {
             }
             status(&run.summary)
         }
+        JobChoice::Excel { files, job } => {
+            let inputs = files.iter().cloned().map(FilePath).collect();
+            let run = execute(&runner, job, inputs, &cmd)?;
+            if human {
+                Stdout::default().print(&human::excel(&run.results, files));
+            }
+            status(&run.summary)
+        }
     };
     runner.finish()?;
     Ok(match interrupts.and_then(|i| i.signal()) {

@@ -1,4 +1,7 @@
 //! Generated input data for the exercises: deterministic for a seed, so a
-//! run can be repeated byte for byte. Knows nothing about the command line.
+//! run can be repeated. A generator writes files and returns what it wrote
+//! (so tests can check a job's results against it); it prints nothing and
+//! knows nothing about the command line, pools or processes.
 
+pub mod excel;
 pub mod text;

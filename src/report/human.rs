@@ -4,8 +4,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::decimal_sum::DecimalSum;
 use crate::jobs::chaos::ChaosResult;
-use crate::jobs::LoadSum;
+use crate::jobs::{BookSum, LoadSum};
 use crate::outcome::ItemResult;
 use crate::text::TextCounts;
 
@@ -74,6 +75,80 @@ pub fn chaos(results: &[ItemResult<ChaosResult>], actions: &[String]) -> String 
             pid,
             what
         );
+    }
+    s
+}
+
+/// A table in input order: file, sheet, (row, when any is not row 1),
+/// count, sum, skipped; a file not ok shows its outcome instead. Then a
+/// TOTAL row over the files that were read. Sums are exact decimal sums
+/// shown to 15 significant digits (`0.1 + 0.2` shows as `0.3`).
+pub fn excel(results: &[ItemResult<BookSum>], files: &[PathBuf]) -> String {
+    let mut sorted: Vec<&ItemResult<BookSum>> = results.iter().collect();
+    sorted.sort_by_key(|r| r.index);
+    let show_row = sorted
+        .iter()
+        .any(|r| r.outcome.as_ok().is_some_and(|b| b.row != Some(1)));
+    let mut rows = vec![cells(["file", "sheet", "row", "count", "sum", "skipped"])];
+    let (mut total, mut count, mut skipped) = (DecimalSum::new(), 0usize, 0usize);
+    for r in sorted {
+        let file = files
+            .get(r.index)
+            .map_or("?".into(), |f| f.display().to_string());
+        rows.push(match r.outcome.as_ok() {
+            Some(b) => {
+                b.numbers.iter().for_each(|&x| total.add(x));
+                count += b.count;
+                skipped += b.skipped;
+                let row = b.row.map_or("-".into(), |n| n.to_string());
+                let sum = b.numbers.iter().copied().collect::<DecimalSum>();
+                [
+                    file,
+                    b.sheet.clone(),
+                    row,
+                    b.count.to_string(),
+                    sum.display(),
+                    b.skipped.to_string(),
+                ]
+            }
+            None => [
+                file,
+                r.outcome.name().into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ],
+        });
+    }
+    let (count, sum, skipped) = (count.to_string(), total.display(), skipped.to_string());
+    rows.push(cells(["TOTAL", "", "", &count, &sum, &skipped]));
+    let keep: Vec<usize> = (0..6).filter(|&c| show_row || c != 2).collect();
+    table(&rows, &keep, &[false, false, true, true, true, true])
+}
+
+fn cells(texts: [&str; 6]) -> [String; 6] {
+    texts.map(str::to_string)
+}
+
+/// Columns `keep` of `rows`, padded to line up, two spaces apart; columns
+/// marked in `right` are right-aligned.
+fn table<const N: usize>(rows: &[[String; N]], keep: &[usize], right: &[bool; N]) -> String {
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..N).map(width).collect();
+    let mut s = String::new();
+    for row in rows {
+        let line: Vec<String> = keep
+            .iter()
+            .map(|&c| {
+                if right[c] {
+                    format!("{:>w$}", row[c], w = widths[c])
+                } else {
+                    format!("{:<w$}", row[c], w = widths[c])
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "{}", line.join("  ").trim_end());
     }
     s
 }

@@ -1,0 +1,39 @@
+//! `mproc gen excel`: write the workbooks, then print what they hold: one
+//! line per file and the total, or with `--json` every number.
+
+use std::fmt::Write as _;
+
+use super::Status;
+use crate::decimal_sum::display;
+use crate::error::{Error, Result};
+use crate::generate::excel::{generate, ExcelSpec};
+use crate::report::Stdout;
+
+pub(super) fn run(spec: &ExcelSpec, json: bool) -> Result<Status> {
+    let written = generate(spec)?;
+    let mut out = Stdout::default();
+    if json {
+        let value = serde_json::to_value(&written).map_err(|e| Error::usage(e.to_string()))?;
+        out.json_line(&value);
+        return Ok(Status::OK);
+    }
+    let mut s = String::new();
+    for book in &written.files {
+        let _ = writeln!(
+            s,
+            "{}  {} numbers  sum {}",
+            book.path.display(),
+            book.numbers.len(),
+            display(book.sum)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "total {} in {} files (seed {})",
+        display(written.total),
+        written.files.len(),
+        written.seed
+    );
+    out.print(&s);
+    Ok(Status::OK)
+}

@@ -5,7 +5,7 @@ Counts, per file, how many of each ASCII digit there are, and all decimal
 digits, letters, spaces and other characters, with multiprocessing.Pool;
 then prints the same table and totals as mproc's human report.
 
-    python3 bench/analyze_py.py [-n PROCESSES] FILE...
+    python3 bench/py/analyze.py [-n PROCESSES] FILE...
 
 Files are read as UTF-8 (a UTF-8 byte-order mark is skipped), in 64 KiB
 pieces; undecodable bytes become U+FFFD and count as other. Counting uses

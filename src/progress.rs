@@ -55,9 +55,15 @@ impl Progress {
         };
         let bar = ProgressBar::with_draw_target(Some(total), target);
         let style = ProgressStyle::with_template(
-            "{bar:40.green/white} {pos}/{len} items  {per_sec}  ETA {eta}  {msg}",
+            "{bar:40.green/white} {pos}/{len} items  {rate}  ETA {eta}  {msg}",
         )
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1}/s", state.per_sec());
+            },
+        );
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(200));
         *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());

@@ -10,10 +10,15 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use crate::error::{Error, Result};
 use crate::logging::{LogFormat, LogOptions};
 use crate::options::{
-    AnalyzeOptions, Command, GenCommand, Invocation, JobChoice, Mode, Observe, OutputFormat,
-    PathSource, PoolCommand, PoolOptions, ProcessDemo,
+    AnalyzeOptions, Command, FetchOptions, GenCommand, Invocation, JobChoice, Mode, Observe,
+    OutputFormat, PathSource, PoolCommand, PoolOptions, ProcessDemo,
 };
 use crate::progress::ProgressChoice;
+use crate::web::{DemoOptions, Limits};
+
+/// `--concurrency` for `mproc fetch` when not given: requests in flight
+/// per worker process.
+pub const FETCH_CONCURRENCY: usize = 16;
 
 /// What parsing gave: an invocation, or text clap already decided to show
 /// (help, version) with its exit code.
@@ -120,6 +125,12 @@ enum Sub {
     },
     /// Run a job over many inputs in a pool of worker processes.
     Pool(PoolArgs),
+    /// Fetch web pages in parallel and print their titles (`mproc pool
+    /// fetch` with defaults for I/O: usable CPUs x 16 requests in flight).
+    Fetch(FetchCommandArgs),
+    /// Serve the offline demo site on 127.0.0.1 until killed (pages,
+    /// sitemaps, slow pages, errors, redirects, many encodings).
+    ServeDemo(ServeDemoArgs),
     /// Start one child process, join it, and show that it cannot harm the parent.
     Process(ProcessArgs),
     /// Print a shell completion script (e.g. `mproc completions bash > /etc/bash_completion.d/mproc`).
@@ -223,9 +234,72 @@ struct PoolFlags {
     /// Draw the run as an SVG picture: one lane per worker, one bar per item.
     #[arg(long, value_name = "FILE.svg", global = true)]
     timeline: Option<PathBuf>,
-    /// Items run at once inside each worker (threads), for I/O-bound jobs.
-    #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one, global = true)]
-    concurrency: usize,
+    /// Items run at once inside each worker (threads), for I/O-bound jobs
+    /// [default: 1; 16 for mproc fetch].
+    #[arg(long, value_name = "K", value_parser = at_least_one, global = true)]
+    concurrency: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+struct FetchCommandArgs {
+    #[command(flatten)]
+    flags: PoolFlags,
+    #[command(flatten)]
+    fetch: FetchArgs,
+}
+
+#[derive(Debug, Args)]
+struct FetchArgs {
+    /// The URLs: a text file (one a line, # comments), a sitemap XML file
+    /// (urlset or sitemapindex), either gzipped, - for standard input, or
+    /// the http(s) URL of any of these.
+    #[arg(value_name = "SOURCE")]
+    source: String,
+    /// Fetch only the first K URLs.
+    #[arg(long, value_name = "K", value_parser = at_least_one)]
+    limit: Option<usize>,
+    /// Seconds to resolve and connect (TLS included), per request.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    connect_timeout: Duration,
+    /// Seconds for a whole request: connecting, redirects and reading.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    request_timeout: Duration,
+    /// Redirects to follow before failing with too_many_redirects.
+    #[arg(long, value_name = "N", default_value = "10")]
+    max_redirects: u32,
+    /// Bytes of a page to read at most while looking for its </title>.
+    #[arg(long, value_name = "BYTES", default_value = "4194304", value_parser = at_least_one)]
+    max_bytes: usize,
+}
+
+impl FetchArgs {
+    fn into_job(self) -> JobChoice {
+        JobChoice::Fetch(FetchOptions {
+            source: self.source,
+            limit: self.limit,
+            limits: Limits {
+                connect_timeout: self.connect_timeout,
+                request_timeout: self.request_timeout,
+                max_redirects: self.max_redirects,
+                max_bytes: self.max_bytes as u64,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+struct ServeDemoArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, value_name = "P", default_value = "8000")]
+    port: u16,
+    /// Milliseconds each page waits before answering (not the lists and
+    /// sitemaps).
+    #[arg(long, value_name = "L", default_value = "100")]
+    latency_ms: u64,
+    /// Numbered pages, /page/1 to /page/N, listed by /sitemap.xml and
+    /// /urls.txt.
+    #[arg(long, value_name = "N", default_value = "100", value_parser = at_least_one)]
+    pages: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -265,6 +339,9 @@ enum JobSub {
     /// Count each file's characters: every ASCII digit, all digits, letters,
     /// spaces, other, lines, bytes and undecodable bytes.
     Analyze(AnalyzeArgs),
+    /// Fetch each URL and read its title (see also the top-level mproc
+    /// fetch, which runs 16 requests at once per process).
+    Fetch(FetchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -365,6 +442,15 @@ impl Cli {
                 json,
             },
             Sub::Pool(args) => Command::Pool(args.into_command()),
+            Sub::Fetch(args) => Command::Pool(
+                args.flags
+                    .into_command(args.fetch.into_job(), FETCH_CONCURRENCY),
+            ),
+            Sub::ServeDemo(args) => Command::ServeDemo(DemoOptions {
+                port: args.port,
+                latency: Duration::from_millis(args.latency_ms),
+                pages: args.pages,
+            }),
             Sub::Gen(GenSub::Text {
                 dir,
                 files,
@@ -390,7 +476,37 @@ impl Cli {
 
 impl PoolArgs {
     fn into_command(self) -> PoolCommand {
-        let f = self.flags;
+        let job = match self.job {
+            JobSub::Square { count } => JobChoice::Square { count },
+            JobSub::Load { total, seed, parts } => JobChoice::Load {
+                total,
+                seed,
+                parts: parts.map(|p| p as u32),
+            },
+            JobSub::Chaos { actions } => JobChoice::Chaos { actions },
+            JobSub::Analyze(a) => JobChoice::Analyze(AnalyzeOptions {
+                files: a.files,
+                files_from: a.files_from.map(|p| {
+                    if p.as_os_str() == "-" {
+                        PathSource::Stdin
+                    } else {
+                        PathSource::File(p)
+                    }
+                }),
+                recursive: a.recursive,
+                encoding: a.encoding,
+            }),
+            JobSub::Fetch(f) => f.into_job(),
+        };
+        self.flags.into_command(job, 1)
+    }
+}
+
+impl PoolFlags {
+    /// The pool command for `job`; `concurrency` when `--concurrency` was
+    /// not given.
+    fn into_command(self, job: JobChoice, concurrency: usize) -> PoolCommand {
+        let f = self;
         PoolCommand {
             pool: PoolOptions {
                 processes: f.processes,
@@ -400,7 +516,7 @@ impl PoolArgs {
                 retries: f.retries,
                 retry_errors: f.retry_errors,
                 halt_on_error: f.halt_on_error,
-                concurrency: f.concurrency as u32,
+                concurrency: f.concurrency.unwrap_or(concurrency) as u32,
             },
             mode: match f.mode {
                 ModeArg::Map => Mode::Map,
@@ -425,27 +541,7 @@ impl PoolArgs {
                 (_, true) => OutputFormat::Jsonl,
                 _ => OutputFormat::Human,
             },
-            job: match self.job {
-                JobSub::Square { count } => JobChoice::Square { count },
-                JobSub::Load { total, seed, parts } => JobChoice::Load {
-                    total,
-                    seed,
-                    parts: parts.map(|p| p as u32),
-                },
-                JobSub::Chaos { actions } => JobChoice::Chaos { actions },
-                JobSub::Analyze(a) => JobChoice::Analyze(AnalyzeOptions {
-                    files: a.files,
-                    files_from: a.files_from.map(|p| {
-                        if p.as_os_str() == "-" {
-                            PathSource::Stdin
-                        } else {
-                            PathSource::File(p)
-                        }
-                    }),
-                    recursive: a.recursive,
-                    encoding: a.encoding,
-                }),
-            },
+            job,
         }
     }
 }

@@ -3,12 +3,14 @@
 
 pub mod analyze;
 pub mod chaos;
+pub mod fetch;
 pub mod isolation;
 pub mod load;
 pub mod square;
 
 pub use analyze::Analyze;
 pub use chaos::Chaos;
+pub use fetch::Fetch;
 pub use isolation::Isolation;
 pub use load::{Load, LoadPart, LoadSum};
 pub use square::Square;
@@ -23,4 +25,5 @@ pub(crate) fn register_builtin(registry: Registry) -> Registry {
         .register::<Chaos>()
         .register::<Isolation>()
         .register::<Analyze>()
+        .register::<Fetch>()
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod analyze;
 mod cli;
+mod fetch;
 mod library;
 mod observe;
 mod pool;

@@ -144,10 +144,13 @@ fn fetch_footer(summary: &Summary, serial: bool, concurrency: u32) -> String {
     if serial {
         format!("{} in this process (serial)", summary.line())
     } else {
+        let processes = match summary.processes {
+            1 => "1 process".to_string(),
+            n => format!("{n} processes"),
+        };
         format!(
-            "{} with {} processes x {} at a time",
+            "{} with {processes} x {} at a time",
             summary.line(),
-            summary.processes,
             concurrency.max(1)
         )
     }

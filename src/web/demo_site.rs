@@ -269,7 +269,7 @@ impl Site {
         for path in demo_pages::encoded_paths() {
             let _ = writeln!(s, "{b}{path}");
         }
-        s.push_str("# never fetched: not http(s), and not a URL\nftp://ftp.example.com/file.txt\nnot a url\n");
+        s.push_str("# never fetched: not http(s), and not a URL\nftp://ftp.example.com/file.txt\nhttp://[not-an-address]/\n");
         s
     }
 }

@@ -119,12 +119,14 @@ impl FetchError {
 fn io_kind(e: &std::io::Error) -> (FetchErrorKind, String) {
     use std::io::ErrorKind as Io;
     let text = crate::error::io_message(e);
+    // rustls reports a failed handshake inside an I/O error.
+    let tls = e
+        .get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
     let kind = match e.kind() {
+        _ if tls => FetchErrorKind::Tls,
         Io::ConnectionRefused => FetchErrorKind::Refused,
         Io::TimedOut | Io::WouldBlock => FetchErrorKind::Timeout,
-        Io::InvalidData if text.contains("tls") || text.contains("certificate") => {
-            FetchErrorKind::Tls
-        }
         _ => FetchErrorKind::Connection,
     };
     (kind, text)

@@ -202,6 +202,15 @@ fn serve(stream: TcpStream, handler: &Handler) -> io::Result<()> {
 /// Reads one request head: `Ok(None)` when the client closed first.
 fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
     let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    // Something else than HTTP (a TLS handshake, say) gets an answer at
+    // once instead of waiting for a line that never comes.
+    match reader.fill_buf()?.first() {
+        None => return Ok(None),
+        Some(b) if !b.is_ascii_uppercase() && !b.is_ascii_whitespace() => {
+            return Err(bad("not HTTP"));
+        }
+        Some(_) => {}
+    }
     let mut line = String::new();
     loop {
         line.clear();

@@ -73,7 +73,7 @@ pub fn scan(html: &str, complete: bool) -> Scan {
 pub fn clean(raw: &str) -> String {
     let decoded = entities::decode(raw);
     decoded
-        .split(|c: char| matches!(c, '\t' | '\n' | '\x0C' | '\r' | ' '))
+        .split(['\t', '\n', '\x0C', '\r', ' '])
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")

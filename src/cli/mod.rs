@@ -638,6 +638,65 @@ mod tests {
     }
 
     #[test]
+    fn fetch_is_a_pool_command_with_io_defaults() {
+        let pool = |args: &[&str]| {
+            let Parsed::Run(inv) = parse(["mproc"].iter().chain(args)).unwrap() else {
+                panic!("expected a run");
+            };
+            let Command::Pool(p) = inv.command else {
+                panic!("expected pool")
+            };
+            p
+        };
+        let p = pool(&[
+            "fetch",
+            "urls.txt",
+            "--limit",
+            "5",
+            "--request-timeout",
+            "0.5",
+        ]);
+        assert_eq!(p.pool.concurrency, FETCH_CONCURRENCY as u32);
+        assert_eq!(p.pool.processes, None);
+        let JobChoice::Fetch(f) = p.job else {
+            panic!("expected fetch")
+        };
+        assert_eq!((f.source.as_str(), f.limit), ("urls.txt", Some(5)));
+        assert_eq!(f.limits.request_timeout, Duration::from_millis(500));
+        assert_eq!(f.limits.connect_timeout, Limits::default().connect_timeout);
+        assert_eq!(f.limits.max_bytes, Limits::default().max_bytes);
+        assert_eq!(f.limits.max_redirects, Limits::default().max_redirects);
+
+        // The pool form keeps the pool's default of one at a time.
+        let p = pool(&["pool", "-n", "5", "fetch", "urls.txt"]);
+        assert_eq!((p.pool.processes, p.pool.concurrency), (Some(5), 1));
+        let p = pool(&["fetch", "-n", "2", "--concurrency", "50", "--json", "u"]);
+        assert_eq!((p.pool.processes, p.pool.concurrency), (Some(2), 50));
+        assert_eq!(p.output, OutputFormat::Json);
+
+        let e = parse(["mproc", "fetch", "u", "--max-bytes", "0"]).unwrap_err();
+        assert!(e.message().contains("--max-bytes"), "{e}");
+        let e = parse(["mproc", "fetch"]).unwrap_err();
+        assert!(e.message().contains("<SOURCE>"), "{e}");
+    }
+
+    #[test]
+    fn serve_demo_parses_into_plain_values() {
+        let Parsed::Run(inv) =
+            parse(["mproc", "serve-demo", "--port", "0", "--latency-ms", "5"]).unwrap()
+        else {
+            panic!("expected a run");
+        };
+        let Command::ServeDemo(d) = inv.command else {
+            panic!("expected serve-demo")
+        };
+        assert_eq!(
+            (d.port, d.latency, d.pages),
+            (0, Duration::from_millis(5), 100)
+        );
+    }
+
+    #[test]
     fn pool_flags_parse_into_plain_values() {
         let Parsed::Run(inv) = parse([
             "mproc",

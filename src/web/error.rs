@@ -164,3 +164,23 @@ pub fn http_status(text: &str) -> Option<u16> {
     let rest = text.strip_prefix("http_status: ")?;
     rest.split_whitespace().next()?.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{http_status, split_url, FetchError, FetchErrorKind};
+
+    #[test]
+    fn messages_start_with_the_kind_and_end_with_the_url() {
+        let e = FetchError::new(FetchErrorKind::HttpStatus, "404 not found (http://h/x)");
+        let text = e.to_string();
+        assert_eq!(text, "http_status: 404 not found (http://h/x)");
+        assert_eq!(
+            split_url(&text),
+            ("http_status: 404 not found", Some("http://h/x"))
+        );
+        assert_eq!(http_status(&text), Some(404));
+        let bad = "bad_url: relative URL without a base (not a url)";
+        assert_eq!(split_url(bad), (bad, None));
+        assert_eq!(http_status(bad), None);
+    }
+}

@@ -258,7 +258,7 @@ struct FetchArgs {
     /// Fetch only the first K URLs.
     #[arg(long, value_name = "K", value_parser = at_least_one)]
     limit: Option<usize>,
-    /// Seconds to resolve and connect (TLS included), per request.
+    /// Seconds to resolve a host name, and again to connect (TLS included).
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     connect_timeout: Duration,
     /// Seconds for a whole request: connecting, redirects and reading.

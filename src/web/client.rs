@@ -32,7 +32,7 @@ const HTML_TYPES: [&str; 2] = ["text/html", "application/xhtml+xml"];
 /// What one request may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
-    /// Time to resolve the host and connect (TLS included).
+    /// Time to resolve the host, and again to connect (TLS included).
     pub connect_timeout: Duration,
     /// Time for the whole request: connecting, redirects and the body.
     pub request_timeout: Duration,
@@ -65,6 +65,7 @@ impl Client {
     /// A client that keeps to `limits`.
     pub fn new(limits: Limits) -> Client {
         let config = Agent::config_builder()
+            .timeout_resolve(Some(limits.connect_timeout))
             .timeout_connect(Some(limits.connect_timeout))
             .timeout_global(Some(limits.request_timeout))
             .max_redirects(limits.max_redirects)

@@ -168,6 +168,41 @@ pub fn http_status(text: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::{http_status, split_url, FetchError, FetchErrorKind};
+    use crate::web::Limits;
+
+    #[test]
+    fn ureq_errors_get_kinds_and_name_the_flag() {
+        let limits = Limits::default();
+        let kind = |e: ureq::Error| FetchError::from_ureq(e, "http://h/", &limits);
+        let dns = kind(ureq::Error::HostNotFound);
+        assert_eq!(
+            dns.to_string(),
+            "dns: cannot resolve the host name (http://h/)"
+        );
+        let connect = kind(ureq::Error::Timeout(ureq::Timeout::Connect)).to_string();
+        assert_eq!(
+            connect,
+            "timeout: no answer within 10 s (--connect-timeout) (http://h/)"
+        );
+        let total = kind(ureq::Error::Timeout(ureq::Timeout::Global)).to_string();
+        assert!(total.contains("30 s (--request-timeout)"), "{total}");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(kind(ureq::Error::Io(refused)).kind, FetchErrorKind::Refused);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(
+            kind(ureq::Error::Io(reset)).kind,
+            FetchErrorKind::Connection
+        );
+        let tls = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::General("bad certificate".into()),
+        );
+        assert_eq!(kind(ureq::Error::Io(tls)).kind, FetchErrorKind::Tls);
+        assert_eq!(
+            kind(ureq::Error::TooManyRedirects).kind,
+            FetchErrorKind::TooManyRedirects
+        );
+    }
 
     #[test]
     fn messages_start_with_the_kind_and_end_with_the_url() {

@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,21 +56,15 @@ pub struct DemoSite {
 impl DemoSite {
     /// Starts the site.
     pub fn start(options: DemoOptions) -> io::Result<DemoSite> {
-        let listener_addr = SocketAddr::from(([127, 0, 0, 1], options.port));
-        // The handler needs the base URL, which needs the port: bind first.
-        let site = Arc::new(std::sync::OnceLock::<Site>::new());
-        let handler_site = Arc::clone(&site);
-        let server = Server::start(
-            listener_addr,
-            Arc::new(move |request: &Request| match handler_site.get() {
-                Some(site) => site.answer(request),
-                None => Response::new(503, "text/plain", "starting\n"),
-            }),
-        )?;
-        let _ = site.set(Site {
-            base: format!("http://{}", server.addr()),
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port)))?;
+        let site = Site {
+            base: format!("http://{}", listener.local_addr()?),
             options,
-        });
+        };
+        let server = Server::on(
+            listener,
+            Arc::new(move |request: &Request| site.answer(request)),
+        )?;
         Ok(DemoSite { server })
     }
 

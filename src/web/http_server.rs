@@ -113,7 +113,12 @@ impl Server {
     /// Binds `addr` (port 0 picks a free port) and serves `handler` on a
     /// background thread.
     pub fn start(addr: impl ToSocketAddrs, handler: Handler) -> io::Result<Server> {
-        let listener = TcpListener::bind(addr)?;
+        Server::on(TcpListener::bind(addr)?, handler)
+    }
+
+    /// Serves `handler` on a listener already bound, on a background
+    /// thread.
+    pub fn on(listener: TcpListener, handler: Handler) -> io::Result<Server> {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);

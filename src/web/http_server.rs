@@ -21,6 +21,8 @@ const MAX_LINE: u64 = 8 << 10;
 const MAX_HEADERS: usize = 100;
 /// How long an idle keep-alive connection is kept.
 const IDLE: Duration = Duration::from_secs(15);
+/// How long a connection refused with 400 is read from before closing.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// One request.
 #[derive(Debug, Clone)]
@@ -186,7 +188,13 @@ fn serve(stream: TcpStream, handler: &Handler) -> io::Result<()> {
             Ok(None) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                 let bad = Response::new(400, "text/plain", "bad request\n");
-                return write_response(&mut writer, &bad, false, true);
+                write_response(&mut writer, &bad, false, true)?;
+                // Closing with unread input would reset the connection and
+                // could destroy the answer: read on until the client closes.
+                writer.shutdown(std::net::Shutdown::Write)?;
+                writer.set_read_timeout(Some(LINGER))?;
+                let _ = io::copy(&mut reader.take(1 << 20), &mut io::sink());
+                return Ok(());
             }
             Err(e) => return Err(e),
         };

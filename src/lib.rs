@@ -85,6 +85,7 @@ pub mod report;
 pub mod rng;
 pub mod text;
 pub mod timeline;
+pub mod web;
 mod worker;
 
 pub use child::WorkerCommand;

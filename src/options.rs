@@ -32,6 +32,8 @@ pub enum Command {
     Gen(GenCommand),
     /// Start one child process and show what it does.
     Process(ProcessDemo),
+    /// Serve the offline demo site until killed.
+    ServeDemo(crate::web::DemoOptions),
     /// Serve as a worker on stdin and stdout.
     Worker,
 }
@@ -211,6 +213,21 @@ pub enum JobChoice {
         /// Which sheet and row, and what counts.
         job: crate::jobs::ExcelSum,
     },
+    /// Fetch web pages and read their titles.
+    Fetch(FetchOptions),
+}
+
+/// `mproc fetch SOURCE` / `mproc pool fetch SOURCE`: which URLs, and the
+/// limits of each request.
+#[derive(Debug, Clone, Default)]
+pub struct FetchOptions {
+    /// A file of URLs, a sitemap (file or http(s) URL), gzipped or not, or
+    /// `-` for standard input.
+    pub source: String,
+    /// Fetch only the first this many URLs.
+    pub limit: Option<usize>,
+    /// Timeouts, redirects and the body cap.
+    pub limits: crate::web::Limits,
 }
 
 /// `mproc pool analyze ...`: which files, and how to read them.

@@ -7,6 +7,7 @@ mod analyze;
 mod cli;
 mod distributed;
 mod excel;
+mod fetch;
 mod library;
 mod newcomer;
 mod observe;

@@ -12,10 +12,15 @@ use crate::generate::excel::ExcelSpec;
 use crate::jobs::ExcelSum;
 use crate::logging::{LogFormat, LogOptions};
 use crate::options::{
-    AnalyzeOptions, Command, GenCommand, Invocation, JobChoice, Mode, Observe, OutputFormat,
-    PathSource, PlacementOptions, PoolCommand, PoolOptions, ProcessDemo,
+    AnalyzeOptions, Command, FetchOptions, GenCommand, Invocation, JobChoice, Mode, Observe,
+    OutputFormat, PathSource, PlacementOptions, PoolCommand, PoolOptions, ProcessDemo,
 };
 use crate::progress::ProgressChoice;
+use crate::web::{DemoOptions, Limits};
+
+/// `--concurrency` for `mproc fetch` when not given: requests in flight
+/// per worker process.
+pub const FETCH_CONCURRENCY: usize = 16;
 
 /// What parsing gave: an invocation, or text clap already decided to show
 /// (help, version) with its exit code.
@@ -122,6 +127,12 @@ enum Sub {
     },
     /// Run a job over many inputs in a pool of worker processes.
     Pool(Box<PoolArgs>),
+    /// Fetch web pages in parallel and print their titles (`mproc pool
+    /// fetch` with defaults for I/O: usable CPUs x 16 requests in flight).
+    Fetch(Box<FetchCommandArgs>),
+    /// Serve the offline demo site on 127.0.0.1 until killed (pages,
+    /// sitemaps, slow pages, errors, redirects, many encodings).
+    ServeDemo(ServeDemoArgs),
     /// Start one child process, join it, and show that it cannot harm the parent.
     Process(ProcessArgs),
     /// Print a shell completion script (e.g. `mproc completions bash > /etc/bash_completion.d/mproc`).
@@ -225,9 +236,10 @@ struct PoolFlags {
     /// Draw the run as an SVG picture: one lane per worker, one bar per item.
     #[arg(long, value_name = "FILE.svg", global = true)]
     timeline: Option<PathBuf>,
-    /// Items run at once inside each worker (threads), for I/O-bound jobs.
-    #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one, global = true)]
-    concurrency: usize,
+    /// Items run at once inside each worker (threads), for I/O-bound jobs
+    /// [default: 1; 16 for mproc fetch].
+    #[arg(long, value_name = "K", value_parser = at_least_one, global = true)]
+    concurrency: Option<usize>,
     /// Start each worker behind this command, e.g. 'srun -N1 -n1' or a wrapper script.
     #[arg(long, value_name = "CMD", global = true)]
     launcher: Option<String>,
@@ -243,6 +255,68 @@ struct PoolFlags {
     /// The ssh command for remote hosts [default: ssh -T -o BatchMode=yes].
     #[arg(long, value_name = "CMD", global = true)]
     ssh: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct FetchCommandArgs {
+    #[command(flatten)]
+    flags: PoolFlags,
+    #[command(flatten)]
+    fetch: FetchArgs,
+}
+
+#[derive(Debug, Args)]
+struct FetchArgs {
+    /// The URLs: a text file (one a line, # comments), a sitemap XML file
+    /// (urlset or sitemapindex), either gzipped, - for standard input, or
+    /// the http(s) URL of any of these.
+    #[arg(value_name = "SOURCE")]
+    source: String,
+    /// Fetch only the first K URLs.
+    #[arg(long, value_name = "K", value_parser = at_least_one)]
+    limit: Option<usize>,
+    /// Seconds to resolve a host name, and again to connect (TLS included).
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    connect_timeout: Duration,
+    /// Seconds for a whole request: connecting, redirects and reading.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    request_timeout: Duration,
+    /// Redirects to follow before failing with too_many_redirects.
+    #[arg(long, value_name = "N", default_value = "10")]
+    max_redirects: u32,
+    /// Bytes of a page to read at most while looking for its </title>.
+    #[arg(long, value_name = "BYTES", default_value = "4194304", value_parser = at_least_one)]
+    max_bytes: usize,
+}
+
+impl FetchArgs {
+    fn into_job(self) -> JobChoice {
+        JobChoice::Fetch(FetchOptions {
+            source: self.source,
+            limit: self.limit,
+            limits: Limits {
+                connect_timeout: self.connect_timeout,
+                request_timeout: self.request_timeout,
+                max_redirects: self.max_redirects,
+                max_bytes: self.max_bytes as u64,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+struct ServeDemoArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, value_name = "P", default_value = "8000")]
+    port: u16,
+    /// Milliseconds each page waits before answering (not the lists and
+    /// sitemaps).
+    #[arg(long, value_name = "L", default_value = "100")]
+    latency_ms: u64,
+    /// Numbered pages, /page/1 to /page/N, listed by /sitemap.xml and
+    /// /urls.txt.
+    #[arg(long, value_name = "N", default_value = "100", value_parser = at_least_one)]
+    pages: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -297,6 +371,9 @@ enum JobSub {
         #[arg(long)]
         dates_as_numbers: bool,
     },
+    /// Fetch each URL and read its title (see also the top-level mproc
+    /// fetch, which runs 16 requests at once per process).
+    Fetch(FetchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -422,6 +499,15 @@ impl Cli {
                 json,
             },
             Sub::Pool(args) => Command::Pool(Box::new(args.into_command())),
+            Sub::Fetch(args) => Command::Pool(Box::new(
+                args.flags
+                    .into_command(args.fetch.into_job(), FETCH_CONCURRENCY),
+            )),
+            Sub::ServeDemo(args) => Command::ServeDemo(DemoOptions {
+                port: args.port,
+                latency: Duration::from_millis(args.latency_ms),
+                pages: args.pages,
+            }),
             Sub::Gen(GenSub::Text {
                 dir,
                 files,
@@ -457,7 +543,50 @@ impl Cli {
 
 impl PoolArgs {
     fn into_command(self) -> PoolCommand {
-        let f = self.flags;
+        let job = match self.job {
+            JobSub::Square { count } => JobChoice::Square { count },
+            JobSub::Load { total, seed, parts } => JobChoice::Load {
+                total,
+                seed,
+                parts: parts.map(|p| p as u32),
+            },
+            JobSub::Chaos { actions } => JobChoice::Chaos { actions },
+            JobSub::Excel {
+                files,
+                sheet,
+                first_nonempty,
+                dates_as_numbers,
+            } => JobChoice::Excel {
+                files,
+                job: ExcelSum {
+                    sheet,
+                    first_nonempty,
+                    dates_as_numbers,
+                },
+            },
+            JobSub::Analyze(a) => JobChoice::Analyze(AnalyzeOptions {
+                files: a.files,
+                files_from: a.files_from.map(|p| {
+                    if p.as_os_str() == "-" {
+                        PathSource::Stdin
+                    } else {
+                        PathSource::File(p)
+                    }
+                }),
+                recursive: a.recursive,
+                encoding: a.encoding,
+            }),
+            JobSub::Fetch(f) => f.into_job(),
+        };
+        self.flags.into_command(job, 1)
+    }
+}
+
+impl PoolFlags {
+    /// The pool command for `job`; `concurrency` when `--concurrency` was
+    /// not given.
+    fn into_command(self, job: JobChoice, concurrency: usize) -> PoolCommand {
+        let f = self;
         PoolCommand {
             pool: PoolOptions {
                 processes: f.processes,
@@ -467,7 +596,6 @@ impl PoolArgs {
                 retries: f.retries,
                 retry_errors: f.retry_errors,
                 halt_on_error: f.halt_on_error,
-                concurrency: f.concurrency as u32,
                 placement: PlacementOptions {
                     launcher: f.launcher,
                     worker_path: f.worker_path,
@@ -475,6 +603,7 @@ impl PoolArgs {
                     hostfile: f.hostfile,
                     ssh: f.ssh,
                 },
+                concurrency: f.concurrency.unwrap_or(concurrency) as u32,
             },
             mode: match f.mode {
                 ModeArg::Map => Mode::Map,
@@ -499,40 +628,7 @@ impl PoolArgs {
                 (_, true) => OutputFormat::Jsonl,
                 _ => OutputFormat::Human,
             },
-            job: match self.job {
-                JobSub::Square { count } => JobChoice::Square { count },
-                JobSub::Load { total, seed, parts } => JobChoice::Load {
-                    total,
-                    seed,
-                    parts: parts.map(|p| p as u32),
-                },
-                JobSub::Chaos { actions } => JobChoice::Chaos { actions },
-                JobSub::Excel {
-                    files,
-                    sheet,
-                    first_nonempty,
-                    dates_as_numbers,
-                } => JobChoice::Excel {
-                    files,
-                    job: ExcelSum {
-                        sheet,
-                        first_nonempty,
-                        dates_as_numbers,
-                    },
-                },
-                JobSub::Analyze(a) => JobChoice::Analyze(AnalyzeOptions {
-                    files: a.files,
-                    files_from: a.files_from.map(|p| {
-                        if p.as_os_str() == "-" {
-                            PathSource::Stdin
-                        } else {
-                            PathSource::File(p)
-                        }
-                    }),
-                    recursive: a.recursive,
-                    encoding: a.encoding,
-                }),
-            },
+            job,
         }
     }
 }
@@ -626,6 +722,65 @@ mod tests {
                 assert!(e.message().contains(word), "{e}");
             }
         }
+    }
+
+    #[test]
+    fn fetch_is_a_pool_command_with_io_defaults() {
+        let pool = |args: &[&str]| {
+            let Parsed::Run(inv) = parse(["mproc"].iter().chain(args)).unwrap() else {
+                panic!("expected a run");
+            };
+            let Command::Pool(p) = inv.command else {
+                panic!("expected pool")
+            };
+            p
+        };
+        let p = pool(&[
+            "fetch",
+            "urls.txt",
+            "--limit",
+            "5",
+            "--request-timeout",
+            "0.5",
+        ]);
+        assert_eq!(p.pool.concurrency, FETCH_CONCURRENCY as u32);
+        assert_eq!(p.pool.processes, None);
+        let JobChoice::Fetch(f) = p.job else {
+            panic!("expected fetch")
+        };
+        assert_eq!((f.source.as_str(), f.limit), ("urls.txt", Some(5)));
+        assert_eq!(f.limits.request_timeout, Duration::from_millis(500));
+        assert_eq!(f.limits.connect_timeout, Limits::default().connect_timeout);
+        assert_eq!(f.limits.max_bytes, Limits::default().max_bytes);
+        assert_eq!(f.limits.max_redirects, Limits::default().max_redirects);
+
+        // The pool form keeps the pool's default of one at a time.
+        let p = pool(&["pool", "-n", "5", "fetch", "urls.txt"]);
+        assert_eq!((p.pool.processes, p.pool.concurrency), (Some(5), 1));
+        let p = pool(&["fetch", "-n", "2", "--concurrency", "50", "--json", "u"]);
+        assert_eq!((p.pool.processes, p.pool.concurrency), (Some(2), 50));
+        assert_eq!(p.output, OutputFormat::Json);
+
+        let e = parse(["mproc", "fetch", "u", "--max-bytes", "0"]).unwrap_err();
+        assert!(e.message().contains("--max-bytes"), "{e}");
+        let e = parse(["mproc", "fetch"]).unwrap_err();
+        assert!(e.message().contains("<SOURCE>"), "{e}");
+    }
+
+    #[test]
+    fn serve_demo_parses_into_plain_values() {
+        let Parsed::Run(inv) =
+            parse(["mproc", "serve-demo", "--port", "0", "--latency-ms", "5"]).unwrap()
+        else {
+            panic!("expected a run");
+        };
+        let Command::ServeDemo(d) = inv.command else {
+            panic!("expected serve-demo")
+        };
+        assert_eq!(
+            (d.port, d.latency, d.pages),
+            (0, Duration::from_millis(5), 100)
+        );
     }
 
     #[test]

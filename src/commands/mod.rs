@@ -6,6 +6,7 @@ mod gen_excel;
 mod pool;
 mod process;
 mod serial;
+mod serve_demo;
 mod signals;
 
 use crate::error::Result;
@@ -31,6 +32,7 @@ pub fn execute(command: Command) -> Result<Status> {
         Command::Pool(p) => pool::run(*p),
         Command::Gen(g) => gen::run(g),
         Command::Process(p) => process::run(p),
+        Command::ServeDemo(options) => serve_demo::run(options),
         Command::Worker => Ok(match crate::worker::serve(&Registry::builtin()) {
             code if code == std::process::ExitCode::SUCCESS => Status::OK,
             _ => Status(3),

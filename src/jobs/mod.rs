@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod chaos;
 pub mod excel;
+pub mod fetch;
 pub mod isolation;
 pub mod load;
 pub mod square;
@@ -11,6 +12,7 @@ pub mod square;
 pub use analyze::Analyze;
 pub use chaos::Chaos;
 pub use excel::{BookSum, ExcelSum};
+pub use fetch::Fetch;
 pub use isolation::Isolation;
 pub use load::{Load, LoadPart, LoadSum};
 pub use square::Square;
@@ -26,4 +28,5 @@ pub(crate) fn register_builtin(registry: Registry) -> Registry {
         .register::<Isolation>()
         .register::<Analyze>()
         .register::<ExcelSum>()
+        .register::<Fetch>()
 }

@@ -5,10 +5,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::decimal_sum::DecimalSum;
+use unicode_width::UnicodeWidthChar;
+
 use crate::jobs::chaos::ChaosResult;
 use crate::jobs::{BookSum, LoadSum};
 use crate::outcome::ItemResult;
 use crate::text::TextCounts;
+use crate::web::Page;
 
 /// Python's printed list: `[0, 1, 4, 9]`, with `None` for items not ok.
 pub fn square(results: &[ItemResult<u64>]) -> String {
@@ -222,4 +225,96 @@ pub fn analyze(results: &[ItemResult<TextCounts>], files: &[PathBuf]) -> String 
         s.push('\n');
     }
     s
+}
+
+/// The widest the title column of `fetch` gets, in terminal columns.
+const TITLE_COLUMNS: usize = 60;
+
+/// One row per URL: its index, status, title (or error) and final URL;
+/// then `footer`. A failed row shows the error without its kind's URL,
+/// the status when the error is `http_status`, and the URL the error
+/// names (after redirects) or else the input.
+pub fn fetch(results: &[ItemResult<Page>], urls: &[String], footer: &str) -> String {
+    let rows: Vec<[String; 4]> = results
+        .iter()
+        .map(|r| {
+            let input = urls.get(r.index).map_or("?", String::as_str);
+            match r.outcome.as_ok() {
+                Some(page) => [
+                    r.index.to_string(),
+                    page.status.to_string(),
+                    page.title.clone().unwrap_or_else(|| "(no title)".into()),
+                    page.url.clone(),
+                ],
+                None => {
+                    let error = r.outcome.error().unwrap_or_default();
+                    let (message, url) = crate::web::error::split_url(&error);
+                    let status = crate::web::error::http_status(&error)
+                        .map_or("-".to_string(), |s| s.to_string());
+                    let url = url.unwrap_or(input).to_string();
+                    [r.index.to_string(), status, message.to_string(), url]
+                }
+            }
+        })
+        .collect();
+    let index_width = rows
+        .iter()
+        .map(|r| r[0].len())
+        .chain([1])
+        .max()
+        .unwrap_or(1);
+    let titles: Vec<String> = rows.iter().map(|r| fit(&r[2], TITLE_COLUMNS)).collect();
+    let title_width = titles
+        .iter()
+        .map(|t| columns(t))
+        .chain([5])
+        .max()
+        .unwrap_or(5);
+    let mut s = String::new();
+    let pad = |s: &mut String, text: &str, width: usize| {
+        s.push_str(text);
+        s.extend(std::iter::repeat_n(
+            ' ',
+            width.saturating_sub(columns(text)),
+        ));
+    };
+    let _ = write!(s, "{:>index_width$} status  ", "#");
+    pad(&mut s, "title", title_width);
+    s.push_str("  url\n");
+    for (row, title) in rows.iter().zip(&titles) {
+        let _ = write!(s, "{:>index_width$} {:>6}  ", row[0], row[1]);
+        pad(&mut s, title, title_width);
+        let _ = writeln!(s, "  {}", row[3]);
+    }
+    let _ = writeln!(s, "{footer}");
+    s
+}
+
+/// Terminal columns `text` takes (wide CJK characters count two).
+fn columns(text: &str) -> usize {
+    text.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// `text` cut to `max` columns, ending in `…` when cut; control
+/// characters become spaces.
+fn fit(text: &str, max: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if columns(&clean) <= max {
+        return clean;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in clean.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
 }

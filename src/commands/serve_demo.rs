@@ -1,0 +1,29 @@
+//! `mproc serve-demo`: start the offline demo site on 127.0.0.1, print its
+//! base URL on stdout (and what to try on stderr), and serve until killed.
+
+use super::Status;
+use crate::error::{io_message, Error, ErrorKind, Result};
+use crate::report::Stdout;
+use crate::web::{DemoOptions, DemoSite};
+
+pub(super) fn run(options: DemoOptions) -> Result<Status> {
+    let site = DemoSite::start(options).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "cannot serve on 127.0.0.1:{} (--port): {}",
+                options.port,
+                io_message(&e)
+            ),
+        )
+    })?;
+    let base = site.base_url();
+    Stdout::default().print(&format!("{base}\n"));
+    tracing::info!(
+        "serving {} pages with {} ms latency; try: mproc fetch {base}/sitemap.xml, or {base}/tour.txt; Ctrl-C stops",
+        options.pages,
+        options.latency.as_millis()
+    );
+    site.wait();
+    Ok(Status::OK)
+}

@@ -302,6 +302,36 @@ fn every_job_has_the_documented_json_fields() {
             "digit_counts",
         ],
     );
+    let books = dir.join("books");
+    let books_arg = books.display().to_string();
+    run_expect(&["-q", "gen", "excel", &books_arg, "--files", "1"], 0);
+    let book = books.join("1.xlsx").display().to_string();
+    check_schema(
+        &["-q", "pool", "-n", "2", "--json", "excel", &book],
+        &["sheet", "row", "numbers", "count", "sum", "skipped"],
+    );
+    let site = mproc::web::demo_site::DemoSite::start(mproc::web::demo_site::DemoOptions {
+        port: 0,
+        latency: std::time::Duration::ZERO,
+        pages: 2,
+    })
+    .unwrap();
+    let page = format!("{}/page/1", site.base_url());
+    let list = dir.join("urls.txt");
+    std::fs::write(&list, format!("{page}\n")).unwrap();
+    let list = list.display().to_string();
+    check_schema(
+        &["-q", "fetch", "-n", "1", "--json", &list],
+        &[
+            "url",
+            "status",
+            "title",
+            "content_type",
+            "encoding",
+            "bytes",
+            "fetch_ms",
+        ],
+    );
     let failed: Value = run(&["-q", "pool", "-n", "1", "--json", "chaos", "fail:no"]).json();
     assert_eq!(failed["results"][0]["error"], "no");
 }

@@ -300,6 +300,7 @@ fn every_job_has_the_documented_json_fields() {
             "other",
             "invalid",
             "digit_counts",
+            "encoding",
         ],
     );
     let books = dir.join("books");

@@ -83,7 +83,9 @@ impl Timeline {
         let bars = results
             .iter()
             .filter_map(|r| {
-                let (lane, started) = (r.worker?, r.started?);
+                // An item that ran without a worker slot ran in this
+                // process (`--serial`): the one lane.
+                let (lane, started) = (r.worker.unwrap_or(0), r.started?);
                 let start = started.as_secs_f64();
                 Some(Bar {
                     lane,

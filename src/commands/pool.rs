@@ -75,56 +75,52 @@ pub(super) fn run(cmd: PoolCommand) -> Result<Status> {
         Runner::Pool(pool) => Some(super::signals::Interrupts::watch(pool.stopper())?),
         Runner::Serial(_) => None,
     };
-    let human = cmd.output == OutputFormat::Human;
     let status = match &cmd.job {
-        JobChoice::Square { count } => {
-            let run = execute(&runner, &Square, (0..*count).collect(), &cmd)?;
-            if human {
-                Stdout::default().print(&human::square(&run.results));
-            }
-            status(&run.summary)
-        }
+        JobChoice::Square { count } => run_job(
+            &runner,
+            &Square,
+            (0..*count).collect(),
+            &cmd,
+            |results, _| human::square(results),
+        )?,
         JobChoice::Load { total, seed, parts } => {
             let parts = parts.unwrap_or(runner.processes().max(1) as u32);
-            let run = execute(&runner, &Load, Load::split(*total, parts, *seed), &cmd)?;
-            if human {
-                let elapsed = std::time::Duration::from_millis(run.summary.elapsed_ms);
-                Stdout::default().print(&human::load(&run.results, elapsed, runner.processes()));
-            }
-            status(&run.summary)
+            let processes = runner.processes();
+            run_job(
+                &runner,
+                &Load,
+                Load::split(*total, parts, *seed),
+                &cmd,
+                |results, summary| {
+                    let elapsed = std::time::Duration::from_millis(summary.elapsed_ms);
+                    human::load(results, elapsed, processes)
+                },
+            )?
         }
         JobChoice::Chaos { actions } => {
-            let run = execute(&runner, &Chaos, actions.clone(), &cmd)?;
-            if human {
-                Stdout::default().print(&human::chaos(&run.results, actions));
-            }
-            status(&run.summary)
+            run_job(&runner, &Chaos, actions.clone(), &cmd, |results, _| {
+                human::chaos(results, actions)
+            })?
         }
         JobChoice::Analyze(_) => {
             let (job, files) = analyze.unwrap_or_default();
             let inputs = files.iter().cloned().map(FilePath).collect();
-            let run = execute(&runner, &job, inputs, &cmd)?;
-            if human {
-                Stdout::default().print(&human::analyze(&run.results, &files));
-            }
-            status(&run.summary)
+            run_job(&runner, &job, inputs, &cmd, |results, _| {
+                human::analyze(results, &files)
+            })?
         }
         JobChoice::Excel { files, job } => {
             let inputs = files.iter().cloned().map(FilePath).collect();
-            let run = execute(&runner, job, inputs, &cmd)?;
-            if human {
-                Stdout::default().print(&human::excel(&run.results, files));
-            }
-            status(&run.summary)
+            run_job(&runner, job, inputs, &cmd, |results, _| {
+                human::excel(results, files)
+            })?
         }
         JobChoice::Fetch(_) => {
             let (job, urls) = fetch.unwrap_or_default();
-            let run = execute(&runner, &job, urls.clone(), &cmd)?;
-            if human {
-                let footer = fetch_footer(&run.summary, cmd.serial, cmd.pool.concurrency);
-                Stdout::default().print(&human::fetch(&run.results, &urls, &footer));
-            }
-            status(&run.summary)
+            run_job(&runner, &job, urls.clone(), &cmd, |results, summary| {
+                let footer = fetch_footer(summary, cmd.serial, cmd.pool.concurrency);
+                human::fetch(results, &urls, &footer)
+            })?
         }
     };
     runner.finish()?;
@@ -162,6 +158,25 @@ fn fetch_footer(summary: &Summary, serial: bool, concurrency: u32) -> String {
             concurrency.max(1)
         )
     }
+}
+
+/// Runs `job` over `inputs`, prints the job's human report (made by
+/// `report`) when that is the output asked for, and gives the exit status.
+fn run_job<J: Job>(
+    runner: &Runner,
+    job: &J,
+    inputs: Vec<J::Input>,
+    cmd: &PoolCommand,
+    report: impl FnOnce(&[ItemResult<J::Output>], &Summary) -> String,
+) -> Result<Status>
+where
+    J::Input: Clone,
+{
+    let run = execute(runner, job, inputs, cmd)?;
+    if cmd.output == OutputFormat::Human {
+        Stdout::default().print(&report(&run.results, &run.summary));
+    }
+    Ok(status(&run.summary))
 }
 
 fn status(summary: &Summary) -> Status {
@@ -311,11 +326,7 @@ fn draw_timeline<O>(
     results: &[ItemResult<O>],
     summary: &Summary,
 ) -> Result<()> {
-    let hosts = match runner {
-        Runner::Pool(pool) => pool.hosts().to_vec(),
-        Runner::Serial(_) => Vec::new(),
-    };
-    let (lanes, starts) = match runner {
+    let (lanes, starts, hosts) = match runner {
         Runner::Pool(pool) => {
             let starts: Vec<(usize, u32, f64)> = pool
                 .worker_events()
@@ -323,9 +334,9 @@ fn draw_timeline<O>(
                 .filter(|e| e.3)
                 .map(|(lane, pid, at, _)| (lane, pid, at.as_secs_f64()))
                 .collect();
-            (pool.processes(), starts)
+            (pool.processes(), starts, pool.hosts().to_vec())
         }
-        Runner::Serial(_) => (1, vec![(0, std::process::id(), 0.0)]),
+        Runner::Serial(_) => (1, vec![(0, std::process::id(), 0.0)], Vec::new()),
     };
     let title = format!(
         "mproc pool {job}: {} items on {} {} in {:.2} s",
@@ -338,19 +349,7 @@ fn draw_timeline<O>(
         },
         summary.elapsed_ms as f64 / 1000.0
     );
-    let serial: Vec<ItemResult<()>> = results
-        .iter()
-        .map(|r| ItemResult {
-            index: r.index,
-            outcome: r.outcome.clone_shape(),
-            worker: r.worker.or(Some(0)),
-            pid: r.pid,
-            attempts: r.attempts,
-            started: r.started,
-            elapsed: r.elapsed,
-        })
-        .collect();
-    let mut timeline = Timeline::from_run(&title, lanes, &serial, &starts);
+    let mut timeline = Timeline::from_run(&title, lanes, results, &starts);
     timeline.hosts = hosts;
     timeline.write_svg(path)
 }

@@ -6,7 +6,7 @@ use super::Scheduler;
 
 impl Scheduler {
     pub(super) fn next_deadline(&self) -> Option<Instant> {
-        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let concurrency = self.concurrency();
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         for live in self.slots.iter().filter_map(|s| s.live.as_ref()) {
@@ -27,7 +27,7 @@ impl Scheduler {
 
     pub(super) fn check_deadlines(&mut self) {
         let now = Instant::now();
-        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let concurrency = self.concurrency();
         let start_timeout = self.settings.start_timeout;
         for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
             if !live.ready {

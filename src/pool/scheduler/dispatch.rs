@@ -15,7 +15,7 @@ impl Scheduler {
     /// items spread evenly).
     pub(super) fn depth(&self) -> usize {
         let workers = self.slots.len().max(1);
-        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let concurrency = self.concurrency();
         if self.settings.halt_on_error {
             // Nothing waits in a worker's pipe, so a halt stops everything
             // but the items already running.
@@ -32,7 +32,7 @@ impl Scheduler {
         if self.halted.is_some() && self.state == State::Running {
             self.state = State::Closing;
         }
-        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let concurrency = self.concurrency();
         let now = Instant::now();
         for index in 0..self.slots.len() {
             let depth = self.depth();

@@ -208,28 +208,14 @@ impl Scheduler {
                     self.on_worker(slot, event);
                 }
             }
-            Event::Submit(tasks) => {
-                if self.state == State::Running || self.state == State::Starting {
-                    if let Some(why) = self.broken.clone().or_else(|| self.halted.clone()) {
-                        for task in tasks {
-                            let outcome = match &self.broken {
-                                Some(_) => crashed(None, Some(why.clone())),
-                                None => Outcome::NotRun(why.clone()),
-                            };
-                            task.finish(outcome, RunInfo::default());
-                        }
-                    } else {
-                        self.queue.extend(tasks);
-                    }
-                } else {
+            Event::Submit(tasks) => match self.refusal() {
+                None => self.queue.extend(tasks),
+                Some(outcome) => {
                     for task in tasks {
-                        task.finish(
-                            Outcome::NotRun("the pool is closed".into()),
-                            RunInfo::default(),
-                        );
+                        task.finish(outcome.clone(), RunInfo::default());
                     }
                 }
-            }
+            },
             Event::Close => {
                 if self.state == State::Running || self.state == State::Starting {
                     self.state = State::Closing;
@@ -276,7 +262,7 @@ impl Scheduler {
     }
 
     fn on_done(&mut self, slot: usize, done: Done) {
-        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let concurrency = self.concurrency();
         let now = Instant::now();
         let Some(live) = self.slots[slot].live.as_mut() else {
             return;
@@ -390,7 +376,7 @@ impl Scheduler {
                 ),
             }
         }
-        let concurrency = self.settings.conn.concurrency.max(1) as usize;
+        let concurrency = self.concurrency();
         let now = Instant::now();
         let mut requeue = Vec::new();
         for (i, entry) in live.inflight.drain(..).enumerate() {
@@ -508,27 +494,39 @@ impl Scheduler {
         self.terminate("the pool could not start".into());
     }
 
+    /// Items run by each worker at once.
+    fn concurrency(&self) -> usize {
+        self.settings.conn.concurrency.max(1) as usize
+    }
+
+    /// Why items cannot be queued now, as the outcome they end with; `None`
+    /// when they can.
+    fn refusal(&self) -> Option<Outcome<Vec<u8>>> {
+        if !matches!(self.state, State::Running | State::Starting) {
+            return Some(Outcome::NotRun("the pool is closed".into()));
+        }
+        match (&self.broken, &self.halted) {
+            (Some(why), _) => Some(crashed(None, Some(why.clone()))),
+            (None, Some(why)) => Some(Outcome::NotRun(why.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// Ends every item waiting in the queue or a retry list with `outcome`.
+    fn finish_waiting(&mut self, outcome: Outcome<Vec<u8>>) {
+        let retries = self.slots.iter_mut().flat_map(|slot| slot.retry.drain(..));
+        for task in self.queue.drain(..).chain(retries) {
+            task.finish(outcome.clone(), RunInfo::default());
+        }
+    }
+
     fn break_pool(&mut self, why: String) {
-        for task in self.queue.drain(..) {
-            task.finish(crashed(None, Some(why.clone())), RunInfo::default());
-        }
-        for slot in &mut self.slots {
-            for task in slot.retry.drain(..) {
-                task.finish(crashed(None, Some(why.clone())), RunInfo::default());
-            }
-        }
+        self.finish_waiting(crashed(None, Some(why.clone())));
         self.broken = Some(why);
     }
 
     fn halt(&mut self, why: String) {
-        for task in self.queue.drain(..) {
-            task.finish(Outcome::NotRun(why.clone()), RunInfo::default());
-        }
-        for slot in &mut self.slots {
-            for task in slot.retry.drain(..) {
-                task.finish(Outcome::NotRun(why.clone()), RunInfo::default());
-            }
-        }
+        self.finish_waiting(Outcome::NotRun(why.clone()));
         self.halted = Some(why);
     }
 
@@ -539,13 +537,8 @@ impl Scheduler {
         self.state = State::Stopping;
         self.halted = None;
         self.stop_reason = why.clone();
-        for task in self.queue.drain(..) {
-            task.finish(Outcome::NotRun(why.clone()), RunInfo::default());
-        }
-        for slot in &mut self.slots {
-            for task in slot.retry.drain(..) {
-                task.finish(Outcome::NotRun(why.clone()), RunInfo::default());
-            }
+        self.finish_waiting(Outcome::NotRun(why));
+        for slot in &self.slots {
             if let Some(live) = &slot.live {
                 live.conn.signal(Signal::SIGKILL);
             }

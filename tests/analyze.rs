@@ -15,7 +15,7 @@ use crate::support::{mproc, run, run_expect, temp_dir, Run};
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/text");
 
 /// The fields the job adds to each JSON record.
-const COUNTS: [&str; 10] = [
+pub(crate) const COUNTS: [&str; 10] = [
     "chars",
     "bytes",
     "lines",

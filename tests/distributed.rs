@@ -245,13 +245,7 @@ fn a_remote_worker_killed_mid_run_is_a_crash_and_the_run_ends() {
     let r: Run = child.wait_with_output().unwrap().into();
     assert_eq!(r.code, 1, "{}", r.stderr);
     let doc = r.json();
-    let outcomes: Vec<&str> = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["ok", "crashed", "ok", "ok", "ok"]);
+    assert_eq!(outcomes(&doc), ["ok", "crashed", "ok", "ok", "ok"]);
     assert!(doc["results"][1]["error"]
         .as_str()
         .unwrap()

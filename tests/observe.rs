@@ -290,18 +290,7 @@ fn every_job_has_the_documented_json_fields() {
     );
     check_schema(
         &["-q", "pool", "-n", "2", "--json", "analyze", &file],
-        &[
-            "chars",
-            "bytes",
-            "lines",
-            "digits",
-            "letters",
-            "spaces",
-            "other",
-            "invalid",
-            "digit_counts",
-            "encoding",
-        ],
+        &crate::analyze::COUNTS,
     );
     let books = dir.join("books");
     let books_arg = books.display().to_string();

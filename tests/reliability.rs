@@ -325,13 +325,7 @@ fn halt_on_error_stops_dispatching_and_reports_what_did_not_run() {
         1,
     );
     let doc = r.json();
-    let outcomes: Vec<&str> = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["ok", "failed", "not_run", "not_run"]);
+    assert_eq!(outcomes(&doc), ["ok", "failed", "not_run", "not_run"]);
     assert!(doc["results"][2]["error"]
         .as_str()
         .unwrap()

@@ -172,3 +172,14 @@ pub fn fake_worker(path: &Path, version: u32, after_hello: Option<&str>) {
     std::fs::write(path, script).unwrap();
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
+
+/// The `outcome` of every record in a `--json` document, in order.
+#[track_caller]
+pub fn outcomes(doc: &serde_json::Value) -> Vec<&str> {
+    doc["results"]
+        .as_array()
+        .expect("a results array")
+        .iter()
+        .map(|r| r["outcome"].as_str().expect("an outcome"))
+        .collect()
+}

@@ -27,8 +27,8 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-use crate::outcome::ItemResult;
+use mproc::error::{Error, Result};
+use mproc::ItemResult;
 
 /// The header line.
 pub const HEADER: &str = "seq\tinput\tworker\tpid\tstart\truntime\tattempts\toutcome\terror\thost";

@@ -1,25 +1,24 @@
-//! The parent's log sink, and the bridge that re-emits worker events into it.
+//! The parent's log sink: one `tracing` subscriber that shows every
+//! process's lines in order of arrival, as text or JSON lines, on stderr
+//! (above the progress bar) or in a file.
 //!
-//! One subscriber in the parent shows every process's lines in order of
-//! arrival. Worker events arrive as [`LogRecord`] frames and are re-emitted
-//! here with `worker` (pool index) and `pid` fields; a job's prints arrive
-//! through the worker's stderr and are re-emitted as `mproc::output` events.
-//! Workers filter with the same directive as the parent, which is passed to
-//! them in their configure frame ([`worker_filter`]).
+//! Worker events reach it through the core's log bridge
+//! ([`mproc::log_bridge`]), with `worker` and `pid` fields. Workers filter
+//! with the same directive as the parent ([`LogOptions::directive`]), which
+//! the pool settings carry to them.
 
 use std::fmt::{self, Write as _};
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
-use crate::error::{Error, Result};
-use crate::protocol::LogRecord;
+use mproc::error::{Error, Result};
 
 /// The target of re-emitted worker events.
 pub const WORKER_TARGET: &str = "mproc::worker";
@@ -47,28 +46,22 @@ pub struct LogOptions {
     pub file: Option<PathBuf>,
 }
 
-static FILTER: OnceLock<String> = OnceLock::new();
-
-/// The filter directive workers apply to their own events.
-pub fn worker_filter() -> String {
-    FILTER
-        .get()
-        .cloned()
-        .or_else(|| std::env::var("RUST_LOG").ok())
-        .unwrap_or_else(|| "info".into())
+impl LogOptions {
+    /// The filter directive: `filter`, else `RUST_LOG`, else `info`.
+    pub fn directive(&self) -> String {
+        self.filter
+            .clone()
+            .or_else(|| std::env::var("RUST_LOG").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "info".into())
+    }
 }
 
 /// Installs the parent's log sink. Call once, early; a second call is
 /// ignored (the first sink stays).
 pub fn init(options: &LogOptions) -> Result<()> {
-    let directive = options
-        .filter
-        .clone()
-        .or_else(|| std::env::var("RUST_LOG").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "info".into());
+    let directive = options.directive();
     let parent_filter = EnvFilter::try_new(format!("{directive},{WORKER_TARGET}=trace"))
         .map_err(|e| Error::usage(format!("invalid log filter '{directive}': {e}")))?;
-    let _ = FILTER.set(directive);
     let format = LineFormat(options.format);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(parent_filter)
@@ -86,45 +79,6 @@ pub fn init(options: &LogOptions) -> Result<()> {
     };
     drop(result);
     Ok(())
-}
-
-/// Re-emits one worker event into this process's subscriber.
-pub(crate) fn emit_worker(worker: usize, pid: u32, rec: &LogRecord) {
-    macro_rules! emit {
-        ($level:expr) => {
-            tracing::event!(target: "mproc::worker", $level, worker, pid, origin = rec.target.as_str(), "{}", rec.message)
-        };
-    }
-    match rec.level {
-        1 => emit!(Level::ERROR),
-        2 => emit!(Level::WARN),
-        3 => emit!(Level::INFO),
-        4 => emit!(Level::DEBUG),
-        _ => emit!(Level::TRACE),
-    }
-}
-
-/// Re-emits one line a job printed (on stdout or stderr) in a worker. A
-/// program without a `tracing` subscriber still sees it, on stderr, as a
-/// Python child's prints reach the terminal.
-pub(crate) fn emit_output(worker: usize, pid: u32, line: &str) {
-    if tracing::dispatcher::has_been_set() {
-        tracing::info!(target: "mproc::output", worker, pid, "{line}");
-    } else {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
-    }
-}
-
-/// The level number a [`LogRecord`] carries.
-pub(crate) fn level_number(level: &Level) -> u8 {
-    match *level {
-        Level::ERROR => 1,
-        Level::WARN => 2,
-        Level::INFO => 3,
-        Level::DEBUG => 4,
-        Level::TRACE => 5,
-    }
 }
 
 /// Collects an event's fields: the message, `worker`, `pid`, and the rest.

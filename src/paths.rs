@@ -12,30 +12,33 @@ use std::io::{self, BufRead, BufReader};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{io_message, Error, ErrorKind, Result};
-use crate::options::PathSource;
+use mproc::error::{io_message, Error, ErrorKind, Result};
 
-/// `args`, then the paths `list` names, one per line; with `recursive`,
-/// each directory is replaced by the files below it.
+/// `args`, then the paths `list` names, one per line (`-`: standard
+/// input); with `recursive`, each directory is replaced by the files below
+/// it.
 pub(crate) fn collect(
     args: &[PathBuf],
-    list: Option<&PathSource>,
+    list: Option<&Path>,
     recursive: bool,
 ) -> Result<Vec<PathBuf>> {
     let mut named = args.to_vec();
     match list {
         None => {}
         Some(source) => {
-            let read = match source {
-                PathSource::Stdin => read_list(io::stdin().lock()),
-                PathSource::File(path) => {
-                    fs::File::open(path).and_then(|f| read_list(BufReader::new(f)))
-                }
+            let read = if source.as_os_str() == "-" {
+                read_list(io::stdin().lock())
+            } else {
+                fs::File::open(source).and_then(|f| read_list(BufReader::new(f)))
             };
             named.extend(read.map_err(|e| {
                 Error::new(
                     ErrorKind::Io,
-                    format!("cannot read --files-from {source}: {}", io_message(&e)),
+                    format!(
+                        "cannot read --files-from {}: {}",
+                        source.display(),
+                        io_message(&e)
+                    ),
                 )
             })?);
         }

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::outcome::ItemResult;
+use mproc::error::{Error, ErrorKind, Result};
+use mproc::ItemResult;
 
 /// One item's bar.
 #[derive(Debug, Clone)]

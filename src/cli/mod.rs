@@ -5,17 +5,29 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{
+    ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
+};
+use mproc::error::{Error, Result};
 
-use crate::error::{Error, Result};
+#[cfg(feature = "excel")]
 use crate::generate::excel::ExcelSpec;
 use crate::logging::{LogFormat, LogOptions};
 use crate::options::{Command, GenCommand, Invocation, ProcessDemo};
+#[cfg(feature = "fetch")]
 use crate::web::DemoOptions;
 
-/// `--concurrency` for `mproc fetch` when not given: requests in flight
-/// per worker process.
-pub const FETCH_CONCURRENCY: usize = 16;
+/// The whole command line: the derived commands, with one `pool`
+/// subcommand per entry of the job table.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("pool", |pool| {
+        crate::jobs::TABLE
+            .iter()
+            .fold(pool.subcommand_required(true), |pool, entry| {
+                pool.subcommand(entry.command())
+            })
+    })
+}
 
 /// What parsing gave: an invocation, or text clap already decided to show
 /// (help, version) with its exit code.
@@ -33,24 +45,31 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    match Cli::try_parse_from(args) {
-        Ok(Cli {
-            command: Sub::Completions { shell },
-            ..
-        }) => Ok(Parsed::Show(completions(shell), 0)),
-        Ok(Cli {
-            command: Sub::Man, ..
-        }) => Ok(Parsed::Show(man_page()?, 0)),
-        Ok(cli) => Ok(Parsed::Run(Box::new(cli.into_invocation()))),
-        Err(e) => match e.kind() {
-            clap::error::ErrorKind::DisplayHelp
-            | clap::error::ErrorKind::DisplayVersion
-            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                Ok(Parsed::Show(e.render().to_string(), e.exit_code() as u8))
-            }
-            _ => Err(Error::usage(one_line(&e.render().to_string()))),
-        },
+    let matches = match command().try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(e) => return shown_or_error(e),
+    };
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| usage(&e))?;
+    match cli.command {
+        Sub::Completions { shell } => Ok(Parsed::Show(completions(shell), 0)),
+        Sub::Man => Ok(Parsed::Show(man_page()?, 0)),
+        _ => Ok(Parsed::Run(Box::new(cli.into_invocation(&matches)?))),
     }
+}
+
+fn shown_or_error(e: clap::Error) -> Result<Parsed> {
+    match e.kind() {
+        clap::error::ErrorKind::DisplayHelp
+        | clap::error::ErrorKind::DisplayVersion
+        | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            Ok(Parsed::Show(e.render().to_string(), e.exit_code() as u8))
+        }
+        _ => Err(usage(&e)),
+    }
+}
+
+fn usage(e: &clap::Error) -> Error {
+    Error::usage(one_line(&e.render().to_string()))
 }
 
 /// clap's message on one line: the error (with the indented list under it,
@@ -124,9 +143,11 @@ enum Sub {
     Pool(Box<PoolArgs>),
     /// Fetch web pages in parallel and print their titles (`mproc pool
     /// fetch` with defaults for I/O: usable CPUs x 16 requests in flight).
+    #[cfg(feature = "fetch")]
     Fetch(Box<FetchCommandArgs>),
     /// Serve the offline demo site on 127.0.0.1 until killed (pages,
     /// sitemaps, slow pages, errors, redirects, many encodings).
+    #[cfg(feature = "fetch")]
     ServeDemo(ServeDemoArgs),
     /// Start one child process, join it, and show that it cannot harm the parent.
     Process(ProcessArgs),
@@ -150,7 +171,7 @@ fn completions(shell: clap_complete::Shell) -> String {
     let mut out = Vec::new();
     clap_complete::generate(
         shell,
-        &mut <Cli as clap::CommandFactory>::command(),
+        &mut command(),
         "mproc",
         &mut out,
     );
@@ -159,12 +180,13 @@ fn completions(shell: clap_complete::Shell) -> String {
 
 fn man_page() -> Result<String> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+    clap_mangen::Man::new(command())
         .render(&mut out)
         .map_err(|e| Error::io("cannot render the man page", e))?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+#[cfg(feature = "fetch")]
 #[derive(Debug, Args)]
 struct ServeDemoArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
@@ -200,9 +222,11 @@ enum GenSub {
     },
     /// Write 1.xlsx ... N.xlsx into DIR, each with random whole numbers 0-999
     /// (or with --decimals places) in row 1 of its sheet.
+    #[cfg(feature = "excel")]
     Excel(GenExcelArgs),
 }
 
+#[cfg(feature = "excel")]
 #[derive(Debug, Args)]
 struct GenExcelArgs {
     /// Directory to write into (created if missing).
@@ -243,25 +267,34 @@ fn at_least_one(s: &str) -> std::result::Result<usize, String> {
     }
 }
 
-fn encoding_label(s: &str) -> std::result::Result<String, String> {
-    match crate::text::encoding_for_label(s) {
-        Some(_) => Ok(s.to_string()),
-        None => Err(format!(
-            "unknown encoding label ({})",
-            crate::jobs::analyze::LABEL_HINT
-        )),
+/// `-n`/`--processes`: at least 1, at most the pool's limit.
+fn processes(s: &str) -> std::result::Result<usize, String> {
+    let n = at_least_one(s)?;
+    if n > mproc::pool::MAX_PROCESSES {
+        return Err(format!(
+            "{n} is over the limit of {} worker processes per pool",
+            mproc::pool::MAX_PROCESSES
+        ));
     }
+    Ok(n)
 }
 
-fn seconds(s: &str) -> std::result::Result<Duration, String> {
+/// The longest time limit a flag takes: a year.
+const MAX_SECONDS: f64 = 366.0 * 24.0 * 3600.0;
+
+/// A positive number of seconds, at most [`MAX_SECONDS`].
+pub(crate) fn seconds(s: &str) -> std::result::Result<Duration, String> {
     match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(Duration::from_secs_f64(v)),
+        Ok(v) if v > 0.0 && v <= MAX_SECONDS => Ok(Duration::from_secs_f64(v)),
+        Ok(v) if v > MAX_SECONDS => Err(format!(
+            "'{s}' seconds is over the limit of {MAX_SECONDS} (a year)"
+        )),
         _ => Err(format!("'{s}' is not a positive number of seconds")),
     }
 }
 
 impl Cli {
-    fn into_invocation(self) -> Invocation {
+    fn into_invocation(self, matches: &ArgMatches) -> Result<Invocation> {
         let filter = if self.quiet {
             Some("error".to_string())
         } else {
@@ -279,16 +312,25 @@ impl Cli {
             },
             file: self.log_file,
         };
+        let worker_filter = Some(log.directive());
         let command = match self.command {
             Sub::CpuCount { json } => Command::CpuCount {
                 verbose: self.verbose > 0,
                 json,
             },
-            Sub::Pool(args) => Command::Pool(Box::new(args.into_command())),
-            Sub::Fetch(args) => Command::Pool(Box::new(
-                args.flags
-                    .into_command(args.fetch.into_job(), FETCH_CONCURRENCY),
-            )),
+            Sub::Pool(args) => Command::Pool {
+                job: job_call(matches)?,
+                pool: Box::new(args.flags.into_command(worker_filter, 1)?),
+            },
+            #[cfg(feature = "fetch")]
+            Sub::Fetch(args) => {
+                use crate::jobs::fetch::{Fetch, FETCH_CONCURRENCY};
+                Command::Pool {
+                    job: Box::new(crate::jobs::Args::<Fetch>(args.fetch)),
+                    pool: Box::new(args.flags.into_command(worker_filter, FETCH_CONCURRENCY)?),
+                }
+            }
+            #[cfg(feature = "fetch")]
             Sub::ServeDemo(args) => Command::ServeDemo(DemoOptions {
                 port: args.port,
                 latency: Duration::from_millis(args.latency_ms),
@@ -310,6 +352,7 @@ impl Cli {
                 crash: p.crash,
                 program: None,
             }),
+            #[cfg(feature = "excel")]
             Sub::Gen(GenSub::Excel(g)) => Command::Gen(GenCommand::Excel {
                 spec: ExcelSpec {
                     dir: g.dir,
@@ -321,15 +364,38 @@ impl Cli {
                 json: g.json,
             }),
             Sub::Worker => Command::Worker,
-            Sub::Completions { .. } | Sub::Man => unreachable!("handled in parse"),
+            Sub::Completions { .. } | Sub::Man => {
+                return Err(Error::usage("completions and man are shown, not run"))
+            }
         };
-        Invocation { log, command }
+        Ok(Invocation { log, command })
     }
+}
+
+/// The job subcommand of `mproc pool`, read by its table entry.
+fn job_call(matches: &ArgMatches) -> Result<Box<dyn crate::jobs::Call>> {
+    let pool = matches.subcommand_matches("pool");
+    let Some((name, job)) = pool.and_then(ArgMatches::subcommand) else {
+        return Err(Error::usage("mproc pool needs a job: see mproc pool --help"));
+    };
+    let entry = crate::jobs::find(name)
+        .ok_or_else(|| Error::usage(format!("mproc pool has no job named '{name}'")))?;
+    entry.parse(job).map_err(|e| usage(&e))
+}
+
+/// `mproc fetch`: the pool flags and the fetch job's arguments.
+#[cfg(feature = "fetch")]
+#[derive(Debug, Args)]
+struct FetchCommandArgs {
+    #[command(flatten)]
+    flags: PoolFlags,
+    #[command(flatten)]
+    fetch: crate::jobs::fetch::FetchArgs,
 }
 
 mod pool_args;
 
-use pool_args::{FetchCommandArgs, PoolArgs};
+use pool_args::{PoolArgs, PoolFlags};
 
 #[cfg(test)]
 mod tests;

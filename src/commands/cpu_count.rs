@@ -3,15 +3,15 @@
 use std::fmt::Write as _;
 
 use super::Status;
-use crate::cpu::cpu_info;
-use crate::error::Result;
+use mproc::cpu::cpu_info;
+use mproc::error::Result;
 use crate::report::Stdout;
 
 pub(super) fn run(verbose: bool, json: bool) -> Result<Status> {
     let info = cpu_info()?;
     let mut out = Stdout::default();
     if json {
-        let value = serde_json::to_value(&info).map_err(|e| crate::Error::usage(e.to_string()))?;
+        let value = serde_json::to_value(&info).map_err(|e| mproc::Error::usage(e.to_string()))?;
         out.json_line(&value);
     } else if verbose {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());

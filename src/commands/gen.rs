@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::Status;
-use crate::error::{io_message, Error, ErrorKind, Result};
+use mproc::error::{io_message, Error, ErrorKind, Result};
 use crate::generate::text::{self, TextSpec};
 use crate::options::GenCommand;
 
@@ -30,6 +30,7 @@ pub(super) fn run(cmd: GenCommand) -> Result<Status> {
             );
             Ok(Status::OK)
         }
+        #[cfg(feature = "excel")]
         GenCommand::Excel { spec, json } => super::gen_excel::run(&spec, json),
     }
 }

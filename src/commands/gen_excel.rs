@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::Status;
 use crate::decimal_sum::display;
-use crate::error::{Error, Result};
+use mproc::error::{Error, Result};
 use crate::generate::excel::{generate, ExcelSpec};
 use crate::report::Stdout;
 

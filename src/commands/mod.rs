@@ -2,16 +2,18 @@
 
 mod cpu_count;
 mod gen;
+#[cfg(feature = "excel")]
 mod gen_excel;
-mod pool;
+pub(crate) mod pool;
 mod process;
-mod serial;
+#[cfg(feature = "fetch")]
 mod serve_demo;
 mod signals;
 
-use crate::error::Result;
+use mproc::error::Result;
+use mproc::WORKER_EXIT_ERROR;
+
 use crate::options::Command;
-use crate::registry::Registry;
 
 /// How a command ended, as the process exit code: 0 all ok, 1 some items
 /// not ok. (Errors, exit 2, are `Err`.)
@@ -29,13 +31,14 @@ impl Status {
 pub fn execute(command: Command) -> Result<Status> {
     match command {
         Command::CpuCount { verbose, json } => cpu_count::run(verbose, json),
-        Command::Pool(p) => pool::run(*p),
+        Command::Pool { pool, job } => job.run(&pool),
         Command::Gen(g) => gen::run(g),
         Command::Process(p) => process::run(p),
+        #[cfg(feature = "fetch")]
         Command::ServeDemo(options) => serve_demo::run(options),
-        Command::Worker => Ok(match crate::worker::serve(&Registry::builtin()) {
+        Command::Worker => Ok(match mproc::serve(&crate::jobs::registry()) {
             code if code == std::process::ExitCode::SUCCESS => Status::OK,
-            _ => Status(3),
+            _ => Status(WORKER_EXIT_ERROR),
         }),
     }
 }

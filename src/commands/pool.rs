@@ -3,27 +3,15 @@
 
 use std::time::{Instant, SystemTime};
 
+use mproc::{ItemResult, Job, Pool, Result, Serial};
 use serde_json::{json, Value};
 
-use super::serial::Serial;
 use super::Status;
-use crate::error::Result;
-use crate::file_path::FilePath;
-use crate::job::Job;
+use crate::jobs::{Builtin, Context, Plan, Report};
 use crate::joblog::{JobLog, Previous};
-use crate::jobs::{Analyze, Chaos, Fetch, Load, Square};
-use crate::options::{FetchOptions, JobChoice, Mode, Observe, OutputFormat, PoolCommand};
-use crate::outcome::ItemResult;
-use crate::pool::Pool;
+use crate::options::{Mode, Observe, OutputFormat, PoolCommand};
 use crate::progress::Progress;
-use crate::report::{self, human, Stdout, Summary};
-use crate::timeline::Timeline;
-
-/// What a finished run gives the job's human report.
-struct Run<O> {
-    results: Vec<ItemResult<O>>,
-    summary: Summary,
-}
+use crate::report::{self, Stdout, Summary};
 
 /// Where items run: a pool of worker processes, or this process.
 enum Runner {
@@ -34,9 +22,9 @@ enum Runner {
 impl Runner {
     fn start(cmd: &PoolCommand) -> Result<Runner> {
         Ok(if cmd.serial {
-            Runner::Serial(Serial::new(&cmd.pool))
+            Runner::Serial(Serial::new(cmd.settings.clone()))
         } else {
-            Runner::Pool(cmd.pool.builder()?.build()?)
+            Runner::Pool(Pool::start(cmd.settings.clone())?)
         })
     }
 
@@ -45,6 +33,13 @@ impl Runner {
         match self {
             Runner::Pool(pool) => pool.processes(),
             Runner::Serial(_) => 0,
+        }
+    }
+
+    fn epoch(&self) -> Instant {
+        match self {
+            Runner::Pool(pool) => pool.epoch(),
+            Runner::Serial(serial) => serial.epoch(),
         }
     }
 
@@ -57,156 +52,63 @@ impl Runner {
     }
 }
 
-pub(super) fn run(cmd: PoolCommand) -> Result<Status> {
-    // What can be refused is refused before any worker starts.
-    let analyze = match &cmd.job {
-        JobChoice::Analyze(a) => Some((
-            Analyze::new(a.encoding.as_deref(), a.recursive)?,
-            crate::paths::collect(&a.files, a.files_from.as_ref(), a.recursive)?,
-        )),
-        _ => None,
+/// Runs built-in job `J` with its parsed `args`: plans it (what can be
+/// refused is refused before any worker starts), runs it in the command's
+/// mode, prints its results, and gives the exit status.
+pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status> {
+    let processes = if cmd.serial {
+        0
+    } else {
+        cmd.settings.worker_count()?
     };
-    let fetch = match &cmd.job {
-        JobChoice::Fetch(f) => Some(fetch_urls(f)?),
-        _ => None,
+    let context = Context {
+        processes,
+        concurrency: cmd.settings.concurrency,
     };
-    let runner = Runner::start(&cmd)?;
+    let Plan { job, inputs } = J::plan(args, &context)?;
+    let runner = Runner::start(cmd)?;
     let interrupts = match &runner {
         Runner::Pool(pool) => Some(super::signals::Interrupts::watch(pool.stopper())?),
         Runner::Serial(_) => None,
     };
-    let status = match &cmd.job {
-        JobChoice::Square { count } => run_job(
-            &runner,
-            &Square,
-            (0..*count).collect(),
-            &cmd,
-            |results, _| human::square(results),
-        )?,
-        JobChoice::Load { total, seed, parts } => {
-            let parts = parts.unwrap_or(runner.processes().max(1) as u32);
-            let processes = runner.processes();
-            run_job(
-                &runner,
-                &Load,
-                Load::split(*total, parts, *seed),
-                &cmd,
-                |results, summary| {
-                    let elapsed = std::time::Duration::from_millis(summary.elapsed_ms);
-                    human::load(results, elapsed, processes)
-                },
-            )?
-        }
-        JobChoice::Chaos { actions } => {
-            run_job(&runner, &Chaos, actions.clone(), &cmd, |results, _| {
-                human::chaos(results, actions)
-            })?
-        }
-        JobChoice::Analyze(_) => {
-            let (job, files) = analyze.unwrap_or_default();
-            let inputs = files.iter().cloned().map(FilePath).collect();
-            run_job(&runner, &job, inputs, &cmd, |results, _| {
-                human::analyze(results, &files)
-            })?
-        }
-        JobChoice::Excel { files, job } => {
-            let inputs = files.iter().cloned().map(FilePath).collect();
-            run_job(&runner, job, inputs, &cmd, |results, _| {
-                human::excel(results, files)
-            })?
-        }
-        JobChoice::Fetch(_) => {
-            let (job, urls) = fetch.unwrap_or_default();
-            run_job(&runner, &job, urls.clone(), &cmd, |results, summary| {
-                let footer = fetch_footer(summary, cmd.serial, cmd.pool.concurrency);
-                human::fetch(results, &urls, &footer)
-            })?
-        }
+    let context = Context {
+        processes: runner.processes(),
+        ..context
     };
+    let (results, summary) = execute(&runner, &job, &inputs, cmd)?;
+    if cmd.output == OutputFormat::Human {
+        Stdout::default().print(&J::report(&Report {
+            inputs: &inputs,
+            results: &results,
+            summary: &summary,
+            context,
+        }));
+    }
     runner.finish()?;
     Ok(match interrupts.and_then(|i| i.signal()) {
         Some(sig) => Status(128 + sig as u8),
-        None => status,
+        None if summary.all_ok() => Status::OK,
+        None => Status::SOME_FAILED,
     })
-}
-
-/// The fetch job and its URLs, read from the source before any worker
-/// starts.
-fn fetch_urls(options: &FetchOptions) -> Result<(Fetch, Vec<String>)> {
-    let job = Fetch::new(options.limits);
-    let urls = crate::web::source::load(&options.source, job.client(), options.limit)?;
-    if urls.is_empty() {
-        tracing::warn!("no URLs in {}", options.source);
-    } else {
-        tracing::info!("fetching {} URLs from {}", urls.len(), options.source);
-    }
-    Ok((job, urls))
-}
-
-/// `100 items: 100 ok in 2.034 s with 5 processes x 1 at a time`.
-fn fetch_footer(summary: &Summary, serial: bool, concurrency: u32) -> String {
-    if serial {
-        format!("{} in this process (serial)", summary.line())
-    } else {
-        let processes = match summary.processes {
-            1 => "1 process".to_string(),
-            n => format!("{n} processes"),
-        };
-        format!(
-            "{} with {processes} x {} at a time",
-            summary.line(),
-            concurrency.max(1)
-        )
-    }
-}
-
-/// Runs `job` over `inputs`, prints the job's human report (made by
-/// `report`) when that is the output asked for, and gives the exit status.
-fn run_job<J: Job>(
-    runner: &Runner,
-    job: &J,
-    inputs: Vec<J::Input>,
-    cmd: &PoolCommand,
-    report: impl FnOnce(&[ItemResult<J::Output>], &Summary) -> String,
-) -> Result<Status>
-where
-    J::Input: Clone,
-{
-    let run = execute(runner, job, inputs, cmd)?;
-    if cmd.output == OutputFormat::Human {
-        Stdout::default().print(&report(&run.results, &run.summary));
-    }
-    Ok(status(&run.summary))
-}
-
-fn status(summary: &Summary) -> Status {
-    if summary.all_ok() {
-        Status::OK
-    } else {
-        Status::SOME_FAILED
-    }
 }
 
 /// Runs `job` over `inputs` with the command's mode; prints JSON forms,
 /// job-log lines and progress as it goes, draws the timeline at the end,
 /// and returns the results for a human report.
+#[allow(clippy::type_complexity)]
 fn execute<J: Job>(
     runner: &Runner,
     job: &J,
-    inputs: Vec<J::Input>,
+    all: &[J::Input],
     cmd: &PoolCommand,
-) -> Result<Run<J::Output>>
+) -> Result<(Vec<ItemResult<J::Output>>, Summary)>
 where
     J::Input: Clone,
 {
-    let all = inputs;
     let shown = |i: usize| serde_json::to_value(&all[i]).unwrap_or(Value::Null);
-    let (original, inputs) = select(&all, &cmd.observe, &shown)?;
+    let (original, inputs) = select(all, &cmd.observe, &shown)?;
     let start = Instant::now();
-    let epoch = match runner {
-        Runner::Pool(pool) => pool.epoch(),
-        Runner::Serial(_) => start,
-    };
+    let epoch = runner.epoch();
     let mut joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
         Some(path) => Some(JobLog::open(path, SystemTime::now() - epoch.elapsed())?),
         None => None,
@@ -247,7 +149,7 @@ where
         }
     };
     match (runner, cmd.mode) {
-        (Runner::Serial(serial), _) => serial.map(job, inputs, start, &mut take),
+        (Runner::Serial(serial), _) => serial.for_each(job, inputs, &mut take),
         // map and imap give the same ordered results; imap streams them.
         (Runner::Pool(pool), Mode::Map) => pool.imap(job, inputs).for_each(&mut take),
         (Runner::Pool(pool), Mode::Imap) => pool.imap(job, inputs).for_each(&mut take),
@@ -265,6 +167,7 @@ where
         return Err(e);
     }
     summary.elapsed_ms = start.elapsed().as_millis() as u64;
+    #[cfg(feature = "timeline")]
     if let Some(path) = &cmd.observe.timeline {
         draw_timeline(path, runner, J::NAME, &results, &summary)?;
     }
@@ -284,7 +187,7 @@ where
             }
         }
     }
-    Ok(Run { results, summary })
+    Ok((results, summary))
 }
 
 /// The inputs to run this time, with their indexes in the whole input:
@@ -319,6 +222,7 @@ fn select<T: Clone>(
     Ok((original, inputs))
 }
 
+#[cfg(feature = "timeline")]
 fn draw_timeline<O>(
     path: &std::path::Path,
     runner: &Runner,
@@ -349,7 +253,7 @@ fn draw_timeline<O>(
         },
         summary.elapsed_ms as f64 / 1000.0
     );
-    let mut timeline = Timeline::from_run(&title, lanes, results, &starts);
+    let mut timeline = crate::timeline::Timeline::from_run(&title, lanes, results, &starts);
     timeline.hosts = hosts;
     timeline.write_svg(path)
 }

@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 
 use super::Status;
-use crate::error::Result;
+use mproc::error::Result;
 use crate::jobs::{Chaos, Isolation};
 use crate::options::ProcessDemo;
-use crate::outcome::Outcome;
-use crate::process::Process;
+use mproc::Outcome;
+use mproc::Process;
 use crate::report::Stdout;
 
 pub(super) fn run(demo: ProcessDemo) -> Result<Status> {

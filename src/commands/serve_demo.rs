@@ -2,7 +2,7 @@
 //! base URL on stdout (and what to try on stderr), and serve until killed.
 
 use super::Status;
-use crate::error::{io_message, Error, ErrorKind, Result};
+use mproc::error::{io_message, Error, ErrorKind, Result};
 use crate::report::Stdout;
 use crate::web::{DemoOptions, DemoSite};
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
-use crate::error::{Error, Result};
-use crate::pool::Stopper;
+use mproc::error::{Error, Result};
+use mproc::Stopper;
 
 /// Watches for SIGINT and SIGTERM while a pool runs.
 pub(super) struct Interrupts {

@@ -16,7 +16,7 @@ use rust_xlsxwriter::Workbook;
 use serde::Serialize;
 
 use crate::decimal_sum::DecimalSum;
-use crate::error::{Error, ErrorKind, Result};
+use mproc::error::{Error, ErrorKind, Result};
 use crate::rng::Rng;
 
 /// The most numbers a row holds (Excel has 16,384 columns).
@@ -144,7 +144,7 @@ fn check(spec: &ExcelSpec) -> Result<()> {
 }
 
 fn lower(text: &str) -> String {
-    crate::error::lower_first(text.trim_end_matches('.'))
+    mproc::error::lower_first(text.trim_end_matches('.'))
 }
 
 #[cfg(test)]

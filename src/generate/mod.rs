@@ -3,5 +3,6 @@
 //! (so tests can check a job's results against it); it prints nothing and
 //! knows nothing about the command line, pools or processes.
 
+#[cfg(feature = "excel")]
 pub mod excel;
 pub mod text;

@@ -4,15 +4,18 @@
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use encoding_rs::{Encoding, UTF_8};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{io_message, Error};
-use crate::file_path::FilePath;
-use crate::job::{Job, JobError};
+use mproc::error::{io_message, Error};
+use mproc::FilePath;
+use mproc::{Job, JobError};
 use crate::text::{self, TextCounts};
+
+use super::{Builtin, Context, Plan, Report};
 
 /// Counts the characters of one file, streamed in constant memory, and
 /// logs `Process PID analyzing FILE` as the chapter's example prints.
@@ -149,4 +152,117 @@ fn regular(path: &Path, meta: &Metadata) -> Result<(), String> {
         "cannot analyze {}: {kind}, not a regular file",
         path.display()
     ))
+}
+/// `mproc pool analyze FILE...`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Files to analyze (directories too, with --recursive).
+    #[arg(value_name = "FILE", required_unless_present = "files_from")]
+    pub files: Vec<PathBuf>,
+    /// Also analyze the paths listed in LIST, one per line (- reads stdin).
+    #[arg(long, value_name = "LIST")]
+    pub files_from: Option<PathBuf>,
+    /// Analyze every file below each directory, in sorted order (links to
+    /// directories are not followed).
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Decode files without a byte-order mark with this WHATWG encoding
+    /// (utf-8, utf-16le, shift_jis, euc-jp, windows-1252, ...) [default: utf-8].
+    #[arg(long, value_name = "LABEL", value_parser = encoding_label)]
+    pub encoding: Option<String>,
+}
+
+fn encoding_label(s: &str) -> Result<String, String> {
+    match text::encoding_for_label(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err(format!("unknown encoding label ({LABEL_HINT})")),
+    }
+}
+
+impl Builtin for Analyze {
+    type Args = AnalyzeArgs;
+    const ABOUT: &'static str = "Count each file's characters: every ASCII digit, all digits, \
+        letters, spaces, other, lines, bytes and undecodable bytes";
+
+    fn plan(args: AnalyzeArgs, _: &Context) -> mproc::Result<Plan<Analyze>> {
+        let job = Analyze::new(args.encoding.as_deref(), args.recursive)?;
+        let files =
+            crate::paths::collect(&args.files, args.files_from.as_deref(), args.recursive)?;
+        Ok(Plan {
+            job,
+            inputs: files.into_iter().map(FilePath).collect(),
+        })
+    }
+
+    /// The exercise's report: one row per file with how many of each ASCII
+    /// digit it has (`-` for a file that could not be analyzed), a TOTAL
+    /// row, then the totals of the other counts.
+    fn report(run: &Report<'_, Analyze>) -> String {
+        let names: Vec<String> = run.inputs.iter().map(|f| f.0.display().to_string()).collect();
+        let results = run.results;
+        let mut total = TextCounts::default();
+        for counts in results.iter().filter_map(|r| r.outcome.as_ok()) {
+            total.add(counts);
+        }
+        let name_width = names
+            .iter()
+            .map(|n| n.chars().count())
+            .chain([5])
+            .max()
+            .unwrap_or(5);
+        let width = total
+            .digit_counts
+            .iter()
+            .map(|n| n.to_string().len())
+            .max()
+            .unwrap_or(1);
+        let row = |s: &mut String, name: &str, cells: &[String]| {
+            let _ = write!(s, "{name:<name_width$}");
+            for cell in cells {
+                let _ = write!(s, " {cell:>width$}");
+            }
+            s.push('\n');
+        };
+        let numbers = |counts: &[u64; 10]| counts.map(|n| n.to_string());
+        let mut s = String::new();
+        row(
+            &mut s,
+            "file",
+            &std::array::from_fn::<_, 10, _>(|d| d.to_string()),
+        );
+        for r in results {
+            let name = names.get(r.index).map_or("?", String::as_str);
+            match r.outcome.as_ok() {
+                Some(c) => row(&mut s, name, &numbers(&c.digit_counts)),
+                None => row(&mut s, name, &["-"; 10].map(String::from)),
+            }
+        }
+        row(&mut s, "TOTAL", &numbers(&total.digit_counts));
+        let failed = results.iter().filter(|r| !r.outcome.is_ok()).count();
+        s.push('\n');
+        let lines = [
+            ("files", results.len() as u64),
+            ("chars", total.chars),
+            ("bytes", total.bytes),
+            ("lines", total.lines),
+            ("digits", total.digits),
+            ("letters", total.letters),
+            ("spaces", total.spaces),
+            ("other", total.other),
+            ("invalid", total.invalid),
+        ];
+        let value_width = lines
+            .iter()
+            .map(|(_, n)| n.to_string().len())
+            .max()
+            .unwrap_or(1);
+        for (label, n) in lines {
+            let _ = write!(s, "{label:<8}{n:>value_width$}");
+            if label == "files" && failed > 0 {
+                let _ = write!(s, " ({failed} not analyzed)");
+            }
+            s.push('\n');
+        }
+        s
+    }
 }

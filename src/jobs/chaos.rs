@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::job::{Job, JobError};
+use std::fmt::Write as _;
+
+use mproc::{Job, JobError, Result};
+
+use super::{Builtin, Context, Plan, Report};
 
 /// Runs one action per item. Actions (`NAME` or `NAME:ARG`):
 ///
@@ -132,4 +136,47 @@ fn raise(sig: nix::sys::signal::Signal) -> ! {
     }
     let _ = nix::sys::signal::raise(sig);
     std::process::abort()
+}
+/// `mproc pool chaos ACTION...`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChaosArgs {
+    /// Actions: ok:TEXT sleep:MS spin:MS fail:TEXT panic:TEXT exit:CODE abort segv kill hang print:BYTES eprint:BYTES log:TEXT big:BYTES flaky:FILE
+    #[arg(value_name = "ACTION", required = true)]
+    pub actions: Vec<String>,
+}
+
+impl Builtin for Chaos {
+    type Args = ChaosArgs;
+    const ABOUT: &'static str =
+        "Scripted items that sleep, fail, panic, print, exit or crash (see docs)";
+
+    fn plan(args: ChaosArgs, _: &Context) -> Result<Plan<Chaos>> {
+        Ok(Plan {
+            job: Chaos,
+            inputs: args.actions,
+        })
+    }
+
+    /// One line per action: index, outcome, pid, and value or error.
+    fn report(run: &Report<'_, Chaos>) -> String {
+        let mut s = String::new();
+        for r in run.results {
+            let action = run.inputs.get(r.index).map(String::as_str).unwrap_or("?");
+            let pid = r.pid.map_or("-".to_string(), |p| p.to_string());
+            let what = match r.outcome.as_ok() {
+                Some(v) => v.value.clone(),
+                None => r.outcome.error().unwrap_or_default(),
+            };
+            let _ = writeln!(
+                s,
+                "{:>4} {:<18} {:<9} pid {:<8} {}",
+                r.index,
+                action,
+                r.outcome.name(),
+                pid,
+                what
+            );
+        }
+        s
+    }
 }

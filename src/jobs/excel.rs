@@ -11,14 +11,17 @@ mod dates;
 mod failure;
 mod row;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use calamine::{Data, Reader, Sheet, SheetType};
 use serde::{Deserialize, Serialize};
 
 use crate::decimal_sum::DecimalSum;
-use crate::file_path::FilePath;
-use crate::job::{Job, JobError};
+use mproc::FilePath;
+use mproc::{ItemResult, Job, JobError};
+
+use super::{Builtin, Context, Plan, Report};
+use crate::report::table::{cells, table};
 
 /// Sums the numeric cells of one row of one sheet of a workbook.
 ///
@@ -185,6 +188,89 @@ impl ExcelSum {
 enum Number {
     Int(i64),
     Float(f64),
+}
+
+/// `mproc pool excel FILE...`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExcelArgs {
+    /// Workbooks, one item each.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Read this sheet: a name, or a position counting from 1 [default: the first sheet].
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<String>,
+    /// Read the first row that holds any value instead of row 1.
+    #[arg(long)]
+    pub first_nonempty: bool,
+    /// Count dates and times as Excel serial numbers (days since 1899-12-30) instead of skipping them.
+    #[arg(long)]
+    pub dates_as_numbers: bool,
+}
+
+impl Builtin for ExcelSum {
+    type Args = ExcelArgs;
+    const ABOUT: &'static str =
+        "Sum the numbers in row 1 of each workbook (.xlsx .xlsm .xlsb .xls .ods), then all of them";
+
+    fn plan(args: ExcelArgs, _: &Context) -> mproc::Result<Plan<ExcelSum>> {
+        Ok(Plan {
+            job: ExcelSum {
+                sheet: args.sheet,
+                first_nonempty: args.first_nonempty,
+                dates_as_numbers: args.dates_as_numbers,
+            },
+            inputs: args.files.into_iter().map(FilePath).collect(),
+        })
+    }
+
+    /// A table in input order: file, sheet, (row, when any is not row 1),
+    /// count, sum, skipped; a file not ok shows its outcome instead. Then a
+    /// TOTAL row over the files that were read. Sums are exact decimal sums
+    /// shown to 15 significant digits (`0.1 + 0.2` shows as `0.3`).
+    fn report(run: &Report<'_, ExcelSum>) -> String {
+    let mut sorted: Vec<&ItemResult<BookSum>> = run.results.iter().collect();
+    sorted.sort_by_key(|r| r.index);
+    let show_row = sorted
+        .iter()
+        .any(|r| r.outcome.as_ok().is_some_and(|b| b.row != Some(1)));
+    let mut rows = vec![cells(["file", "sheet", "row", "count", "sum", "skipped"])];
+    let (mut total, mut count, mut skipped) = (DecimalSum::new(), 0usize, 0usize);
+    for r in sorted {
+        let file = run
+            .inputs
+            .get(r.index)
+            .map_or("?".into(), |f| f.0.display().to_string());
+        rows.push(match r.outcome.as_ok() {
+            Some(b) => {
+                b.numbers.iter().for_each(|&x| total.add(x));
+                count += b.count;
+                skipped += b.skipped;
+                let row = b.row.map_or("-".into(), |n| n.to_string());
+                let sum = b.numbers.iter().copied().collect::<DecimalSum>();
+                [
+                    file,
+                    b.sheet.clone(),
+                    row,
+                    b.count.to_string(),
+                    sum.display(),
+                    b.skipped.to_string(),
+                ]
+            }
+            None => [
+                file,
+                r.outcome.name().into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ],
+        });
+    }
+    let (count, sum, skipped) = (count.to_string(), total.display(), skipped.to_string());
+    rows.push(cells(["TOTAL", "", "", &count, &sum, &skipped]));
+    let keep: Vec<usize> = (0..6).filter(|&c| show_row || c != 2).collect();
+    table(&rows, &keep, &[false, false, true, true, true, true])
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::job::{Job, JobError};
+use mproc::{Job, JobError};
 
 /// Appends 4 to the list it is given and returns what it then sees.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]

@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::job::{Job, JobError};
+use std::fmt::Write as _;
+
+use mproc::{Job, JobError, Result};
+
+use super::{Builtin, Context, Plan, Report};
 use crate::rng::Rng;
 
 /// Draws `count` random floats in `[0, 1)` and sums them: pure CPU work.
@@ -63,6 +67,64 @@ impl Job for Load {
             count: part.count,
             sum,
         })
+    }
+}
+
+/// `mproc pool load`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// Random draws in all.
+    #[arg(long, default_value = "40000000")]
+    pub total: u64,
+    /// Random seed.
+    #[arg(long, default_value = "1")]
+    pub seed: u64,
+    /// Shares to split the draws into [default: one per process].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub parts: Option<u32>,
+}
+
+impl Builtin for Load {
+    type Args = LoadArgs;
+    const ABOUT: &'static str = "The CPU load demo: TOTAL random draws split over the processes";
+
+    fn plan(args: LoadArgs, context: &Context) -> Result<Plan<Load>> {
+        let parts = args
+            .parts
+            .unwrap_or(u32::try_from(context.processes.max(1)).unwrap_or(u32::MAX));
+        Ok(Plan {
+            job: Load,
+            inputs: Load::split(args.total, parts, args.seed),
+        })
+    }
+
+    /// One row per share: the process, its draws and their sum; then totals.
+    fn report(run: &Report<'_, Load>) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "{:>8} {:>12} {:>16}", "pid", "draws", "sum");
+        let (mut count, mut sum) = (0u64, 0.0f64);
+        for r in run.results {
+            match r.outcome.as_ok() {
+                Some(v) => {
+                    let _ = writeln!(s, "{:>8} {:>12} {:>16.3}", v.pid, v.count, v.sum);
+                    count += v.count;
+                    sum += v.sum;
+                }
+                None => {
+                    let pid = r.pid.map_or("-".into(), |p| p.to_string());
+                    let _ = writeln!(s, "{pid:>8} {:>12} {:>16}", "-", "None");
+                }
+            }
+        }
+        let mean = if count > 0 { sum / count as f64 } else { 0.0 };
+        let _ = writeln!(s, "{:>8} {:>12} {:>16.3}", "total", count, sum);
+        let with = match run.context.processes {
+            0 => "in this process (serial)".to_string(),
+            n => format!("with {n} processes"),
+        };
+        let seconds = run.summary.elapsed_ms as f64 / 1000.0;
+        let _ = writeln!(s, "mean {mean:.6}; {seconds:.3} s {with}");
+        s
     }
 }
 

@@ -1,9 +1,26 @@
-//! The jobs the `mproc` command line runs. Each lives in its own file and
-//! knows nothing about pipes or processes: it maps one input to one output.
+//! The built-in jobs, and the one table that makes them commands.
+//!
+//! Each job lives in its own file: the [`Job`] itself (one input to one
+//! output, knowing nothing of pipes, processes or the command line), and its
+//! [`Builtin`] side: the subcommand's arguments, how they become the job
+//! and its inputs, and its human report. [`TABLE`] lists them; the command
+//! line's `pool` subcommands, the worker registry and the reports all read
+//! it. Adding a job is its file plus one line here (see
+//! `docs/ARCHITECTURE.md`).
+
+use std::marker::PhantomData;
+
+use mproc::{ItemResult, Job, Registry, Result};
+
+use crate::commands::Status;
+use crate::options::PoolCommand;
+use crate::report::Summary;
 
 pub mod analyze;
 pub mod chaos;
+#[cfg(feature = "excel")]
 pub mod excel;
+#[cfg(feature = "fetch")]
 pub mod fetch;
 pub mod isolation;
 pub mod load;
@@ -11,22 +28,146 @@ pub mod square;
 
 pub use analyze::Analyze;
 pub use chaos::Chaos;
+#[cfg(feature = "excel")]
 pub use excel::{BookSum, ExcelSum};
+#[cfg(feature = "fetch")]
 pub use fetch::Fetch;
 pub use isolation::Isolation;
 pub use load::{Load, LoadPart, LoadSum};
 pub use square::Square;
 
-use crate::registry::Registry;
+/// Every built-in pool job, in the order `mproc pool --help` lists them.
+pub const TABLE: &[&dyn Entry] = &[
+    &Of::<Square>::ENTRY,
+    &Of::<Load>::ENTRY,
+    &Of::<Chaos>::ENTRY,
+    &Of::<Analyze>::ENTRY,
+    #[cfg(feature = "excel")]
+    &Of::<ExcelSum>::ENTRY,
+    #[cfg(feature = "fetch")]
+    &Of::<Fetch>::ENTRY,
+];
 
-/// Adds every built-in job to `registry`.
-pub(crate) fn register_builtin(registry: Registry) -> Registry {
-    registry
-        .register::<Square>()
-        .register::<Load>()
-        .register::<Chaos>()
-        .register::<Isolation>()
-        .register::<Analyze>()
-        .register::<ExcelSum>()
-        .register::<Fetch>()
+/// The jobs a worker of the `mproc` binary can run: the table's, and the
+/// `process` demo's.
+pub fn registry() -> Registry {
+    TABLE
+        .iter()
+        .fold(Registry::new().register::<Isolation>(), |r, e| e.register(r))
+}
+
+/// The table entry of the job named `name`.
+pub fn find(name: &str) -> Option<&'static dyn Entry> {
+    TABLE.iter().copied().find(|e| e.name() == name)
+}
+
+/// A built-in job as the command line sees it.
+pub trait Builtin: Job<Input: Clone> + Sized {
+    /// The subcommand's arguments (a clap `Args` struct).
+    type Args: clap::Args + clap::FromArgMatches + Send + 'static;
+    /// The subcommand's one-line help.
+    const ABOUT: &'static str;
+
+    /// The job and its inputs, made before any worker starts; an error
+    /// refuses the whole run (exit 2).
+    fn plan(args: Self::Args, context: &Context) -> Result<Plan<Self>>;
+
+    /// The human report of a finished run, for stdout.
+    fn report(plan: &Report<'_, Self>) -> String;
+}
+
+/// What a job's plan may depend on besides its arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// Worker processes the pool will start (0 with `--serial`).
+    pub processes: usize,
+    /// Items at once inside each worker.
+    pub concurrency: u32,
+}
+
+/// A job and the inputs to run it on.
+pub struct Plan<J: Job> {
+    /// The job value, sent once to each worker.
+    pub job: J,
+    /// One item each.
+    pub inputs: Vec<J::Input>,
+}
+
+/// What a human report is made of.
+pub struct Report<'a, J: Job> {
+    /// Every input of the run (also those `--resume` skipped).
+    pub inputs: &'a [J::Input],
+    /// The results, in input order (or arrival order with
+    /// `imap-unordered`).
+    pub results: &'a [ItemResult<J::Output>],
+    /// Counts and times.
+    pub summary: &'a Summary,
+    /// What the plan was made with.
+    pub context: Context,
+}
+
+/// A table entry: a [`Builtin`] job with its types erased.
+pub trait Entry: Sync {
+    /// The subcommand's (and the job's) name.
+    fn name(&self) -> &'static str;
+    /// The subcommand, with its arguments.
+    fn command(&self) -> clap::Command;
+    /// Adds the job to a worker registry.
+    fn register(&self, registry: Registry) -> Registry;
+    /// Reads the subcommand's arguments.
+    fn parse(&self, matches: &clap::ArgMatches) -> std::result::Result<Box<dyn Call>, clap::Error>;
+}
+
+/// A job's parsed arguments, ready to run with a pool command's settings.
+pub trait Call: Send + std::fmt::Debug {
+    /// The job's name.
+    fn name(&self) -> &'static str;
+    /// Plans the job, runs it and prints its results.
+    fn run(self: Box<Self>, command: &PoolCommand) -> Result<Status>;
+}
+
+/// The table entry of job `J`.
+pub struct Of<J>(PhantomData<fn() -> J>);
+
+impl<J> Of<J> {
+    /// The entry.
+    pub const ENTRY: Of<J> = Of(PhantomData);
+}
+
+impl<J: Builtin> Entry for Of<J> {
+    fn name(&self) -> &'static str {
+        J::NAME
+    }
+
+    fn command(&self) -> clap::Command {
+        <J::Args as clap::Args>::augment_args(clap::Command::new(J::NAME)).about(J::ABOUT)
+    }
+
+    fn register(&self, registry: Registry) -> Registry {
+        registry.register::<J>()
+    }
+
+    fn parse(&self, matches: &clap::ArgMatches) -> std::result::Result<Box<dyn Call>, clap::Error> {
+        let args = <J::Args as clap::FromArgMatches>::from_arg_matches(matches)?;
+        Ok(Box::new(Args::<J>(args)))
+    }
+}
+
+/// The parsed arguments of job `J`.
+pub struct Args<J: Builtin>(pub J::Args);
+
+impl<J: Builtin> std::fmt::Debug for Args<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} job", J::NAME)
+    }
+}
+
+impl<J: Builtin> Call for Args<J> {
+    fn name(&self) -> &'static str {
+        J::NAME
+    }
+
+    fn run(self: Box<Self>, command: &PoolCommand) -> Result<Status> {
+        crate::commands::pool::run::<J>(self.0, command)
+    }
 }

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::job::{Job, JobError};
+use mproc::{Job, JobError, Result};
+
+use super::{Builtin, Context, Plan, Report};
 
 /// Squares a number and logs `Input X in process PID`, as the chapter's
 /// `multiprocess_pool.py` prints.
@@ -18,5 +20,39 @@ impl Job for Square {
         tracing::info!("Input {x} in process {}", std::process::id());
         x.checked_mul(x)
             .ok_or_else(|| format!("{x} squared does not fit in 64 bits").into())
+    }
+}
+
+/// `mproc pool square COUNT`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SquareArgs {
+    /// How many numbers (0..COUNT).
+    #[arg(value_name = "COUNT")]
+    pub count: u64,
+}
+
+impl Builtin for Square {
+    type Args = SquareArgs;
+    const ABOUT: &'static str = "f(x) = x*x over 0..COUNT, printed as Python prints a list";
+
+    fn plan(args: SquareArgs, _: &Context) -> Result<Plan<Square>> {
+        Ok(Plan {
+            job: Square,
+            inputs: (0..args.count).collect(),
+        })
+    }
+
+    /// Python's printed list: `[0, 1, 4, 9]`, with `None` for items not ok.
+    fn report(run: &Report<'_, Square>) -> String {
+        let items: Vec<String> = run
+            .results
+            .iter()
+            .map(|r| {
+                r.outcome
+                    .as_ok()
+                    .map_or_else(|| "None".to_string(), u64::to_string)
+            })
+            .collect();
+        format!("[{}]\n", items.join(", "))
     }
 }

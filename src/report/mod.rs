@@ -4,7 +4,7 @@
 //! Stdout carries results only; people-facing lines go to the log sink on
 //! stderr. A closed stdout (`mproc ... | head`) ends output quietly.
 
-pub mod human;
+pub mod table;
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::outcome::ItemResult;
+use mproc::{ItemResult, OutcomeKind};
 
 /// Counts of outcomes over a run.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -41,13 +41,13 @@ impl Summary {
     /// Adds one outcome.
     pub fn add<T>(&mut self, r: &ItemResult<T>) {
         self.total += 1;
-        match r.outcome.name() {
-            "ok" => self.ok += 1,
-            "failed" => self.failed += 1,
-            "panicked" => self.panicked += 1,
-            "crashed" => self.crashed += 1,
-            "timed_out" => self.timed_out += 1,
-            _ => self.not_run += 1,
+        match r.outcome.kind() {
+            OutcomeKind::Ok => self.ok += 1,
+            OutcomeKind::Failed => self.failed += 1,
+            OutcomeKind::Panicked => self.panicked += 1,
+            OutcomeKind::Crashed => self.crashed += 1,
+            OutcomeKind::TimedOut => self.timed_out += 1,
+            OutcomeKind::NotRun => self.not_run += 1,
         }
     }
 
@@ -164,7 +164,7 @@ pub fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value
     let mut not_run: Vec<(usize, String)> = results
         .iter()
         .filter_map(|r| match &r.outcome {
-            crate::Outcome::NotRun(why) => Some((r.index, why.clone())),
+            mproc::Outcome::NotRun(why) => Some((r.index, why.clone())),
             _ => None,
         })
         .collect();

@@ -118,7 +118,7 @@ impl FetchError {
 /// The kind of an I/O error on the connection.
 fn io_kind(e: &std::io::Error) -> (FetchErrorKind, String) {
     use std::io::ErrorKind as Io;
-    let text = crate::error::io_message(e);
+    let text = mproc::error::io_message(e);
     // rustls reports a failed handshake inside an I/O error.
     let tls = e
         .get_ref()
@@ -133,7 +133,7 @@ fn io_kind(e: &std::io::Error) -> (FetchErrorKind, String) {
 }
 
 fn lower(s: &str) -> String {
-    crate::error::lower_first(s)
+    mproc::error::lower_first(s)
 }
 
 /// `0.5 s`, `30 s`.

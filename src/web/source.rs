@@ -21,7 +21,7 @@ use url::Url;
 
 use super::client::Client;
 use super::sitemap::{self, Sitemap};
-use crate::error::{io_message, Error, ErrorKind, Result};
+use mproc::error::{io_message, Error, ErrorKind, Result};
 
 /// Levels of sitemap indexes followed below the source.
 pub const MAX_DEPTH: u32 = 3;

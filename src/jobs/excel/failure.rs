@@ -128,7 +128,7 @@ fn os_message(io: &std::io::Error) -> String {
         Some(i) => &text[..i],
         None => &text,
     };
-    crate::error::lower_first(text)
+    mproc::error::lower_first(text)
 }
 
 /// The reader's message on one line, first letter lowercase, without the
@@ -144,7 +144,7 @@ fn one_line(text: &str) -> String {
         }
         rest = tail;
     }
-    crate::error::lower_first(rest)
+    mproc::error::lower_first(rest)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod imap;
 pub(crate) mod scheduler;
 pub(crate) mod task;
 
+pub use crate::settings::MAX_PROCESSES;
 pub use async_result::AsyncResult;
 pub use imap::IMap;
 
@@ -23,166 +24,41 @@ use std::time::{Duration, Instant};
 use crate::child::WorkerCommand;
 use crate::connection::ConnConfig;
 use crate::error::{Error, ErrorKind, Result};
-use crate::hosts::Placement;
 use crate::job::Job;
 use crate::outcome::{ItemResult, Outcome};
 use crate::protocol;
-use scheduler::{Event, Lifecycle, Scheduler, Settings};
+use crate::settings::PoolSettings;
+use scheduler::{Event, Lifecycle, Scheduler};
 use task::{Batch, JobSpec, RawResult, Task};
 
 /// Worker starts and ends kept between two calls of
 /// [`Pool::worker_events`]; later ones are dropped.
 const LIFECYCLE_KEPT: usize = 4096;
 
-/// Builds a [`Pool`]; see [`Pool::builder`].
-#[derive(Debug, Clone)]
-pub struct PoolBuilder {
-    processes: Option<usize>,
-    chunksize: usize,
-    max_tasks_per_child: Option<u64>,
-    timeout: Option<Duration>,
-    retries: u32,
-    retry_errors: bool,
-    halt_on_error: bool,
-    concurrency: u32,
-    max_frame: usize,
-    start_timeout: Duration,
-    command: Option<WorkerCommand>,
-    placement: Placement,
-}
-
-impl Default for PoolBuilder {
-    fn default() -> Self {
-        PoolBuilder {
-            processes: None,
-            chunksize: 1,
-            max_tasks_per_child: None,
-            timeout: None,
-            retries: 0,
-            retry_errors: false,
-            halt_on_error: false,
-            concurrency: 1,
-            max_frame: protocol::DEFAULT_MAX_FRAME,
-            start_timeout: Duration::from_secs(30),
-            command: None,
-            placement: Placement::default(),
-        }
-    }
-}
-
-impl PoolBuilder {
-    /// Number of worker processes (default: [`cpu_count`](crate::cpu_count)).
-    pub fn processes(mut self, n: usize) -> Self {
-        self.processes = Some(n);
-        self
-    }
-
-    /// Items sent to a worker per request frame (default 1). Items are
-    /// pipelined either way, so this matters less than in Python.
-    pub fn chunksize(mut self, n: usize) -> Self {
-        self.chunksize = n.max(1);
-        self
-    }
-
-    /// Replace each worker after it has run this many items.
-    pub fn max_tasks_per_child(mut self, n: u64) -> Self {
-        self.max_tasks_per_child = Some(n.max(1));
-        self
-    }
-
-    /// Kill and replace a worker whose item runs longer than this; the item
-    /// ends [`Outcome::TimedOut`].
-    pub fn timeout(mut self, limit: Duration) -> Self {
-        self.timeout = Some(limit);
-        self
-    }
-
-    /// Run an item that crashed or timed out up to `n` more times.
-    pub fn retries(mut self, n: u32) -> Self {
-        self.retries = n;
-        self
-    }
-
-    /// Also retry items whose job returned an error or panicked.
-    pub fn retry_errors(mut self, yes: bool) -> Self {
-        self.retry_errors = yes;
-        self
-    }
-
-    /// Stop dispatching after the first item that is not ok; items not yet
-    /// sent to a worker end [`Outcome::NotRun`].
-    pub fn halt_on_error(mut self, yes: bool) -> Self {
-        self.halt_on_error = yes;
-        self
-    }
-
-    /// Items run at once inside each worker, on threads (default 1). Raise
-    /// it for I/O-bound jobs.
-    pub fn concurrency(mut self, n: u32) -> Self {
-        self.concurrency = n.max(1);
-        self
-    }
-
-    /// Largest result frame accepted from a worker (default 64 MiB).
-    pub fn max_frame(mut self, bytes: usize) -> Self {
-        self.max_frame = bytes;
-        self
-    }
-
-    /// How long a new worker may take to answer the handshake (default 30 s).
-    pub fn start_timeout(mut self, limit: Duration) -> Self {
-        self.start_timeout = limit;
-        self
-    }
-
-    /// Run this program as the worker instead of the current executable. It
-    /// must call [`serve_if_worker`](crate::serve_if_worker) (or be `mproc`).
-    pub fn program(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.command = Some(WorkerCommand::program(path));
-        self
-    }
-
-    /// Runs the workers where `placement` says: behind a launcher, on
-    /// other hosts through ssh. With hosts, their counts replace
-    /// [`processes`](PoolBuilder::processes).
-    pub fn placement(mut self, placement: Placement) -> Self {
-        self.placement = placement;
-        self
-    }
-
-    /// Starts the workers and waits for each one's handshake.
-    pub fn build(self) -> Result<Pool> {
-        let processes = match self.processes {
-            Some(0) => return Err(Error::usage("a pool needs at least 1 process")),
-            Some(n) => n,
-            None => crate::cpu::cpu_count(),
-        };
-        let commands = match self.command {
-            Some(c) if self.placement.is_local() => vec![c; processes],
-            _ => self.placement.commands(processes)?,
+impl Pool {
+    /// Starts the workers `settings` ask for and waits for each one's
+    /// handshake.
+    pub fn start(settings: PoolSettings) -> Result<Pool> {
+        crate::worker::refuse_nested_start("Pool::new");
+        let processes = settings.worker_count()?;
+        let commands = match &settings.program {
+            Some(program) if settings.placement.is_local() => {
+                vec![WorkerCommand::program(program); processes]
+            }
+            _ => settings.placement.commands(processes)?,
         };
         let processes = commands.len();
-        let settings = Settings {
-            processes,
-            chunksize: self.chunksize,
-            max_tasks_per_child: self.max_tasks_per_child,
-            timeout: self.timeout,
-            retries: self.retries,
-            retry_errors: self.retry_errors,
-            halt_on_error: self.halt_on_error,
-            start_timeout: self.start_timeout,
-            conn: ConnConfig {
-                commands: commands.clone(),
-                max_frame: self.max_frame,
-                log_filter: crate::logging::worker_filter(),
-                concurrency: self.concurrency,
-            },
-        };
+        let conn = ConnConfig::new(&settings, commands);
+        let hosts = conn
+            .commands
+            .iter()
+            .map(|c| c.host().map(str::to_string))
+            .collect();
         let (tx, rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::channel();
         let (life_tx, life_rx) = mpsc::sync_channel(LIFECYCLE_KEPT);
         let epoch = Instant::now();
-        let scheduler = Scheduler::new(settings, rx, tx.clone(), ready_tx, epoch, life_tx);
+        let scheduler = Scheduler::new(settings, conn, rx, tx.clone(), ready_tx, epoch, life_tx);
         let thread = std::thread::Builder::new()
             .name("mproc-scheduler".into())
             .spawn(move || scheduler.run())
@@ -194,10 +70,7 @@ impl PoolBuilder {
             ))
         });
         let mut pool = Pool {
-            hosts: commands
-                .iter()
-                .map(|c| c.host().map(str::to_string))
-                .collect(),
+            hosts,
             events: tx,
             thread: Some(thread),
             processes,
@@ -255,9 +128,10 @@ impl Pool {
         Pool::builder().processes(processes).build()
     }
 
-    /// A builder with every option at its default.
-    pub fn builder() -> PoolBuilder {
-        PoolBuilder::default()
+    /// Settings with every option at its default, to change with their
+    /// chainable setters and start with [`build`](PoolSettings::build).
+    pub fn builder() -> PoolSettings {
+        PoolSettings::default()
     }
 
     /// The number of worker processes.
@@ -378,12 +252,6 @@ impl Pool {
         }
     }
 
-    /// Stops dispatching: items not yet sent to a worker end
-    /// [`Outcome::NotRun`] with `why`; running items finish.
-    pub fn halt(&self, why: &str) {
-        let _ = self.events.send(Event::Halt(why.to_string()));
-    }
-
     /// A handle that stops this pool from another thread (a signal
     /// handler, say), like [`terminate`](Pool::terminate) without waiting.
     pub fn stopper(&self) -> Stopper {
@@ -478,29 +346,19 @@ pub(crate) fn encode_task<T: serde::Serialize>(
 }
 
 pub(crate) fn decode_result<O: serde::de::DeserializeOwned>(r: RawResult) -> ItemResult<O> {
-    let ItemResult {
-        index,
-        outcome,
-        worker,
-        pid,
-        attempts,
-        started,
-        elapsed,
-    } = r;
-    let outcome = match outcome {
+    r.map_outcome(decode_outcome)
+}
+
+/// Decodes an encoded value; one that cannot be decoded makes the item
+/// failed. The one place a result's bytes become the job's output.
+pub(crate) fn decode_outcome<O: serde::de::DeserializeOwned>(
+    outcome: Outcome<Vec<u8>>,
+) -> Outcome<O> {
+    match outcome {
         Outcome::Ok(bytes) => match protocol::decode::<O>(&bytes) {
             Ok(v) => Outcome::Ok(v),
             Err(e) => Outcome::Failed(format!("cannot decode result: {e}")),
         },
         other => other.map(|_| unreachable!("only an ok outcome carries a value")),
-    };
-    ItemResult {
-        index,
-        outcome,
-        worker,
-        pid,
-        attempts,
-        started,
-        elapsed,
     }
 }

@@ -2,15 +2,31 @@
 
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+use crate::outcome::Outcome;
 
 thread_local! {
     static IN_JOB: Cell<bool> = const { Cell::new(false) };
     static LAST: RefCell<Option<(String, Option<String>)>> = const { RefCell::new(None) };
 }
 
+/// Runs one item of a job: its value, its error's message, or its panic
+/// (message and location), as an [`Outcome`]. The one place a job's
+/// result becomes an outcome, in a worker and in [`Serial`](crate::Serial).
+pub(crate) fn run_item<T, E: std::fmt::Display>(f: impl FnOnce() -> Result<T, E>) -> Outcome<T> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(install_hook);
+    match catch(f) {
+        Ok(Ok(value)) => Outcome::Ok(value),
+        Ok(Err(e)) => Outcome::Failed(e.to_string()),
+        Err((message, location)) => Outcome::Panicked { message, location },
+    }
+}
+
 /// Installs a hook that records a job's panic for [`catch`] and stays quiet;
 /// panics outside jobs print as usual.
-pub(crate) fn install_hook() {
+fn install_hook() {
     let default = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         if !IN_JOB.with(Cell::get) {
@@ -31,7 +47,7 @@ pub(crate) fn install_hook() {
 }
 
 /// Runs `f`, turning a panic into `Err((message, location))`.
-pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, (String, Option<String>)> {
+fn catch<T>(f: impl FnOnce() -> T) -> Result<T, (String, Option<String>)> {
     IN_JOB.with(|c| c.set(true));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     IN_JOB.with(|c| c.set(false));

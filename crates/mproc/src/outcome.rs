@@ -55,6 +55,60 @@ impl fmt::Display for Exit {
     }
 }
 
+/// The kinds of [`Outcome`], without their data: for counting, and for the
+/// names that JSON and job logs use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// [`Outcome::Ok`].
+    Ok,
+    /// [`Outcome::Failed`].
+    Failed,
+    /// [`Outcome::Panicked`].
+    Panicked,
+    /// [`Outcome::Crashed`].
+    Crashed,
+    /// [`Outcome::TimedOut`].
+    TimedOut,
+    /// [`Outcome::NotRun`].
+    NotRun,
+}
+
+impl OutcomeKind {
+    /// Every kind, in the order reports list them.
+    pub const ALL: [OutcomeKind; 6] = [
+        OutcomeKind::Ok,
+        OutcomeKind::Failed,
+        OutcomeKind::Panicked,
+        OutcomeKind::Crashed,
+        OutcomeKind::TimedOut,
+        OutcomeKind::NotRun,
+    ];
+
+    /// `ok`, `failed`, `panicked`, `crashed`, `timed_out` or `not_run`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutcomeKind::Ok => "ok",
+            OutcomeKind::Failed => "failed",
+            OutcomeKind::Panicked => "panicked",
+            OutcomeKind::Crashed => "crashed",
+            OutcomeKind::TimedOut => "timed_out",
+            OutcomeKind::NotRun => "not_run",
+        }
+    }
+
+    /// The kind named `name`, as [`name`](OutcomeKind::name) gives it.
+    pub fn from_name(name: &str) -> Option<OutcomeKind> {
+        OutcomeKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// How one item ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome<T> {
@@ -84,17 +138,22 @@ pub enum Outcome<T> {
 }
 
 impl<T> Outcome<T> {
+    /// Which kind of outcome this is, without its data.
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Outcome::Ok(_) => OutcomeKind::Ok,
+            Outcome::Failed(_) => OutcomeKind::Failed,
+            Outcome::Panicked { .. } => OutcomeKind::Panicked,
+            Outcome::Crashed { .. } => OutcomeKind::Crashed,
+            Outcome::TimedOut(_) => OutcomeKind::TimedOut,
+            Outcome::NotRun(_) => OutcomeKind::NotRun,
+        }
+    }
+
     /// The lowercase name used in JSON and job logs: `ok`, `failed`,
     /// `panicked`, `crashed`, `timed_out`, `not_run`.
     pub fn name(&self) -> &'static str {
-        match self {
-            Outcome::Ok(_) => "ok",
-            Outcome::Failed(_) => "failed",
-            Outcome::Panicked { .. } => "panicked",
-            Outcome::Crashed { .. } => "crashed",
-            Outcome::TimedOut(_) => "timed_out",
-            Outcome::NotRun(_) => "not_run",
-        }
+        self.kind().name()
     }
 
     /// True for [`Outcome::Ok`].
@@ -177,9 +236,14 @@ pub struct ItemResult<T> {
 impl<T> ItemResult<T> {
     /// Converts the value with `f`, keeping the record.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> ItemResult<U> {
+        self.map_outcome(|o| o.map(f))
+    }
+
+    /// Converts the outcome with `f`, keeping the record.
+    pub fn map_outcome<U>(self, f: impl FnOnce(Outcome<T>) -> Outcome<U>) -> ItemResult<U> {
         ItemResult {
             index: self.index,
-            outcome: self.outcome.map(f),
+            outcome: f(self.outcome),
             worker: self.worker,
             pid: self.pid,
             attempts: self.attempts,
@@ -188,7 +252,8 @@ impl<T> ItemResult<T> {
         }
     }
 
-    pub(crate) fn not_run(index: usize, why: &str) -> Self {
+    /// The record of an item that never ran, for `why`.
+    pub fn not_run(index: usize, why: &str) -> Self {
         ItemResult {
             index,
             outcome: Outcome::NotRun(why.to_string()),

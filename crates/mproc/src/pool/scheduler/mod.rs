@@ -27,7 +27,8 @@ use super::task::{Outbox, RunInfo, Task};
 use crate::connection::{ConnConfig, ConnEvent, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::outcome::{Exit, Outcome};
-use crate::protocol::{Done, WireOutcome};
+use crate::settings::PoolSettings;
+use crate::protocol::Done;
 
 /// Everything the scheduler reacts to.
 pub(crate) enum Event {
@@ -44,22 +45,6 @@ pub(crate) enum Event {
     /// Stop at once: kill the workers; what did not finish is not run,
     /// for the reason given.
     Terminate(String),
-    /// Stop dispatching: queued items are not run, running ones finish.
-    Halt(String),
-}
-
-/// How the scheduler runs.
-#[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    pub processes: usize,
-    pub chunksize: usize,
-    pub max_tasks_per_child: Option<u64>,
-    pub timeout: Option<Duration>,
-    pub retries: u32,
-    pub retry_errors: bool,
-    pub halt_on_error: bool,
-    pub start_timeout: Duration,
-    pub conn: ConnConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +94,8 @@ pub(crate) struct Lifecycle {
 }
 
 pub(crate) struct Scheduler {
-    settings: Settings,
+    settings: PoolSettings,
+    conn: ConnConfig,
     events: Receiver<Event>,
     sender: Sender<Event>,
     slots: Vec<Slot>,
@@ -129,16 +115,18 @@ const MAX_START_FAILURES: u32 = 3;
 
 impl Scheduler {
     pub(crate) fn new(
-        settings: Settings,
+        settings: PoolSettings,
+        conn: ConnConfig,
         events: Receiver<Event>,
         sender: Sender<Event>,
         startup: Sender<Result<()>>,
         epoch: Instant,
         lifecycle: SyncSender<Lifecycle>,
     ) -> Scheduler {
-        let slots = (0..settings.processes).map(|_| Slot::default()).collect();
+        let slots = (0..conn.commands.len()).map(|_| Slot::default()).collect();
         Scheduler {
             settings,
+            conn,
             events,
             sender,
             slots,
@@ -222,7 +210,6 @@ impl Scheduler {
                 }
             }
             Event::Terminate(why) => self.terminate(why),
-            Event::Halt(why) => self.halt(why),
         }
     }
 
@@ -294,14 +281,13 @@ impl Scheduler {
             elapsed,
         };
         mark_started(live, concurrency, now);
-        let outcome = match done.outcome {
-            WireOutcome::Ok(bytes) => Outcome::Ok(bytes),
+        let outcome = match Outcome::from(done.outcome) {
             // A remote worker's error (a missing file, say) names its host.
-            WireOutcome::Failed(message) => match self.settings.conn.command(slot).host() {
+            Outcome::Failed(message) => match self.conn.command(slot).host() {
                 Some(host) => Outcome::Failed(format!("{message} (on {host})")),
                 None => Outcome::Failed(message),
             },
-            WireOutcome::Panicked { message, location } => Outcome::Panicked { message, location },
+            other => other,
         };
         let retry = !outcome.is_ok()
             && self.settings.retry_errors
@@ -328,7 +314,6 @@ impl Scheduler {
         }
         let killed_by_us = live.kill_reason.is_some();
         let host = self
-            .settings
             .conn
             .command(slot)
             .host()
@@ -456,7 +441,7 @@ impl Scheduler {
         let failed = !outcome.is_ok();
         self.outbox.finish(task, outcome, run);
         if failed && self.settings.halt_on_error && self.halted.is_none() {
-            self.halt("an earlier item was not ok (--halt-on-error)".into());
+            self.halt("an earlier item was not ok (halt on error)".into());
         }
     }
 
@@ -471,7 +456,7 @@ impl Scheduler {
                 event,
             });
         });
-        let conn = Connection::start(&self.settings.conn, slot, sink)?;
+        let conn = Connection::start(&self.conn, slot, sink)?;
         self.slots[slot].live = Some(Live {
             conn,
             pid: None,
@@ -496,7 +481,7 @@ impl Scheduler {
 
     /// Items run by each worker at once.
     fn concurrency(&self) -> usize {
-        self.settings.conn.concurrency.max(1) as usize
+        self.settings.concurrency.max(1) as usize
     }
 
     /// Why items cannot be queued now, as the outcome they end with; `None`

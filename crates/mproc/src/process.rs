@@ -18,6 +18,7 @@ use crate::connection::{ConnConfig, ConnEvent, Connection};
 use crate::error::Result;
 use crate::job::Job;
 use crate::outcome::{Exit, Outcome};
+use crate::settings::PoolSettings;
 use crate::protocol::{self, Item, Request, WireOutcome};
 
 /// One child process running one job.
@@ -52,12 +53,8 @@ impl<O: DeserializeOwned> Process<O> {
         job: &J,
         input: J::Input,
     ) -> Result<Process<O>> {
-        let config = ConnConfig {
-            commands: vec![command],
-            max_frame: protocol::DEFAULT_MAX_FRAME,
-            log_filter: crate::logging::worker_filter(),
-            concurrency: 1,
-        };
+        crate::worker::refuse_nested_start("Process::start");
+        let config = ConnConfig::new(&PoolSettings::default(), vec![command]);
         let (tx, events) = mpsc::channel();
         let mut conn = Connection::start(
             &config,
@@ -168,14 +165,7 @@ impl<O: DeserializeOwned> Process<O> {
         self.is_alive();
         let exit = self.exit?;
         Some(match self.done.take() {
-            Some(WireOutcome::Ok(bytes)) => match protocol::decode::<O>(&bytes) {
-                Ok(v) => Outcome::Ok(v),
-                Err(e) => Outcome::Failed(format!("cannot decode result: {e}")),
-            },
-            Some(WireOutcome::Failed(m)) => Outcome::Failed(m),
-            Some(WireOutcome::Panicked { message, location }) => {
-                Outcome::Panicked { message, location }
-            }
+            Some(wire) => crate::pool::decode_outcome(Outcome::from(wire)),
             None => Outcome::Crashed {
                 exit: Some(exit),
                 detail: self.detail.clone(),

@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use crate::child::{ChildGuard, WorkerCommand};
 use crate::error::{Error, ErrorKind, Result};
-use crate::logging;
+use crate::log_bridge;
+use crate::settings::PoolSettings;
 use crate::outcome::Exit;
 use crate::protocol::{self, Done, FrameReader, Hello, Reply, Request};
 
@@ -53,6 +54,21 @@ pub(crate) struct ConnConfig {
 }
 
 impl ConnConfig {
+    /// The connection settings of a pool (or a [`Process`](crate::Process))
+    /// with `settings`, whose slots run `commands`. The only place one is
+    /// made.
+    pub(crate) fn new(settings: &PoolSettings, commands: Vec<WorkerCommand>) -> ConnConfig {
+        ConnConfig {
+            commands,
+            max_frame: settings.max_frame,
+            log_filter: settings
+                .log_filter
+                .clone()
+                .unwrap_or_else(log_bridge::default_worker_filter),
+            concurrency: settings.concurrency.max(1),
+        }
+    }
+
     /// The command of pool slot `worker`.
     pub(crate) fn command(&self, worker: usize) -> &WorkerCommand {
         &self.commands[worker.min(self.commands.len() - 1)]
@@ -195,7 +211,7 @@ fn read_loop(
     while let Some(reply) = frames.read::<Reply>()? {
         match reply {
             Reply::Done(d) => done.push(d),
-            Reply::Log(record) => logging::emit_worker(worker, pid, &record),
+            Reply::Log(record) => log_bridge::emit_worker(worker, pid, &record),
         }
         // Hand over a batch once no more frames are already buffered, so a
         // burst of results wakes the scheduler once.
@@ -245,7 +261,7 @@ fn drain_stderr(stderr: ChildStderr, worker: usize, pid: u32) {
                 while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                     line.pop();
                 }
-                logging::emit_output(worker, pid, &String::from_utf8_lossy(&line));
+                log_bridge::emit_output(worker, pid, &String::from_utf8_lossy(&line));
             }
         }
     }

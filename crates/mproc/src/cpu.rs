@@ -126,17 +126,46 @@ fn decide(
     }
 }
 
+/// Online logical CPUs, as Python's `os.cpu_count()` gives them.
 fn logical_cpus() -> usize {
-    let mut sys = sysinfo::System::new();
-    sys.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
-    match sys.cpus().len() {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .and_then(|list| count_cpu_list(list.trim()))
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// The CPUs in a kernel CPU list such as `0-3,8,10-11`.
+fn count_cpu_list(list: &str) -> Option<usize> {
+    let mut n = 0usize;
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        n += match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (a.parse::<usize>().ok()?, b.parse::<usize>().ok()?);
+                b.checked_sub(a)? + 1
+            }
+            None => part.parse::<usize>().map(|_| 1).ok()?,
+        };
+    }
+    Some(n)
+}
+
+/// Distinct (package, core) pairs in the kernel's CPU topology.
 fn physical_cores() -> Option<usize> {
-    sysinfo::System::physical_core_count()
+    let mut cores = std::collections::HashSet::new();
+    for entry in std::fs::read_dir("/sys/devices/system/cpu").ok()?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.strip_prefix("cpu").is_some_and(|n| n.parse::<u32>().is_ok()) {
+            continue;
+        }
+        let topology = entry.path().join("topology");
+        let read = |f: &str| std::fs::read_to_string(topology.join(f)).ok();
+        if let (Some(package), Some(core)) = (read("physical_package_id"), read("core_id")) {
+            cores.insert((package.trim().to_string(), core.trim().to_string()));
+        }
+    }
+    (!cores.is_empty()).then_some(cores.len())
 }
 
 fn affinity_cpus() -> Option<usize> {

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::outcome::Outcome;
 
 /// The protocol version a worker announces in its [`Hello`].
 pub const VERSION: u32 = 1;
@@ -131,6 +132,28 @@ pub enum WireOutcome {
         /// `file:line:column`, when known.
         location: Option<String>,
     },
+}
+
+impl From<Outcome<Vec<u8>>> for WireOutcome {
+    /// What a worker reports of an item it ran (a worker never decides a
+    /// crash, a timeout or "not run": those become `Failed` with their text).
+    fn from(outcome: Outcome<Vec<u8>>) -> Self {
+        match outcome {
+            Outcome::Ok(bytes) => WireOutcome::Ok(bytes),
+            Outcome::Panicked { message, location } => WireOutcome::Panicked { message, location },
+            other => WireOutcome::Failed(other.error().unwrap_or_default()),
+        }
+    }
+}
+
+impl From<WireOutcome> for Outcome<Vec<u8>> {
+    fn from(wire: WireOutcome) -> Self {
+        match wire {
+            WireOutcome::Ok(bytes) => Outcome::Ok(bytes),
+            WireOutcome::Failed(message) => Outcome::Failed(message),
+            WireOutcome::Panicked { message, location } => Outcome::Panicked { message, location },
+        }
+    }
 }
 
 /// A `tracing` event carried from a worker to the parent's log sink.

@@ -32,6 +32,25 @@ use crate::registry::{Registry, Runner};
 /// The largest request frame a worker accepts (the parent is trusted).
 const MAX_REQUEST: usize = 1 << 30;
 
+/// The exit code of a worker that stopped on an error of its own (a
+/// broken stream, a refused start), as opposed to a crash.
+pub const WORKER_EXIT_ERROR: u8 = 3;
+
+/// Exits at once, naming the missing call, when a process started as a
+/// worker reaches `what` (`Pool::new`, `Process::start`) instead of
+/// serving: its `main` did not call [`serve_if_worker`]. Without this, each
+/// such worker would start a pool of its own, and so on.
+pub(crate) fn refuse_nested_start(what: &str) {
+    if std::env::var_os(WORKER_ENV).is_some() {
+        eprintln!(
+            "mproc: this process was started as a pool worker but reached {what}: \
+             call mproc::serve_if_worker(&registry) first thing in main \
+             (in tests: mproc::enable_test_support!(...))"
+        );
+        std::process::exit(i32::from(WORKER_EXIT_ERROR));
+    }
+}
+
 /// Turns this process into a worker if a pool started it as one, and never
 /// returns in that case; otherwise returns at once.
 ///
@@ -43,17 +62,26 @@ pub fn serve_if_worker(registry: &Registry) {
         && std::env::args_os().nth(1).is_some_and(|a| a == WORKER_ARG);
     if started_as_worker {
         let code = serve(registry);
-        std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 3 });
+        std::process::exit(if code == ExitCode::SUCCESS {
+            0
+        } else {
+            i32::from(WORKER_EXIT_ERROR)
+        });
     }
 }
 
 /// Runs the worker loop on this process's stdin and stdout until stdin ends.
+///
+/// Call it while this process has one thread: it takes the worker marker
+/// out of the environment, so that programs a job starts are not taken
+/// for workers.
 pub fn serve(registry: &Registry) -> ExitCode {
+    std::env::remove_var(WORKER_ENV);
     match serve_inner(registry) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mproc worker {}: {e}", std::process::id());
-            ExitCode::from(3)
+            ExitCode::from(WORKER_EXIT_ERROR)
         }
     }
 }
@@ -79,7 +107,10 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     unsafe {
         let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
     }
-    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    // The death signal is set by the parent for a local worker (see
+    // `child.rs`). Behind a launcher the parent may be a launcher's
+    // short-lived thread (srun's slurmstepd), whose end would kill us:
+    // there the watchdog below ends the worker when its stream closes.
     let frames = take_stdout()?;
     watch_reader(&frames);
     let mut writer = FrameWriter::new(frames);
@@ -107,7 +138,6 @@ fn serve_inner(registry: &Registry) -> Result<()> {
         }
         None => return Ok(()),
     };
-    panic::install_hook();
     tracing::trace!(worker, concurrency, "worker ready");
 
     let mut runners: HashMap<u32, Shared> = HashMap::new();
@@ -186,11 +216,7 @@ fn run_item(runner: &Result<Box<dyn Runner>, String>, item: Item) -> Done {
     let start = Instant::now();
     let outcome = match runner {
         Err(msg) => WireOutcome::Failed(msg.clone()),
-        Ok(runner) => match panic::catch(|| runner.run(&item.input)) {
-            Ok(Ok(bytes)) => WireOutcome::Ok(bytes),
-            Ok(Err(msg)) => WireOutcome::Failed(msg),
-            Err((message, location)) => WireOutcome::Panicked { message, location },
-        },
+        Ok(runner) => WireOutcome::from(panic::run_item(|| runner.run(&item.input))),
     };
     Done {
         seq: item.seq,

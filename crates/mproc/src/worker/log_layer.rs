@@ -9,7 +9,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use super::Outbox;
-use crate::logging::level_number;
+use crate::log_bridge::level_number;
 use crate::protocol::{LogRecord, Reply};
 
 /// Installs the frame-forwarding subscriber, filtered by `filter`.

@@ -48,11 +48,6 @@ impl Registry {
         Registry::default()
     }
 
-    /// The jobs the `mproc` command line runs (square, load, chaos, ...).
-    pub fn builtin() -> Self {
-        crate::jobs::register_builtin(Registry::new())
-    }
-
     /// Adds job type `J` under [`Job::NAME`]. A second job of the same name
     /// replaces the first.
     pub fn register<J: Job>(mut self) -> Self {

@@ -1,0 +1,132 @@
+//! mproc runs work in real OS child processes, the way Python's
+//! `multiprocessing` does: [`cpu_count`], [`Process`], and a [`Pool`] with
+//! `map`, `imap`, `imap_unordered`, `map_async` and `apply_async`; and
+//! every worker's `tracing` logs reach one sink in the parent.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Square;
+//!
+//! impl mproc::Job for Square {
+//!     const NAME: &'static str = "square";
+//!     type Input = u64;
+//!     type Output = u64;
+//!     fn run(&self, x: u64) -> Result<u64, mproc::JobError> {
+//!         Ok(x * x)
+//!     }
+//! }
+//!
+//! fn main() -> mproc::Result<()> {
+//!     // Turns this process into a worker when a pool started it as one.
+//!     mproc::serve_if_worker(&mproc::Registry::new().register::<Square>());
+//!
+//!     let pool = mproc::Pool::new(3)?;
+//!     let squares = mproc::values(pool.map(&Square, 0..10))?;
+//!     assert_eq!(squares[3], 9);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A job's value, input and output cross process boundaries, so they are
+//! serde types. A program adds two lines to its `Cargo.toml`:
+//!
+//! ```toml
+//! [dependencies]
+//! mproc = "0.2"
+//! serde = { version = "1", features = ["derive"] }
+//! ```
+//!
+//! (serde's derive macros expand to paths of the `serde` crate, so it must
+//! be a direct dependency; mproc re-exports the version it uses as
+//! [`mproc::serde`](serde) for `#[serde(crate = "mproc::serde")]`.)
+//!
+//! # Worker mode
+//!
+//! A pool starts N copies of its own executable (`/proc/self/exe`) with the
+//! hidden argument `worker` and never the parent's argv. The binary's
+//! `main` calls [`serve_if_worker`] first; in a worker it serves jobs from
+//! the [`Registry`] and exits, so the rest of `main` runs only in the
+//! parent. A process started as a worker that reaches [`Pool`] or
+//! [`Process`] instead (the call was forgotten) exits at once with a
+//! message that names the missing call, rather than starting workers of its
+//! own. Inside a worker, fd 1 carries frames only: it is moved to a private
+//! descriptor before any job runs and fd 1 points at stderr, so a job's
+//! `println!` shows up as a log line instead of corrupting the stream.
+//!
+//! # Logging
+//!
+//! A worker's `tracing` events and printed lines are re-emitted in the
+//! parent with `worker` and `pid` fields, into whatever subscriber the
+//! parent installed (see [`log_bridge`]). With no subscriber, they are
+//! written to the parent's stderr.
+//!
+//! # Tests
+//!
+//! With the `test-support` feature, [`enable_test_support!`] lets pools
+//! run inside `#[test]` functions: the test binary serves as its own worker.
+//!
+//! # Failure model
+//!
+//! Every item ends with exactly one [`Outcome`]: `Ok`, `Failed` (the job's
+//! error), `Panicked`, `Crashed` (its worker died: exit code or signal),
+//! `TimedOut`, or `NotRun`. A worker that dies is replaced and the map goes
+//! on; items it had received but not started go back to the queue. Dropping
+//! a [`Pool`] or a [`Process`] kills and reaps its children, and local
+//! workers die with their parent (`PR_SET_PDEATHSIG`).
+//!
+//! # Platform support
+//!
+//! Linux only: workers use `prctl(PR_SET_PDEATHSIG)`, and the CPU count
+//! reads `/proc` and cgroups. On another target the crate does not compile,
+//! with a message that says so.
+#![deny(missing_docs)]
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "mproc runs on Linux only: it uses prctl(PR_SET_PDEATHSIG), /proc and cgroups"
+);
+
+mod child;
+mod connection;
+pub mod cpu;
+pub mod error;
+mod file_path;
+pub mod hosts;
+mod job;
+pub mod log_bridge;
+mod outcome;
+pub mod pool;
+mod process;
+pub mod protocol;
+mod registry;
+mod serial;
+mod settings;
+#[cfg(feature = "test-support")]
+mod test_support;
+mod worker;
+
+pub use child::WorkerCommand;
+pub use cpu::{cpu_count, cpu_info, CpuInfo};
+pub use error::{Error, ErrorKind, Result};
+pub use file_path::FilePath;
+pub use hosts::Placement;
+pub use job::{Job, JobError};
+pub use outcome::{values, Exit, ItemResult, Outcome, OutcomeKind};
+pub use pool::{AsyncResult, IMap, Pool, Stopper};
+pub use process::Process;
+pub use registry::Registry;
+pub use serde;
+pub use serial::Serial;
+pub use settings::PoolSettings;
+pub use worker::{serve, serve_if_worker, WORKER_EXIT_ERROR};
+
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::test_support::serve_test_worker;
+    pub use ctor::ctor;
+}

@@ -1,0 +1,193 @@
+//! [`PoolSettings`]: every setting of a pool, in one value.
+//!
+//! The settings are built once (by the chainable setters here, or by a
+//! command line filling the public fields) and handed unchanged to
+//! [`Pool`], to its scheduler and connections, and to [`Serial`], which
+//! runs the same work in this process. No setting changes type on the way.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::hosts::Placement;
+use crate::pool::Pool;
+use crate::protocol;
+#[cfg(doc)]
+use crate::{Outcome, Serial};
+
+/// The most worker processes one pool starts. Each worker costs a process,
+/// three pipe threads in the parent and a few descriptors; past this the
+/// machine runs out of those long before it runs faster.
+pub const MAX_PROCESSES: usize = 4096;
+
+/// Every setting of a pool; build with [`Pool::builder`] and start with
+/// [`build`](PoolSettings::build).
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Worker processes (default: [`cpu_count`](crate::cpu_count)). With
+    /// hosts in the placement, their counts decide instead.
+    pub processes: Option<usize>,
+    /// Items per request frame (default 1).
+    pub chunksize: usize,
+    /// Replace each worker after it has run this many items.
+    pub max_tasks_per_child: Option<u64>,
+    /// An item running longer than this is killed with its worker and ends
+    /// [`Outcome::TimedOut`].
+    pub timeout: Option<Duration>,
+    /// Extra attempts for an item that crashed or timed out.
+    pub retries: u32,
+    /// Also retry items whose job returned an error or panicked.
+    pub retry_errors: bool,
+    /// Stop dispatching after the first item that is not ok.
+    pub halt_on_error: bool,
+    /// Items run at once inside each worker, on threads (default 1).
+    pub concurrency: u32,
+    /// Largest result frame accepted from a worker, in bytes (default 64 MiB).
+    pub max_frame: usize,
+    /// How long a new worker may take to answer the handshake (default 30 s).
+    pub start_timeout: Duration,
+    /// The worker program, instead of this executable.
+    pub program: Option<PathBuf>,
+    /// Where workers run: here, behind a launcher, on hosts through ssh.
+    pub placement: Placement,
+    /// The `tracing` filter workers apply to their own events (default:
+    /// `RUST_LOG`, else the level of the parent's subscriber).
+    pub log_filter: Option<String>,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            processes: None,
+            chunksize: 1,
+            max_tasks_per_child: None,
+            timeout: None,
+            retries: 0,
+            retry_errors: false,
+            halt_on_error: false,
+            concurrency: 1,
+            max_frame: protocol::DEFAULT_MAX_FRAME,
+            start_timeout: Duration::from_secs(30),
+            program: None,
+            placement: Placement::default(),
+            log_filter: None,
+        }
+    }
+}
+
+impl PoolSettings {
+    /// Number of worker processes (default: [`cpu_count`](crate::cpu_count)).
+    pub fn processes(mut self, n: usize) -> Self {
+        self.processes = Some(n);
+        self
+    }
+
+    /// Items sent to a worker per request frame (default 1). Items are
+    /// pipelined either way, so this matters less than in Python.
+    pub fn chunksize(mut self, n: usize) -> Self {
+        self.chunksize = n.max(1);
+        self
+    }
+
+    /// Replace each worker after it has run this many items.
+    pub fn max_tasks_per_child(mut self, n: u64) -> Self {
+        self.max_tasks_per_child = Some(n.max(1));
+        self
+    }
+
+    /// Kill and replace a worker whose item runs longer than this; the item
+    /// ends [`Outcome::TimedOut`].
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Run an item that crashed or timed out up to `n` more times.
+    pub fn retries(mut self, n: u32) -> Self {
+        self.retries = n;
+        self
+    }
+
+    /// Also retry items whose job returned an error or panicked.
+    pub fn retry_errors(mut self, yes: bool) -> Self {
+        self.retry_errors = yes;
+        self
+    }
+
+    /// Stop dispatching after the first item that is not ok; items not yet
+    /// sent to a worker end [`Outcome::NotRun`].
+    pub fn halt_on_error(mut self, yes: bool) -> Self {
+        self.halt_on_error = yes;
+        self
+    }
+
+    /// Items run at once inside each worker, on threads (default 1). Raise
+    /// it for I/O-bound jobs.
+    pub fn concurrency(mut self, n: u32) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Largest result frame accepted from a worker (default 64 MiB).
+    pub fn max_frame(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// How long a new worker may take to answer the handshake (default 30 s).
+    pub fn start_timeout(mut self, limit: Duration) -> Self {
+        self.start_timeout = limit;
+        self
+    }
+
+    /// Run this program as the worker instead of the current executable. It
+    /// must call [`serve_if_worker`](crate::serve_if_worker) (or be `mproc`).
+    pub fn program(mut self, path: impl Into<PathBuf>) -> Self {
+        self.program = Some(path.into());
+        self
+    }
+
+    /// Runs the workers where `placement` says: behind a launcher, on
+    /// other hosts through ssh. With hosts, their counts replace
+    /// [`processes`](PoolSettings::processes).
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    /// The `tracing` filter directive workers apply to their own events,
+    /// as `RUST_LOG` takes it.
+    pub fn log_filter(mut self, directive: impl Into<String>) -> Self {
+        self.log_filter = Some(directive.into());
+        self
+    }
+
+    /// Starts the workers and waits for each one's handshake.
+    pub fn build(self) -> Result<Pool> {
+        Pool::start(self)
+    }
+
+    /// How many workers these settings start: the hosts' counts, else
+    /// `processes`, else the usable CPUs. Checked against [`MAX_PROCESSES`].
+    pub fn worker_count(&self) -> Result<usize> {
+        let n = if self.placement.hosts.is_empty() {
+            match self.processes {
+                Some(0) => return Err(Error::usage("a pool needs at least 1 process")),
+                Some(n) => n,
+                None => crate::cpu::cpu_count(),
+            }
+        } else {
+            self.placement
+                .hosts
+                .iter()
+                .try_fold(0usize, |sum, h| sum.checked_add(h.processes))
+                .unwrap_or(usize::MAX)
+        };
+        if n > MAX_PROCESSES {
+            return Err(Error::usage(format!(
+                "{n} worker processes is over the limit of {MAX_PROCESSES} per pool"
+            )));
+        }
+        Ok(n)
+    }
+}

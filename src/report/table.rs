@@ -1,0 +1,62 @@
+//! Text tables for the human reports: columns padded to line up, and
+//! terminal widths of text (wide CJK characters count two).
+
+use std::fmt::Write as _;
+
+use unicode_width::UnicodeWidthChar;
+
+/// Six cells from string slices.
+pub(crate) fn cells(texts: [&str; 6]) -> [String; 6] {
+    texts.map(str::to_string)
+}
+
+/// Columns `keep` of `rows`, padded to line up, two spaces apart; columns
+/// marked in `right` are right-aligned.
+pub(crate) fn table<const N: usize>(rows: &[[String; N]], keep: &[usize], right: &[bool; N]) -> String {
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..N).map(width).collect();
+    let mut s = String::new();
+    for row in rows {
+        let line: Vec<String> = keep
+            .iter()
+            .map(|&c| {
+                if right[c] {
+                    format!("{:>w$}", row[c], w = widths[c])
+                } else {
+                    format!("{:<w$}", row[c], w = widths[c])
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "{}", line.join("  ").trim_end());
+    }
+    s
+}
+
+/// Terminal columns `text` takes (wide CJK characters count two).
+pub(crate) fn columns(text: &str) -> usize {
+    text.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// `text` cut to `max` columns, ending in `…` when cut; control
+/// characters become spaces.
+pub(crate) fn fit(text: &str, max: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if columns(&clean) <= max {
+        return clean;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in clean.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}

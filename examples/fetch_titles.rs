@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use mproc::jobs::Fetch;
-use mproc::web::{DemoOptions, DemoSite, Limits};
+use mproc_cli::jobs::Fetch;
+use mproc_cli::web::{DemoOptions, DemoSite, Limits};
 use mproc::{Pool, Registry};
 
 fn main() -> mproc::Result<()> {

@@ -234,7 +234,7 @@ fn full_width_and_arabic_indic_digits_are_digits_not_ascii_digits() {
 
 #[test]
 fn chars_split_between_read_chunks_count_once() {
-    let chunk = mproc::text::CHUNK_SIZE;
+    let chunk = mproc_cli::text::CHUNK_SIZE;
     let mut bytes = Vec::new();
     // Boundary k cuts a (k+1)-byte char after its first byte, then one cuts
     // a CRLF, then one an undecodable prefix followed by ASCII.

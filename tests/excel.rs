@@ -65,7 +65,7 @@ fn table_row(stdout: &str, first: &str) -> Vec<String> {
 /// A one-sheet workbook with `numbers` in row 1 (through the library).
 fn book(dir: &Path, name: &str, numbers: &[f64]) -> String {
     let path = dir.join(name);
-    mproc::generate::excel::write_row(&path, numbers).unwrap();
+    mproc_cli::generate::excel::write_row(&path, numbers).unwrap();
     path_str(&path).to_string()
 }
 
@@ -526,7 +526,7 @@ fn a_file_name_that_is_not_utf8_reaches_the_workers() {
     use std::os::unix::ffi::OsStrExt;
     let dir = temp_dir("excel-name");
     let path = dir.join(std::ffi::OsStr::from_bytes(b"\xFF\xFE.xlsx"));
-    mproc::generate::excel::write_row(&path, &[2.0, 3.0]).unwrap();
+    mproc_cli::generate::excel::write_row(&path, &[2.0, 3.0]).unwrap();
     let out: Run = mproc()
         .args(["-q", "pool", "-n", "2", "--json", "excel"])
         .arg(&path)

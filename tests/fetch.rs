@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use mproc::web::{DemoOptions, DemoSite};
+use mproc_cli::web::{DemoOptions, DemoSite};
 
 use crate::support::{mproc, temp_dir, Run};
 

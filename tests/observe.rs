@@ -38,7 +38,7 @@ fn the_job_log_has_one_row_per_item_matching_the_results() {
     );
     let doc = r.json();
     let rows = rows(&log);
-    assert_eq!(rows[0].join("\t"), mproc::joblog::HEADER);
+    assert_eq!(rows[0].join("\t"), mproc_cli::joblog::HEADER);
     assert_eq!(rows.len(), 5);
     for result in doc["results"].as_array().unwrap() {
         let i = result["index"].as_u64().unwrap() as usize;
@@ -153,13 +153,13 @@ fn the_timeline_is_svg_with_one_bar_per_item_and_one_lane_per_worker() {
             })
             .count()
     };
-    let lane = mproc::timeline::LANE;
+    let lane = mproc_cli::timeline::LANE;
     assert_eq!(
         rects(fill((lane.0, lane.1, lane.2))),
         3,
         "one lane per worker"
     );
-    let bars: usize = mproc::timeline::COLORS
+    let bars: usize = mproc_cli::timeline::COLORS
         .iter()
         .map(|(_, c)| rects(fill((c.0, c.1, c.2))))
         .sum();
@@ -300,7 +300,7 @@ fn every_job_has_the_documented_json_fields() {
         &["-q", "pool", "-n", "2", "--json", "excel", &book],
         &["sheet", "row", "numbers", "count", "sum", "skipped"],
     );
-    let site = mproc::web::demo_site::DemoSite::start(mproc::web::demo_site::DemoOptions {
+    let site = mproc_cli::web::demo_site::DemoSite::start(mproc_cli::web::demo_site::DemoOptions {
         port: 0,
         latency: std::time::Duration::ZERO,
         pages: 2,

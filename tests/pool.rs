@@ -38,7 +38,7 @@ fn each_worker_logs_through_the_parent_with_index_and_pid() {
 
 #[test]
 fn order_holds_under_random_durations_in_every_mode() {
-    let mut rng = mproc::rng::Rng::new(42);
+    let mut rng = mproc_cli::rng::Rng::new(42);
     let actions: Vec<String> = (0..24)
         .map(|_| format!("sleep:{}", rng.below(30)))
         .collect();

@@ -136,7 +136,7 @@ fn random_sigkills_during_a_5000_item_map_lose_nothing() {
         .spawn()
         .unwrap();
     let parent = child.id();
-    let mut rng = mproc::rng::Rng::new(7);
+    let mut rng = mproc_cli::rng::Rng::new(7);
     let mut kills = 0;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -274,7 +274,7 @@ fn hostile_frames_are_crashed_workers_with_a_clear_message() {
             .program(&script)
             .build()
             .unwrap();
-        let results = pool.map(&mproc::jobs::Square, [1u64, 2]);
+        let results = pool.map(&mproc_cli::jobs::Square, [1u64, 2]);
         for r in &results {
             match &r.outcome {
                 mproc::Outcome::Crashed {

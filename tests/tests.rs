@@ -8,7 +8,6 @@ mod cli;
 mod distributed;
 mod excel;
 mod fetch;
-mod library;
 mod newcomer;
 mod observe;
 mod pool;

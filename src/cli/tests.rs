@@ -1,11 +1,30 @@
 use super::*;
-use crate::options::{JobChoice, Mode, OutputFormat, PathSource};
+use crate::jobs::{self, Builtin, Call};
+use crate::options::{Mode, OutputFormat, PoolCommand};
 use crate::web::Limits;
-use clap::CommandFactory;
 
 #[test]
 fn cli_is_consistent() {
-    Cli::command().debug_assert();
+    command().debug_assert();
+}
+
+/// The pool command and job of a parsed command line.
+fn pool(args: &[&str]) -> (Box<PoolCommand>, Box<dyn Call>) {
+    let Parsed::Run(inv) = parse(["mproc"].iter().chain(args)).unwrap() else {
+        panic!("expected a run");
+    };
+    let Command::Pool { pool, job } = inv.command else {
+        panic!("expected pool")
+    };
+    (pool, job)
+}
+
+/// The arguments job `J` was given.
+fn args<J: Builtin>(job: &dyn Call) -> &J::Args {
+    &job.as_any()
+        .downcast_ref::<jobs::Args<J>>()
+        .unwrap_or_else(|| panic!("expected {}, got {}", J::NAME, job.name()))
+        .0
 }
 
 #[test]
@@ -24,8 +43,7 @@ fn errors_are_one_line_and_name_the_flag() {
 
 #[test]
 fn analyze_and_gen_parse_into_plain_values() {
-    let Parsed::Run(inv) = parse([
-        "mproc",
+    let (p, job) = pool(&[
         "pool",
         "--serial",
         "analyze",
@@ -35,19 +53,11 @@ fn analyze_and_gen_parse_into_plain_values() {
         "-r",
         "--encoding",
         "sjis",
-    ])
-    .unwrap() else {
-        panic!("expected a run");
-    };
-    let Command::Pool(p) = inv.command else {
-        panic!("expected pool")
-    };
+    ]);
     assert!(p.serial);
-    let JobChoice::Analyze(a) = p.job else {
-        panic!("expected analyze")
-    };
+    let a = args::<jobs::Analyze>(job.as_ref());
     assert_eq!(a.files, [PathBuf::from("a.txt")]);
-    assert_eq!(a.files_from, Some(PathSource::Stdin));
+    assert_eq!(a.files_from, Some(PathBuf::from("-")));
     assert!(a.recursive);
     assert_eq!(a.encoding.as_deref(), Some("sjis"));
 
@@ -91,16 +101,7 @@ fn analyze_usage_errors_are_one_line() {
 
 #[test]
 fn fetch_is_a_pool_command_with_io_defaults() {
-    let pool = |args: &[&str]| {
-        let Parsed::Run(inv) = parse(["mproc"].iter().chain(args)).unwrap() else {
-            panic!("expected a run");
-        };
-        let Command::Pool(p) = inv.command else {
-            panic!("expected pool")
-        };
-        p
-    };
-    let p = pool(&[
+    let (p, job) = pool(&[
         "fetch",
         "urls.txt",
         "--limit",
@@ -108,22 +109,20 @@ fn fetch_is_a_pool_command_with_io_defaults() {
         "--request-timeout",
         "0.5",
     ]);
-    assert_eq!(p.pool.concurrency, FETCH_CONCURRENCY as u32);
-    assert_eq!(p.pool.processes, None);
-    let JobChoice::Fetch(f) = p.job else {
-        panic!("expected fetch")
-    };
+    assert_eq!(p.settings.concurrency, jobs::fetch::FETCH_CONCURRENCY);
+    assert_eq!(p.settings.processes, None);
+    let f = args::<jobs::Fetch>(job.as_ref());
     assert_eq!((f.source.as_str(), f.limit), ("urls.txt", Some(5)));
-    assert_eq!(f.limits.request_timeout, Duration::from_millis(500));
-    assert_eq!(f.limits.connect_timeout, Limits::default().connect_timeout);
-    assert_eq!(f.limits.max_bytes, Limits::default().max_bytes);
-    assert_eq!(f.limits.max_redirects, Limits::default().max_redirects);
+    assert_eq!(f.request_timeout, Duration::from_millis(500));
+    assert_eq!(f.connect_timeout, Limits::default().connect_timeout);
+    assert_eq!(f.max_bytes, Limits::default().max_bytes);
+    assert_eq!(f.max_redirects, Limits::default().max_redirects);
 
     // The pool form keeps the pool's default of one at a time.
-    let p = pool(&["pool", "-n", "5", "fetch", "urls.txt"]);
-    assert_eq!((p.pool.processes, p.pool.concurrency), (Some(5), 1));
-    let p = pool(&["fetch", "-n", "2", "--concurrency", "50", "--json", "u"]);
-    assert_eq!((p.pool.processes, p.pool.concurrency), (Some(2), 50));
+    let (p, _) = pool(&["pool", "-n", "5", "fetch", "urls.txt"]);
+    assert_eq!((p.settings.processes, p.settings.concurrency), (Some(5), 1));
+    let (p, _) = pool(&["fetch", "-n", "2", "--concurrency", "50", "--json", "u"]);
+    assert_eq!((p.settings.processes, p.settings.concurrency), (Some(2), 50));
     assert_eq!(p.output, OutputFormat::Json);
 
     let e = parse(["mproc", "fetch", "u", "--max-bytes", "0"]).unwrap_err();
@@ -154,7 +153,7 @@ fn pool_flags_parse_into_plain_values() {
         "mproc",
         "-q",
         "pool",
-        "-n",
+        "-j",
         "3",
         "--mode",
         "imap-unordered",
@@ -165,20 +164,20 @@ fn pool_flags_parse_into_plain_values() {
     .unwrap() else {
         panic!("expected a run");
     };
-    let Command::Pool(p) = inv.command else {
+    let Command::Pool { pool: p, job } = inv.command else {
         panic!("expected pool")
     };
-    assert_eq!(p.pool.processes, Some(3));
+    assert_eq!(p.settings.processes, Some(3));
+    assert_eq!(p.settings.log_filter.as_deref(), Some("error"));
     assert_eq!(p.mode, Mode::ImapUnordered);
     assert_eq!(p.output, OutputFormat::Jsonl);
-    assert!(matches!(p.job, JobChoice::Square { count: 11 }));
+    assert_eq!(args::<jobs::Square>(job.as_ref()).count, 11);
     assert_eq!(inv.log.filter.as_deref(), Some("error"));
 }
 
 #[test]
 fn excel_commands_parse_into_plain_values() {
-    let Parsed::Run(inv) = parse([
-        "mproc",
+    let (_, job) = pool(&[
         "pool",
         "excel",
         "--sheet",
@@ -186,19 +185,11 @@ fn excel_commands_parse_into_plain_values() {
         "--first-nonempty",
         "a.xlsx",
         "b.ods",
-    ])
-    .unwrap() else {
-        panic!("expected a run");
-    };
-    let Command::Pool(p) = inv.command else {
-        panic!("expected pool")
-    };
-    let JobChoice::Excel { files, job } = p.job else {
-        panic!("expected excel")
-    };
-    assert_eq!(files, [PathBuf::from("a.xlsx"), PathBuf::from("b.ods")]);
-    assert_eq!(job.sheet.as_deref(), Some("2"));
-    assert!(job.first_nonempty && !job.dates_as_numbers);
+    ]);
+    let e = args::<jobs::ExcelSum>(job.as_ref());
+    assert_eq!(e.files, [PathBuf::from("a.xlsx"), PathBuf::from("b.ods")]);
+    assert_eq!(e.sheet.as_deref(), Some("2"));
+    assert!(e.first_nonempty && !e.dates_as_numbers);
 
     let Parsed::Run(inv) = parse([
         "mproc", "gen", "excel", "out", "--files", "3", "--seed", "9",

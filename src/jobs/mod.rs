@@ -124,6 +124,8 @@ pub trait Call: Send + std::fmt::Debug {
     fn name(&self) -> &'static str;
     /// Plans the job, runs it and prints its results.
     fn run(self: Box<Self>, command: &PoolCommand) -> Result<Status>;
+    /// The arguments, as [`Args<J>`](Args), for a test to look at.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// The table entry of job `J`.
@@ -169,5 +171,9 @@ impl<J: Builtin> Call for Args<J> {
 
     fn run(self: Box<Self>, command: &PoolCommand) -> Result<Status> {
         crate::commands::pool::run::<J>(self.0, command)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

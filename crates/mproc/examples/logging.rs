@@ -1,10 +1,11 @@
 //! Logging from worker processes: each worker's `tracing` events reach the
 //! parent's one log sink, tagged with the worker's index and pid. Python
-//! users build this by hand with QueueHandler and QueueListener.
+//! users build this by hand with QueueHandler and QueueListener. Here the
+//! sink is any `tracing` subscriber the parent installs (this one is
+//! `tracing-subscriber`'s `fmt`); workers apply the parent's level.
 //!
 //! Run with `cargo run --example logging`.
 
-use mproc::logging::{LogFormat, LogOptions};
 use mproc::{Job, JobError, Pool, Registry};
 use serde::{Deserialize, Serialize};
 
@@ -30,11 +31,10 @@ impl Job for Chatty {
 fn main() -> mproc::Result<()> {
     mproc::serve_if_worker(&Registry::new().register::<Chatty>());
 
-    mproc::logging::init(&LogOptions {
-        filter: Some("info".into()),
-        format: LogFormat::Text,
-        file: None,
-    })?;
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::stderr)
+        .init();
     tracing::info!("parent starting a pool of 2");
     let pool = Pool::new(2)?;
     let results = mproc::values(pool.map(&Chatty, 0..4))?;

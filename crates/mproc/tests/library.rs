@@ -1,18 +1,14 @@
-//! The library API, with the real `mproc` binary as the worker program.
+//! The library API, with this test binary as the worker program.
 
 use std::time::Duration;
 
-use mproc::jobs::{Chaos, Square};
 use mproc::{Outcome, Pool, Process};
 
+use crate::support::jobs::{Act as Chaos, Square};
 use crate::support::*;
 
 fn pool(n: usize) -> Pool {
-    Pool::builder()
-        .processes(n)
-        .program(MPROC)
-        .build()
-        .expect("pool starts")
+    Pool::builder().processes(n).build().expect("pool starts")
 }
 
 #[test]
@@ -96,9 +92,9 @@ fn get_with_a_timeout_gives_a_timeout_error() {
 fn dropping_a_pool_leaves_no_child() {
     let pool = pool(3);
     // Items that are still running when the pool is dropped.
-    let dir = temp_dir("drop");
+    let dir = TempDir::new("drop");
     let files: Vec<String> = (0..3)
-        .map(|i| dir.join(format!("pid{i}")).display().to_string())
+        .map(|i| dir.join(&format!("pid{i}")).display().to_string())
         .collect();
     let _pending = pool.map_async(
         &Chaos,
@@ -183,7 +179,7 @@ fn a_program_that_is_not_a_worker_fails_the_handshake() {
 
 #[test]
 fn another_protocol_version_is_named_in_the_error() {
-    let dir = temp_dir("version");
+    let dir = TempDir::new("version");
     let script = dir.join("old-worker");
     fake_worker(&script, 99, None);
     let err = Pool::builder()
@@ -203,7 +199,7 @@ fn another_protocol_version_is_named_in_the_error() {
 
 #[test]
 fn process_api_mirrors_python() {
-    let mut p = Process::start_program(MPROC, &Square, 9).unwrap();
+    let mut p = Process::start(&Square, 9).unwrap();
     assert!(p.pid() > 0);
     let exit = p.join(Some(Duration::from_secs(30))).expect("child ends");
     assert!(exit.success());
@@ -211,11 +207,37 @@ fn process_api_mirrors_python() {
     assert!(!p.is_alive());
     assert_eq!(p.outcome(), Some(Outcome::Ok(81)));
 
-    let mut hung = Process::start_program(MPROC, &Chaos, "hang".to_string()).unwrap();
+    let mut hung = Process::start(&Chaos, "hang".to_string()).unwrap();
     assert!(hung.join(Some(Duration::from_millis(50))).is_none());
     assert!(hung.is_alive());
     assert_eq!(hung.exit_code(), None);
     hung.terminate();
     assert_eq!(hung.join(None).map(|e| e.python_code()), Some(-15));
     assert!(matches!(hung.outcome(), Some(Outcome::Crashed { .. })));
+}
+
+#[test]
+fn a_killed_worker_crashes_only_its_item_and_the_map_goes_on() {
+    let pool = pool(2);
+    let actions: Vec<String> = ["ok:a", "kill", "ok:b", "fail:no", "panic:boom", "ok:c"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let results = pool.map(&Chaos, actions);
+    let names: Vec<&str> = results.iter().map(|r| r.outcome.name()).collect();
+    assert_eq!(names, ["ok", "crashed", "ok", "failed", "panicked", "ok"]);
+    assert!(matches!(
+        &results[1].outcome,
+        Outcome::Crashed { exit: Some(mproc::Exit::Signal(9)), .. }
+    ));
+}
+
+#[test]
+fn serial_runs_the_same_job_in_this_process() {
+    let serial = mproc::Serial::new(Pool::builder().retries(1).retry_errors(true));
+    let results = serial.map(&Chaos, vec!["ok:x".to_string(), "fail:y".to_string()]);
+    assert_eq!(results[0].outcome, Outcome::Ok("x".to_string()));
+    assert_eq!(results[0].pid, Some(std::process::id()));
+    assert_eq!(results[1].attempts, 2);
+    assert_eq!(results[1].outcome, Outcome::Failed("y".to_string()));
 }

@@ -7,9 +7,9 @@
 
 use std::time::{Duration, Instant};
 
+use mproc::{Pool, Registry};
 use mproc_cli::jobs::Fetch;
 use mproc_cli::web::{DemoOptions, DemoSite, Limits};
-use mproc::{Pool, Registry};
 
 fn main() -> mproc::Result<()> {
     mproc::serve_if_worker(&Registry::new().register::<Fetch>());

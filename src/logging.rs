@@ -60,6 +60,7 @@ impl LogOptions {
 /// ignored (the first sink stays).
 pub fn init(options: &LogOptions) -> Result<()> {
     let directive = options.directive();
+    mproc::log_bridge::set_default_filter(directive.clone());
     let parent_filter = EnvFilter::try_new(format!("{directive},{WORKER_TARGET}=trace"))
         .map_err(|e| Error::usage(format!("invalid log filter '{directive}': {e}")))?;
     let format = LineFormat(options.format);

@@ -99,7 +99,7 @@ fn another_version_behind_a_launcher_is_named_by_host() {
 /// An sshd on 127.0.0.1 with a throwaway host key and user key.
 struct Sshd {
     child: Child,
-    dir: PathBuf,
+    dir: TempDir,
     port: u16,
 }
 

@@ -67,11 +67,29 @@ fn fetch(args: &[&str], code: i32) -> Vec<Value> {
         .clone()
 }
 
-/// Writes `lines` as a URL list and returns its path.
-fn url_list(name: &str, lines: &[String]) -> String {
-    let path = temp_dir(name).join("urls.txt");
+/// A URL list in a folder of its own, removed when dropped; derefs to its
+/// path.
+struct UrlList {
+    _dir: crate::support::TempDir,
+    path: String,
+}
+
+impl std::ops::Deref for UrlList {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.path
+    }
+}
+
+/// Writes `lines` as a URL list.
+fn url_list(name: &str, lines: &[String]) -> UrlList {
+    let dir = temp_dir(name);
+    let path = dir.join("urls.txt");
     std::fs::write(&path, lines.join("\n")).unwrap();
-    path.display().to_string()
+    UrlList {
+        _dir: dir,
+        path: path.display().to_string(),
+    }
 }
 
 fn titles(records: &[Value]) -> Vec<Value> {

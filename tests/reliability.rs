@@ -128,7 +128,8 @@ fn random_sigkills_during_a_5000_item_map_lose_nothing() {
     let mut args = vec!["-q", "pool", "-n", "2", "--json", "chaos"];
     args.extend(actions.iter().map(String::as_str));
     // Results go to a file: this test polls the child instead of reading a pipe.
-    let out = temp_dir("random-kills").join("out.json");
+    let dir = temp_dir("random-kills");
+    let out = dir.join("out.json");
     let mut child = mproc()
         .args(&args)
         .stdout(std::fs::File::create(&out).unwrap())
@@ -329,7 +330,7 @@ fn halt_on_error_stops_dispatching_and_reports_what_did_not_run() {
     assert!(doc["results"][2]["error"]
         .as_str()
         .unwrap()
-        .contains("--halt-on-error"));
+        .contains("halt on error"));
     // Without the flag, the pool keeps going.
     let doc = run_expect(
         &[

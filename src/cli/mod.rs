@@ -169,12 +169,7 @@ enum Sub {
 
 fn completions(shell: clap_complete::Shell) -> String {
     let mut out = Vec::new();
-    clap_complete::generate(
-        shell,
-        &mut command(),
-        "mproc",
-        &mut out,
-    );
+    clap_complete::generate(shell, &mut command(), "mproc", &mut out);
     String::from_utf8_lossy(&out).into_owned()
 }
 
@@ -376,7 +371,9 @@ impl Cli {
 fn job_call(matches: &ArgMatches) -> Result<Box<dyn crate::jobs::Call>> {
     let pool = matches.subcommand_matches("pool");
     let Some((name, job)) = pool.and_then(ArgMatches::subcommand) else {
-        return Err(Error::usage("mproc pool needs a job: see mproc pool --help"));
+        return Err(Error::usage(
+            "mproc pool needs a job: see mproc pool --help",
+        ));
     };
     let entry = crate::jobs::find(name)
         .ok_or_else(|| Error::usage(format!("mproc pool has no job named '{name}'")))?;
@@ -395,7 +392,9 @@ struct FetchCommandArgs {
 
 mod pool_args;
 
-use pool_args::{PoolArgs, PoolFlags};
+use pool_args::PoolArgs;
+#[cfg(feature = "fetch")]
+use pool_args::PoolFlags;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,6 @@
 use super::*;
 use crate::jobs::{self, Builtin, Call};
 use crate::options::{Mode, OutputFormat, PoolCommand};
-use crate::web::Limits;
 
 #[test]
 fn cli_is_consistent() {
@@ -99,8 +98,10 @@ fn analyze_usage_errors_are_one_line() {
     }
 }
 
+#[cfg(feature = "fetch")]
 #[test]
 fn fetch_is_a_pool_command_with_io_defaults() {
+    use crate::web::Limits;
     let (p, job) = pool(&[
         "fetch",
         "urls.txt",
@@ -122,7 +123,10 @@ fn fetch_is_a_pool_command_with_io_defaults() {
     let (p, _) = pool(&["pool", "-n", "5", "fetch", "urls.txt"]);
     assert_eq!((p.settings.processes, p.settings.concurrency), (Some(5), 1));
     let (p, _) = pool(&["fetch", "-n", "2", "--concurrency", "50", "--json", "u"]);
-    assert_eq!((p.settings.processes, p.settings.concurrency), (Some(2), 50));
+    assert_eq!(
+        (p.settings.processes, p.settings.concurrency),
+        (Some(2), 50)
+    );
     assert_eq!(p.output, OutputFormat::Json);
 
     let e = parse(["mproc", "fetch", "u", "--max-bytes", "0"]).unwrap_err();
@@ -131,6 +135,7 @@ fn fetch_is_a_pool_command_with_io_defaults() {
     assert!(e.message().contains("<SOURCE>"), "{e}");
 }
 
+#[cfg(feature = "fetch")]
 #[test]
 fn serve_demo_parses_into_plain_values() {
     let Parsed::Run(inv) =
@@ -175,6 +180,7 @@ fn pool_flags_parse_into_plain_values() {
     assert_eq!(inv.log.filter.as_deref(), Some("error"));
 }
 
+#[cfg(feature = "excel")]
 #[test]
 fn excel_commands_parse_into_plain_values() {
     let (_, job) = pool(&[

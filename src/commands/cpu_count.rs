@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 
 use super::Status;
+use crate::report::Stdout;
 use mproc::cpu::cpu_info;
 use mproc::error::Result;
-use crate::report::Stdout;
 
 pub(super) fn run(verbose: bool, json: bool) -> Result<Status> {
     let info = cpu_info()?;

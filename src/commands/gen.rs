@@ -3,9 +3,9 @@
 use std::time::Instant;
 
 use super::Status;
-use mproc::error::{io_message, Error, ErrorKind, Result};
 use crate::generate::text::{self, TextSpec};
 use crate::options::GenCommand;
+use mproc::error::{io_message, Error, ErrorKind, Result};
 
 pub(super) fn run(cmd: GenCommand) -> Result<Status> {
     match cmd {

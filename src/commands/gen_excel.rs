@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use super::Status;
 use crate::decimal_sum::display;
-use mproc::error::{Error, Result};
 use crate::generate::excel::{generate, ExcelSpec};
 use crate::report::Stdout;
+use mproc::error::{Error, Result};
 
 pub(super) fn run(spec: &ExcelSpec, json: bool) -> Result<Status> {
     let written = generate(spec)?;

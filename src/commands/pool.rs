@@ -7,8 +7,8 @@ use mproc::{ItemResult, Job, Pool, Result, Serial};
 use serde_json::{json, Value};
 
 use super::Status;
-use crate::jobs::{Builtin, Context, Plan, Report};
 use crate::joblog::{JobLog, Previous};
+use crate::jobs::{Builtin, Context, Plan, Report};
 use crate::options::{Mode, Observe, OutputFormat, PoolCommand};
 use crate::progress::Progress;
 use crate::report::{self, Stdout, Summary};

@@ -4,12 +4,12 @@
 use std::fmt::Write as _;
 
 use super::Status;
-use mproc::error::Result;
 use crate::jobs::{Chaos, Isolation};
 use crate::options::ProcessDemo;
+use crate::report::Stdout;
+use mproc::error::Result;
 use mproc::Outcome;
 use mproc::Process;
-use crate::report::Stdout;
 
 pub(super) fn run(demo: ProcessDemo) -> Result<Status> {
     let mut out = Stdout::default();

@@ -16,8 +16,8 @@ use rust_xlsxwriter::Workbook;
 use serde::Serialize;
 
 use crate::decimal_sum::DecimalSum;
-use mproc::error::{Error, ErrorKind, Result};
 use crate::rng::Rng;
+use mproc::error::{Error, ErrorKind, Result};
 
 /// The most numbers a row holds (Excel has 16,384 columns).
 pub const MAX_NUMBERS: usize = 16_384;

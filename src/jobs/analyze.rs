@@ -2,18 +2,18 @@
 //! of one file (see [`TextCounts`] for every count and how lines are
 //! counted).
 
+use std::fmt::Write as _;
 use std::fs::{File, Metadata, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use encoding_rs::{Encoding, UTF_8};
 use serde::{Deserialize, Serialize};
 
+use crate::text::{self, TextCounts};
 use mproc::error::{io_message, Error};
 use mproc::FilePath;
 use mproc::{Job, JobError};
-use crate::text::{self, TextCounts};
 
 use super::{Builtin, Context, Plan, Report};
 
@@ -186,8 +186,7 @@ impl Builtin for Analyze {
 
     fn plan(args: AnalyzeArgs, _: &Context) -> mproc::Result<Plan<Analyze>> {
         let job = Analyze::new(args.encoding.as_deref(), args.recursive)?;
-        let files =
-            crate::paths::collect(&args.files, args.files_from.as_deref(), args.recursive)?;
+        let files = crate::paths::collect(&args.files, args.files_from.as_deref(), args.recursive)?;
         Ok(Plan {
             job,
             inputs: files.into_iter().map(FilePath).collect(),
@@ -198,7 +197,11 @@ impl Builtin for Analyze {
     /// digit it has (`-` for a file that could not be analyzed), a TOTAL
     /// row, then the totals of the other counts.
     fn report(run: &Report<'_, Analyze>) -> String {
-        let names: Vec<String> = run.inputs.iter().map(|f| f.0.display().to_string()).collect();
+        let names: Vec<String> = run
+            .inputs
+            .iter()
+            .map(|f| f.0.display().to_string())
+            .collect();
         let results = run.results;
         let mut total = TextCounts::default();
         for counts in results.iter().filter_map(|r| r.outcome.as_ok()) {

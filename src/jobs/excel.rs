@@ -228,48 +228,48 @@ impl Builtin for ExcelSum {
     /// TOTAL row over the files that were read. Sums are exact decimal sums
     /// shown to 15 significant digits (`0.1 + 0.2` shows as `0.3`).
     fn report(run: &Report<'_, ExcelSum>) -> String {
-    let mut sorted: Vec<&ItemResult<BookSum>> = run.results.iter().collect();
-    sorted.sort_by_key(|r| r.index);
-    let show_row = sorted
-        .iter()
-        .any(|r| r.outcome.as_ok().is_some_and(|b| b.row != Some(1)));
-    let mut rows = vec![cells(["file", "sheet", "row", "count", "sum", "skipped"])];
-    let (mut total, mut count, mut skipped) = (DecimalSum::new(), 0usize, 0usize);
-    for r in sorted {
-        let file = run
-            .inputs
-            .get(r.index)
-            .map_or("?".into(), |f| f.0.display().to_string());
-        rows.push(match r.outcome.as_ok() {
-            Some(b) => {
-                b.numbers.iter().for_each(|&x| total.add(x));
-                count += b.count;
-                skipped += b.skipped;
-                let row = b.row.map_or("-".into(), |n| n.to_string());
-                let sum = b.numbers.iter().copied().collect::<DecimalSum>();
-                [
+        let mut sorted: Vec<&ItemResult<BookSum>> = run.results.iter().collect();
+        sorted.sort_by_key(|r| r.index);
+        let show_row = sorted
+            .iter()
+            .any(|r| r.outcome.as_ok().is_some_and(|b| b.row != Some(1)));
+        let mut rows = vec![cells(["file", "sheet", "row", "count", "sum", "skipped"])];
+        let (mut total, mut count, mut skipped) = (DecimalSum::new(), 0usize, 0usize);
+        for r in sorted {
+            let file = run
+                .inputs
+                .get(r.index)
+                .map_or("?".into(), |f| f.0.display().to_string());
+            rows.push(match r.outcome.as_ok() {
+                Some(b) => {
+                    b.numbers.iter().for_each(|&x| total.add(x));
+                    count += b.count;
+                    skipped += b.skipped;
+                    let row = b.row.map_or("-".into(), |n| n.to_string());
+                    let sum = b.numbers.iter().copied().collect::<DecimalSum>();
+                    [
+                        file,
+                        b.sheet.clone(),
+                        row,
+                        b.count.to_string(),
+                        sum.display(),
+                        b.skipped.to_string(),
+                    ]
+                }
+                None => [
                     file,
-                    b.sheet.clone(),
-                    row,
-                    b.count.to_string(),
-                    sum.display(),
-                    b.skipped.to_string(),
-                ]
-            }
-            None => [
-                file,
-                r.outcome.name().into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-            ],
-        });
-    }
-    let (count, sum, skipped) = (count.to_string(), total.display(), skipped.to_string());
-    rows.push(cells(["TOTAL", "", "", &count, &sum, &skipped]));
-    let keep: Vec<usize> = (0..6).filter(|&c| show_row || c != 2).collect();
-    table(&rows, &keep, &[false, false, true, true, true, true])
+                    r.outcome.name().into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ],
+            });
+        }
+        let (count, sum, skipped) = (count.to_string(), total.display(), skipped.to_string());
+        rows.push(cells(["TOTAL", "", "", &count, &sum, &skipped]));
+        let keep: Vec<usize> = (0..6).filter(|&c| show_row || c != 2).collect();
+        table(&rows, &keep, &[false, false, true, true, true, true])
     }
 }
 

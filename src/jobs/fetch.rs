@@ -115,60 +115,60 @@ impl Builtin for Fetch {
     /// the status when the error is `http_status`, and the URL the error
     /// names (after redirects) or else the input.
     fn report(run: &Report<'_, Fetch>) -> String {
-    let rows: Vec<[String; 4]> = run
-        .results
-        .iter()
-        .map(|r| {
-            let input = run.inputs.get(r.index).map_or("?", String::as_str);
-            match r.outcome.as_ok() {
-                Some(page) => [
-                    r.index.to_string(),
-                    page.status.to_string(),
-                    page.title.clone().unwrap_or_else(|| "(no title)".into()),
-                    page.url.clone(),
-                ],
-                None => {
-                    let error = r.outcome.error().unwrap_or_default();
-                    let (message, url) = crate::web::error::split_url(&error);
-                    let status = crate::web::error::http_status(&error)
-                        .map_or("-".to_string(), |s| s.to_string());
-                    let url = url.unwrap_or(input).to_string();
-                    [r.index.to_string(), status, message.to_string(), url]
+        let rows: Vec<[String; 4]> = run
+            .results
+            .iter()
+            .map(|r| {
+                let input = run.inputs.get(r.index).map_or("?", String::as_str);
+                match r.outcome.as_ok() {
+                    Some(page) => [
+                        r.index.to_string(),
+                        page.status.to_string(),
+                        page.title.clone().unwrap_or_else(|| "(no title)".into()),
+                        page.url.clone(),
+                    ],
+                    None => {
+                        let error = r.outcome.error().unwrap_or_default();
+                        let (message, url) = crate::web::error::split_url(&error);
+                        let status = crate::web::error::http_status(&error)
+                            .map_or("-".to_string(), |s| s.to_string());
+                        let url = url.unwrap_or(input).to_string();
+                        [r.index.to_string(), status, message.to_string(), url]
+                    }
                 }
-            }
-        })
-        .collect();
-    let index_width = rows
-        .iter()
-        .map(|r| r[0].len())
-        .chain([1])
-        .max()
-        .unwrap_or(1);
-    let titles: Vec<String> = rows.iter().map(|r| fit(&r[2], TITLE_COLUMNS)).collect();
-    let title_width = titles
-        .iter()
-        .map(|t| columns(t))
-        .chain([5])
-        .max()
-        .unwrap_or(5);
-    let mut s = String::new();
-    let pad = |s: &mut String, text: &str, width: usize| {
-        s.push_str(text);
-        s.extend(std::iter::repeat_n(
-            ' ',
-            width.saturating_sub(columns(text)),
-        ));
-    };
-    let _ = write!(s, "{:>index_width$} status  ", "#");
-    pad(&mut s, "title", title_width);
-    s.push_str("  url\n");
-    for (row, title) in rows.iter().zip(&titles) {
-        let _ = write!(s, "{:>index_width$} {:>6}  ", row[0], row[1]);
-        pad(&mut s, title, title_width);
-        let _ = writeln!(s, "  {}", row[3]);
-    }
-    let _ = writeln!(s, "{}", footer(run));
-    s
+            })
+            .collect();
+        let index_width = rows
+            .iter()
+            .map(|r| r[0].len())
+            .chain([1])
+            .max()
+            .unwrap_or(1);
+        let titles: Vec<String> = rows.iter().map(|r| fit(&r[2], TITLE_COLUMNS)).collect();
+        let title_width = titles
+            .iter()
+            .map(|t| columns(t))
+            .chain([5])
+            .max()
+            .unwrap_or(5);
+        let mut s = String::new();
+        let pad = |s: &mut String, text: &str, width: usize| {
+            s.push_str(text);
+            s.extend(std::iter::repeat_n(
+                ' ',
+                width.saturating_sub(columns(text)),
+            ));
+        };
+        let _ = write!(s, "{:>index_width$} status  ", "#");
+        pad(&mut s, "title", title_width);
+        s.push_str("  url\n");
+        for (row, title) in rows.iter().zip(&titles) {
+            let _ = write!(s, "{:>index_width$} {:>6}  ", row[0], row[1]);
+            pad(&mut s, title, title_width);
+            let _ = writeln!(s, "  {}", row[3]);
+        }
+        let _ = writeln!(s, "{}", footer(run));
+        s
     }
 }
 

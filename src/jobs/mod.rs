@@ -53,7 +53,9 @@ pub const TABLE: &[&dyn Entry] = &[
 pub fn registry() -> Registry {
     TABLE
         .iter()
-        .fold(Registry::new().register::<Isolation>(), |r, e| e.register(r))
+        .fold(Registry::new().register::<Isolation>(), |r, e| {
+            e.register(r)
+        })
 }
 
 /// The table entry of the job named `name`.

@@ -6,13 +6,13 @@ use std::fmt::Write as _;
 use unicode_width::UnicodeWidthChar;
 
 /// Six cells from string slices.
-pub(crate) fn cells(texts: [&str; 6]) -> [String; 6] {
+pub fn cells(texts: [&str; 6]) -> [String; 6] {
     texts.map(str::to_string)
 }
 
 /// Columns `keep` of `rows`, padded to line up, two spaces apart; columns
 /// marked in `right` are right-aligned.
-pub(crate) fn table<const N: usize>(rows: &[[String; N]], keep: &[usize], right: &[bool; N]) -> String {
+pub fn table<const N: usize>(rows: &[[String; N]], keep: &[usize], right: &[bool; N]) -> String {
     let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
     let widths: Vec<usize> = (0..N).map(width).collect();
     let mut s = String::new();
@@ -33,13 +33,13 @@ pub(crate) fn table<const N: usize>(rows: &[[String; N]], keep: &[usize], right:
 }
 
 /// Terminal columns `text` takes (wide CJK characters count two).
-pub(crate) fn columns(text: &str) -> usize {
+pub fn columns(text: &str) -> usize {
     text.chars().map(|c| c.width().unwrap_or(0)).sum()
 }
 
 /// `text` cut to `max` columns, ending in `…` when cut; control
 /// characters become spaces.
-pub(crate) fn fit(text: &str, max: usize) -> String {
+pub fn fit(text: &str, max: usize) -> String {
     let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -59,10 +59,21 @@ pub fn mproc() -> Command {
     cmd
 }
 
-/// Runs the binary with `args` and waits for it.
+/// Runs the binary with `args` and waits for it (at most 5 minutes).
 #[track_caller]
 pub fn run(args: &[&str]) -> Run {
-    mproc().args(args).output().expect("mproc runs").into()
+    output(mproc().args(args))
+}
+
+/// Runs `cmd` with piped output and waits for it (at most 5 minutes).
+#[track_caller]
+pub fn output(cmd: &mut Command) -> Run {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mproc runs");
+    wait_bounded(&mut child, 300).into()
 }
 
 /// Runs and expects exit code `code`.
@@ -77,17 +88,95 @@ pub fn run_expect(args: &[&str], code: i32) -> Run {
     r
 }
 
-/// A fresh, empty directory for one test.
-pub fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "mproc-test-{}-{name}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty directory for one test, removed with everything in it
+/// when dropped (also when the test fails).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "mproc-test-{}-{name}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh, empty directory for one test (see [`TempDir`]).
+pub fn temp_dir(name: &str) -> TempDir {
+    TempDir::new(name)
+}
+
+/// Waits for `child` at most `seconds`, then kills it and fails the test:
+/// a hang fails one test instead of stalling the suite.
+#[track_caller]
+pub fn wait_bounded(child: &mut std::process::Child, seconds: u64) -> Output {
+    use std::io::Read;
+    let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = s.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child {} did not end within {seconds} s", child.id());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
 }
 
 /// True while `pid` exists and is not a zombie.

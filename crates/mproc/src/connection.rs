@@ -21,9 +21,9 @@ use std::time::Duration;
 use crate::child::{ChildGuard, WorkerCommand};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_bridge;
-use crate::settings::PoolSettings;
 use crate::outcome::Exit;
 use crate::protocol::{self, Done, FrameReader, Hello, Reply, Request};
+use crate::settings::PoolSettings;
 
 /// What a worker's reader thread reports.
 #[derive(Debug)]

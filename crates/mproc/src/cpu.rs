@@ -156,7 +156,8 @@ fn physical_cores() -> Option<usize> {
     for entry in std::fs::read_dir("/sys/devices/system/cpu").ok()?.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if !name.strip_prefix("cpu").is_some_and(|n| n.parse::<u32>().is_ok()) {
+        let numbered = name.strip_prefix("cpu").map(str::parse::<u32>);
+        if !matches!(numbered, Some(Ok(_))) {
             continue;
         }
         let topology = entry.path().join("topology");

@@ -133,12 +133,18 @@ impl fmt::Display for Error {
     }
 }
 
+/// `{:?}` is the one-line message, so that `main() -> mproc::Result<()>`
+/// prints `Error: item 3 was not ok: ...`; `{:#?}` shows the fields.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("kind", &self.kind)
-            .field("message", &self.message)
-            .finish()
+        if f.alternate() {
+            f.debug_struct("Error")
+                .field("kind", &self.kind)
+                .field("message", &self.message)
+                .finish()
+        } else {
+            f.write_str(&self.message)
+        }
     }
 }
 

@@ -86,9 +86,7 @@
 #![deny(missing_docs)]
 
 #[cfg(not(target_os = "linux"))]
-compile_error!(
-    "mproc runs on Linux only: it uses prctl(PR_SET_PDEATHSIG), /proc and cgroups"
-);
+compile_error!("mproc runs on Linux only: it uses prctl(PR_SET_PDEATHSIG), /proc and cgroups");
 
 mod child;
 mod connection;

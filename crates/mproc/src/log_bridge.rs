@@ -22,10 +22,25 @@ pub const WORKER_TARGET: &str = "mproc::worker";
 /// The target of lines a job printed.
 pub const OUTPUT_TARGET: &str = "mproc::output";
 
+static DEFAULT_FILTER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the filter directive (as `RUST_LOG` takes it) that workers of
+/// every pool and [`Process`](crate::Process) of this program apply to
+/// their own events, unless a pool's settings name another. The first
+/// call wins. A program that installs its own subscriber with a filter
+/// calls this with the same directive.
+pub fn set_default_filter(directive: impl Into<String>) {
+    let _ = DEFAULT_FILTER.set(directive.into());
+}
+
 /// The filter directive workers apply to their own events when the pool
-/// was given none: `RUST_LOG`, else the level the parent's subscriber
-/// lets through, else `info` when the parent has no subscriber.
+/// was given none: [`set_default_filter`]'s, else `RUST_LOG`, else the
+/// level the parent's subscriber lets through, else `info` when the parent
+/// has no subscriber.
 pub(crate) fn default_worker_filter() -> String {
+    if let Some(directive) = DEFAULT_FILTER.get() {
+        return directive.clone();
+    }
     if let Some(directive) = std::env::var("RUST_LOG").ok().filter(|s| !s.is_empty()) {
         return directive;
     }

@@ -18,8 +18,8 @@ use crate::connection::{ConnConfig, ConnEvent, Connection};
 use crate::error::Result;
 use crate::job::Job;
 use crate::outcome::{Exit, Outcome};
-use crate::settings::PoolSettings;
 use crate::protocol::{self, Item, Request, WireOutcome};
+use crate::settings::PoolSettings;
 
 /// One child process running one job.
 pub struct Process<O> {

@@ -85,9 +85,8 @@ impl Serial {
             attempts += 1;
             let start = Instant::now();
             let outcome = panic::run_item(|| job.run(input.clone()));
-            let retry = !outcome.is_ok()
-                && self.settings.retry_errors
-                && attempts <= self.settings.retries;
+            let retry =
+                !outcome.is_ok() && self.settings.retry_errors && attempts <= self.settings.retries;
             if !retry {
                 return ItemResult {
                     index,

@@ -228,7 +228,10 @@ fn a_killed_worker_crashes_only_its_item_and_the_map_goes_on() {
     assert_eq!(names, ["ok", "crashed", "ok", "failed", "panicked", "ok"]);
     assert!(matches!(
         &results[1].outcome,
-        Outcome::Crashed { exit: Some(mproc::Exit::Signal(9)), .. }
+        Outcome::Crashed {
+            exit: Some(mproc::Exit::Signal(9)),
+            ..
+        }
     ));
 }
 

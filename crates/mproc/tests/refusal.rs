@@ -48,7 +48,11 @@ fn a_worker_that_reaches_pool_new_exits_naming_the_missing_call() {
     };
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(i32::from(mproc::WORKER_EXIT_ERROR)), "{stderr}");
+    assert_eq!(
+        status.code(),
+        Some(i32::from(mproc::WORKER_EXIT_ERROR)),
+        "{stderr}"
+    );
     assert!(stderr.contains("reached Pool::new"), "{stderr}");
     assert!(stderr.contains("mproc::serve_if_worker"), "{stderr}");
 }

@@ -27,8 +27,8 @@ use super::task::{Outbox, RunInfo, Task};
 use crate::connection::{ConnConfig, ConnEvent, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::outcome::{Exit, Outcome};
-use crate::settings::PoolSettings;
 use crate::protocol::Done;
+use crate::settings::PoolSettings;
 
 /// Everything the scheduler reacts to.
 pub(crate) enum Event {
@@ -313,11 +313,7 @@ impl Scheduler {
             });
         }
         let killed_by_us = live.kill_reason.is_some();
-        let host = self
-            .conn
-            .command(slot)
-            .host()
-            .map(|h| format!("on {h}"));
+        let host = self.conn.command(slot).host().map(|h| format!("on {h}"));
         let detail = error
             .as_ref()
             .map(|e| e.to_string())

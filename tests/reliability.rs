@@ -170,6 +170,13 @@ fn random_sigkills_during_a_5000_item_map_lose_nothing() {
                 crashed += 1;
                 assert!(r["error"].as_str().unwrap().contains("SIGKILL"), "{r}");
             }
+            // Workers killed three times in a row while starting: the
+            // pool gives up, and says what it saw.
+            "not_run" => {
+                let error = r["error"].as_str().unwrap();
+                assert!(error.contains("no worker could start"), "{r}");
+                assert!(error.contains("killed by signal 9"), "{r}");
+            }
             other => panic!("item {i} ended {other}: {r}"),
         }
     }

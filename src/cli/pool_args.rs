@@ -26,9 +26,10 @@ pub(super) struct PoolFlags {
     /// Worker processes [default: usable CPUs, see cpu-count].
     #[arg(short = 'n', long, visible_alias = "jobs", short_alias = 'j', value_name = "N", value_parser = processes, global = true)]
     processes: Option<usize>,
-    /// Items sent to a worker per request.
-    #[arg(long, value_name = "N", default_value = "1", value_parser = at_least_one, global = true)]
-    chunksize: usize,
+    /// Items sent to a worker at once, as one chunk [default: automatic, as
+    /// Python's map: items / (4 x processes), 1 with --halt-on-error]
+    #[arg(long, value_name = "N", value_parser = at_least_one, global = true)]
+    chunksize: Option<usize>,
     /// Replace each worker after N items.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), global = true)]
     maxtasksperchild: Option<u64>,

@@ -94,8 +94,15 @@ impl WorkerCommand {
         }
     }
 
-    /// Starts one worker with piped stdin, stdout and stderr.
-    pub(crate) fn spawn(&self) -> Result<Child> {
+    /// True for a worker this process starts itself, on this machine
+    /// (no launcher, no host): it can be handed a progress page.
+    pub(crate) fn is_local(&self) -> bool {
+        self.launcher.is_empty() && self.host.is_none()
+    }
+
+    /// Starts one worker with piped stdin, stdout and stderr; `page`, a
+    /// progress page's descriptor, becomes the child's fd 3.
+    pub(crate) fn spawn(&self, page: Option<i32>) -> Result<Child> {
         let mut words = self
             .launcher
             .iter()
@@ -106,13 +113,20 @@ impl WorkerCommand {
         cmd.args(words)
             .args(&self.args)
             .env(WORKER_ENV, "1")
+            .env_remove(crate::progress::PROGRESS_ENV)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if page.is_some() {
+            cmd.env(
+                crate::progress::PROGRESS_ENV,
+                crate::progress::CHILD_FD.to_string(),
+            );
+        }
         let parent = nix::unistd::getpid();
         // SAFETY: the closure runs in the forked child before exec and only
         // makes async-signal-safe system calls (prctl, getppid, sigaction,
-        // kill); it allocates nothing and takes no lock.
+        // kill, dup2, fcntl); it allocates nothing and takes no lock.
         unsafe {
             cmd.pre_exec(move || {
                 // Die with the parent, even if it is SIGKILLed.
@@ -122,6 +136,19 @@ impl WorkerCommand {
                 }
                 // Ctrl-C reaches the whole foreground group; the parent decides.
                 let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
+                if let Some(fd) = page {
+                    let target = crate::progress::CHILD_FD;
+                    // dup2 leaves close-on-exec off on the copy; on the
+                    // same number it does nothing, so clear the flag.
+                    let ok = if fd == target {
+                        nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) != -1
+                    } else {
+                        nix::libc::dup2(fd, target) != -1
+                    };
+                    if !ok {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 Ok(())
             });
         }

@@ -22,6 +22,7 @@ use crate::child::{ChildGuard, WorkerCommand};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_bridge;
 use crate::outcome::Exit;
+use crate::progress::{Page, Running};
 use crate::protocol::{self, Done, FrameReader, Hello, Reply, Request};
 use crate::settings::PoolSettings;
 
@@ -51,6 +52,9 @@ pub(crate) struct ConnConfig {
     pub max_frame: usize,
     pub log_filter: String,
     pub concurrency: u32,
+    /// Workers report every item (see `Request::Configure`), even those
+    /// with a progress page.
+    pub report_each: bool,
 }
 
 impl ConnConfig {
@@ -60,12 +64,18 @@ impl ConnConfig {
     pub(crate) fn new(settings: &PoolSettings, commands: Vec<WorkerCommand>) -> ConnConfig {
         ConnConfig {
             commands,
-            max_frame: settings.max_frame,
+            max_frame: settings.max_frame.min(protocol::DECODE_LIMIT),
             log_filter: settings
                 .log_filter
                 .clone()
                 .unwrap_or_else(log_bridge::default_worker_filter),
             concurrency: settings.concurrency.max(1),
+            // Time limits, retries of errors and halting need each item's
+            // end as it happens.
+            report_each: settings.timeout.is_some()
+                || settings.retry_errors
+                || settings.halt_on_error
+                || settings.concurrency > 1,
         }
     }
 
@@ -79,6 +89,7 @@ impl ConnConfig {
 pub(crate) struct Connection {
     child: Arc<ChildGuard>,
     input: Option<Sender<Vec<u8>>>,
+    page: Option<Page>,
 }
 
 impl Connection {
@@ -86,7 +97,13 @@ impl Connection {
     /// queued at once; the handshake is checked by the reader thread.
     pub(crate) fn start(config: &ConnConfig, worker: usize, sink: Sink) -> Result<Connection> {
         let command = config.command(worker);
-        let mut child = command.spawn()?;
+        // A local worker publishes its running item on a progress page.
+        let page = if command.is_local() {
+            Some(Page::create()?)
+        } else {
+            None
+        };
+        let mut child = command.spawn(page.as_ref().map(Page::raw_fd))?;
         let (stdin, stdout, stderr) =
             match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
                 (Some(i), Some(o), Some(e)) => (i, o, e),
@@ -107,6 +124,7 @@ impl Connection {
                 worker: worker as u32,
                 log_filter: config.log_filter.clone(),
                 concurrency: config.concurrency,
+                report_each: config.report_each || page.is_none(),
             },
         )?;
         let _ = tx.send(first);
@@ -136,7 +154,18 @@ impl Connection {
         Ok(Connection {
             child,
             input: Some(tx),
+            page,
         })
+    }
+
+    /// True when the worker has a progress page.
+    pub(crate) fn has_page(&self) -> bool {
+        self.page.is_some()
+    }
+
+    /// The item the worker's progress page names as running.
+    pub(crate) fn running(&self) -> Option<Running> {
+        self.page.as_ref().and_then(Page::running)
     }
 
     /// The worker's process id.

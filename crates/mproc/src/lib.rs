@@ -99,6 +99,7 @@ pub mod log_bridge;
 mod outcome;
 pub mod pool;
 mod process;
+mod progress;
 pub mod protocol;
 mod registry;
 mod serial;

@@ -18,7 +18,8 @@ use crate::connection::{ConnConfig, ConnEvent, Connection};
 use crate::error::Result;
 use crate::job::Job;
 use crate::outcome::{Exit, Outcome};
-use crate::protocol::{self, Item, Request, WireOutcome};
+use crate::pool::task::{Report, RunInfo};
+use crate::protocol::{self, Done, Request};
 use crate::settings::PoolSettings;
 
 /// One child process running one job.
@@ -27,7 +28,7 @@ pub struct Process<O> {
     events: Receiver<ConnEvent>,
     pid: u32,
     reported_pid: Option<u32>,
-    done: Option<WireOutcome>,
+    done: Option<Done>,
     exit: Option<Exit>,
     detail: Option<String>,
     output: PhantomData<fn() -> O>,
@@ -64,19 +65,19 @@ impl<O: DeserializeOwned> Process<O> {
             }),
         )?;
         let mut frames = Vec::new();
-        protocol::append_frame(
-            &mut frames,
-            &Request::Setup {
-                key: 0,
-                job: J::NAME.to_string(),
-                config: protocol::encode(job)?,
-            },
-        )?;
-        let items = vec![Item {
-            seq: 0,
-            input: protocol::encode(&input)?,
-        }];
-        protocol::append_frame(&mut frames, &Request::Run { key: 0, items })?;
+        let spec = crate::pool::task::JobSpec {
+            key: 0,
+            name: J::NAME.to_string(),
+            config: protocol::encode(job)?,
+        };
+        spec.append_setup(&mut frames)?;
+        let run = Request::Run {
+            key: 0,
+            chunk: 0,
+            count: 1,
+            inputs: protocol::encode(&input)?,
+        };
+        protocol::append_frame(&mut frames, &run)?;
         conn.send(frames);
         conn.close_input();
         let pid = conn.pid();
@@ -102,7 +103,7 @@ impl<O: DeserializeOwned> Process<O> {
             ConnEvent::Ready(hello) => self.reported_pid = Some(hello.pid),
             ConnEvent::Done(batch) => {
                 if let Some(done) = batch.into_iter().next() {
-                    self.done = Some(done.outcome);
+                    self.done = Some(done);
                 }
             }
             ConnEvent::Gone { exit, error } => {
@@ -165,7 +166,26 @@ impl<O: DeserializeOwned> Process<O> {
         self.is_alive();
         let exit = self.exit?;
         Some(match self.done.take() {
-            Some(wire) => crate::pool::decode_outcome(Outcome::from(wire)),
+            Some(done) => {
+                let report = Report {
+                    first: 0,
+                    count: 1,
+                    outputs: done.outputs,
+                    ends: done.ends,
+                    failures: done
+                        .failures
+                        .into_iter()
+                        .map(|(o, f)| (o, Outcome::from(f)))
+                        .collect(),
+                    run: RunInfo::default(),
+                    attempts: 1,
+                };
+                report
+                    .into_results::<O>()
+                    .next()
+                    .map(|r| r.outcome)
+                    .unwrap_or_else(|| Outcome::Failed("the child sent no result".into()))
+            }
             None => Outcome::Crashed {
                 exit: Some(exit),
                 detail: self.detail.clone(),

@@ -7,23 +7,47 @@
 use std::collections::HashMap;
 
 use crate::job::Job;
-use crate::protocol;
+use crate::outcome::Outcome;
+use crate::protocol::{self, WireFailure};
+use crate::worker::panic;
 
 /// A job value ready to run encoded inputs (the type-erased side of [`Job`]).
 pub(crate) trait Runner: Send + Sync {
-    /// Runs one encoded input, giving an encoded output or an error message.
-    fn run(&self, input: &[u8]) -> Result<Vec<u8>, String>;
+    /// Runs the item whose encoded input starts `inputs`, and moves
+    /// `inputs` past it. An ok output is appended to `outputs` (`Ok(None)`);
+    /// the job's error or panic is `Ok(Some(..))`. `Err` means the input
+    /// could not be decoded, so the items after it cannot be found either.
+    fn run_one(
+        &self,
+        inputs: &mut &[u8],
+        outputs: &mut Vec<u8>,
+    ) -> Result<Option<WireFailure>, String>;
 }
 
 struct Typed<J>(J);
 
 impl<J: Job> Runner for Typed<J> {
-    fn run(&self, input: &[u8]) -> Result<Vec<u8>, String> {
-        let input: J::Input = protocol::decode(input)
+    fn run_one(
+        &self,
+        inputs: &mut &[u8],
+        outputs: &mut Vec<u8>,
+    ) -> Result<Option<WireFailure>, String> {
+        let (input, used) = protocol::decode_prefix::<J::Input>(inputs)
             .map_err(|e| format!("cannot decode the input of job {}: {e}", J::NAME))?;
-        let output = self.0.run(input).map_err(|e| e.to_string())?;
-        protocol::encode(&output)
-            .map_err(|e| format!("cannot encode the output of job {}: {e}", J::NAME))
+        *inputs = &inputs[used..];
+        Ok(match panic::run_item(|| self.0.run(input)) {
+            Outcome::Ok(output) => match protocol::encode_into(&output, outputs) {
+                Ok(()) => None,
+                Err(e) => Some(WireFailure::Failed(format!(
+                    "cannot encode the output of job {}: {e}",
+                    J::NAME
+                ))),
+            },
+            Outcome::Panicked { message, location } => {
+                Some(WireFailure::Panicked { message, location })
+            }
+            other => Some(WireFailure::Failed(other.error().unwrap_or_default())),
+        })
     }
 }
 

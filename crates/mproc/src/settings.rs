@@ -27,8 +27,11 @@ pub struct PoolSettings {
     /// Worker processes (default: [`cpu_count`](crate::cpu_count)). With
     /// hosts in the placement, their counts decide instead.
     pub processes: Option<usize>,
-    /// Items per request frame (default 1).
-    pub chunksize: usize,
+    /// Items sent to a worker at once, as one chunk: `None` (the default)
+    /// picks as Python's `map` does, `ceil(items / (4 * processes))`, or 1
+    /// when the count is unknown (a lazy `imap`) or with `halt_on_error`.
+    /// Costs are paid per chunk; a chunk's items share its run time.
+    pub chunksize: Option<usize>,
     /// Replace each worker after it has run this many items.
     pub max_tasks_per_child: Option<u64>,
     /// An item running longer than this is killed with its worker and ends
@@ -59,7 +62,7 @@ impl Default for PoolSettings {
     fn default() -> Self {
         PoolSettings {
             processes: None,
-            chunksize: 1,
+            chunksize: None,
             max_tasks_per_child: None,
             timeout: None,
             retries: 0,
@@ -82,10 +85,11 @@ impl PoolSettings {
         self
     }
 
-    /// Items sent to a worker per request frame (default 1). Items are
-    /// pipelined either way, so this matters less than in Python.
+    /// Items sent to a worker at once (default: automatic, see
+    /// [`chunksize`](PoolSettings::chunksize)). `1` gives each item its own
+    /// frame, exact times and the finest balance.
     pub fn chunksize(mut self, n: usize) -> Self {
-        self.chunksize = n.max(1);
+        self.chunksize = Some(n.clamp(1, protocol::MAX_CHUNK));
         self
     }
 

@@ -7,8 +7,9 @@ use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::task::RawResult;
+use super::task::Report;
 use crate::error::{Error, ErrorKind, Result};
+use crate::outcome::ItemResult;
 
 type Callback<T> = Box<dyn FnOnce(&T) + Send>;
 
@@ -28,10 +29,10 @@ pub struct AsyncResult<T> {
 }
 
 impl<T: Send + 'static> AsyncResult<T> {
-    pub(super) fn collect(
-        results: Receiver<Vec<RawResult>>,
+    pub(super) fn collect<O: serde::de::DeserializeOwned + Send + 'static>(
+        results: Receiver<Vec<Report>>,
         count: usize,
-        finish: impl FnOnce(Vec<RawResult>) -> T + Send + 'static,
+        finish: impl FnOnce(Vec<ItemResult<O>>) -> T + Send + 'static,
     ) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::Pending(None)),
@@ -41,24 +42,23 @@ impl<T: Send + 'static> AsyncResult<T> {
         let spawned = std::thread::Builder::new()
             .name("mproc-async".into())
             .spawn(move || {
-                let mut slots: Vec<Option<RawResult>> = (0..count).map(|_| None).collect();
+                let mut slots: Vec<Option<ItemResult<O>>> = (0..count).map(|_| None).collect();
                 let mut got = 0;
                 while got < count {
-                    let Ok(bunch) = results.recv() else {
+                    let Ok(reports) = results.recv() else {
                         break;
                     };
-                    for r in bunch.into_iter().filter(|r| r.index < count) {
-                        let i = r.index;
-                        got += usize::from(slots[i].is_none());
-                        slots[i] = Some(r);
+                    for r in reports.into_iter().flat_map(Report::into_results::<O>) {
+                        if let Some(slot) = slots.get_mut(r.index) {
+                            got += usize::from(slot.is_none());
+                            *slot = Some(r);
+                        }
                     }
                 }
                 let ordered = slots
                     .into_iter()
                     .enumerate()
-                    .map(|(i, r)| {
-                        r.unwrap_or_else(|| crate::ItemResult::not_run(i, "the pool stopped"))
-                    })
+                    .map(|(i, r)| r.unwrap_or_else(|| ItemResult::not_run(i, "the pool stopped")))
                     .collect();
                 let value = finish(ordered);
                 let mut state = inner.state.lock().unwrap_or_else(|e| e.into_inner());

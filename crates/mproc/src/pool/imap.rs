@@ -2,16 +2,17 @@
 //!
 //! It pulls inputs from the caller's iterator only while fewer than the
 //! pool's window of items are outstanding, so a ten-million-item input
-//! streams in bounded memory. Ordered iteration holds back finished items
-//! until all earlier ones are done.
+//! streams in bounded memory. Results arrive as reports of consecutive
+//! items and are decoded one at a time as they are yielded. Ordered
+//! iteration holds back finished reports until all earlier items are done.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
-use super::task::{Batch, RawResult};
-use super::{decode_result, encode_task, Pool};
+use super::task::{Batch, Expand, Report};
+use super::{Chunks, Pool};
 use crate::job::Job;
 use crate::outcome::ItemResult;
 
@@ -19,35 +20,49 @@ use crate::outcome::ItemResult;
 pub struct IMap<'p, J: Job, I> {
     pool: &'p Pool,
     batch: Option<Arc<Batch>>,
-    results: Receiver<Vec<RawResult>>,
-    /// Received but not yet yielded (unordered: in arrival order).
-    arrived: VecDeque<RawResult>,
+    results: Receiver<Vec<Report>>,
+    /// Unordered: received, not yet yielded, in arrival order.
+    arrived: VecDeque<Report>,
+    /// Ordered: received reports by their first item's index.
+    held: BTreeMap<usize, Report>,
+    /// The report being yielded.
+    current: Option<Expand<J::Output>>,
     inputs: I,
+    chunk: usize,
     exhausted: bool,
     submitted: usize,
     delivered: usize,
     ordered: bool,
-    /// Ordered mode: slot `i` holds the result of item `delivered + i`.
-    held: VecDeque<Option<RawResult>>,
     job: PhantomData<fn() -> J>,
 }
 
 impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
     pub(super) fn new(pool: &'p Pool, job: &J, inputs: I, ordered: bool) -> Self {
         let (batch, results) = pool.batch(job);
+        let chunk = pool.chunk_size(inputs.size_hint().0);
         IMap {
             pool,
             batch: Some(batch),
             results,
             arrived: VecDeque::new(),
+            held: BTreeMap::new(),
+            current: None,
             inputs,
+            chunk,
             exhausted: false,
             submitted: 0,
             delivered: 0,
             ordered,
-            held: VecDeque::new(),
             job: PhantomData,
         }
+    }
+
+    /// Items outstanding at most: the pool's window, and at least four
+    /// chunks per worker so every worker has its next chunk ready.
+    fn window(&self) -> usize {
+        self.pool
+            .window
+            .max(self.chunk.saturating_mul(4 * self.pool.processes()))
     }
 
     /// Submits inputs until the window is full or the input ends.
@@ -55,27 +70,39 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
         let Some(batch) = &self.batch else {
             return;
         };
-        while !self.exhausted && self.submitted - self.delivered < self.pool.window {
-            let room = (self.pool.window - (self.submitted - self.delivered)).min(512);
-            let mut tasks = Vec::with_capacity(room);
+        let window = self.window();
+        while !self.exhausted && self.submitted - self.delivered < window {
+            let room = (window - (self.submitted - self.delivered)).min(self.chunk.max(512));
+            let mut chunks = Chunks::new(batch, self.chunk);
+            chunks.submitted = self.submitted;
             for _ in 0..room {
                 match self.inputs.next() {
-                    Some(input) => {
-                        tasks.extend(encode_task(batch, self.submitted, &input));
-                        self.submitted += 1;
-                    }
+                    Some(input) => chunks.push(&input),
                     None => {
                         self.exhausted = true;
                         break;
                     }
                 }
             }
-            self.pool.submit(tasks);
+            self.submitted = chunks.submitted;
+            self.pool.submit(chunks.finish());
         }
         if self.exhausted {
-            // Once every task holds its own reference, the batch's sender
+            // Once every chunk holds its own reference, the batch's sender
             // lives exactly as long as some item is unreported.
             self.batch = None;
+        }
+    }
+
+    /// The next report to yield from, if one is ready.
+    fn ready(&mut self) -> Option<Report> {
+        if self.ordered {
+            let first = *self.held.keys().next()?;
+            (first == self.delivered)
+                .then(|| self.held.remove(&first))
+                .flatten()
+        } else {
+            self.arrived.pop_front()
         }
     }
 }
@@ -85,35 +112,32 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if self.ordered {
-                if let Some(Some(_)) = self.held.front() {
-                    self.delivered += 1;
-                    return self.held.pop_front().flatten().map(decode_result);
-                }
-            } else if let Some(r) = self.arrived.pop_front() {
+            if let Some(r) = self.current.as_mut().and_then(Iterator::next) {
                 self.delivered += 1;
-                return Some(decode_result(r));
+                return Some(r);
+            }
+            self.current = None;
+            if let Some(report) = self.ready() {
+                self.current = Some(report.into_results());
+                continue;
             }
             self.feed();
             if self.exhausted && self.delivered == self.submitted {
                 return None;
             }
-            // Every submitted task reports exactly once (see task.rs), so
-            // this cannot wait for an item that will never come.
-            let Ok(bunch) = self.results.recv() else {
+            // Every submitted chunk reports each of its items exactly once
+            // (see task.rs), so this cannot wait for an item that will
+            // never come.
+            let Ok(reports) = self.results.recv() else {
                 let index = self.delivered;
                 self.delivered += 1;
                 return Some(ItemResult::not_run(index, "the pool stopped"));
             };
-            for r in bunch {
+            for report in reports {
                 if self.ordered {
-                    let at = r.index - self.delivered;
-                    if self.held.len() <= at {
-                        self.held.resize_with(at + 1, || None);
-                    }
-                    self.held[at] = Some(r);
+                    self.held.insert(report.first, report);
                 } else {
-                    self.arrived.push_back(r);
+                    self.arrived.push_back(report);
                 }
             }
         }

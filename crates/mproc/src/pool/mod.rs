@@ -29,7 +29,7 @@ use crate::outcome::{ItemResult, Outcome};
 use crate::protocol;
 use crate::settings::PoolSettings;
 use scheduler::{Event, Lifecycle, Scheduler};
-use task::{Batch, JobSpec, RawResult, Task};
+use task::{Batch, Chunk, JobSpec, Report};
 
 /// Worker starts and ends kept between two calls of
 /// [`Pool::worker_events`]; later ones are dropped.
@@ -48,6 +48,7 @@ impl Pool {
             _ => settings.placement.commands(processes)?,
         };
         let processes = commands.len();
+        let (chunksize, halt_on_error) = (settings.chunksize, settings.halt_on_error);
         let conn = ConnConfig::new(&settings, commands);
         let hosts = conn
             .commands
@@ -75,6 +76,8 @@ impl Pool {
             thread: Some(thread),
             processes,
             window: 1024.max(processes * 256),
+            chunksize,
+            halt_on_error,
             jobs: Mutex::new(HashMap::new()),
             lifecycle: Mutex::new(life_rx),
             epoch,
@@ -115,6 +118,8 @@ pub struct Pool {
     thread: Option<JoinHandle<()>>,
     processes: usize,
     pub(crate) window: usize,
+    chunksize: Option<usize>,
+    halt_on_error: bool,
     jobs: Mutex<HashMap<JobKey, Arc<JobSpec>>>,
     lifecycle: Mutex<Receiver<Lifecycle>>,
     hosts: Vec<Option<String>>,
@@ -198,23 +203,16 @@ impl Pool {
         I: IntoIterator<Item = J::Input>,
     {
         let (batch, rx) = self.batch(job);
-        let mut count = 0;
-        let tasks: Vec<Task> = inputs
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, input)| {
-                count += 1;
-                encode_task(&batch, i, &input)
-            })
-            .collect();
-        self.submit(tasks);
+        let inputs = inputs.into_iter();
+        let size = self.chunk_size(inputs.size_hint().0);
+        let mut chunks = Chunks::new(&batch, size);
+        for input in inputs {
+            chunks.push(&input);
+        }
+        let count = chunks.submitted;
+        self.submit(chunks.finish());
         drop(batch);
-        AsyncResult::collect(rx, count, |results| {
-            results
-                .into_iter()
-                .map(decode_result::<J::Output>)
-                .collect()
-        })
+        AsyncResult::collect(rx, count, |results| results)
     }
 
     /// Runs one input and returns a handle to its result (Python's
@@ -225,13 +223,14 @@ impl Pool {
         input: J::Input,
     ) -> AsyncResult<ItemResult<J::Output>> {
         let (batch, rx) = self.batch(job);
-        self.submit(encode_task(&batch, 0, &input).into_iter().collect());
+        let mut chunks = Chunks::new(&batch, 1);
+        chunks.push(&input);
+        self.submit(chunks.finish());
         drop(batch);
-        AsyncResult::collect(rx, 1, |mut results| {
-            let r = results
+        AsyncResult::collect(rx, 1, |mut results: Vec<ItemResult<J::Output>>| {
+            results
                 .pop()
-                .unwrap_or_else(|| ItemResult::not_run(0, "no result"));
-            decode_result::<J::Output>(r)
+                .unwrap_or_else(|| ItemResult::not_run(0, "no result"))
         })
     }
 
@@ -282,7 +281,7 @@ impl Pool {
         }
     }
 
-    pub(crate) fn batch<J: Job>(&self, job: &J) -> (Arc<Batch>, Receiver<Vec<RawResult>>) {
+    pub(crate) fn batch<J: Job>(&self, job: &J) -> (Arc<Batch>, Receiver<Vec<Report>>) {
         let config = protocol::encode(job).unwrap_or_default();
         let spec = {
             let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
@@ -299,21 +298,34 @@ impl Pool {
         (Batch::new(spec, tx), rx)
     }
 
-    pub(crate) fn submit(&self, tasks: Vec<Task>) {
-        if tasks.is_empty() {
+    /// Items per chunk for a map of about `items` items: the chunksize
+    /// setting, else Python's default for `map`, `ceil(items / (4 *
+    /// processes))` (1 when the count is unknown, or with halt on error,
+    /// where nothing may wait behind a failure).
+    pub(crate) fn chunk_size(&self, items: usize) -> usize {
+        let size = match self.chunksize {
+            Some(n) => n,
+            None if self.halt_on_error || items == 0 => 1,
+            None => items.div_ceil(4 * self.processes.max(1)),
+        };
+        size.clamp(1, protocol::MAX_CHUNK)
+    }
+
+    pub(crate) fn submit(&self, chunks: Vec<Chunk>) {
+        if chunks.is_empty() {
             return;
         }
         if self.closed {
-            for t in tasks {
-                t.finish(
+            for chunk in chunks {
+                chunk.finish(
                     Outcome::NotRun("the pool is closed".into()),
                     Default::default(),
                 );
             }
             return;
         }
-        // If the scheduler is gone, the tasks come back and drop as "not run".
-        let _ = self.events.send(Event::Submit(tasks));
+        // If the scheduler is gone, the chunks come back and drop as "not run".
+        let _ = self.events.send(Event::Submit(chunks));
     }
 }
 
@@ -325,40 +337,61 @@ impl Drop for Pool {
     }
 }
 
-/// The task for one input; an input that cannot be encoded reports its
-/// failure through the batch at once and gives no task.
-pub(crate) fn encode_task<T: serde::Serialize>(
-    batch: &Arc<Batch>,
-    index: usize,
-    input: &T,
-) -> Option<Task> {
-    match protocol::encode(input) {
-        Ok(bytes) => Some(Task::new(Arc::clone(batch), index, bytes)),
-        Err(e) => {
-            let task = Task::new(Arc::clone(batch), index, Vec::new());
-            task.finish(
-                Outcome::Failed(format!("cannot encode input: {e}")),
-                Default::default(),
-            );
-            None
+/// Inputs cut into chunks of one size as they come.
+pub(crate) struct Chunks<'b> {
+    batch: &'b Arc<Batch>,
+    size: usize,
+    current: Option<Chunk>,
+    done: Vec<Chunk>,
+    /// Inputs taken so far (the next one's index).
+    pub submitted: usize,
+}
+
+impl<'b> Chunks<'b> {
+    pub(crate) fn new(batch: &'b Arc<Batch>, size: usize) -> Self {
+        Chunks {
+            batch,
+            size: size.max(1),
+            current: None,
+            done: Vec::new(),
+            submitted: 0,
         }
     }
-}
 
-pub(crate) fn decode_result<O: serde::de::DeserializeOwned>(r: RawResult) -> ItemResult<O> {
-    r.map_outcome(decode_outcome)
-}
+    /// Adds the next input (one that cannot be encoded is reported failed
+    /// at once).
+    pub(crate) fn push<T: serde::Serialize>(&mut self, input: &T) {
+        let index = self.submitted;
+        self.submitted += 1;
+        let chunk = self
+            .current
+            .get_or_insert_with(|| Chunk::new(Arc::clone(self.batch), index));
+        if chunk.push(input).is_err() {
+            if let Some(c) = self.current.take() {
+                self.close(c);
+            }
+            return;
+        }
+        if chunk.count() >= self.size {
+            if let Some(c) = self.current.take() {
+                self.close(c);
+            }
+        }
+    }
 
-/// Decodes an encoded value; one that cannot be decoded makes the item
-/// failed. The one place a result's bytes become the job's output.
-pub(crate) fn decode_outcome<O: serde::de::DeserializeOwned>(
-    outcome: Outcome<Vec<u8>>,
-) -> Outcome<O> {
-    match outcome {
-        Outcome::Ok(bytes) => match protocol::decode::<O>(&bytes) {
-            Ok(v) => Outcome::Ok(v),
-            Err(e) => Outcome::Failed(format!("cannot decode result: {e}")),
-        },
-        other => other.map(|_| unreachable!("only an ok outcome carries a value")),
+    fn close(&mut self, chunk: Chunk) {
+        if chunk.count() > 0 {
+            self.done.push(chunk);
+        } else {
+            chunk.consume();
+        }
+    }
+
+    /// Every chunk, the partial one too.
+    pub(crate) fn finish(mut self) -> Vec<Chunk> {
+        if let Some(c) = self.current.take() {
+            self.close(c);
+        }
+        std::mem::take(&mut self.done)
     }
 }

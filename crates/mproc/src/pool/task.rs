@@ -1,19 +1,24 @@
-//! A [`Task`]: one item on its way through the pool, which reports its
-//! outcome exactly once.
+//! The units of work between a pool's handles and its scheduler: a
+//! [`Chunk`] of consecutive items on its way to a worker, which reports
+//! every item exactly once, and a [`Report`] of finished items on its way
+//! back.
 //!
-//! A task that is dropped without having reported (its pool stopped, a
-//! channel closed under it) reports "not run" from its `Drop`, so whoever
-//! waits for an item's result always gets one.
+//! A chunk carries its items' inputs encoded one after another in one
+//! buffer, so the scheduler's bookkeeping, the frames and the channel hops
+//! are paid per chunk, not per item. A chunk that is dropped without having
+//! reported (its pool stopped, a channel closed under it) reports its items
+//! "not run" from its `Drop`, so whoever waits for an item's result always
+//! gets one.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::error::Result;
 use crate::outcome::{ItemResult, Outcome};
-
-/// The encoded result of one item, before the typed layer decodes it.
-pub(crate) type RawResult = ItemResult<Vec<u8>>;
+use crate::protocol::{self, Request};
 
 /// A job as the scheduler sends it: a key, its name and its encoded value.
 #[derive(Debug)]
@@ -23,18 +28,33 @@ pub(crate) struct JobSpec {
     pub config: Vec<u8>,
 }
 
-/// The items of one map call: its job and where their results go (in
-/// bunches, so a burst of results wakes the consumer once).
+impl JobSpec {
+    /// Appends the frame that sets this job up in a worker: the one place
+    /// a setup frame is made.
+    pub(crate) fn append_setup(&self, frames: &mut Vec<u8>) -> Result<()> {
+        protocol::append_frame(
+            frames,
+            &Request::Setup {
+                key: self.key,
+                job: self.name.clone(),
+                config: self.config.clone(),
+            },
+        )
+    }
+}
+
+/// The items of one map call: its job and where their results go (a
+/// report at a time, so a chunk of results wakes the consumer once).
 #[derive(Debug)]
 pub(crate) struct Batch {
     pub job: Arc<JobSpec>,
-    pub sink: Sender<Vec<RawResult>>,
+    pub sink: Sender<Vec<Report>>,
     /// Set when nobody listens any more: its queued items are skipped.
     pub abandoned: AtomicBool,
 }
 
 impl Batch {
-    pub(crate) fn new(job: Arc<JobSpec>, sink: Sender<Vec<RawResult>>) -> Arc<Batch> {
+    pub(crate) fn new(job: Arc<JobSpec>, sink: Sender<Vec<Report>>) -> Arc<Batch> {
         Arc::new(Batch {
             job,
             sink,
@@ -47,107 +67,306 @@ impl Batch {
     }
 }
 
-/// One item of one batch.
-#[derive(Debug)]
-pub(crate) struct Task {
-    pub batch: Arc<Batch>,
-    pub index: usize,
-    pub input: Vec<u8>,
-    /// Times started so far.
-    pub attempts: u32,
-    reported: bool,
-}
-
-/// Where and when a task ran, for its result.
+/// Where and when items ran, for their results.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RunInfo {
     pub worker: Option<usize>,
     pub pid: Option<u32>,
+    /// When the first item started, counted from the pool's epoch.
     pub started: Option<Duration>,
+    /// How long all the items ran.
     pub elapsed: Duration,
 }
 
-impl Task {
-    pub(crate) fn new(batch: Arc<Batch>, index: usize, input: Vec<u8>) -> Task {
-        Task {
+/// Consecutive items of one batch, on their way to a worker.
+#[derive(Debug)]
+pub(crate) struct Chunk {
+    pub batch: Arc<Batch>,
+    /// The first item's index in its batch.
+    pub first: usize,
+    /// The items' inputs, encoded one after another.
+    pub inputs: Vec<u8>,
+    /// Where each item's input ends in `inputs`.
+    pub ends: Vec<u32>,
+    /// Times started so far.
+    pub attempts: u32,
+    /// Times it came back from a worker that died without naming a
+    /// running item.
+    pub returns: u32,
+    reported: bool,
+}
+
+impl Chunk {
+    /// An empty chunk of `batch` starting at item `first`.
+    pub(crate) fn new(batch: Arc<Batch>, first: usize) -> Chunk {
+        Chunk {
             batch,
-            index,
-            input,
+            first,
+            inputs: Vec::new(),
+            ends: Vec::new(),
             attempts: 0,
+            returns: 0,
             reported: false,
         }
+    }
+
+    /// Appends one item's input; an input that cannot be encoded is
+    /// reported failed at once (ending this chunk: the next item starts a
+    /// new one) and `Err` gives the chunk back.
+    pub(crate) fn push<T: serde::Serialize>(&mut self, input: &T) -> std::result::Result<(), ()> {
+        match protocol::encode_into(input, &mut self.inputs) {
+            Ok(()) if self.inputs.len() <= u32::MAX as usize => {
+                self.ends.push(self.inputs.len() as u32);
+                Ok(())
+            }
+            result => {
+                let why = match result {
+                    Err(e) => format!("cannot encode input: {e}"),
+                    Ok(()) => "cannot encode input: chunk over 4 GiB".to_string(),
+                };
+                let index = self.first + self.count();
+                send(
+                    &self.batch,
+                    vec![Report::all(
+                        index,
+                        1,
+                        Outcome::Failed(why),
+                        RunInfo::default(),
+                        0,
+                    )],
+                );
+                Err(())
+            }
+        }
+    }
+
+    /// Items in the chunk.
+    pub(crate) fn count(&self) -> usize {
+        self.ends.len()
     }
 
     pub(crate) fn job_key(&self) -> u32 {
         self.batch.job.key
     }
 
-    /// Sends this task's result at once; consumes it.
-    pub(crate) fn finish(self, outcome: Outcome<Vec<u8>>, run: RunInfo) {
-        let (batch, result) = self.into_result(outcome, run);
-        send(&batch, vec![result]);
+    /// The bytes of item `offset`'s input.
+    fn span(&self, offset: usize) -> Range<usize> {
+        let start = if offset == 0 {
+            0
+        } else {
+            self.ends[offset - 1] as usize
+        };
+        start..self.ends[offset] as usize
     }
 
-    /// Turns this task into its result, to be sent by an [`Outbox`].
-    pub(crate) fn into_result(
-        mut self,
-        outcome: Outcome<Vec<u8>>,
-        run: RunInfo,
-    ) -> (Arc<Batch>, RawResult) {
-        self.reported = true;
-        let result = ItemResult {
-            index: self.index,
-            outcome,
-            worker: run.worker,
-            pid: run.pid,
-            attempts: self.attempts,
-            started: run.started,
-            elapsed: run.elapsed,
+    /// Items `range` as a chunk of their own, with the same attempts.
+    pub(crate) fn split(&self, range: Range<usize>) -> Chunk {
+        let bytes = if range.is_empty() {
+            0..0
+        } else {
+            self.span(range.start).start..self.span(range.end - 1).end
         };
-        (Arc::clone(&self.batch), result)
+        let base = bytes.start as u32;
+        Chunk {
+            batch: Arc::clone(&self.batch),
+            first: self.first + range.start,
+            inputs: self.inputs[bytes].to_vec(),
+            ends: self.ends[range].iter().map(|e| e - base).collect(),
+            attempts: self.attempts,
+            returns: self.returns,
+            reported: false,
+        }
+    }
+
+    /// Marks the chunk reported: whoever calls this reports (or re-queues,
+    /// as split chunks) every item itself.
+    pub(crate) fn consume(mut self) -> Arc<Batch> {
+        self.reported = true;
+        Arc::clone(&self.batch)
+    }
+
+    /// Reports every item now with `outcome`; consumes the chunk.
+    pub(crate) fn finish(self, outcome: Outcome<()>, run: RunInfo) {
+        let (first, count, attempts) = (self.first, self.count(), self.attempts);
+        let batch = self.consume();
+        send(
+            &batch,
+            vec![Report::all(first, count, outcome, run, attempts)],
+        );
     }
 }
 
-fn send(batch: &Batch, results: Vec<RawResult>) {
-    if batch.sink.send(results).is_err() {
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        if !self.reported && self.count() > 0 {
+            let why = Outcome::NotRun("the pool stopped before running it".into());
+            let report = Report::all(
+                self.first,
+                self.count(),
+                why,
+                RunInfo::default(),
+                self.attempts,
+            );
+            send(&self.batch, vec![report]);
+        }
+    }
+}
+
+pub(crate) fn send(batch: &Batch, reports: Vec<Report>) {
+    if batch.sink.send(reports).is_err() {
         batch.abandoned.store(true, Ordering::Relaxed);
     }
 }
 
-/// Results gathered during one scheduler step, sent per batch at its end.
+/// Finished consecutive items of one batch: their outcomes, with the ok
+/// outputs still encoded (the consumer decodes them as it yields them).
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    /// The first item's index in its batch.
+    pub first: usize,
+    /// Items in the report.
+    pub count: usize,
+    /// The ok items' outputs, encoded one after another.
+    pub outputs: Vec<u8>,
+    /// Where each ok item's output ends in `outputs`.
+    pub ends: Vec<u32>,
+    /// The items that are not ok, by offset in the report, ascending.
+    pub failures: Vec<(u32, Outcome<()>)>,
+    /// Where and when they ran.
+    pub run: RunInfo,
+    /// Times started.
+    pub attempts: u32,
+}
+
+impl Report {
+    /// `count` items from `first` that all ended with `outcome`.
+    pub(crate) fn all(
+        first: usize,
+        count: usize,
+        outcome: Outcome<()>,
+        run: RunInfo,
+        attempts: u32,
+    ) -> Report {
+        Report {
+            first,
+            count,
+            failures: (0..count as u32).map(|o| (o, outcome.clone())).collect(),
+            run,
+            attempts,
+            ..Report::default()
+        }
+    }
+
+    /// The items as results, decoding each ok output as it goes. Each item
+    /// gets an equal share of the report's time.
+    pub(crate) fn into_results<O: serde::de::DeserializeOwned>(self) -> Expand<O> {
+        Expand {
+            report: self,
+            next: 0,
+            failure: 0,
+            output: 0,
+            start: 0,
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
+/// The results of a [`Report`], one at a time.
+pub(crate) struct Expand<O> {
+    report: Report,
+    next: usize,
+    failure: usize,
+    output: usize,
+    start: usize,
+    kind: std::marker::PhantomData<fn() -> O>,
+}
+
+impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
+    type Item = ItemResult<O>;
+
+    fn next(&mut self) -> Option<ItemResult<O>> {
+        let r = &mut self.report;
+        if self.next >= r.count {
+            return None;
+        }
+        let offset = self.next;
+        self.next += 1;
+        let outcome = match r.failures.get(self.failure) {
+            Some((o, _)) if *o as usize == offset => {
+                self.failure += 1;
+                std::mem::replace(
+                    &mut r.failures[self.failure - 1].1,
+                    Outcome::NotRun(String::new()),
+                )
+                .map(|()| unreachable!("a failure carries no value"))
+            }
+            _ => match r.ends.get(self.output) {
+                Some(&end) => {
+                    let bytes = &r.outputs[self.start..end as usize];
+                    self.start = end as usize;
+                    self.output += 1;
+                    match protocol::decode::<O>(bytes) {
+                        Ok(v) => Outcome::Ok(v),
+                        Err(e) => Outcome::Failed(format!("cannot decode result: {e}")),
+                    }
+                }
+                None => Outcome::Failed("the worker sent no output for it".into()),
+            },
+        };
+        let count = r.count.max(1) as u32;
+        let share = r.run.elapsed / count;
+        Some(ItemResult {
+            index: r.first + offset,
+            outcome,
+            worker: r.run.worker,
+            pid: r.run.pid,
+            attempts: r.attempts,
+            started: r.run.started.map(|s| s + share * offset as u32),
+            elapsed: share,
+        })
+    }
+}
+
+/// Reports gathered during one scheduler step, sent per batch at its end.
 #[derive(Default)]
 pub(crate) struct Outbox {
-    pending: Vec<(Arc<Batch>, Vec<RawResult>)>,
+    pending: Vec<(Arc<Batch>, Vec<Report>)>,
 }
 
 impl Outbox {
-    /// Reports `task` (sent at the next [`flush`](Outbox::flush)).
-    pub(crate) fn finish(&mut self, task: Task, outcome: Outcome<Vec<u8>>, run: RunInfo) {
-        let (batch, result) = task.into_result(outcome, run);
-        match self
-            .pending
-            .iter_mut()
-            .find(|(b, _)| Arc::ptr_eq(b, &batch))
-        {
-            Some((_, results)) => results.push(result),
-            None => self.pending.push((batch, vec![result])),
+    /// Adds `report` of `batch` (sent at the next [`flush`](Outbox::flush)).
+    pub(crate) fn push(&mut self, batch: &Arc<Batch>, report: Report) {
+        match self.pending.iter_mut().find(|(b, _)| Arc::ptr_eq(b, batch)) {
+            Some((_, reports)) => reports.push(report),
+            None => self.pending.push((Arc::clone(batch), vec![report])),
         }
+    }
+
+    /// Reports items `range` of `chunk` with `outcome`, without consuming it.
+    pub(crate) fn finish_range(
+        &mut self,
+        chunk: &Chunk,
+        range: Range<usize>,
+        outcome: Outcome<()>,
+        run: RunInfo,
+    ) {
+        if range.is_empty() {
+            return;
+        }
+        let report = Report::all(
+            chunk.first + range.start,
+            range.len(),
+            outcome,
+            run,
+            chunk.attempts,
+        );
+        self.push(&chunk.batch, report);
     }
 
     /// Sends everything gathered.
     pub(crate) fn flush(&mut self) {
-        for (batch, results) in self.pending.drain(..) {
-            send(&batch, results);
-        }
-    }
-}
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        if !self.reported {
-            let mut result = ItemResult::not_run(self.index, "the pool stopped before running it");
-            result.attempts = self.attempts;
-            send(&self.batch, vec![result]);
+        for (batch, reports) in self.pending.drain(..) {
+            send(&batch, reports);
         }
     }
 }

@@ -99,6 +99,11 @@ impl<W: Write> FrameWriter<W> {
         }
     }
 
+    /// The wrapped stream.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+
     /// Encodes `message` as one frame, writes it whole and flushes.
     pub fn write<T: Serialize>(&mut self, message: &T) -> Result<()> {
         self.buf.clear();

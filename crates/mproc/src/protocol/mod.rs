@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::outcome::Outcome;
 
 /// The protocol version a worker announces in its [`Hello`].
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The first four bytes of every [`Hello`], so a stream that is not an
 /// mproc worker (a shell banner, another program) is told apart.
@@ -25,6 +25,16 @@ pub const MAGIC: [u8; 4] = *b"MPRC";
 
 /// The default largest frame accepted: 64 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
+
+/// The most bytes one decoded payload may claim in all, whatever its
+/// lengths say (a string, a byte buffer, a list): a frame that claims more
+/// is malformed, and nothing near its claim is allocated. Also the largest
+/// frame a pool accepts.
+pub const DECODE_LIMIT: usize = 256 << 20;
+
+/// Items in one chunk at most: a chunk's position travels packed with the
+/// item's offset in 24 bits (see `progress.rs`).
+pub const MAX_CHUNK: usize = (1 << 24) - 1;
 
 /// The first frame a worker writes. Its layout never changes between
 /// versions, so a version mismatch is always reported as one.
@@ -66,6 +76,10 @@ pub enum Request {
         log_filter: String,
         /// Items run at once inside the worker (threads).
         concurrency: u32,
+        /// Write a [`Done`] after every item (the parent has no progress
+        /// page to read, or needs each item's end: timeouts, retries of
+        /// errors, halting); else one per chunk.
+        report_each: bool,
     },
     /// Names a job and its serialized configuration under a small key.
     Setup {
@@ -77,52 +91,56 @@ pub enum Request {
         #[serde(with = "serde_bytes")]
         config: Vec<u8>,
     },
-    /// Items to run with the job set up under `key`, in this order.
+    /// A chunk of items to run, in order, with the job set up under `key`.
     Run {
         /// The job key.
         key: u32,
-        /// The items (one chunk).
-        items: Vec<Item>,
+        /// The chunk's number, unique within the pool; [`Done`] repeats it.
+        chunk: u64,
+        /// Items in the chunk.
+        count: u32,
+        /// Their inputs, each encoded with [`encode`], one after another
+        /// (each encoding says where it ends).
+        #[serde(with = "serde_bytes")]
+        inputs: Vec<u8>,
     },
-}
-
-/// One item of work: a sequence number unique within the pool, and the
-/// encoded input.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Item {
-    /// Unique per attempt; the [`Done`] frame repeats it.
-    pub seq: u64,
-    /// The job input, encoded with [`encode`].
-    #[serde(with = "serde_bytes")]
-    pub input: Vec<u8>,
 }
 
 /// A frame on a worker's private result descriptor, to the parent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Reply {
-    /// An item finished.
+    /// Items of a chunk finished.
     Done(Done),
     /// A `tracing` event from the worker.
     Log(LogRecord),
 }
 
-/// The end of one item inside a worker.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The end of some items of a chunk inside a worker: items `from ..
+/// from + count` of chunk `chunk`, in order.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Done {
-    /// The item's [`Item::seq`].
-    pub seq: u64,
-    /// What the job did.
-    pub outcome: WireOutcome,
-    /// How long the job ran, in microseconds, by the worker's clock.
+    /// The chunk's number ([`Request::Run`]).
+    pub chunk: u64,
+    /// The first item's offset in the chunk.
+    pub from: u32,
+    /// How many items.
+    pub count: u32,
+    /// How long they ran in all, in microseconds, by the worker's clock.
     pub micros: u64,
+    /// The outputs of the items that ended ok, each encoded with
+    /// [`encode`], one after another.
+    #[serde(with = "serde_bytes")]
+    pub outputs: Vec<u8>,
+    /// The end of each ok item's output in `outputs`.
+    pub ends: Vec<u32>,
+    /// The items that did not end ok, by offset in the chunk, ascending.
+    pub failures: Vec<(u32, WireFailure)>,
 }
 
-/// What a job did, as the worker saw it. Crashes and timeouts are decided
-/// by the parent, so they never travel.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum WireOutcome {
-    /// The job returned a value, encoded with [`encode`].
-    Ok(#[serde(with = "serde_bytes")] Vec<u8>),
+/// How a job failed on one item, as the worker saw it. Crashes and
+/// timeouts are decided by the parent, so they never travel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum WireFailure {
     /// The job returned an error.
     Failed(String),
     /// The job panicked.
@@ -134,24 +152,11 @@ pub enum WireOutcome {
     },
 }
 
-impl From<Outcome<Vec<u8>>> for WireOutcome {
-    /// What a worker reports of an item it ran (a worker never decides a
-    /// crash, a timeout or "not run": those become `Failed` with their text).
-    fn from(outcome: Outcome<Vec<u8>>) -> Self {
-        match outcome {
-            Outcome::Ok(bytes) => WireOutcome::Ok(bytes),
-            Outcome::Panicked { message, location } => WireOutcome::Panicked { message, location },
-            other => WireOutcome::Failed(other.error().unwrap_or_default()),
-        }
-    }
-}
-
-impl From<WireOutcome> for Outcome<Vec<u8>> {
-    fn from(wire: WireOutcome) -> Self {
+impl<T> From<WireFailure> for Outcome<T> {
+    fn from(wire: WireFailure) -> Self {
         match wire {
-            WireOutcome::Ok(bytes) => Outcome::Ok(bytes),
-            WireOutcome::Failed(message) => Outcome::Failed(message),
-            WireOutcome::Panicked { message, location } => Outcome::Panicked { message, location },
+            WireFailure::Failed(message) => Outcome::Failed(message),
+            WireFailure::Panicked { message, location } => Outcome::Panicked { message, location },
         }
     }
 }
@@ -168,19 +173,30 @@ pub struct LogRecord {
 }
 
 fn config() -> impl bincode::config::Config {
-    bincode::config::standard()
+    bincode::config::standard().with_limit::<DECODE_LIMIT>()
 }
 
 /// Encodes a job payload (input, output or job value).
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    bincode::serde::encode_to_vec(value, config())
-        .map_err(|e| Error::protocol(format!("cannot encode payload: {e}")))
+    let mut out = Vec::new();
+    encode_into(value, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the encoding of `value` to `out`; on an error `out` is left as
+/// it was.
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+    let len = out.len();
+    bincode::serde::encode_into_std_write(value, out, config()).map_err(|e| {
+        out.truncate(len);
+        Error::protocol(format!("cannot encode payload: {e}"))
+    })?;
+    Ok(())
 }
 
 /// Decodes a job payload written by [`encode`]; trailing bytes are an error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    let (value, used) = bincode::serde::decode_from_slice(bytes, config())
-        .map_err(|e| Error::protocol(format!("cannot decode payload: {e}")))?;
+    let (value, used) = decode_prefix::<T>(bytes)?;
     if used != bytes.len() {
         return Err(Error::protocol(format!(
             "payload has {} trailing bytes",
@@ -190,14 +206,25 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     Ok(value)
 }
 
+/// Decodes the payload at the start of `bytes` and says how many bytes it
+/// took (payloads laid one after another, as a chunk's inputs are).
+pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize)> {
+    bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|e| Error::protocol(format!("cannot decode payload: {e}")))
+}
+
 /// Appends one frame (length prefix and payload) holding `message` to `out`.
 pub fn append_frame<T: Serialize>(out: &mut Vec<u8>, message: &T) -> Result<()> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
-    bincode::serde::encode_into_std_write(message, out, config())
-        .map_err(|e| Error::protocol(format!("cannot encode frame: {e}")))?;
-    let len = u32::try_from(out.len() - start - 4)
-        .map_err(|_| Error::protocol("frame longer than 4 GiB"))?;
+    bincode::serde::encode_into_std_write(message, out, config()).map_err(|e| {
+        out.truncate(start);
+        Error::protocol(format!("cannot encode frame: {e}"))
+    })?;
+    let len = u32::try_from(out.len() - start - 4).map_err(|_| {
+        out.truncate(start);
+        Error::protocol("frame longer than 4 GiB")
+    })?;
     out[start..start + 4].copy_from_slice(&len.to_le_bytes());
     Ok(())
 }

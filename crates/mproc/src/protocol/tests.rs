@@ -19,10 +19,9 @@ fn round_trip_requests() {
         },
         Request::Run {
             key: 7,
-            items: vec![Item {
-                seq: 99,
-                input: encode(&12u64).unwrap(),
-            }],
+            chunk: 99,
+            count: 2,
+            inputs: [encode(&12u64).unwrap(), encode(&300u64).unwrap()].concat(),
         },
     ];
     let bytes = frames(&sent);
@@ -34,10 +33,16 @@ fn round_trip_requests() {
         other => panic!("unexpected {other:?}"),
     }
     match r.read::<Request>().unwrap().unwrap() {
-        Request::Run { key, items } => {
-            assert_eq!(key, 7);
-            assert_eq!(items[0].seq, 99);
-            assert_eq!(decode::<u64>(&items[0].input).unwrap(), 12);
+        Request::Run {
+            key,
+            chunk,
+            count,
+            inputs,
+        } => {
+            assert_eq!((key, chunk, count), (7, 99, 2));
+            let (first, used) = decode_prefix::<u64>(&inputs).unwrap();
+            assert_eq!(first, 12);
+            assert_eq!(decode::<u64>(&inputs[used..]).unwrap(), 300);
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -48,7 +53,9 @@ fn round_trip_requests() {
 fn truncated_length_and_payload_are_errors_not_eof() {
     let bytes = frames(&[Request::Run {
         key: 1,
-        items: vec![],
+        chunk: 0,
+        count: 0,
+        inputs: vec![],
     }]);
     for cut in 1..bytes.len() {
         let mut r = FrameReader::new(Cursor::new(&bytes[..cut]), DEFAULT_MAX_FRAME);
@@ -76,6 +83,22 @@ fn garbage_payload_is_a_protocol_error() {
 }
 
 #[test]
+fn a_length_inside_a_payload_is_bounded_before_allocation() {
+    // A log record whose target claims 2^40 bytes, in a frame of a few.
+    let mut payload = vec![1u8, 3]; // Reply::Log, level 3
+    payload.push(253); // bincode varint: a u64 follows
+    payload.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    payload.extend_from_slice(b"abc");
+    let mut bytes = (payload.len() as u32).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&payload);
+    let mut r = FrameReader::new(Cursor::new(bytes), DEFAULT_MAX_FRAME);
+    let err = r.read::<Reply>().unwrap_err();
+    assert!(err.is_protocol(), "{err}");
+    // And a claim under the limit but past the frame's end is refused too.
+    assert!(decode::<String>(&[252, 0, 0, 0, 1]).is_err());
+}
+
+#[test]
 fn hello_checks_magic_and_version() {
     assert!(check_hello(&Hello::new()).is_ok());
     let mut other = Hello::new();
@@ -93,24 +116,36 @@ mod properties {
     use proptest::prelude::*;
     use std::io::Cursor;
 
-    fn outcome() -> impl Strategy<Value = WireOutcome> {
+    fn failure() -> impl Strategy<Value = WireFailure> {
         prop_oneof![
-            proptest::collection::vec(any::<u8>(), 0..64).prop_map(WireOutcome::Ok),
-            ".{0,40}".prop_map(WireOutcome::Failed),
+            ".{0,40}".prop_map(WireFailure::Failed),
             (".{0,40}", proptest::option::of(".{0,20}"))
-                .prop_map(|(message, location)| WireOutcome::Panicked { message, location }),
+                .prop_map(|(message, location)| WireFailure::Panicked { message, location }),
         ]
     }
 
     fn reply() -> impl Strategy<Value = Reply> {
+        let done = (
+            any::<u64>(),
+            any::<u32>(),
+            any::<u64>(),
+            proptest::collection::vec(any::<u8>(), 0..64),
+            proptest::collection::vec(any::<u32>(), 0..8),
+            proptest::collection::vec((any::<u32>(), failure()), 0..4),
+        )
+            .prop_map(|(chunk, from, micros, outputs, ends, failures)| {
+                Reply::Done(Done {
+                    chunk,
+                    from,
+                    count: (ends.len() + failures.len()) as u32,
+                    micros,
+                    outputs,
+                    ends,
+                    failures,
+                })
+            });
         prop_oneof![
-            (any::<u64>(), outcome(), any::<u64>()).prop_map(|(seq, outcome, micros)| Reply::Done(
-                Done {
-                    seq,
-                    outcome,
-                    micros
-                }
-            )),
+            done,
             (1u8..6, ".{0,20}", ".{0,60}").prop_map(|(level, target, message)| Reply::Log(
                 LogRecord {
                     level,
@@ -122,15 +157,14 @@ mod properties {
     }
 
     fn request() -> impl Strategy<Value = Request> {
-        let item = (any::<u64>(), proptest::collection::vec(any::<u8>(), 0..64))
-            .prop_map(|(seq, input)| Item { seq, input });
         prop_oneof![
-            (any::<u32>(), ".{0,20}", any::<u32>()).prop_map(
-                |(worker, log_filter, concurrency)| {
+            (any::<u32>(), ".{0,20}", any::<u32>(), any::<bool>()).prop_map(
+                |(worker, log_filter, concurrency, report_each)| {
                     Request::Configure {
                         worker,
                         log_filter,
                         concurrency,
+                        report_each,
                     }
                 }
             ),
@@ -140,8 +174,18 @@ mod properties {
                 proptest::collection::vec(any::<u8>(), 0..32)
             )
                 .prop_map(|(key, job, config)| Request::Setup { key, job, config }),
-            (any::<u32>(), proptest::collection::vec(item, 0..8))
-                .prop_map(|(key, items)| Request::Run { key, items }),
+            (
+                any::<u32>(),
+                any::<u64>(),
+                any::<u32>(),
+                proptest::collection::vec(any::<u8>(), 0..64)
+            )
+                .prop_map(|(key, chunk, count, inputs)| Request::Run {
+                    key,
+                    chunk,
+                    count,
+                    inputs
+                }),
         ]
     }
 

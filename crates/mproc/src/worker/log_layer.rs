@@ -29,7 +29,7 @@ impl<S: Subscriber> Layer<S> for FrameLayer {
         let mut text = Text::default();
         event.record(&mut text);
         let meta = event.metadata();
-        self.outbox.send(&Reply::Log(LogRecord {
+        self.outbox.send_later(&Reply::Log(LogRecord {
             level: level_number(meta.level()),
             target: meta.target().to_string(),
             message: text.0,

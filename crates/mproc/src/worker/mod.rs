@@ -18,15 +18,16 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use nix::fcntl::{fcntl, FcntlArg};
 use nix::sys::signal::{self, SigHandler, Signal};
 
 use crate::child::{WORKER_ARG, WORKER_ENV};
 use crate::error::{Error, Result};
-use crate::protocol::{Done, FrameReader, FrameWriter, Hello, Item, Reply, Request, WireOutcome};
+use crate::progress::Page;
+use crate::protocol::{self, Done, FrameReader, FrameWriter, Hello, Reply, Request, WireFailure};
 use crate::registry::{Registry, Runner};
 
 /// The largest request frame a worker accepts (the parent is trusted).
@@ -89,17 +90,128 @@ pub fn serve(registry: &Registry) -> ExitCode {
 /// A job ready to run, or why it could not be set up.
 type Shared = Arc<Result<Box<dyn Runner>, String>>;
 
-/// The worker's result stream, shared by the job loop and the log layer.
-pub(crate) struct Outbox(Mutex<FrameWriter<File>>);
+/// How long a log record may wait in the worker before it is written.
+const LOG_DELAY: Duration = Duration::from_millis(10);
+
+/// Buffered bytes past which they are written at once.
+const FLUSH_BYTES: usize = 64 << 10;
+
+/// Outputs of one chunk past which its finished items are reported
+/// before the chunk ends, so that no frame grows past the parent's limit.
+const DONE_BYTES: usize = 8 << 20;
+
+/// The worker's result stream, shared by the item loop, its threads and
+/// the log layer. Results are written when a chunk (or, reporting each
+/// item, an item) ends; log records are gathered and written with the
+/// next result, or by the flusher within [`LOG_DELAY`]. So a busy worker
+/// makes one write per chunk, not one per item or log line.
+pub(crate) struct Outbox {
+    inner: Mutex<Pending>,
+    wake: Condvar,
+}
+
+struct Pending {
+    file: File,
+    buf: Vec<u8>,
+    since: Option<Instant>,
+}
 
 impl Outbox {
-    /// Writes one reply frame; if the parent is gone there is nothing left to do.
+    fn new(file: File) -> Arc<Outbox> {
+        let outbox = Arc::new(Outbox {
+            inner: Mutex::new(Pending {
+                file,
+                buf: Vec::with_capacity(FLUSH_BYTES),
+                since: None,
+            }),
+            wake: Condvar::new(),
+        });
+        let flusher = Arc::clone(&outbox);
+        let spawned = std::thread::Builder::new()
+            .name("mproc-flush".into())
+            .stack_size(64 << 10)
+            .spawn(move || flusher.flush_loop());
+        drop(spawned);
+        outbox
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `reply`, and everything gathered before it, now.
     pub(crate) fn send(&self, reply: &Reply) {
-        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if w.write(reply).is_err() {
-            std::process::exit(0);
+        let mut p = self.lock();
+        if protocol::append_frame(&mut p.buf, reply).is_err() {
+            return;
+        }
+        p.write();
+    }
+
+    /// Writes everything gathered.
+    pub(crate) fn flush(&self) {
+        self.lock().write();
+    }
+
+    /// Gathers `reply` to be written soon (a log record).
+    pub(crate) fn send_later(&self, reply: &Reply) {
+        let mut p = self.lock();
+        if protocol::append_frame(&mut p.buf, reply).is_err() {
+            return;
+        }
+        if p.buf.len() >= FLUSH_BYTES {
+            p.write();
+        } else if p.since.is_none() {
+            p.since = Some(Instant::now());
+            self.wake.notify_one();
         }
     }
+
+    fn flush_loop(&self) {
+        let mut p = self.lock();
+        loop {
+            match p.since {
+                None => p = self.wake.wait(p).unwrap_or_else(|e| e.into_inner()),
+                Some(since) => {
+                    let waited = since.elapsed();
+                    if waited >= LOG_DELAY {
+                        p.write();
+                    } else {
+                        p = self
+                            .wake
+                            .wait_timeout(p, LOG_DELAY - waited)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Pending {
+    /// Writes the buffer; if the parent is gone there is nothing left to do.
+    fn write(&mut self) {
+        self.since = None;
+        if self.buf.is_empty() {
+            return;
+        }
+        if self.file.write_all(&self.buf).is_err() {
+            std::process::exit(0);
+        }
+        self.buf.clear();
+        if self.buf.capacity() > 4 * FLUSH_BYTES {
+            self.buf.shrink_to(FLUSH_BYTES);
+        }
+    }
+}
+
+/// What a worker needs to run a chunk: where results go, the progress
+/// page, and whether to report each item.
+struct Context {
+    outbox: Arc<Outbox>,
+    page: Option<Arc<Page>>,
+    report_each: bool,
 }
 
 fn serve_inner(registry: &Registry) -> Result<()> {
@@ -111,53 +223,70 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     // `child.rs`). Behind a launcher the parent may be a launcher's
     // short-lived thread (srun's slurmstepd), whose end would kill us:
     // there the watchdog below ends the worker when its stream closes.
+    let page = Page::inherited().map(Arc::new);
     let frames = take_stdout()?;
     watch_reader(&frames);
     let mut writer = FrameWriter::new(frames);
     writer.write(&Hello::new())?;
-    let outbox = Arc::new(Outbox(Mutex::new(writer)));
+    let outbox = Outbox::new(writer.into_inner());
 
     let stdin = std::io::stdin();
     let mut input = FrameReader::new(
         BufReader::with_capacity(64 << 10, stdin.lock()),
         MAX_REQUEST,
     );
-    let (worker, concurrency) = match input.read::<Request>()? {
+    let (worker, concurrency, report_each) = match input.read::<Request>()? {
         Some(Request::Configure {
             worker,
             log_filter,
             concurrency,
+            report_each,
         }) => {
             log_layer::install(&log_filter, Arc::clone(&outbox));
-            (worker, concurrency.max(1))
+            (worker, concurrency.max(1), report_each)
         }
         Some(other) => {
             return Err(Error::protocol(format!(
-                "expected a configure frame first, got {other:?}"
+                "expected a configure frame first, got {}",
+                request_name(&other)
             )))
         }
         None => return Ok(()),
     };
     tracing::trace!(worker, concurrency, "worker ready");
 
+    let context = Arc::new(Context {
+        outbox,
+        report_each: report_each || page.is_none() || concurrency > 1,
+        page,
+    });
     let mut runners: HashMap<u32, Shared> = HashMap::new();
     let mut pool =
-        (concurrency > 1).then(|| Threads::start(concurrency as usize, Arc::clone(&outbox)));
+        (concurrency > 1).then(|| Threads::start(concurrency as usize, Arc::clone(&context)));
     while let Some(request) = input.read::<Request>()? {
         match request {
             Request::Setup { key, job, config } => {
                 runners.insert(key, Arc::new(registry.instantiate(&job, &config)));
             }
-            Request::Run { key, items } => {
+            Request::Run {
+                key,
+                chunk,
+                count,
+                inputs,
+            } => {
                 let runner = runners
                     .get(&key)
                     .cloned()
                     .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))));
-                for item in items {
-                    match &mut pool {
-                        Some(threads) => threads.submit(Arc::clone(&runner), item),
-                        None => outbox.send(&Reply::Done(run_item(&runner, item))),
-                    }
+                let work = Chunk {
+                    runner,
+                    chunk,
+                    count,
+                    inputs,
+                };
+                match &mut pool {
+                    Some(threads) => threads.submit(work),
+                    None => work.run(&context),
                 }
             }
             Request::Configure { .. } => return Err(Error::protocol("configure frame sent twice")),
@@ -166,7 +295,80 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     if let Some(threads) = pool {
         threads.finish();
     }
+    context.outbox.flush();
     Ok(())
+}
+
+fn request_name(request: &Request) -> &'static str {
+    match request {
+        Request::Configure { .. } => "configure",
+        Request::Setup { .. } => "setup",
+        Request::Run { .. } => "run",
+    }
+}
+
+/// One chunk of items to run.
+struct Chunk {
+    runner: Shared,
+    chunk: u64,
+    count: u32,
+    inputs: Vec<u8>,
+}
+
+impl Chunk {
+    /// Runs the items in order, publishing each on the progress page and
+    /// reporting them in one [`Done`] (or one per item).
+    fn run(self, context: &Context) {
+        let mut done = Done {
+            chunk: self.chunk,
+            ..Done::default()
+        };
+        let mut start = Instant::now();
+        let mut rest = self.inputs.as_slice();
+        let mut offset = 0;
+        while offset < self.count {
+            if let Some(page) = &context.page {
+                page.begin(self.chunk, offset);
+            }
+            let result = match self.runner.as_ref() {
+                Err(msg) => Err(msg.clone()),
+                Ok(runner) => runner.run_one(&mut rest, &mut done.outputs),
+            };
+            match result {
+                Ok(None) => done.ends.push(done.outputs.len() as u32),
+                Ok(Some(failure)) => done.failures.push((offset, failure)),
+                Err(msg) => {
+                    // Nothing after an input that cannot be read can be found.
+                    for o in offset..self.count {
+                        done.failures.push((o, WireFailure::Failed(msg.clone())));
+                    }
+                    done.count += self.count - offset;
+                    break;
+                }
+            }
+            done.count += 1;
+            offset += 1;
+            if context.report_each || done.outputs.len() >= DONE_BYTES {
+                done.micros = start.elapsed().as_micros() as u64;
+                context.outbox.send(&Reply::Done(std::mem::replace(
+                    &mut done,
+                    Done {
+                        chunk: self.chunk,
+                        from: offset,
+                        ..Done::default()
+                    },
+                )));
+                start = Instant::now();
+            }
+        }
+        if let Some(page) = &context.page {
+            page.idle();
+        }
+        if done.count > 0 {
+            done.micros = start.elapsed().as_micros() as u64;
+            context.outbox.send(&Reply::Done(done));
+        }
+    }
 }
 
 /// Exits this worker as soon as nobody reads its results any more: the
@@ -212,40 +414,27 @@ fn take_stdout() -> Result<File> {
     Ok(File::from(private))
 }
 
-fn run_item(runner: &Result<Box<dyn Runner>, String>, item: Item) -> Done {
-    let start = Instant::now();
-    let outcome = match runner {
-        Err(msg) => WireOutcome::Failed(msg.clone()),
-        Ok(runner) => WireOutcome::from(panic::run_item(|| runner.run(&item.input))),
-    };
-    Done {
-        seq: item.seq,
-        outcome,
-        micros: start.elapsed().as_micros() as u64,
-    }
-}
-
 /// Runner threads for a worker configured with concurrency above one. They
-/// take items in arrival order from one shared queue.
+/// take whole chunks in arrival order from one shared queue.
 struct Threads {
-    tx: std::sync::mpsc::Sender<(Shared, Item)>,
+    tx: std::sync::mpsc::Sender<Chunk>,
     handles: Vec<std::thread::JoinHandle<()>>,
 }
 
-type Queue = Arc<Mutex<std::sync::mpsc::Receiver<(Shared, Item)>>>;
+type Queue = Arc<Mutex<std::sync::mpsc::Receiver<Chunk>>>;
 
 impl Threads {
-    fn start(n: usize, outbox: Arc<Outbox>) -> Threads {
+    fn start(n: usize, context: Arc<Context>) -> Threads {
         let (tx, rx) = std::sync::mpsc::channel();
         let rx: Queue = Arc::new(Mutex::new(rx));
         let handles = (0..n)
             .map(|_| {
                 let rx = Arc::clone(&rx);
-                let outbox = Arc::clone(&outbox);
+                let context = Arc::clone(&context);
                 std::thread::spawn(move || loop {
                     let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     match next {
-                        Ok((runner, item)) => outbox.send(&Reply::Done(run_item(&runner, item))),
+                        Ok(chunk) => chunk.run(&context),
                         Err(_) => return,
                     }
                 })
@@ -254,8 +443,8 @@ impl Threads {
         Threads { tx, handles }
     }
 
-    fn submit(&self, runner: Shared, item: Item) {
-        let _ = self.tx.send((runner, item));
+    fn submit(&self, chunk: Chunk) {
+        let _ = self.tx.send(chunk);
     }
 
     fn finish(self) {

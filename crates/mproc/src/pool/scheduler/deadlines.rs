@@ -1,8 +1,10 @@
-//! Deadlines: a worker's handshake and an item's time limit.
+//! Deadlines: a worker's handshake, an item's time limit, and a stopping
+//! worker's grace periods.
 
 use std::time::Instant;
 
-use super::Scheduler;
+use super::{Scheduler, KILL_GRACE, STOP_GRACE};
+use crate::outcome::Exit;
 
 impl Scheduler {
     pub(super) fn next_deadline(&self) -> Option<Instant> {
@@ -10,6 +12,13 @@ impl Scheduler {
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         for live in self.slots.iter().filter_map(|s| s.live.as_ref()) {
+            if let Some(t) = live.killed_at {
+                consider(t + KILL_GRACE);
+                continue;
+            }
+            if let Some(t) = live.closed_at {
+                consider(t + STOP_GRACE);
+            }
             if !live.ready {
                 consider(live.spawned + self.settings.start_timeout);
                 continue;
@@ -29,14 +38,33 @@ impl Scheduler {
         let now = Instant::now();
         let concurrency = self.concurrency();
         let start_timeout = self.settings.start_timeout;
-        for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
+        let mut given_up = Vec::new();
+        for (slot, live) in self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, s)| s.live.as_mut().map(|l| (i, l)))
+        {
+            if let Some(t) = live.killed_at {
+                if now >= t + KILL_GRACE {
+                    // Killed, yet its stream is still open (a launcher's
+                    // child may hold it): give up on it.
+                    given_up.push(slot);
+                }
+                continue;
+            }
+            if live.closed_at.is_some_and(|t| now >= t + STOP_GRACE) {
+                let why = format!(
+                    "worker did not exit within {} s of its input closing (stopped?)",
+                    STOP_GRACE.as_secs_f64()
+                );
+                live.kill(Some(why));
+                continue;
+            }
             if !live.ready {
-                if now >= live.spawned + start_timeout && live.kill_reason.is_none() {
-                    live.kill_reason = Some(format!(
-                        "worker did not answer the handshake within {} s",
-                        start_timeout.as_secs_f64()
-                    ));
-                    live.conn.kill();
+                if now >= live.spawned + start_timeout {
+                    let why = format!("no handshake within {} s", start_timeout.as_secs_f64());
+                    live.kill(Some(why));
                 }
                 continue;
             }
@@ -52,8 +80,15 @@ impl Scheduler {
                 .collect();
             if !late.is_empty() && live.timed_out.is_empty() {
                 live.timed_out.extend(late);
-                live.conn.kill();
+                live.kill(None);
             }
+        }
+        for slot in given_up {
+            tracing::warn!(
+                worker = slot,
+                "worker's stream stayed open after it was killed; giving up on it"
+            );
+            self.on_gone(slot, Exit::Signal(9), None);
         }
     }
 }

@@ -1,34 +1,54 @@
 //! The scheduler: one thread per pool that owns the worker processes, the
-//! queue of items, and every item's fate.
+//! queue of chunks, and every item's fate.
 //!
 //! Everything reaches it as an [`Event`] on one channel: submissions from
 //! the pool's handles, and results, handshakes and deaths from the worker
-//! connections. It keeps, per worker, the items sent to it in order. A
-//! worker runs its items in that order (`concurrency` at a time), so when it
-//! dies the first `concurrency` unfinished items are the ones it was running
-//! (crashed or timed out) and the rest go back to the front of the queue,
-//! never lost.
+//! connections. It keeps, per worker, the chunks sent to it in order. A
+//! worker runs its chunks in that order (`concurrency` at a time) and the
+//! items of a chunk in order, so when it dies the parent knows which item
+//! was running: a local worker names it on its progress page
+//! (`progress.rs`), and a worker that reports each item has reported every
+//! item before it. That item crashed (or timed out); the items of its chunk
+//! that finished but were not reported, and every later item, go back to
+//! the front of the queue, never lost.
+//!
+//! # States
+//!
+//! | state | leaves on |
+//! |---|---|
+//! | `Starting` | every worker ready → `Running`; a worker that cannot start → the start fails, `Stopping` |
+//! | `Running` | `Close` → `Closing`; `Terminate` → `Stopping`; no worker can start → the pool is broken: waiting items end at once, later ones are refused |
+//! | `Closing` | nothing queued or in flight → every worker's stdin closed, `Stopping`; `Terminate` → `Stopping` |
+//! | `Stopping` | every worker gone → the thread ends. A worker that has not exited [`STOP_GRACE`] after its stdin closed is killed; one whose end is not seen [`KILL_GRACE`] after the kill is given up on. |
+//!
+//! Every state handles every event, and every wait has a deadline while a
+//! worker is stopping, so the scheduler never waits on a worker for ever.
 //!
 //! It does not know frames' bytes (it asks the protocol module for them) or
 //! the types of jobs (inputs and outputs are opaque bytes here).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use nix::sys::signal::Signal;
 
 mod deadlines;
 mod dispatch;
+mod gone;
 
-use dispatch::mark_started;
-
-use super::task::{Outbox, RunInfo, Task};
+use super::task::{Batch, Chunk, Outbox, Report, RunInfo};
 use crate::connection::{ConnConfig, ConnEvent, Connection};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::outcome::{Exit, Outcome};
 use crate::protocol::Done;
 use crate::settings::PoolSettings;
+
+/// How long a worker whose stdin was closed may take to exit.
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// How long after a kill the scheduler waits to see a worker's end before
+/// it gives up on it (a launcher's child may hold its pipes open).
+pub(crate) const KILL_GRACE: Duration = Duration::from_secs(1);
 
 /// Everything the scheduler reacts to.
 pub(crate) enum Event {
@@ -38,8 +58,8 @@ pub(crate) enum Event {
         generation: u64,
         event: ConnEvent,
     },
-    /// New items to run.
-    Submit(Vec<Task>),
+    /// New chunks to run.
+    Submit(Vec<Chunk>),
     /// No more submissions: finish what is queued, then stop the workers.
     Close,
     /// Stop at once: kill the workers; what did not finish is not run,
@@ -55,9 +75,15 @@ enum State {
     Stopping,
 }
 
+/// A chunk sent to a worker.
 struct InFlight {
+    /// The chunk's number in the `Run` frame.
     seq: u64,
-    task: Task,
+    chunk: Chunk,
+    /// Items already reported.
+    done: usize,
+    /// When its current item started (when the worker is known to be on
+    /// it).
     started: Option<Instant>,
 }
 
@@ -68,18 +94,44 @@ struct Live {
     spawned: Instant,
     inflight: VecDeque<InFlight>,
     jobs: HashSet<u32>,
+    /// Items sent in all (for `max_tasks_per_child`).
     dispatched: u64,
     retiring: bool,
+    /// Chunks whose running item ran past the time limit.
     timed_out: HashSet<u64>,
     kill_reason: Option<String>,
+    /// When its stdin was closed, for [`STOP_GRACE`].
+    closed_at: Option<Instant>,
+    /// When it was killed, for [`KILL_GRACE`].
+    killed_at: Option<Instant>,
+}
+
+impl Live {
+    fn kill(&mut self, why: Option<String>) {
+        if let Some(why) = why {
+            self.kill_reason.get_or_insert(why);
+        }
+        self.conn.kill();
+        self.killed_at.get_or_insert_with(Instant::now);
+    }
+
+    fn close_input(&mut self) {
+        self.conn.close_input();
+        self.closed_at.get_or_insert_with(Instant::now);
+    }
+
+    /// Items in flight.
+    fn items(&self) -> usize {
+        self.inflight.iter().map(|f| f.chunk.count() - f.done).sum()
+    }
 }
 
 #[derive(Default)]
 struct Slot {
     generation: u64,
     live: Option<Live>,
-    /// Items to retry, run first by this slot's next worker.
-    retry: VecDeque<Task>,
+    /// Chunks to retry, run first by this slot's next worker.
+    retry: VecDeque<Chunk>,
     start_failures: u32,
 }
 
@@ -99,7 +151,7 @@ pub(crate) struct Scheduler {
     events: Receiver<Event>,
     sender: Sender<Event>,
     slots: Vec<Slot>,
-    queue: VecDeque<Task>,
+    queue: VecDeque<Chunk>,
     state: State,
     epoch: Instant,
     next_seq: u64,
@@ -109,6 +161,9 @@ pub(crate) struct Scheduler {
     stop_reason: String,
     lifecycle: SyncSender<Lifecycle>,
     outbox: Outbox,
+    /// Chunks a dead worker gives back, in order, before they go to the
+    /// front of the queue.
+    requeued: Vec<Chunk>,
 }
 
 const MAX_START_FAILURES: u32 = 3;
@@ -140,6 +195,7 @@ impl Scheduler {
             stop_reason: String::from("the pool was terminated"),
             lifecycle,
             outbox: Outbox::default(),
+            requeued: Vec::new(),
         }
     }
 
@@ -152,19 +208,8 @@ impl Scheduler {
             }
         }
         loop {
-            let wait = self
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(Instant::now()));
-            let event = match wait {
-                Some(wait) => match self.events.recv_timeout(wait) {
-                    Ok(e) => Some(e),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => return,
-                },
-                None => match self.events.recv() {
-                    Ok(e) => Some(e),
-                    Err(_) => return,
-                },
+            let Some(event) = self.next_event() else {
+                return;
             };
             if let Some(event) = event {
                 self.handle(event);
@@ -174,6 +219,7 @@ impl Scheduler {
             }
             self.check_deadlines();
             self.dispatch();
+            self.settle();
             self.outbox.flush();
             if self.state == State::Stopping && self.slots.iter().all(|s| s.live.is_none()) {
                 break;
@@ -182,6 +228,22 @@ impl Scheduler {
         // Submissions still in the channel report "not run" as they drop.
         while let Ok(event) = self.events.try_recv() {
             drop(event);
+        }
+    }
+
+    /// The next event, `Some(None)` when a deadline passed first, `None`
+    /// when every sender is gone.
+    fn next_event(&mut self) -> Option<Option<Event>> {
+        let wait = self
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()));
+        match wait {
+            Some(wait) => match self.events.recv_timeout(wait) {
+                Ok(e) => Some(Some(e)),
+                Err(RecvTimeoutError::Timeout) => Some(None),
+                Err(RecvTimeoutError::Disconnected) => None,
+            },
+            None => self.events.recv().ok().map(Some),
         }
     }
 
@@ -196,11 +258,11 @@ impl Scheduler {
                     self.on_worker(slot, event);
                 }
             }
-            Event::Submit(tasks) => match self.refusal() {
-                None => self.queue.extend(tasks),
+            Event::Submit(chunks) => match self.refusal() {
+                None => self.queue.extend(chunks),
                 Some(outcome) => {
-                    for task in tasks {
-                        task.finish(outcome.clone(), RunInfo::default());
+                    for chunk in chunks {
+                        chunk.finish(outcome.clone(), RunInfo::default());
                     }
                 }
             },
@@ -215,30 +277,7 @@ impl Scheduler {
 
     fn on_worker(&mut self, slot: usize, event: ConnEvent) {
         match event {
-            ConnEvent::Ready(hello) => {
-                if let Some(live) = self.slots[slot].live.as_mut() {
-                    live.ready = true;
-                    live.pid = Some(hello.pid);
-                    self.slots[slot].start_failures = 0;
-                    let _ = self.lifecycle.try_send(Lifecycle {
-                        slot,
-                        pid: hello.pid,
-                        at: self.epoch.elapsed(),
-                        started: true,
-                    });
-                }
-                if self.state == State::Starting
-                    && self
-                        .slots
-                        .iter()
-                        .all(|s| s.live.as_ref().is_some_and(|l| l.ready))
-                {
-                    self.state = State::Running;
-                    if let Some(tx) = self.startup.take() {
-                        let _ = tx.send(Ok(()));
-                    }
-                }
-            }
+            ConnEvent::Ready(hello) => self.on_ready(slot, hello.pid),
             ConnEvent::Done(batch) => {
                 for done in batch {
                     self.on_done(slot, done);
@@ -248,9 +287,36 @@ impl Scheduler {
         }
     }
 
+    fn on_ready(&mut self, slot: usize, pid: u32) {
+        if let Some(live) = self.slots[slot].live.as_mut() {
+            live.ready = true;
+            live.pid = Some(pid);
+            self.slots[slot].start_failures = 0;
+            let _ = self.lifecycle.try_send(Lifecycle {
+                slot,
+                pid,
+                at: self.epoch.elapsed(),
+                started: true,
+            });
+        }
+        let all_ready = self
+            .slots
+            .iter()
+            .all(|s| s.live.as_ref().is_some_and(|l| l.ready));
+        if self.state == State::Starting && all_ready {
+            self.state = State::Running;
+            if let Some(tx) = self.startup.take() {
+                let _ = tx.send(Ok(()));
+            }
+        }
+    }
+
+    /// Items of a chunk ended in a worker: report them (or retry the ones
+    /// that failed, when asked).
     fn on_done(&mut self, slot: usize, done: Done) {
         let concurrency = self.concurrency();
         let now = Instant::now();
+        let host = self.conn.command(slot).host().map(str::to_string);
         let Some(live) = self.slots[slot].live.as_mut() else {
             return;
         };
@@ -258,184 +324,84 @@ impl Scheduler {
             .inflight
             .iter()
             .take(concurrency)
-            .position(|f| f.seq == done.seq);
-        let Some(position) = position else {
+            .position(|f| f.seq == done.chunk && f.done == done.from as usize);
+        let fits = position.is_some_and(|p| {
+            let f = &live.inflight[p];
+            f.done + done.count as usize <= f.chunk.count()
+        });
+        let (Some(position), true) = (position, fits) else {
             let why = format!(
-                "worker sent a result for item {} it was not running",
-                done.seq
+                "worker sent results for items {}..{} of chunk {} it was not running",
+                done.from,
+                u64::from(done.from) + u64::from(done.count),
+                done.chunk
             );
-            live.kill_reason.get_or_insert(why);
-            live.conn.kill();
+            live.kill(Some(why));
             return;
         };
-        let Some(entry) = live.inflight.remove(position) else {
-            return;
-        };
+        let pid = live.pid;
+        let entry = &mut live.inflight[position];
         let elapsed = Duration::from_micros(done.micros);
         let run = RunInfo {
             worker: Some(slot),
-            pid: live.pid,
+            pid,
             started: now
                 .checked_sub(elapsed)
                 .map(|t| t.saturating_duration_since(self.epoch)),
             elapsed,
         };
-        mark_started(live, concurrency, now);
-        let outcome = match Outcome::from(done.outcome) {
+        let from = entry.done;
+        entry.done += done.count as usize;
+        entry.started = Some(now);
+        let chunk_first = entry.chunk.first;
+        let attempts = entry.chunk.attempts;
+        let batch = Arc::clone(&entry.chunk.batch);
+        let mut retry = Vec::new();
+        let mut failures = Vec::with_capacity(done.failures.len());
+        for (offset, failure) in done.failures {
+            let mut outcome: Outcome<()> = failure.into();
             // A remote worker's error (a missing file, say) names its host.
-            Outcome::Failed(message) => match self.conn.command(slot).host() {
-                Some(host) => Outcome::Failed(format!("{message} (on {host})")),
-                None => Outcome::Failed(message),
-            },
-            other => other,
-        };
-        let retry = !outcome.is_ok()
-            && self.settings.retry_errors
-            && entry.task.attempts <= self.settings.retries
-            && self.halted.is_none();
-        if retry {
-            self.slots[slot].retry.push_back(entry.task);
-        } else {
-            self.report(entry.task, outcome, run);
-        }
-    }
-
-    fn on_gone(&mut self, slot: usize, exit: Exit, error: Option<Error>) {
-        let Some(mut live) = self.slots[slot].live.take() else {
-            return;
-        };
-        if let Some(pid) = live.pid {
-            let _ = self.lifecycle.try_send(Lifecycle {
-                slot,
-                pid,
-                at: self.epoch.elapsed(),
-                started: false,
-            });
-        }
-        let killed_by_us = live.kill_reason.is_some();
-        let host = self.conn.command(slot).host().map(|h| format!("on {h}"));
-        let detail = error
-            .as_ref()
-            .map(|e| e.to_string())
-            .or(live.kill_reason.take());
-        let detail = match (detail, host) {
-            (Some(d), Some(h)) => Some(format!("{d} ({h})")),
-            (d, h) => d.or(h),
-        };
-        if !live.ready {
-            let why = detail
-                .clone()
-                .unwrap_or_else(|| format!("worker exited with {exit} before the handshake"));
-            // A worker killed by a signal before its handshake may have met
-            // bad luck (an OOM kill, a stray kill); one that exited or
-            // answered wrongly will do so again.
-            let killed = matches!(exit, Exit::Signal(_)) && !killed_by_us;
-            self.slots[slot].start_failures += 1;
-            let given_up = !killed || self.slots[slot].start_failures >= MAX_START_FAILURES;
-            if given_up && self.state == State::Starting {
-                let kind = error.map(|e| e.kind()).unwrap_or(ErrorKind::Spawn);
-                self.fail_startup(Error::new(kind, why));
-                return;
+            if let (Outcome::Failed(message), Some(host)) = (&mut outcome, &host) {
+                message.push_str(&format!(" (on {host})"));
             }
-            if given_up {
-                tracing::error!("workers keep failing to start: {why}");
-                self.break_pool(format!("no worker could start: {why}"));
-                return;
-            }
-            tracing::warn!("a worker failed to start, starting another: {why}");
-        } else if !live.inflight.is_empty() || !(exit.success() || self.state == State::Stopping) {
-            match &detail {
-                Some(d) => tracing::warn!(
-                    worker = slot,
-                    "worker {} ended ({exit}): {d}",
-                    live.pid.unwrap_or(0)
-                ),
-                None => tracing::debug!(
-                    worker = slot,
-                    "worker {} ended ({exit})",
-                    live.pid.unwrap_or(0)
-                ),
-            }
-        }
-        let concurrency = self.concurrency();
-        let now = Instant::now();
-        let mut requeue = Vec::new();
-        for (i, entry) in live.inflight.drain(..).enumerate() {
-            if i >= concurrency || entry.started.is_none() {
-                requeue.push(entry.task);
-                continue;
-            }
-            let ran = entry
-                .started
-                .map(|t| now.saturating_duration_since(t))
-                .unwrap_or_default();
-            let run = RunInfo {
-                worker: Some(slot),
-                pid: live.pid,
-                started: entry
-                    .started
-                    .map(|t| t.saturating_duration_since(self.epoch)),
-                elapsed: ran,
-            };
-            if self.state == State::Stopping && self.halted.is_none() {
-                let why = self.stop_reason.clone();
-                self.outbox.finish(entry.task, Outcome::NotRun(why), run);
-                continue;
-            }
-            let timed_out = live.timed_out.contains(&entry.seq);
-            if !timed_out && !live.timed_out.is_empty() {
-                // Killed because a sibling item timed out: not its fault.
-                requeue.push(entry.task);
-                continue;
-            }
-            let outcome = if timed_out {
-                Outcome::TimedOut(self.settings.timeout.unwrap_or(ran))
+            let retried = self.settings.retry_errors
+                && attempts <= self.settings.retries
+                && self.halted.is_none()
+                && done.count == 1;
+            if retried {
+                retry.push(entry.chunk.split(offset as usize..offset as usize + 1));
             } else {
-                crashed(Some(exit), detail.clone())
-            };
-            if entry.task.attempts <= self.settings.retries && self.halted.is_none() {
-                self.slots[slot].retry.push_back(entry.task);
-            } else {
-                self.report(entry.task, outcome, run);
+                failures.push((offset - done.from, outcome));
             }
         }
-        for task in requeue.into_iter().rev() {
-            match (&self.halted, self.state) {
-                (Some(why), _) => task.finish(Outcome::NotRun(why.clone()), RunInfo::default()),
-                (None, State::Stopping) => task.finish(
-                    Outcome::NotRun(self.stop_reason.clone()),
-                    RunInfo::default(),
-                ),
-                (None, _) => self.queue.push_front(task),
+        let finished = entry.done == entry.chunk.count();
+        if finished {
+            if let Some(f) = live.inflight.remove(position) {
+                f.chunk.consume();
             }
         }
-        if self.state == State::Stopping {
-            for task in self.slots[slot].retry.drain(..) {
-                task.finish(
-                    Outcome::NotRun(self.stop_reason.clone()),
-                    RunInfo::default(),
-                );
-            }
+        dispatch::mark_started(live, concurrency, now);
+        if !retry.is_empty() {
+            // Retries of errors happen one item at a time (such pools
+            // report each item): the retry reports this item later.
+            self.slots[slot].retry.extend(retry);
             return;
         }
-        let wanted = matches!(self.state, State::Running | State::Starting)
-            || !self.queue.is_empty()
-            || !self.slots[slot].retry.is_empty()
-            || self
-                .slots
-                .iter()
-                .any(|s| s.live.as_ref().is_some_and(|l| !l.inflight.is_empty()));
-        if wanted && self.broken.is_none() {
-            if let Err(e) = self.spawn(slot) {
-                tracing::error!("cannot start a replacement worker: {e}");
-                self.break_pool(format!("no worker could start: {e}"));
-            }
-        }
+        let failed = !failures.is_empty();
+        let report = Report {
+            first: chunk_first + from,
+            count: done.count as usize,
+            outputs: done.outputs,
+            ends: done.ends,
+            failures,
+            run,
+            attempts,
+        };
+        self.report(&batch, report, failed);
     }
 
-    fn report(&mut self, task: Task, outcome: Outcome<Vec<u8>>, run: RunInfo) {
-        let failed = !outcome.is_ok();
-        self.outbox.finish(task, outcome, run);
+    fn report(&mut self, batch: &Arc<Batch>, report: Report, failed: bool) {
+        self.outbox.push(batch, report);
         if failed && self.settings.halt_on_error && self.halted.is_none() {
             self.halt("an earlier item was not ok (halt on error)".into());
         }
@@ -464,6 +430,8 @@ impl Scheduler {
             retiring: false,
             timed_out: HashSet::new(),
             kill_reason: None,
+            closed_at: None,
+            killed_at: None,
         });
         Ok(())
     }
@@ -480,30 +448,42 @@ impl Scheduler {
         self.settings.concurrency.max(1) as usize
     }
 
-    /// Why items cannot be queued now, as the outcome they end with; `None`
-    /// when they can.
-    fn refusal(&self) -> Option<Outcome<Vec<u8>>> {
+    /// Why chunks cannot be queued now, as the outcome they end with;
+    /// `None` when they can.
+    fn refusal(&self) -> Option<Outcome<()>> {
         if !matches!(self.state, State::Running | State::Starting) {
             return Some(Outcome::NotRun("the pool is closed".into()));
         }
         match (&self.broken, &self.halted) {
-            (Some(why), _) => Some(crashed(None, Some(why.clone()))),
+            (Some(why), _) => Some(Outcome::NotRun(why.clone())),
             (None, Some(why)) => Some(Outcome::NotRun(why.clone())),
             (None, None) => None,
         }
     }
 
-    /// Ends every item waiting in the queue or a retry list with `outcome`.
-    fn finish_waiting(&mut self, outcome: Outcome<Vec<u8>>) {
+    /// Ends every chunk waiting in the queue or a retry list with `outcome`.
+    fn finish_waiting(&mut self, outcome: Outcome<()>) {
         let retries = self.slots.iter_mut().flat_map(|slot| slot.retry.drain(..));
-        for task in self.queue.drain(..).chain(retries) {
-            task.finish(outcome.clone(), RunInfo::default());
+        for chunk in self.queue.drain(..).chain(retries) {
+            chunk.finish(outcome.clone(), RunInfo::default());
+        }
+    }
+
+    /// A broken or halted pool runs nothing more: what waits ends now, and
+    /// a broken pool with no worker left stops.
+    fn settle(&mut self) {
+        if let Some(why) = self.broken.clone().or_else(|| self.halted.clone()) {
+            self.finish_waiting(Outcome::NotRun(why));
+        }
+        let none_live = self.slots.iter().all(|s| s.live.is_none());
+        if self.broken.is_some() && none_live && self.state != State::Stopping {
+            self.state = State::Stopping;
         }
     }
 
     fn break_pool(&mut self, why: String) {
-        self.finish_waiting(crashed(None, Some(why.clone())));
-        self.broken = Some(why);
+        self.broken = Some(why.clone());
+        self.finish_waiting(Outcome::NotRun(why));
     }
 
     fn halt(&mut self, why: String) {
@@ -511,22 +491,21 @@ impl Scheduler {
         self.halted = Some(why);
     }
 
+    /// Kills every worker now; what did not finish ends "not run" for
+    /// `why`. Also in `Stopping`: a stop request during shutdown ends it.
     fn terminate(&mut self, why: String) {
-        if self.state == State::Stopping {
-            return;
+        if self.state != State::Stopping {
+            self.stop_reason = why.clone();
         }
         self.state = State::Stopping;
         self.halted = None;
-        self.stop_reason = why.clone();
         self.finish_waiting(Outcome::NotRun(why));
-        for slot in &self.slots {
-            if let Some(live) = &slot.live {
-                live.conn.signal(Signal::SIGKILL);
-            }
+        for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
+            live.kill(None);
         }
     }
 }
 
-fn crashed(exit: Option<Exit>, detail: Option<String>) -> Outcome<Vec<u8>> {
+fn crashed(exit: Option<Exit>, detail: Option<String>) -> Outcome<()> {
     Outcome::Crashed { exit, detail }
 }

@@ -1,0 +1,281 @@
+//! A worker's end: what happens to the chunks it held, and whether it is
+//! replaced.
+
+use std::time::Instant;
+
+use super::{crashed, Live, Scheduler, State, MAX_START_FAILURES};
+use crate::error::{Error, ErrorKind};
+use crate::outcome::{Exit, Outcome};
+use crate::pool::task::{Chunk, RunInfo};
+use crate::progress::Running;
+
+/// Times a chunk may come back from a worker that died without any of
+/// its items named as running before its next item is blamed.
+const MAX_UNNAMED_DEATHS: u32 = 3;
+
+impl Scheduler {
+    /// Worker `slot` is gone (reaped, or given up on): settle every chunk
+    /// it held, then replace it if there is work left.
+    pub(super) fn on_gone(&mut self, slot: usize, exit: Exit, error: Option<Error>) {
+        let Some(live) = self.slots[slot].live.take() else {
+            return;
+        };
+        if let Some(pid) = live.pid {
+            let _ = self.lifecycle.try_send(super::Lifecycle {
+                slot,
+                pid,
+                at: self.epoch.elapsed(),
+                started: false,
+            });
+        }
+        let detail = self.detail(slot, &live, error.as_ref());
+        if !live.ready {
+            if self.failed_start(slot, &live, exit, error, detail.clone()) {
+                return;
+            }
+        } else {
+            self.log_end(slot, &live, exit, detail.as_deref());
+        }
+        let page = live.conn.has_page();
+        let running = live.conn.running();
+        let mut live = live;
+        let now = Instant::now();
+        for (position, entry) in live.inflight.drain(..).enumerate() {
+            let context = Death {
+                exit,
+                detail: detail.clone(),
+                page,
+                running,
+                position,
+                now,
+                any_timed_out: !live.timed_out.is_empty(),
+                timed_out: live.timed_out.contains(&entry.seq),
+            };
+            self.settle_chunk(slot, live.pid, entry, &context);
+        }
+        self.replace(slot);
+    }
+
+    /// The one-line reason a worker ended, with its host.
+    fn detail(&self, slot: usize, live: &Live, error: Option<&Error>) -> Option<String> {
+        let host = self.conn.command(slot).host().map(|h| format!("on {h}"));
+        let detail = error
+            .map(|e| e.to_string())
+            .or_else(|| live.kill_reason.clone());
+        match (detail, host) {
+            (Some(d), Some(h)) => Some(format!("{d} ({h})")),
+            (d, h) => d.or(h),
+        }
+    }
+
+    /// A worker that ended before its handshake: start another, or give
+    /// up (fail the start, or break the pool). True when given up.
+    fn failed_start(
+        &mut self,
+        slot: usize,
+        live: &Live,
+        exit: Exit,
+        error: Option<Error>,
+        detail: Option<String>,
+    ) -> bool {
+        let program = self.conn.command(slot).describe();
+        let why = detail.unwrap_or_else(|| match exit {
+            Exit::Signal(_) => format!("{program} was killed by {exit} before its handshake"),
+            Exit::Code(_) => format!("{program} exited with {exit} before its handshake"),
+        });
+        // A worker killed by a signal before its handshake may have met
+        // bad luck (an OOM kill, a stray kill, a loaded machine); one that
+        // exited or answered wrongly will do so again.
+        let killed = matches!(exit, Exit::Signal(_)) && live.kill_reason.is_none();
+        self.slots[slot].start_failures += 1;
+        let given_up = !killed || self.slots[slot].start_failures >= MAX_START_FAILURES;
+        if !given_up {
+            tracing::warn!("a worker failed to start, starting another: {why}");
+            return false;
+        }
+        if self.state == State::Starting {
+            let kind = error.map(|e| e.kind()).unwrap_or(ErrorKind::Spawn);
+            self.fail_startup(Error::new(kind, why));
+            return true;
+        }
+        if self.state != State::Stopping {
+            tracing::error!("workers keep failing to start: {why}");
+            self.break_pool(format!("no worker could start: {why}"));
+        }
+        // Its chunks (none: it never got any) and the waiting ones end now.
+        false
+    }
+
+    fn log_end(&self, slot: usize, live: &Live, exit: Exit, detail: Option<&str>) {
+        let unexpected =
+            !live.inflight.is_empty() || !(exit.success() || self.state == State::Stopping);
+        if !unexpected {
+            return;
+        }
+        let pid = live.pid.unwrap_or(0);
+        match detail {
+            Some(d) => tracing::warn!(worker = slot, "worker {pid} ended ({exit}): {d}"),
+            None => tracing::debug!(worker = slot, "worker {pid} ended ({exit})"),
+        }
+    }
+
+    /// Settles one chunk a dead worker held: its running item crashed (or
+    /// timed out), and every other unreported item goes back to the queue,
+    /// unless the pool is stopping.
+    fn settle_chunk(&mut self, slot: usize, pid: Option<u32>, entry: super::InFlight, d: &Death) {
+        let count = entry.chunk.count();
+        let remaining = entry.done..count;
+        let run = RunInfo {
+            worker: Some(slot),
+            pid,
+            started: entry
+                .started
+                .map(|t| t.saturating_duration_since(self.epoch)),
+            elapsed: entry
+                .started
+                .map(|t| d.now.saturating_duration_since(t))
+                .unwrap_or_default(),
+        };
+        if self.state == State::Stopping && self.halted.is_none() {
+            let why = Outcome::NotRun(self.stop_reason.clone());
+            self.outbox.finish_range(&entry.chunk, remaining, why, run);
+            entry.chunk.consume();
+            return;
+        }
+        if d.any_timed_out && !d.timed_out {
+            // Killed because a sibling item timed out: not its fault.
+            self.requeue(&entry.chunk, remaining, d.position < self.concurrency());
+            entry.chunk.consume();
+            return;
+        }
+        let blamed = self.blamed(&entry, d);
+        let Some(offset) = blamed else {
+            let before = self.requeued.len();
+            self.requeue(&entry.chunk, remaining, false);
+            if let Some(again) = self.requeued.get_mut(before) {
+                again.returns += 1;
+            }
+            entry.chunk.consume();
+            return;
+        };
+        let outcome = if d.timed_out {
+            Outcome::TimedOut(self.settings.timeout.unwrap_or(run.elapsed))
+        } else {
+            crashed(Some(d.exit), d.detail.clone())
+        };
+        self.requeue(&entry.chunk, entry.done..offset, true);
+        if entry.chunk.attempts <= self.settings.retries && self.halted.is_none() {
+            let retry = entry.chunk.split(offset..offset + 1);
+            self.slots[slot].retry.push_back(retry);
+        } else {
+            let batch = std::sync::Arc::clone(&entry.chunk.batch);
+            let mut report = crate::pool::task::Report::all(
+                entry.chunk.first + offset,
+                1,
+                outcome,
+                run,
+                entry.chunk.attempts,
+            );
+            report.run = run;
+            self.report(&batch, report, true);
+        }
+        self.requeue(&entry.chunk, offset + 1..count, false);
+        entry.chunk.consume();
+    }
+
+    /// The offset of the item the worker was running in this chunk, if it
+    /// is known to have been running one.
+    fn blamed(&self, entry: &super::InFlight, d: &Death) -> Option<usize> {
+        let first_unreported = entry.done;
+        if d.timed_out {
+            return Some(first_unreported);
+        }
+        if d.page {
+            // The progress page names the item (local workers), or says
+            // none was running.
+            return match d.running {
+                Some(r) if r.chunk == entry.seq && r.offset as usize >= first_unreported => {
+                    Some(r.offset as usize)
+                }
+                _ => self.unnamed(entry, d),
+            };
+        }
+        // A worker that reports each item: the first unreported item of a
+        // chunk it had started was running.
+        if d.position < self.concurrency() && entry.started.is_some() {
+            return Some(first_unreported);
+        }
+        self.unnamed(entry, d)
+    }
+
+    /// A chunk that keeps coming back from workers that die without
+    /// naming a running item is blamed for its next item.
+    fn unnamed(&self, entry: &super::InFlight, d: &Death) -> Option<usize> {
+        let repeated = entry.chunk.returns >= MAX_UNNAMED_DEATHS;
+        (d.position == 0 && repeated).then_some(entry.done)
+    }
+
+    /// Puts items `range` of `chunk` back at the front of the queue (or
+    /// ends them, when the pool is halted or broken). Items that never
+    /// `started` do not count the attempt.
+    fn requeue(&mut self, chunk: &Chunk, range: std::ops::Range<usize>, started: bool) {
+        if range.is_empty() {
+            return;
+        }
+        let why = self.halted.clone().or_else(|| self.broken.clone());
+        match why {
+            Some(why) => {
+                self.outbox
+                    .finish_range(chunk, range, Outcome::NotRun(why), RunInfo::default());
+            }
+            None => {
+                let mut again = chunk.split(range);
+                if !started {
+                    again.attempts = again.attempts.saturating_sub(1);
+                }
+                self.requeued.push(again);
+            }
+        }
+    }
+
+    /// Starts a replacement for `slot` if there is work left.
+    fn replace(&mut self, slot: usize) {
+        for chunk in self.requeued.drain(..).rev() {
+            self.queue.push_front(chunk);
+        }
+        if self.state == State::Stopping {
+            let why = Outcome::NotRun(self.stop_reason.clone());
+            for chunk in self.slots[slot].retry.drain(..) {
+                chunk.finish(why.clone(), RunInfo::default());
+            }
+            return;
+        }
+        let wanted = matches!(self.state, State::Running | State::Starting)
+            || !self.queue.is_empty()
+            || !self.slots[slot].retry.is_empty()
+            || self
+                .slots
+                .iter()
+                .any(|s| s.live.as_ref().is_some_and(|l| !l.inflight.is_empty()));
+        if wanted && self.broken.is_none() {
+            if let Err(e) = self.spawn(slot) {
+                tracing::error!("cannot start a replacement worker: {e}");
+                self.break_pool(format!("no worker could start: {e}"));
+            }
+        }
+    }
+}
+
+/// What is known about a worker's death, for settling each of its chunks.
+struct Death {
+    exit: Exit,
+    detail: Option<String>,
+    /// The worker had a progress page.
+    page: bool,
+    /// The item its page named.
+    running: Option<Running>,
+    position: usize,
+    now: Instant,
+    any_timed_out: bool,
+    timed_out: bool,
+}

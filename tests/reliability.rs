@@ -122,8 +122,10 @@ fn workers_die_with_a_sigkilled_parent() {
     }
 }
 
-#[test]
-fn random_sigkills_during_a_5000_item_map_lose_nothing() {
+/// One 5000-item map (`seed` picks the victims and the pauses) whose
+/// workers are SIGKILLed at random, bounded to 180 s: the results, and the
+/// kills made.
+fn random_kill_run(seed: u64) -> (std::process::ExitStatus, String, usize) {
     let actions: Vec<String> = (0..5000).map(|i| format!("slow-square:{i}")).collect();
     let mut args = vec!["-q", "pool", "-n", "2", "--json", "chaos"];
     args.extend(actions.iter().map(String::as_str));
@@ -137,11 +139,17 @@ fn random_sigkills_during_a_5000_item_map_lose_nothing() {
         .spawn()
         .unwrap();
     let parent = child.id();
-    let mut rng = mproc_cli::rng::Rng::new(7);
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let mut rng = mproc_cli::rng::Rng::new(seed);
     let mut kills = 0;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("a map whose workers were killed at random did not end within 180 s");
         }
         let workers = children(parent);
         if !workers.is_empty() {
@@ -152,9 +160,16 @@ fn random_sigkills_during_a_5000_item_map_lose_nothing() {
         }
         std::thread::sleep(Duration::from_millis(15 + rng.below(20)));
     };
-    let stdout = std::fs::read_to_string(&out).unwrap();
+    (status, std::fs::read_to_string(&out).unwrap(), kills)
+}
+
+/// Checks a random-kill run: every item is there, in order, ok with its
+/// value, crashed by SIGKILL, or not run because no worker could start
+/// (and then the reason names the signal).
+#[track_caller]
+fn check_random_kill_run(status: std::process::ExitStatus, stdout: &str, kills: usize) {
     assert!(matches!(status.code(), Some(0) | Some(1)), "{status:?}");
-    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let doc: Value = serde_json::from_str(stdout).unwrap();
     let rs = doc["results"].as_array().unwrap();
     assert_eq!(rs.len(), 5000);
     let mut crashed = 0;
@@ -180,11 +195,90 @@ fn random_sigkills_during_a_5000_item_map_lose_nothing() {
             other => panic!("item {i} ended {other}: {r}"),
         }
     }
-    assert!(kills > 0, "the run ended before any kill");
     assert!(
         crashed <= kills,
         "{crashed} crashed items for {kills} kills"
     );
+}
+
+#[test]
+fn random_sigkills_during_a_5000_item_map_lose_nothing() {
+    let (status, stdout, kills) = random_kill_run(7);
+    assert!(kills > 0, "the run ended before any kill");
+    check_random_kill_run(status, &stdout, kills);
+}
+
+/// Several random-kill maps at once load the machine, so workers are
+/// often killed while starting: every run still ends, with every item.
+#[test]
+fn three_random_kill_maps_at_once_all_end() {
+    let runs: Vec<_> = (0..3)
+        .map(|seed| std::thread::spawn(move || random_kill_run(100 + seed)))
+        .collect();
+    for run in runs {
+        let (status, stdout, kills) = run.join().expect("the run ended");
+        check_random_kill_run(status, &stdout, kills);
+    }
+}
+
+/// A worker stopped (SIGSTOP) while idle cannot hold the pool's shutdown:
+/// it is killed after a grace period and reaped.
+#[test]
+fn a_stopped_idle_worker_cannot_hold_the_shutdown() {
+    let mut pool = mproc::Pool::builder()
+        .processes(2)
+        .program(MPROC)
+        .build()
+        .unwrap();
+    let results = pool.map(
+        &mproc_cli::jobs::Chaos,
+        ["ok:a".to_string(), "ok:b".to_string()],
+    );
+    let pid = results[0].pid.expect("a worker ran it");
+    signal(pid, Signal::SIGSTOP);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        pool.close();
+        let _ = tx.send(pool.join().is_ok());
+    });
+    let joined = rx.recv_timeout(Duration::from_secs(60));
+    if joined.is_err() {
+        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+    }
+    assert_eq!(joined, Ok(true), "join waited on the stopped worker");
+    assert!(!alive(pid), "the stopped worker {pid} was left behind");
+}
+
+/// A launcher that stays after its worker exits, holding the worker's
+/// pipes, cannot hold the run: it is killed after a grace period.
+#[test]
+fn a_lingering_launcher_cannot_hold_the_run() {
+    let dir = temp_dir("linger");
+    let launcher = dir.join("linger.sh");
+    // The worker keeps the launcher's stdin (a shell gives a background
+    // job /dev/null otherwise); the launcher then waits, holding the pipes.
+    let script = "#!/bin/sh\nexec 3<&0\n\"$@\" <&3 3<&- &\nexec sleep 1000 3<&-\n";
+    std::fs::write(&launcher, script).unwrap();
+    std::fs::set_permissions(
+        &launcher,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let launcher = launcher.display().to_string();
+    let r = run_expect(
+        &[
+            "-q",
+            "pool",
+            "-n",
+            "1",
+            "--launcher",
+            &launcher,
+            "square",
+            "3",
+        ],
+        0,
+    );
+    assert_eq!(r.stdout, "[0, 1, 4]\n");
 }
 
 /// Open descriptors, threads and zombie children of a running mproc, and
@@ -270,6 +364,12 @@ fn hostile_frames_are_crashed_workers_with_a_clear_message() {
         (
             "wrong type",
             "out.write(b'\\x01\\x00\\x00\\x00\\x07')",
+            "malformed frame",
+        ),
+        (
+            "a log record claiming a 2^40-byte target",
+            "p = b'\\x01\\x03\\xfd' + (1 << 40).to_bytes(8, 'little') + b'abc'; \
+             out.write(len(p).to_bytes(4, 'little') + p)",
             "malformed frame",
         ),
     ];

@@ -94,7 +94,8 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
 
 /// Runs `job` over `inputs` with the command's mode; prints JSON forms,
 /// job-log lines and progress as it goes, draws the timeline at the end,
-/// and returns the results for a human report.
+/// and returns the results for a human report (none are kept for JSON
+/// output, which streams).
 #[allow(clippy::type_complexity)]
 fn execute<J: Job>(
     runner: &Runner,
@@ -106,7 +107,12 @@ where
     J::Input: Clone,
 {
     let shown = |i: usize| serde_json::to_value(&all[i]).unwrap_or(Value::Null);
-    let (original, inputs) = select(all, &cmd.observe, &shown)?;
+    let original = select(all, &cmd.observe, &shown)?;
+    let count = original.as_ref().map_or(all.len(), Vec::len);
+    let inputs: Box<dyn Iterator<Item = J::Input> + '_> = match &original {
+        None => Box::new(all.iter().cloned()),
+        Some(chosen) => Box::new(chosen.iter().map(|&i| all[i].clone())),
+    };
     let start = Instant::now();
     let epoch = runner.epoch();
     let mut joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
@@ -114,17 +120,19 @@ where
         None => None,
     };
     let json = cmd.output != OutputFormat::Human;
-    let mut progress = Progress::start(inputs.len() as u64, cmd.observe.progress, json);
-    let mut out = Stdout::default();
+    let mut progress = Progress::start(count as u64, cmd.observe.progress, json);
+    let mut out = Lines::new(cmd.output);
     let mut summary = Summary {
         processes: runner.processes(),
         ..Summary::default()
     };
-    let keep = cmd.output != OutputFormat::Jsonl || cmd.observe.timeline.is_some();
-    let mut results = Vec::with_capacity(if keep { inputs.len() } else { 0 });
+    let keep = cmd.output == OutputFormat::Human || cmd.observe.timeline.is_some();
+    let mut results = Vec::with_capacity(if keep { count } else { 0 });
     let mut log_error = None;
     let mut take = |mut r: ItemResult<J::Output>| {
-        r.index = original[r.index];
+        if let Some(chosen) = &original {
+            r.index = chosen[r.index];
+        }
         summary.add(&r);
         if let Some(p) = progress.as_mut() {
             p.item(r.outcome.is_ok());
@@ -140,8 +148,8 @@ where
                 log_error.get_or_insert(e);
             }
         }
-        if cmd.output == OutputFormat::Jsonl {
-            out.json_line(&report::record(&r, &shown(r.index)));
+        if json {
+            out.record(&report::record(&r, &shown(r.index)));
         }
         // Streamed output keeps nothing, so a long run stays flat in memory.
         if keep {
@@ -171,35 +179,98 @@ where
     if let Some(path) = &cmd.observe.timeline {
         draw_timeline(path, runner, J::NAME, &results, &summary)?;
     }
-    match cmd.output {
-        OutputFormat::Json => {
-            let records: Vec<Value> = results
-                .iter()
-                .map(|r| report::record(r, &shown(r.index)))
-                .collect();
-            out.json_line(&json!({ "results": records, "summary": summary }));
-        }
-        OutputFormat::Jsonl => out.json_line(&json!({ "summary": summary })),
-        OutputFormat::Human => {
-            report::log_failures(&results, shown);
-            if !summary.all_ok() {
-                tracing::warn!("{}", summary.line());
-            }
+    out.finish(&summary);
+    if cmd.output == OutputFormat::Human {
+        report::log_failures(&results, shown);
+        if !summary.all_ok() {
+            tracing::warn!("{}", summary.line());
         }
     }
     Ok((results, summary))
 }
 
-/// The inputs to run this time, with their indexes in the whole input:
-/// all of them, or with `--resume` those an earlier job log does not
-/// record as ok (with `--resume-failed`, those it records as not ok).
-fn select<T: Clone>(
+/// JSON results written as they come: `--jsonl` one object a line,
+/// `--json` one document whose `results` array is streamed (so neither
+/// keeps records in memory). Lines are gathered and written in blocks,
+/// at least every [`Lines::EVERY`] while results come.
+struct Lines {
+    format: OutputFormat,
+    out: Stdout,
+    buf: String,
+    records: usize,
+    written: Instant,
+}
+
+impl Lines {
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+    const BLOCK: usize = 64 << 10;
+
+    fn new(format: OutputFormat) -> Lines {
+        Lines {
+            format,
+            out: Stdout::default(),
+            buf: String::new(),
+            records: 0,
+            written: Instant::now(),
+        }
+    }
+
+    fn record(&mut self, record: &Value) {
+        use std::fmt::Write as _;
+        match (self.format, self.records) {
+            (OutputFormat::Json, 0) => self.buf.push_str("{\"results\":["),
+            (OutputFormat::Json, _) => self.buf.push(','),
+            _ => {}
+        }
+        let _ = write!(self.buf, "{record}");
+        if self.format == OutputFormat::Jsonl {
+            self.buf.push('\n');
+        }
+        self.records += 1;
+        if self.buf.len() >= Self::BLOCK || self.written.elapsed() >= Self::EVERY {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            self.out.print(&self.buf);
+            self.buf.clear();
+        }
+        self.written = Instant::now();
+    }
+
+    /// Ends the output with the summary.
+    fn finish(mut self, summary: &Summary) {
+        match self.format {
+            OutputFormat::Human => {}
+            OutputFormat::Json => {
+                if self.records == 0 {
+                    self.buf.push_str("{\"results\":[");
+                }
+                let summary = serde_json::to_string(summary).unwrap_or_else(|_| "null".into());
+                self.buf.push_str(&format!("],\"summary\":{summary}}}\n"));
+            }
+            OutputFormat::Jsonl => {
+                self.buf
+                    .push_str(&json!({ "summary": summary }).to_string());
+                self.buf.push('\n');
+            }
+        }
+        self.flush();
+    }
+}
+
+/// The indexes of the inputs to run this time: `None` for all of them, or
+/// with `--resume` those an earlier job log does not record as ok (with
+/// `--resume-failed`, those it records as not ok).
+fn select<T>(
     all: &[T],
     observe: &Observe,
     shown: &dyn Fn(usize) -> Value,
-) -> Result<(Vec<usize>, Vec<T>)> {
+) -> Result<Option<Vec<usize>>> {
     let Some(path) = &observe.resume else {
-        return Ok(((0..all.len()).collect(), all.to_vec()));
+        return Ok(None);
     };
     let previous = Previous::read(path)?;
     let original: Vec<usize> = (0..all.len())
@@ -218,8 +289,7 @@ fn select<T: Clone>(
         original.len(),
         all.len()
     );
-    let inputs = original.iter().map(|&i| all[i].clone()).collect();
-    Ok((original, inputs))
+    Ok(Some(original))
 }
 
 #[cfg(feature = "timeline")]

@@ -44,15 +44,21 @@ impl Builtin for Square {
 
     /// Python's printed list: `[0, 1, 4, 9]`, with `None` for items not ok.
     fn report(run: &Report<'_, Square>) -> String {
-        let items: Vec<String> = run
-            .results
-            .iter()
-            .map(|r| {
-                r.outcome
-                    .as_ok()
-                    .map_or_else(|| "None".to_string(), u64::to_string)
-            })
-            .collect();
-        format!("[{}]\n", items.join(", "))
+        use std::fmt::Write as _;
+        let mut s = String::with_capacity(run.results.len() * 8 + 3);
+        s.push('[');
+        for (i, r) in run.results.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            match r.outcome.as_ok() {
+                Some(v) => {
+                    let _ = write!(s, "{v}");
+                }
+                None => s.push_str("None"),
+            }
+        }
+        s.push_str("]\n");
+        s
     }
 }

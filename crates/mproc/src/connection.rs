@@ -264,7 +264,7 @@ fn read_hello<R: Read>(frames: &mut FrameReader<R>, program: &str) -> Result<Hel
         Ok(Some(bytes)) => bytes,
         Ok(None) => {
             return Err(handshake(format!(
-                "{program} exited before the handshake: is it an mproc worker binary?"
+                "{program} closed its output before the handshake"
             )))
         }
         Err(e) => return Err(handshake(format!("{program} failed the handshake: {e}"))),

@@ -79,10 +79,28 @@ impl Scheduler {
         detail: Option<String>,
     ) -> bool {
         let program = self.conn.command(slot).describe();
-        let why = detail.unwrap_or_else(|| match exit {
-            Exit::Signal(_) => format!("{program} was killed by {exit} before its handshake"),
-            Exit::Code(_) => format!("{program} exited with {exit} before its handshake"),
-        });
+        // Say what was seen: a signal, an exit code (with what the worker
+        // printed, in the log), or the reason the parent gave up on it.
+        let closed = error
+            .as_ref()
+            .is_some_and(|e| e.message().contains("closed its output"));
+        let why = match (exit, detail) {
+            (Exit::Signal(_), detail)
+                if live.kill_reason.is_none() && (closed || detail.is_none()) =>
+            {
+                format!("{program} was killed by {exit} before its handshake")
+            }
+            (Exit::Code(code), detail) if closed || detail.is_none() => {
+                let hint = match code {
+                    127 => " (command not found)",
+                    126 => " (not executable)",
+                    _ => "",
+                };
+                format!("{program} exited with {exit}{hint} before its handshake")
+            }
+            (_, Some(detail)) => detail,
+            (_, None) => format!("{program} ended with {exit} before its handshake"),
+        };
         // A worker killed by a signal before its handshake may have met
         // bad luck (an OOM kill, a stray kill, a loaded machine); one that
         // exited or answered wrongly will do so again.

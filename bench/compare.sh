@@ -23,8 +23,8 @@ t="$py bench/timeit.py $runs"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "python: $($py --version 2>&1), mproc: $($mproc --version)"
 echo
-echo "| what | best s | median s | command |"
-echo "|---|---|---|---|"
+echo "| what | best s | median s | peak MB | command |"
+echo "|---|---|---|---|---|"
 
 # Pool start-up and tear-down: 10 items on 2 processes, start to exit.
 $t "floor: start 2 processes of the binary" "$mproc --version & $mproc --version & wait" \

@@ -27,8 +27,8 @@ urls="$dir/urls.txt"
 echo "machine: $(nproc) CPUs; python: $($py --version 2>&1); mproc: $($mproc --version)"
 echo "server: mproc serve-demo --latency-ms 100 --pages 100 at $base"
 echo
-echo "| what | best s | median s | command |"
-echo "|---|---|---|---|"
+echo "| what | best s | median s | peak MB | command |"
+echo "|---|---|---|---|---|"
 $py bench/timeit.py "$runs" \
     "mproc: 5 processes x 1 (ideal 2.0 s)" "$mproc -q fetch -n 5 --concurrency 1 $urls" \
     "mproc pool: 5 processes x 1, the chapter's Pool(5) (ideal 2.0 s)" "$mproc -q pool -n 5 fetch $urls" \

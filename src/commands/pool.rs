@@ -3,7 +3,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use mproc::{ItemResult, Job, Pool, Result, Serial};
+use mproc::{ItemResult, Pool, Result, Serial};
 use serde_json::{json, Value};
 
 use super::Status;
@@ -94,18 +94,14 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
 
 /// Runs `job` over `inputs` with the command's mode; prints JSON forms,
 /// job-log lines and progress as it goes, draws the timeline at the end,
-/// and returns the results for a human report (none are kept for JSON
-/// output, which streams).
-#[allow(clippy::type_complexity)]
-fn execute<J: Job>(
+/// and returns the rows for a human report (none are kept for JSON output,
+/// which streams).
+fn execute<J: Builtin>(
     runner: &Runner,
     job: &J,
     all: &[J::Input],
     cmd: &PoolCommand,
-) -> Result<(Vec<ItemResult<J::Output>>, Summary)>
-where
-    J::Input: Clone,
-{
+) -> Result<(Vec<J::Row>, Summary)> {
     let shown = |i: usize| serde_json::to_value(&all[i]).unwrap_or(Value::Null);
     let original = select(all, &cmd.observe, &shown)?;
     let count = original.as_ref().map_or(all.len(), Vec::len);
@@ -126,8 +122,12 @@ where
         processes: runner.processes(),
         ..Summary::default()
     };
-    let keep = cmd.output == OutputFormat::Human || cmd.observe.timeline.is_some();
-    let mut results = Vec::with_capacity(if keep { count } else { 0 });
+    let human = cmd.output == OutputFormat::Human;
+    let mut rows = Vec::with_capacity(if human { count } else { 0 });
+    // What the failure lines and the timeline need, without the values.
+    let mut failures: Vec<ItemResult<()>> = Vec::new();
+    let mut bars: Vec<ItemResult<()>> = Vec::new();
+    let timeline = cmd.observe.timeline.is_some();
     let mut log_error = None;
     let mut take = |mut r: ItemResult<J::Output>| {
         if let Some(chosen) = &original {
@@ -151,9 +151,15 @@ where
         if json {
             out.record(&report::record(&r, &shown(r.index)));
         }
+        if human && !r.outcome.is_ok() {
+            failures.push(unvalued(&r));
+        }
+        if timeline {
+            bars.push(unvalued(&r));
+        }
         // Streamed output keeps nothing, so a long run stays flat in memory.
-        if keep {
-            results.push(r);
+        if human {
+            rows.push(J::row(r));
         }
     };
     match (runner, cmd.mode) {
@@ -177,16 +183,29 @@ where
     summary.elapsed_ms = start.elapsed().as_millis() as u64;
     #[cfg(feature = "timeline")]
     if let Some(path) = &cmd.observe.timeline {
-        draw_timeline(path, runner, J::NAME, &results, &summary)?;
+        draw_timeline(path, runner, J::NAME, &bars, &summary)?;
     }
     out.finish(&summary);
-    if cmd.output == OutputFormat::Human {
-        report::log_failures(&results, shown);
+    if human {
+        report::log_failures(&failures, shown);
         if !summary.all_ok() {
             tracing::warn!("{}", summary.line());
         }
     }
-    Ok((results, summary))
+    Ok((rows, summary))
+}
+
+/// A result's record without its value.
+fn unvalued<O>(r: &ItemResult<O>) -> ItemResult<()> {
+    ItemResult {
+        index: r.index,
+        outcome: r.outcome.unvalued(),
+        worker: r.worker,
+        pid: r.pid,
+        attempts: r.attempts,
+        started: r.started,
+        elapsed: r.elapsed,
+    }
 }
 
 /// JSON results written as they come: `--jsonl` one object a line,

@@ -16,6 +16,7 @@ use mproc::FilePath;
 use mproc::{Job, JobError};
 
 use super::{Builtin, Context, Plan, Report};
+use mproc::ItemResult;
 
 /// Counts the characters of one file, streamed in constant memory, and
 /// logs `Process PID analyzing FILE` as the chapter's example prints.
@@ -181,8 +182,13 @@ fn encoding_label(s: &str) -> Result<String, String> {
 
 impl Builtin for Analyze {
     type Args = AnalyzeArgs;
+    type Row = ItemResult<Self::Output>;
     const ABOUT: &'static str = "Count each file's characters: every ASCII digit, all digits, \
         letters, spaces, other, lines, bytes and undecodable bytes";
+
+    fn row(result: ItemResult<Self::Output>) -> Self::Row {
+        result
+    }
 
     fn plan(args: AnalyzeArgs, _: &Context) -> mproc::Result<Plan<Analyze>> {
         let job = Analyze::new(args.encoding.as_deref(), args.recursive)?;

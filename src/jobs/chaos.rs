@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use mproc::{Job, JobError, Result};
 
 use super::{Builtin, Context, Plan, Report};
+use mproc::ItemResult;
 
 /// Runs one action per item. Actions (`NAME` or `NAME:ARG`):
 ///
@@ -147,8 +148,13 @@ pub struct ChaosArgs {
 
 impl Builtin for Chaos {
     type Args = ChaosArgs;
+    type Row = ItemResult<Self::Output>;
     const ABOUT: &'static str =
         "Scripted items that sleep, fail, panic, print, exit or crash (see docs)";
+
+    fn row(result: ItemResult<Self::Output>) -> Self::Row {
+        result
+    }
 
     fn plan(args: ChaosArgs, _: &Context) -> Result<Plan<Chaos>> {
         Ok(Plan {

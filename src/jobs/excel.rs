@@ -209,8 +209,13 @@ pub struct ExcelArgs {
 
 impl Builtin for ExcelSum {
     type Args = ExcelArgs;
+    type Row = ItemResult<Self::Output>;
     const ABOUT: &'static str =
         "Sum the numbers in row 1 of each workbook (.xlsx .xlsm .xlsb .xls .ods), then all of them";
+
+    fn row(result: ItemResult<Self::Output>) -> Self::Row {
+        result
+    }
 
     fn plan(args: ExcelArgs, _: &Context) -> mproc::Result<Plan<ExcelSum>> {
         Ok(Plan {

@@ -19,6 +19,7 @@ use mproc::{Job, JobError};
 use super::{Builtin, Context, Plan, Report};
 use crate::report::table::{columns, fit};
 use crate::web::{Client, Limits, Page};
+use mproc::ItemResult;
 
 /// Fetches one URL with [`Limits`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -89,10 +90,15 @@ pub struct FetchArgs {
 
 impl Builtin for Fetch {
     type Args = FetchArgs;
+    type Row = ItemResult<Self::Output>;
     const ABOUT: &'static str = "Fetch each URL and read its title (see also the top-level \
         mproc fetch, which runs 16 requests at once per process)";
 
     /// The URLs are read from the source once, here, before any worker starts.
+    fn row(result: ItemResult<Self::Output>) -> Self::Row {
+        result
+    }
+
     fn plan(args: FetchArgs, _: &Context) -> mproc::Result<Plan<Fetch>> {
         let job = Fetch::new(Limits {
             connect_timeout: args.connect_timeout,

@@ -8,6 +8,7 @@ use mproc::{Job, JobError, Result};
 
 use super::{Builtin, Context, Plan, Report};
 use crate::rng::Rng;
+use mproc::ItemResult;
 
 /// Draws `count` random floats in `[0, 1)` and sums them: pure CPU work.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
@@ -86,7 +87,12 @@ pub struct LoadArgs {
 
 impl Builtin for Load {
     type Args = LoadArgs;
+    type Row = ItemResult<Self::Output>;
     const ABOUT: &'static str = "The CPU load demo: TOTAL random draws split over the processes";
+
+    fn row(result: ItemResult<Self::Output>) -> Self::Row {
+        result
+    }
 
     fn plan(args: LoadArgs, context: &Context) -> Result<Plan<Load>> {
         let parts = args

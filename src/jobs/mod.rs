@@ -69,6 +69,13 @@ pub trait Builtin: Job<Input: Clone> + Sized {
     type Args: clap::Args + clap::FromArgMatches + Send + 'static;
     /// The subcommand's one-line help.
     const ABOUT: &'static str;
+    /// What the human report keeps of each result: the whole
+    /// [`ItemResult`], or less for jobs with many small items (square keeps
+    /// its value alone), so a long map stays small in memory.
+    type Row: Send;
+
+    /// The row kept of one result.
+    fn row(result: ItemResult<Self::Output>) -> Self::Row;
 
     /// The job and its inputs, made before any worker starts; an error
     /// refuses the whole run (exit 2).
@@ -96,12 +103,12 @@ pub struct Plan<J: Job> {
 }
 
 /// What a human report is made of.
-pub struct Report<'a, J: Job> {
+pub struct Report<'a, J: Builtin> {
     /// Every input of the run (also those `--resume` skipped).
     pub inputs: &'a [J::Input],
-    /// The results, in input order (or arrival order with
-    /// `imap-unordered`).
-    pub results: &'a [ItemResult<J::Output>],
+    /// The rows kept of the results ([`Builtin::row`]), in input order
+    /// (or arrival order with `imap-unordered`).
+    pub results: &'a [J::Row],
     /// Counts and times.
     pub summary: &'a Summary,
     /// What the plan was made with.

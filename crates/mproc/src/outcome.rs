@@ -201,6 +201,25 @@ impl<T> Outcome<T> {
         })
     }
 
+    /// The same outcome without its value: for records that keep only how
+    /// items ended.
+    pub fn unvalued(&self) -> Outcome<()> {
+        match self {
+            Outcome::Ok(_) => Outcome::Ok(()),
+            Outcome::Failed(m) => Outcome::Failed(m.clone()),
+            Outcome::Panicked { message, location } => Outcome::Panicked {
+                message: message.clone(),
+                location: location.clone(),
+            },
+            Outcome::Crashed { exit, detail } => Outcome::Crashed {
+                exit: *exit,
+                detail: detail.clone(),
+            },
+            Outcome::TimedOut(d) => Outcome::TimedOut(*d),
+            Outcome::NotRun(w) => Outcome::NotRun(w.clone()),
+        }
+    }
+
     /// Converts the value with `f`, keeping any other outcome.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
         match self {

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The core's per-item costs, side by side in one run with Python's
+# multiprocessing at its default settings first, then at chunksize 1, and
+# with the floors: the same work in one process, and a pipe's throughput.
+# Prints markdown rows for docs/PERFORMANCE.md (wall time and the peak
+# resident memory of the largest process).
+#
+#   bash bench/core.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+cargo build --release --quiet
+mproc=target/release/mproc
+py=${PYTHON:-python3}
+t="$py bench/timeit.py $runs"
+
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "python: $($py --version 2>&1), mproc: $($mproc --version)"
+echo
+echo "| what | best s | median s | peak MB | command |"
+echo "|---|---|---|---|---|"
+
+# 1,000,000 tiny items, default settings, 2 processes.
+$t "python: Pool(2).map(f, range(1000000)), default chunksize" "$py bench/py/square.py 1000000 2 default" \
+   "mproc: pool -n 2 square 1000000, default settings" "$mproc -q pool -n 2 square 1000000" \
+   "mproc: the same, --jsonl" "$mproc -q pool -n 2 --jsonl square 1000000" \
+   "mproc: the same, --json" "$mproc -q pool -n 2 --json square 1000000" \
+   "floor: python, list(map(f, range(1000000))) in one process" "$py bench/py/square_serial.py 1000000" \
+   "floor: mproc --serial (one process, no IPC)" "$mproc -q pool --serial square 1000000" \
+   "floor: 100 MB through a pipe" "head -c 100000000 /dev/zero | cat > /dev/null"
+
+# 100,000 tiny items, chunksize 1: the per-item round trip.
+$t "python: Pool(2).map(f, range(100000), chunksize=1)" "$py bench/py/square.py 100000 2 1" \
+   "mproc: pool -n 2 --chunksize 1 square 100000" "$mproc -q pool -n 2 --chunksize 1 square 100000"
+
+# The chapter's program as learners run it: a line per item.
+$t "python: Pool(2).map, each item prints its input and pid, 100,000 items" "$py bench/py/square_print.py 100000 2" \
+   "mproc: pool -n 2 square 100000, each item logs its input and pid" "$mproc pool -n 2 square 100000"

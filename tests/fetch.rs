@@ -629,7 +629,11 @@ fn undeclared_pages_get_the_titles_a_browser_shows() {
             "UTF-16BE",
             "Unicode Plane 1 Example Using UTF-16",
         ),
-        ("EUC-KR___mozilla_bug9357_text.html", "EUC-KR", "EUC-KR test"),
+        (
+            "EUC-KR___mozilla_bug9357_text.html",
+            "EUC-KR",
+            "EUC-KR test",
+        ),
     ];
     let file = url_list(
         "undeclared",
@@ -872,8 +876,8 @@ impl Proxy {
                                 let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
                                 return;
                             };
-                            let _ = client
-                                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                            let _ =
+                                client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
                             let (mut up_r, mut up_w) = (target.try_clone().unwrap(), target);
                             let (mut down_r, mut down_w) = (client.try_clone().unwrap(), client);
                             let up = std::thread::spawn(move || {
@@ -895,7 +899,8 @@ impl Proxy {
                             );
                         }
                         _ => {
-                            let _ = client.write_all(b"HTTP/1.1 405 No\r\nContent-Length: 0\r\n\r\n");
+                            let _ =
+                                client.write_all(b"HTTP/1.1 405 No\r\nContent-Length: 0\r\n\r\n");
                         }
                     }
                 });
@@ -940,7 +945,11 @@ fn fetch_with(vars: &[(&str, &str)], args: &[&str], code: i32) -> Vec<Value> {
         cmd.env(k, v);
     }
     let r: Run = cmd.output().unwrap().into();
-    assert_eq!(r.code, code, "{vars:?} {args:?}\n{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.code, code,
+        "{vars:?} {args:?}\n{}\n{}",
+        r.stdout, r.stderr
+    );
     r.json()["results"].as_array().unwrap().clone()
 }
 
@@ -971,7 +980,11 @@ fn proxies_are_used_as_curl_uses_them() {
     assert!(proxy.take().is_empty());
 
     // NO_PROXY, and --noproxy over it.
-    let r = fetch_with(&[("HTTP_PROXY", &p), ("NO_PROXY", "localhost,127.0.0.0/8")], &[&http], 0);
+    let r = fetch_with(
+        &[("HTTP_PROXY", &p), ("NO_PROXY", "localhost,127.0.0.0/8")],
+        &[&http],
+        0,
+    );
     assert_eq!(r[0]["title"], "Page 1 · mproc demo");
     assert!(proxy.take().is_empty());
     let r = fetch_with(
@@ -985,7 +998,11 @@ fn proxies_are_used_as_curl_uses_them() {
     // ALL_PROXY, and --proxy over the environment.
     fetch_with(&[("ALL_PROXY", &p)], &[&http], 0);
     assert_eq!(proxy.take().len(), 1);
-    let r = fetch_with(&[("HTTP_PROXY", "http://127.0.0.1:1")], &["--proxy", &p, &http], 0);
+    let r = fetch_with(
+        &[("HTTP_PROXY", "http://127.0.0.1:1")],
+        &["--proxy", &p, &http],
+        0,
+    );
     assert_eq!(r[0]["title"], "Proxied /page/1");
     assert_eq!(proxy.take().len(), 1);
 
@@ -993,7 +1010,11 @@ fn proxies_are_used_as_curl_uses_them() {
     // comes from the server behind it.
     let server = Https::start("Through the tunnel");
     let https = url_list("https", &[server.url()]);
-    let r = fetch_with(&[("HTTPS_PROXY", &authed)], &["--cacert", &server.ca, &https], 0);
+    let r = fetch_with(
+        &[("HTTPS_PROXY", &authed)],
+        &["--cacert", &server.ca, &https],
+        0,
+    );
     assert_eq!(r[0]["title"], "Through the tunnel");
     let lines = proxy.take();
     assert_eq!(
@@ -1008,7 +1029,10 @@ fn proxies_are_used_as_curl_uses_them() {
     // A proxy that is not there, or not http, is named.
     let r = fetch_with(&[("HTTP_PROXY", "http://127.0.0.1:1")], &[&http], 1);
     let error = r[0]["error"].as_str().unwrap();
-    assert!(error.contains("via proxy 127.0.0.1:1 (HTTP_PROXY)"), "{error}");
+    assert!(
+        error.contains("via proxy 127.0.0.1:1 (HTTP_PROXY)"),
+        "{error}"
+    );
     let e = run(&["fetch", "--proxy", "socks5://127.0.0.1:1", &http], 2).stderr;
     assert!(e.contains("--proxy") && e.contains("socks5"), "{e}");
 }

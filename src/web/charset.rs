@@ -113,7 +113,10 @@ pub fn tld(host: &str) -> Option<String> {
         return None;
     }
     let label = host.rsplit('.').next()?.to_ascii_lowercase();
-    let plain = !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let plain = !label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
     plain.then_some(label)
 }
 

@@ -79,7 +79,8 @@ impl Network {
     /// Checks the settings as a [`Client`] would read them: the first
     /// problem as a usage error, and the warnings about the system store.
     pub fn check(&self) -> mproc::Result<Vec<String>> {
-        Proxies::new(self.proxy.as_deref(), self.noproxy.as_deref()).map_err(mproc::Error::usage)?;
+        Proxies::new(self.proxy.as_deref(), self.noproxy.as_deref())
+            .map_err(mproc::Error::usage)?;
         let roots = super::tls::roots(self.cacert.as_deref()).map_err(mproc::Error::usage)?;
         Ok(roots.warnings)
     }
@@ -186,10 +187,11 @@ impl Client {
         let content_type = header(&response, "content-type");
         if let Some(mime) = content_type.as_deref().map(charset::mime_type) {
             if !mime.is_empty() && !HTML_TYPES.contains(&mime.as_str()) {
-                return Err(
-                    FetchError::new(FetchErrorKind::NotHtml, format!("content type {mime}"))
-                        .at(&asked, &url),
-                );
+                return Err(FetchError::new(
+                    FetchErrorKind::NotHtml,
+                    format!("content type {mime}"),
+                )
+                .at(&asked, &url));
             }
         }
         let mut reader = response.into_body().into_reader();
@@ -281,6 +283,9 @@ impl Client {
                     ))
                     .at(asked, &url));
                 }
+                if next.host_str() != url.host_str() {
+                    tracing::debug!("{url} redirects to another host: {next}");
+                }
                 followed += 1;
                 url = next;
                 continue;
@@ -312,7 +317,10 @@ impl Client {
         };
         let agent = route.map_or(&self.direct, |r| &r.agent);
         let mut request = agent.get(url.as_str());
-        if let Some(auth) = route.filter(|_| url.scheme() == "http").and_then(|r| r.proxy.authorization.as_ref()) {
+        if let Some(auth) = route
+            .filter(|_| url.scheme() == "http")
+            .and_then(|r| r.proxy.authorization.as_ref())
+        {
             request = request.header("Proxy-Authorization", auth);
         }
         let left = self.limits.request_timeout.saturating_sub(start.elapsed());

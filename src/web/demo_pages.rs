@@ -329,7 +329,9 @@ pub fn encoded(path: &str) -> Option<Response> {
     }
     // The chardet pages as a careless server sends them: no charset at all.
     if let Some(file) = path.strip_prefix("/enc/undeclared/") {
-        let real = REAL.iter().find(|r| r.path.strip_prefix("/enc/chardet/") == Some(file))?;
+        let real = REAL
+            .iter()
+            .find(|r| r.path.strip_prefix("/enc/chardet/") == Some(file))?;
         return Some(Response::new(200, &content_type(None), real.bytes));
     }
     let name = path.strip_prefix("/gen/")?;

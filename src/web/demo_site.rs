@@ -173,7 +173,10 @@ impl Site {
             ("/status/500", "500"),
             ("/redirect/3", "a chain of 3 redirects"),
             ("/loop", "a redirect loop"),
-            ("/redirect-file", "a redirect to file:///etc/passwd (not followed)"),
+            (
+                "/redirect-file",
+                "a redirect to file:///etc/passwd (not followed)",
+            ),
             ("/not-html", "JSON, not HTML"),
             ("/big", "1 MiB page, title first"),
             ("/huge", "64 MiB page without a title"),

@@ -249,7 +249,8 @@ mod tests {
         );
         let text = kind(ureq::Error::Io(unknown)).to_string();
         assert!(
-            text.starts_with("tls: certificate of h is from an unknown issuer") && text.contains("--cacert"),
+            text.starts_with("tls: certificate of h is from an unknown issuer")
+                && text.contains("--cacert"),
             "{text}"
         );
         assert_eq!(

@@ -23,9 +23,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, NextTimeout, Transport,
-};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 use url::Url;
 
 /// A proxy: where it is, and its credentials.
@@ -248,7 +246,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -393,14 +395,19 @@ mod tests {
         assert_eq!(p.url.as_str(), "http://p:3128/");
         assert_eq!(p.from, "HTTPS_PROXY");
 
-        let only_http = Proxies::with_env(None, None, env(&[("http_proxy", "http://p:1")])).unwrap();
+        let only_http =
+            Proxies::with_env(None, None, env(&[("http_proxy", "http://p:1")])).unwrap();
         assert!(only_http.for_url(&url("https://a/")).is_none());
         assert!(only_http.for_url(&url("http://a/")).is_some());
 
         let all = Proxies::with_env(
             None,
             None,
-            env(&[("ALL_PROXY", "http://all:1"), ("http_proxy", ""), ("NO_PROXY", "a.org")]),
+            env(&[
+                ("ALL_PROXY", "http://all:1"),
+                ("http_proxy", ""),
+                ("NO_PROXY", "a.org"),
+            ]),
         )
         .unwrap();
         assert_eq!(all.for_url(&url("http://b/")).unwrap().from, "ALL_PROXY");
@@ -413,7 +420,10 @@ mod tests {
         )
         .unwrap();
         let p = flag.for_url(&url("http://x/")).unwrap();
-        assert_eq!((p.from.as_str(), p.url.as_str()), ("--proxy", "http://f:8/"));
+        assert_eq!(
+            (p.from.as_str(), p.url.as_str()),
+            ("--proxy", "http://f:8/")
+        );
         assert_eq!(p.authorization.as_deref(), Some("Basic dTpwQHNz"));
         assert_eq!(p.to_string(), "proxy f:8 (--proxy)");
 

@@ -179,12 +179,20 @@ fn undeclared_pages_are_guessed_as_firefox_guesses() {
         assert_eq!(sniffed.encoding.name(), expected, "{name}");
         assert_eq!(sniffed.source, Source::Detected, "{name}");
     }
-    let bbc = std::fs::read(format!("{chardet}/windows-1252___mozilla_bug421271_text.html")).unwrap();
+    let bbc = std::fs::read(format!(
+        "{chardet}/windows-1252___mozilla_bug421271_text.html"
+    ))
+    .unwrap();
     assert_eq!(
-        super::sniff_from(&bbc, None, true, Some("example.com")).encoding.name(),
+        super::sniff_from(&bbc, None, true, Some("example.com"))
+            .encoding
+            .name(),
         "windows-1250"
     );
-    assert_eq!(sniff(b"<title>plain</title>", None, true).source, Source::Default);
+    assert_eq!(
+        sniff(b"<title>plain</title>", None, true).source,
+        Source::Default
+    );
 }
 
 #[test]

@@ -127,9 +127,6 @@ impl Builtin for Fetch {
             proxy: args.proxy,
             noproxy: args.noproxy,
         };
-        for warning in network.check()? {
-            tracing::warn!("system certificate store: {warning}");
-        }
         let job = Fetch::with_network(
             Limits {
                 connect_timeout: args.connect_timeout,
@@ -141,6 +138,9 @@ impl Builtin for Fetch {
         );
         let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
         let client = job.client().map_err(mproc::Error::usage)?;
+        for warning in client.warnings() {
+            tracing::warn!("system certificate store: {warning}");
+        }
         let urls = crate::web::source::load(&args.source, client, limit)?;
         if urls.is_empty() {
             tracing::warn!("no URLs in {}", args.source);

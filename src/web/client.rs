@@ -75,17 +75,6 @@ pub struct Network {
     pub noproxy: Option<String>,
 }
 
-impl Network {
-    /// Checks the settings as a [`Client`] would read them: the first
-    /// problem as a usage error, and the warnings about the system store.
-    pub fn check(&self) -> mproc::Result<Vec<String>> {
-        Proxies::new(self.proxy.as_deref(), self.noproxy.as_deref())
-            .map_err(mproc::Error::usage)?;
-        let roots = super::tls::roots(self.cacert.as_deref()).map_err(mproc::Error::usage)?;
-        Ok(roots.warnings)
-    }
-}
-
 /// An HTTP client with [`Limits`].
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -97,6 +86,8 @@ pub struct Client {
     https: Option<Route>,
     proxies: Proxies,
     limits: Limits,
+    /// Problems reading the system's certificate store.
+    warnings: Vec<String>,
 }
 
 /// An agent that sends requests through one proxy.
@@ -170,7 +161,14 @@ impl Client {
             https,
             proxies,
             limits,
+            warnings: roots.warnings,
         })
+    }
+
+    /// Problems met reading the system's certificate store (an unreadable
+    /// `SSL_CERT_FILE`...), one line each.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The limits.

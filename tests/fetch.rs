@@ -805,7 +805,7 @@ fn read_head(stream: &mut impl Read) -> Option<Vec<String>> {
 }
 
 #[test]
-fn a_private_ca_is_trusted_with_cacert_or_ssl_cert_file_and_only_then() {
+fn a_private_ca_is_trusted_with_cacert_ssl_cert_file_or_ssl_cert_dir_and_only_then() {
     let server = Https::start("Behind a private CA");
     let list = url_list("tls", &[server.url()]);
 
@@ -823,6 +823,18 @@ fn a_private_ca_is_trusted_with_cacert_or_ssl_cert_file_and_only_then() {
 
     let out: Run = command(&["fetch", "--json", &list])
         .env("SSL_CERT_FILE", &server.ca)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["results"][0]["title"], "Behind a private CA");
+
+    // SSL_CERT_DIR alone: every PEM file in the folder.
+    let certs = temp_dir("ssl-cert-dir");
+    std::fs::copy(&server.ca, certs.join("private-ca.pem")).unwrap();
+    let out: Run = command(&["fetch", "--json", &list])
+        .env_remove("SSL_CERT_FILE")
+        .env("SSL_CERT_DIR", certs.as_os_str())
         .output()
         .unwrap()
         .into();

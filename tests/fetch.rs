@@ -1034,6 +1034,12 @@ fn proxies_are_used_as_curl_uses_them() {
         [format!("CONNECT 127.0.0.1:{} HTTP/1.1", server.port)],
         "{lines:?}"
     );
+    fetch_with(
+        &[("https_proxy", &authed)],
+        &["--cacert", &server.ca, &https],
+        0,
+    );
+    assert_eq!(proxy.take_auth(), ["Basic dXNlcjpwdw=="], "on the CONNECT");
     // HTTP_PROXY alone leaves https URLs alone.
     fetch_with(&[("HTTP_PROXY", &p)], &["--cacert", &server.ca, &https], 0);
     assert!(proxy.take().is_empty());
@@ -1042,9 +1048,15 @@ fn proxies_are_used_as_curl_uses_them() {
     let r = fetch_with(&[("HTTP_PROXY", "http://127.0.0.1:1")], &[&http], 1);
     let error = r[0]["error"].as_str().unwrap();
     assert!(
-        error.contains("via proxy 127.0.0.1:1 (HTTP_PROXY)"),
+        error.contains("(via proxy 127.0.0.1:1 from HTTP_PROXY)"),
         "{error}"
     );
+    let r = fetch_with(&[("HTTP_PROXY", &p)], &["--proxy", "", &http], 0);
+    assert_eq!(
+        r[0]["title"], "Page 1 · mproc demo",
+        "--proxy '' is no proxy"
+    );
+    assert!(proxy.take().is_empty());
     let e = run(&["fetch", "--proxy", "socks5://127.0.0.1:1", &http], 2).stderr;
     assert!(e.contains("--proxy") && e.contains("socks5"), "{e}");
 }

@@ -99,13 +99,10 @@ struct Route {
 
 impl Client {
     /// A client that keeps to `limits`, with the system's certificates and
-    /// the environment's proxies.
-    ///
-    /// # Panics
-    /// If the environment's proxy settings are malformed; use
-    /// [`Client::with_network`] to get that as an error.
-    pub fn new(limits: Limits) -> Client {
-        Client::with_network(limits, &Network::default()).expect("proxy settings")
+    /// the environment's proxies (a malformed proxy URL is an error naming
+    /// its variable).
+    pub fn new(limits: Limits) -> Result<Client, String> {
+        Client::with_network(limits, &Network::default())
     }
 
     /// A client that keeps to `limits`, with `network`'s settings: an

@@ -1,7 +1,8 @@
 //! Which proxy a URL goes through, decided as curl decides it, and the
 //! pieces that send a request through one.
 //!
-//! - `--proxy URL` is the proxy for every URL. Without it, an `http://` URL
+//! - `--proxy URL` is the proxy for every URL (`--proxy ''`: none, whatever
+//!   the environment says). Without it, an `http://` URL
 //!   uses `http_proxy` (or `HTTP_PROXY`), an `https://` URL uses
 //!   `https_proxy` (or `HTTPS_PROXY`), and either falls back on `all_proxy`
 //!   (or `ALL_PROXY`). An empty variable is unset.
@@ -44,8 +45,8 @@ impl fmt::Display for ProxyUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let host = self.url.host_str().unwrap_or("");
         match self.url.port_or_known_default() {
-            Some(port) => write!(f, "proxy {host}:{port} ({})", self.from),
-            None => write!(f, "proxy {host} ({})", self.from),
+            Some(port) => write!(f, "proxy {host}:{port} from {}", self.from),
+            None => write!(f, "proxy {host} from {}", self.from),
         }
     }
 }
@@ -129,7 +130,9 @@ impl Proxies {
                 .map(|(value, from)| ProxyUrl::parse(&value, from))
                 .transpose()
         };
-        let (http, https) = match proxy.filter(|p| !p.trim().is_empty()) {
+        let (http, https) = match proxy.map(str::trim) {
+            // As with curl, `--proxy ''` means no proxy, whatever is set.
+            Some("") => (None, None),
             Some(p) => {
                 let p = ProxyUrl::parse(p, "--proxy")?;
                 (Some(p.clone()), Some(p))
@@ -425,7 +428,12 @@ mod tests {
             ("--proxy", "http://f:8/")
         );
         assert_eq!(p.authorization.as_deref(), Some("Basic dTpwQHNz"));
-        assert_eq!(p.to_string(), "proxy f:8 (--proxy)");
+        assert_eq!(p.to_string(), "proxy f:8 from --proxy");
+        let none = Proxies::with_env(Some(""), None, env(&[("HTTP_PROXY", "http://e:1")])).unwrap();
+        assert!(
+            none.for_url(&url("http://x/")).is_none(),
+            "--proxy '' turns proxies off"
+        );
 
         let e = Proxies::with_env(None, None, env(&[("ALL_PROXY", "socks5://s:1")])).unwrap_err();
         assert!(e.contains("socks5") && e.contains("ALL_PROXY"), "{e}");

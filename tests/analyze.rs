@@ -697,3 +697,49 @@ fn gen_errors_name_the_path() {
     );
     assert_eq!(r.stderr.lines().count(), 1);
 }
+
+#[test]
+fn utf16_without_a_bom_is_detected_and_invalid_bytes_are_shown() {
+    // The chardet plane-1 page: UTF-16LE with no byte-order mark. Without
+    // --encoding it used to be read as UTF-8, its digit counts wrong.
+    let path = format!("{FIXTURES}/chardet_UTF-16LE__plane1-utf-16le.html");
+    let bytes = std::fs::read(&path).unwrap();
+    let want = expected(&bytes, encoding_rs::UTF_16LE);
+    let r = run_expect(&["pool", "-n", "1", "--json", "analyze", &path], 0);
+    let record = &r.json()["results"][0];
+    assert_eq!(counts_of(record), want);
+    assert_eq!(record["encoding"], "UTF-16LE");
+    let warning = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("no byte-order mark"))
+        .unwrap_or_else(|| panic!("no warning:\n{}", r.stderr));
+    assert!(
+        warning.contains(&path) && warning.contains("--encoding"),
+        "{warning}"
+    );
+    // Named, the encoding is used as it is, without a warning.
+    let r = run_expect(
+        &["pool", "--json", "analyze", "--encoding", "utf-8", &path],
+        0,
+    );
+    assert_eq!(r.json()["results"][0]["encoding"], "UTF-8");
+    assert!(!r.stderr.contains("no byte-order mark"), "{}", r.stderr);
+
+    // The human table gets an invalid column when some file had
+    // undecodable bytes.
+    let dir = temp_dir("invalid");
+    let good = write(&dir, "good.txt", b"12\n");
+    let bad = write(&dir, "bad.txt", b"3 \xFF\xFE\x80 4\n");
+    let out = run_expect(&["-q", "pool", "-n", "1", "analyze", &good, &bad], 0).stdout;
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .take(4)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0].last(), Some(&"invalid"), "{out}");
+    assert_eq!(rows[1].last(), Some(&"0"), "{out}");
+    assert_eq!(rows[2].last(), Some(&"3"), "{out}");
+    assert_eq!(rows[3][0], "TOTAL", "{out}");
+    assert_eq!(rows[3].last(), Some(&"3"), "{out}");
+}

@@ -318,6 +318,7 @@ fn every_job_has_the_documented_json_fields() {
             "title",
             "content_type",
             "encoding",
+            "encoding_source",
             "bytes",
             "fetch_ms",
         ],

@@ -32,7 +32,10 @@ use mproc::ItemResult;
 /// many of each ASCII digit '0' to '9'.
 ///
 /// The encoding is UTF-8, unless a UTF-8 or UTF-16 byte-order mark says
-/// otherwise, or `encoding` names another for files without one.
+/// otherwise, or `encoding` names another for files without one. Without
+/// `encoding`, a file without a byte-order mark whose start has a zero in
+/// every other byte is read as UTF-16 (LE or BE), with a warning naming
+/// the file and `--encoding`.
 ///
 /// A path that is missing, unreadable, a directory, a FIFO, a socket or a
 /// device is an error for that file only. Its type is checked before it is
@@ -88,8 +91,21 @@ impl Job for Analyze {
         );
         let fallback = self.fallback()?;
         let file = self.open(&path)?;
-        text::count_reader(file, fallback)
-            .map_err(|e| format!("cannot read {}: {}", path.display(), io_message(&e)).into())
+        let counts = match self.encoding {
+            Some(_) => text::count_reader(file, fallback),
+            None => text::count_reader_guessing(file),
+        }
+        .map_err(|e| format!("cannot read {}: {}", path.display(), io_message(&e)))?;
+        if self.encoding.is_none() && counts.encoding.starts_with("UTF-16") && !has_bom(&path) {
+            tracing::warn!(
+                "{} has no byte-order mark but looks like {}: read as {} \
+                 (--encoding names another)",
+                path.display(),
+                counts.encoding,
+                counts.encoding
+            );
+        }
+        Ok(counts)
     }
 }
 
@@ -129,6 +145,15 @@ impl Analyze {
             path.display()
         )
     }
+}
+
+/// Whether the file at `path` starts with a UTF-16 byte-order mark.
+fn has_bom(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut start = [0u8; 2];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut start))
+        .is_ok_and(|()| start == [0xFF, 0xFE] || start == [0xFE, 0xFF])
 }
 
 /// An error unless `meta` is a regular file's.
@@ -201,7 +226,9 @@ impl Builtin for Analyze {
 
     /// The exercise's report: one row per file with how many of each ASCII
     /// digit it has (`-` for a file that could not be analyzed), a TOTAL
-    /// row, then the totals of the other counts.
+    /// row, then the totals of the other counts. When some file had
+    /// undecodable bytes, an `invalid` column shows how many in each, so
+    /// that counts from a file read in the wrong encoding stand out.
     fn report(run: &Report<'_, Analyze>) -> String {
         let names: Vec<String> = run
             .inputs
@@ -219,16 +246,21 @@ impl Builtin for Analyze {
             .chain([5])
             .max()
             .unwrap_or(5);
+        let show_invalid = total.invalid > 0;
         let width = total
             .digit_counts
             .iter()
             .map(|n| n.to_string().len())
             .max()
             .unwrap_or(1);
-        let row = |s: &mut String, name: &str, cells: &[String]| {
+        let invalid_width = total.invalid.to_string().len().max("invalid".len());
+        let row = |s: &mut String, name: &str, cells: &[String], invalid: &str| {
             let _ = write!(s, "{name:<name_width$}");
             for cell in cells {
                 let _ = write!(s, " {cell:>width$}");
+            }
+            if show_invalid {
+                let _ = write!(s, " {invalid:>invalid_width$}");
             }
             s.push('\n');
         };
@@ -238,15 +270,26 @@ impl Builtin for Analyze {
             &mut s,
             "file",
             &std::array::from_fn::<_, 10, _>(|d| d.to_string()),
+            "invalid",
         );
         for r in results {
             let name = names.get(r.index).map_or("?", String::as_str);
             match r.outcome.as_ok() {
-                Some(c) => row(&mut s, name, &numbers(&c.digit_counts)),
-                None => row(&mut s, name, &["-"; 10].map(String::from)),
+                Some(c) => row(
+                    &mut s,
+                    name,
+                    &numbers(&c.digit_counts),
+                    &c.invalid.to_string(),
+                ),
+                None => row(&mut s, name, &["-"; 10].map(String::from), "-"),
             }
         }
-        row(&mut s, "TOTAL", &numbers(&total.digit_counts));
+        row(
+            &mut s,
+            "TOTAL",
+            &numbers(&total.digit_counts),
+            &total.invalid.to_string(),
+        );
         let failed = results.iter().filter(|r| !r.outcome.is_ok()).count();
         s.push('\n');
         let lines = [

@@ -18,31 +18,45 @@ use mproc::{Job, JobError};
 
 use super::{Builtin, Context, Plan, Report};
 use crate::report::table::{columns, fit};
-use crate::web::{Client, Limits, Page};
+use crate::web::{Client, Limits, Network, Page};
 use mproc::ItemResult;
 
-/// Fetches one URL with [`Limits`].
+/// Fetches one URL with [`Limits`] and [`Network`] settings.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Fetch {
     /// Timeouts, redirects and the body cap.
     pub limits: Limits,
-    /// This process's client, made on first use.
+    /// `--cacert`, `--proxy`, `--noproxy`.
+    #[serde(default)]
+    pub network: Network,
+    /// This process's client, made on first use (or why it could not be).
     #[serde(skip)]
-    client: OnceLock<Client>,
+    client: OnceLock<Result<Client, String>>,
 }
 
 impl Fetch {
-    /// The job with `limits`.
+    /// The job with `limits`, the system's certificates and the
+    /// environment's proxies.
     pub fn new(limits: Limits) -> Fetch {
+        Fetch::with_network(limits, Network::default())
+    }
+
+    /// The job with `limits` and `network`.
+    pub fn with_network(limits: Limits, network: Network) -> Fetch {
         Fetch {
             limits,
+            network,
             client: OnceLock::new(),
         }
     }
 
-    /// The client this process uses.
-    pub fn client(&self) -> &Client {
-        self.client.get_or_init(|| Client::new(self.limits))
+    /// The client this process uses, or why there is none (an unreadable
+    /// `--cacert`, a malformed proxy URL).
+    pub fn client(&self) -> Result<&Client, String> {
+        self.client
+            .get_or_init(|| Client::with_network(self.limits, &self.network))
+            .as_ref()
+            .map_err(String::clone)
     }
 }
 
@@ -53,7 +67,8 @@ impl Job for Fetch {
 
     fn run(&self, url: String) -> Result<Page, JobError> {
         tracing::debug!("Process {} fetching {url}", std::process::id());
-        Ok(self.client().page(&url)?)
+        let client = self.client().map_err(JobError::from)?;
+        Ok(client.page(&url)?)
     }
 }
 /// `--concurrency` for `mproc fetch` when not given: requests in flight
@@ -86,6 +101,19 @@ pub struct FetchArgs {
     /// Bytes of a page to read at most while looking for its </title>.
     #[arg(long, value_name = "BYTES", default_value = "4194304", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_bytes: u64,
+    /// A PEM file of certificate authorities to trust besides the system
+    /// store (itself read from SSL_CERT_FILE and SSL_CERT_DIR when set).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<String>,
+    /// The proxy for every URL (http://[USER:PASSWORD@]HOST:PORT), instead
+    /// of http_proxy, https_proxy and all_proxy.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Hosts to reach without the proxy, comma-separated (* for all;
+    /// names match their subdomains; IPs and ADDR/BITS ranges), instead of
+    /// no_proxy.
+    #[arg(long, value_name = "LIST")]
+    pub noproxy: Option<String>,
 }
 
 impl Builtin for Fetch {
@@ -100,14 +128,26 @@ impl Builtin for Fetch {
     }
 
     fn plan(args: FetchArgs, _: &Context) -> mproc::Result<Plan<Fetch>> {
-        let job = Fetch::new(Limits {
-            connect_timeout: args.connect_timeout,
-            request_timeout: args.request_timeout,
-            max_redirects: args.max_redirects,
-            max_bytes: args.max_bytes,
-        });
+        let network = Network {
+            cacert: args.cacert,
+            proxy: args.proxy,
+            noproxy: args.noproxy,
+        };
+        let job = Fetch::with_network(
+            Limits {
+                connect_timeout: args.connect_timeout,
+                request_timeout: args.request_timeout,
+                max_redirects: args.max_redirects,
+                max_bytes: args.max_bytes,
+            },
+            network,
+        );
         let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-        let urls = crate::web::source::load(&args.source, job.client(), limit)?;
+        let client = job.client().map_err(mproc::Error::usage)?;
+        for warning in client.warnings() {
+            tracing::warn!("system certificate store: {warning}");
+        }
+        let urls = crate::web::source::load(&args.source, client, limit)?;
         if urls.is_empty() {
             tracing::warn!("no URLs in {}", args.source);
         } else {

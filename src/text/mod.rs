@@ -18,7 +18,7 @@ mod tests;
 pub use counter::CharCounter;
 pub use counts::TextCounts;
 pub use digits::is_decimal_digit;
-pub use stream::{count_bytes, count_reader, CHUNK_SIZE};
+pub use stream::{count_bytes, count_reader, count_reader_guessing, looks_utf16, CHUNK_SIZE};
 
 use encoding_rs::Encoding;
 

@@ -27,18 +27,60 @@ pub fn count_reader(reader: impl Read, fallback: &'static Encoding) -> io::Resul
     }
     BUFFER.with_borrow_mut(|buf| {
         buf.resize(CHUNK_SIZE, 0);
-        count_with(reader, fallback, buf)
+        count_with(reader, Some(fallback), buf)
     })
 }
 
+/// [`count_reader`] for a text whose encoding nobody named: a byte-order
+/// mark decides, else UTF-16 without one when the start looks like it
+/// ([`looks_utf16`]), else UTF-8.
+pub fn count_reader_guessing(reader: impl Read) -> io::Result<TextCounts> {
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    BUFFER.with_borrow_mut(|buf| {
+        buf.resize(CHUNK_SIZE, 0);
+        count_with(reader, None, buf)
+    })
+}
+
+/// UTF-16LE or UTF-16BE, when the first 4 KiB of `bytes` (at least 16
+/// bytes) look like UTF-16 without a byte-order mark: a zero byte in at
+/// least 30% of the odd (LE) or even (BE) positions, as Latin text, digits,
+/// spaces and newlines give, and at most a quarter as many in the others.
+/// Text in UTF-8 or a legacy encoding has no zero bytes at all.
+pub fn looks_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let pairs = head.len() / 2;
+    if pairs < 8 {
+        return None;
+    }
+    let (mut even, mut odd) = (0, 0);
+    for pair in head.chunks_exact(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair[1] == 0);
+    }
+    let plenty = |zeros: usize| zeros * 10 >= pairs * 3;
+    if plenty(odd) && even * 4 <= odd {
+        Some(encoding_rs::UTF_16LE)
+    } else if plenty(even) && odd * 4 <= even {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
+}
+
 /// [`count_reader`] reading into `buf` (at least 3 bytes long, so the
-/// first piece holds any byte-order mark).
+/// first piece holds any byte-order mark). With no `fallback`, a text
+/// without a byte-order mark may be found to be UTF-16 ([`looks_utf16`]),
+/// else it is UTF-8.
 pub(super) fn count_with(
     mut reader: impl Read,
-    fallback: &'static Encoding,
+    fallback: Option<&'static Encoding>,
     buf: &mut [u8],
 ) -> io::Result<TextCounts> {
     let mut n = fill(&mut reader, buf)?;
+    let fallback = fallback.unwrap_or_else(|| looks_utf16(&buf[..n]).unwrap_or(UTF_8));
     let (encoding, bom) = Encoding::for_bom(&buf[..n]).unwrap_or((fallback, 0));
     let mut sink = Sink::new(encoding);
     let mut bytes = 0u64;

@@ -229,7 +229,25 @@ proptest! {
         chunk in 3usize..40,
         encoding in any_encoding(),
     ) {
-        let counts = count_with(&bytes[..], encoding, &mut vec![0; chunk]).unwrap();
+        let counts = count_with(&bytes[..], Some(encoding), &mut vec![0; chunk]).unwrap();
         prop_assert_eq!(counts, model(&bytes, encoding));
     }
+}
+
+#[test]
+fn utf16_without_a_bom_is_found_from_its_zero_bytes() {
+    use super::stream::looks_utf16;
+    let text = "Line 1: 12345\nZeile 2: Grüße, 67890\n";
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    assert_eq!(looks_utf16(&le), Some(UTF_16LE));
+    assert_eq!(looks_utf16(&be), Some(UTF_16BE));
+    assert_eq!(looks_utf16(text.as_bytes()), None);
+    assert_eq!(looks_utf16(&le[..10]), None, "too short to tell");
+    let guessed = super::stream::count_reader_guessing(&le[..]).unwrap();
+    assert_eq!(guessed, count_bytes(&le, UTF_16LE));
+    assert_eq!(guessed.invalid, 0);
+    assert_eq!(guessed.digits, 12);
+    // A named encoding is used as it is.
+    assert_eq!(count_bytes(&le, UTF_8).encoding, "UTF-8");
 }

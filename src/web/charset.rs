@@ -1,10 +1,14 @@
 //! Which encoding a page is in, decided as a browser decides it (the HTML
 //! standard's "encoding sniffing algorithm"): a byte-order mark first, then
 //! the `charset` of the `Content-Type` header, then a `<meta charset>` or
-//! `<meta http-equiv="Content-Type">` found by the standard's prescan, and
-//! otherwise a default: UTF-8 when the bytes have non-ASCII text that is
-//! valid UTF-8, else windows-1252 (the standard's default for most
-//! locales).
+//! `<meta http-equiv="Content-Type">` found by the standard's prescan. With
+//! no declaration the encoding is guessed, as Firefox guesses it: UTF-16
+//! without a byte-order mark when the first kilobyte is Basic Latin text
+//! with every other byte zero, UTF-8 when the non-ASCII bytes are valid
+//! UTF-8, and otherwise `chardetng` (Firefox's detector, by the author of
+//! `encoding_rs`), given the top-level domain of the URL as a hint. Bytes
+//! that are all ASCII get the default, windows-1252 (the standard's default
+//! for most locales).
 //!
 //! The standard prescans the first 1024 bytes, and a `<meta>` the parser
 //! meets later still changes the encoding ("changing the encoding while
@@ -29,8 +33,25 @@ pub enum Source {
     Header,
     /// A `<meta>` declaration found by the prescan.
     Meta,
-    /// No declaration: valid UTF-8, or windows-1252.
+    /// No declaration: guessed from the bytes (UTF-16 without a BOM,
+    /// valid UTF-8, or `chardetng`'s guess).
+    Detected,
+    /// No declaration and nothing to guess from (all ASCII): windows-1252.
     Default,
+}
+
+impl Source {
+    /// `bom`, `header`, `meta`, `detected` or `default`: the `--json`
+    /// field `encoding_source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Bom => "bom",
+            Source::Header => "header",
+            Source::Meta => "meta",
+            Source::Detected => "detected",
+            Source::Default => "default",
+        }
+    }
 }
 
 /// An encoding decision.
@@ -49,6 +70,17 @@ pub struct Sniffed {
 /// false, an incomplete UTF-8 sequence at the very end does not count
 /// against UTF-8.
 pub fn sniff(bytes: &[u8], content_type: Option<&str>, complete: bool) -> Sniffed {
+    sniff_from(bytes, content_type, complete, None)
+}
+
+/// [`sniff`] for a page from `host`: the host's top-level domain is the
+/// detector's hint (`.jp` favours Japanese encodings, `.ru` Cyrillic ones).
+pub fn sniff_from(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    complete: bool,
+    host: Option<&str>,
+) -> Sniffed {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         return Sniffed {
             encoding,
@@ -67,7 +99,60 @@ pub fn sniff(bytes: &[u8], content_type: Option<&str>, complete: bool) -> Sniffe
     if let Some(encoding) = prescan(bytes) {
         return found(encoding, Source::Meta);
     }
-    found(default_for(bytes, complete), Source::Default)
+    if bytes.is_ascii() {
+        return found(WINDOWS_1252, Source::Default);
+    }
+    found(detect(bytes, complete, host), Source::Detected)
+}
+
+/// The top-level domain of `host` as `chardetng` takes it (the last label,
+/// lowercase ASCII), or `None` for an IP address or anything odd.
+pub fn tld(host: &str) -> Option<String> {
+    let host = host.trim_end_matches('.');
+    if host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    let label = host.rsplit('.').next()?.to_ascii_lowercase();
+    let plain = !label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    plain.then_some(label)
+}
+
+/// UTF-16 without a BOM, as Firefox finds it: at least 30 bytes, and in
+/// the first 1024 every other byte zero and the others not (Basic Latin
+/// text, as the markup at the start of a page is).
+pub fn bomless_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+    let head = &bytes[..bytes.len().min(PRESCAN_BYTES)];
+    if head.len() < 30 {
+        return None;
+    }
+    let pairs = head.chunks_exact(2);
+    if pairs.clone().all(|p| p[0] != 0 && p[1] == 0) {
+        Some(UTF_16LE)
+    } else if pairs.clone().all(|p| p[0] == 0 && p[1] != 0) {
+        Some(UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// The guess for undeclared bytes that are not all ASCII.
+fn detect(bytes: &[u8], complete: bool, host: Option<&str>) -> &'static Encoding {
+    if let Some(utf16) = bomless_utf16(bytes) {
+        return utf16;
+    }
+    if let Some(utf8) = valid_utf8(bytes, complete) {
+        return utf8;
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(bytes, complete);
+    let tld = host.and_then(tld);
+    detector.guess(
+        tld.as_deref().map(str::as_bytes),
+        chardetng::Utf8Detection::Deny,
+    )
 }
 
 /// Decodes `bytes` with `sniffed` (malformed sequences become U+FFFD).
@@ -78,12 +163,8 @@ pub fn decode(bytes: &[u8], sniffed: &Sniffed) -> String {
     text.into_owned()
 }
 
-/// UTF-8 when `bytes` hold non-ASCII text that is valid UTF-8, else
-/// windows-1252.
-fn default_for(bytes: &[u8], complete: bool) -> &'static Encoding {
-    if bytes.is_ascii() {
-        return WINDOWS_1252;
-    }
+/// UTF-8 when `bytes` are valid UTF-8.
+fn valid_utf8(bytes: &[u8], complete: bool) -> Option<&'static Encoding> {
     let valid = Encoding::utf8_valid_up_to(bytes);
     let tail = bytes.len() - valid;
     // A read cut short may end inside a character: up to 3 bytes of a
@@ -91,11 +172,7 @@ fn default_for(bytes: &[u8], complete: bool) -> &'static Encoding {
     let cut_short = !complete
         && tail <= 3
         && std::str::from_utf8(&bytes[valid..]).is_err_and(|e| e.error_len().is_none());
-    if tail == 0 || cut_short {
-        UTF_8
-    } else {
-        WINDOWS_1252
-    }
+    (tail == 0 || cut_short).then_some(UTF_8)
 }
 
 /// The encoding a `Content-Type` value's `charset` parameter names, if it

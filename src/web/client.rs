@@ -5,21 +5,29 @@
 //! [`Client::page`] fetches one page and reads only as far as its title:
 //! it stops once `</title>` has arrived, and gives up after `max_bytes`.
 //! [`Client::document`] reads a whole body (a sitemap). Neither retries
-//! nor logs; a failure is a [`FetchError`] naming the URL.
+//! nor logs; a failure is a [`FetchError`].
 //!
-//! Proxies come from the usual environment variables (`HTTP_PROXY`,
-//! `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), as with curl.
+//! Redirects are followed here, not in ureq, so that each step is
+//! checked: only to http and https (anything else is `bad_redirect`,
+//! naming the target), at most `max_redirects`, all within the request
+//! timeout, and each through the proxy its own URL calls for.
+//!
+//! Certificates are checked against the system store and `--cacert`
+//! ([`tls`](super::tls)); proxies are chosen as curl chooses them
+//! ([`proxy`](super::proxy)).
 
 use std::io::Read;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use ureq::{Agent, ResponseExt};
+use ureq::unversioned::transport::{Connector, TcpConnector};
+use ureq::Agent;
 use url::Url;
 
 use super::charset::{self, PRESCAN_BYTES};
 use super::error::{FetchError, FetchErrorKind};
 use super::page::Page;
+use super::proxy::{AbsoluteForm, Proxies, ProxyUrl, ToProxy};
 use super::title::{self, Scan};
 
 /// The `User-Agent` header: `mproc/VERSION`.
@@ -54,32 +62,110 @@ impl Default for Limits {
     }
 }
 
+/// Where requests go and whom they trust: `--cacert`, `--proxy`,
+/// `--noproxy`. The environment (`SSL_CERT_FILE`, `HTTPS_PROXY`...) is
+/// read when a [`Client`] is built.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    /// A PEM file of certificate authorities trusted besides the system's.
+    pub cacert: Option<String>,
+    /// The proxy for every URL, instead of the environment's.
+    pub proxy: Option<String>,
+    /// Hosts reached directly, instead of `NO_PROXY`'s.
+    pub noproxy: Option<String>,
+}
+
 /// An HTTP client with [`Limits`].
 #[derive(Debug, Clone)]
 pub struct Client {
-    agent: Agent,
+    /// Requests sent straight to the host.
+    direct: Agent,
+    /// `http://` URLs through their proxy (absolute-form requests).
+    http: Option<Route>,
+    /// `https://` URLs through their proxy (`CONNECT`).
+    https: Option<Route>,
+    proxies: Proxies,
     limits: Limits,
+    /// Problems reading the system's certificate store.
+    warnings: Vec<String>,
+}
+
+/// An agent that sends requests through one proxy.
+#[derive(Debug, Clone)]
+struct Route {
+    agent: Agent,
+    proxy: ProxyUrl,
 }
 
 impl Client {
-    /// A client that keeps to `limits`.
-    pub fn new(limits: Limits) -> Client {
-        let config = Agent::config_builder()
-            .timeout_resolve(Some(limits.connect_timeout))
-            .timeout_connect(Some(limits.connect_timeout))
-            .timeout_global(Some(limits.request_timeout))
-            .max_redirects(limits.max_redirects)
-            .http_status_as_error(false)
-            .user_agent(USER_AGENT)
-            .accept("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
-            // Many requests in flight to one host: keep their connections.
-            .max_idle_connections(256)
-            .max_idle_connections_per_host(128)
+    /// A client that keeps to `limits`, with the system's certificates and
+    /// the environment's proxies (a malformed proxy URL is an error naming
+    /// its variable).
+    pub fn new(limits: Limits) -> Result<Client, String> {
+        Client::with_network(limits, &Network::default())
+    }
+
+    /// A client that keeps to `limits`, with `network`'s settings: an
+    /// unreadable `--cacert` or a malformed proxy URL is an error naming
+    /// it.
+    pub fn with_network(limits: Limits, network: &Network) -> Result<Client, String> {
+        let roots = super::tls::roots(network.cacert.as_deref())?;
+        let proxies = Proxies::new(network.proxy.as_deref(), network.noproxy.as_deref())?;
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(roots.roots)
             .build();
-        Client {
-            agent: Agent::new_with_config(config),
+        let config = |proxy: Option<ureq::Proxy>| {
+            Agent::config_builder()
+                .timeout_resolve(Some(limits.connect_timeout))
+                .timeout_connect(Some(limits.connect_timeout))
+                .timeout_global(Some(limits.request_timeout))
+                .max_redirects(0)
+                .http_status_as_error(false)
+                .user_agent(USER_AGENT)
+                .accept("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
+                .tls_config(tls.clone())
+                .proxy(proxy)
+                // Many requests in flight to one host: keep their connections.
+                .max_idle_connections(256)
+                .max_idle_connections_per_host(128)
+                .build()
+        };
+        let http = match &proxies.http {
+            Some(proxy) => {
+                let connector = ().chain(TcpConnector::default()).chain(AbsoluteForm);
+                let agent = Agent::with_parts(config(None), connector, ToProxy::new(proxy)?);
+                Some(Route {
+                    agent,
+                    proxy: proxy.clone(),
+                })
+            }
+            None => None,
+        };
+        let https = match &proxies.https {
+            Some(proxy) => {
+                let tunnel = ureq::Proxy::new(&proxy.full)
+                    .map_err(|e| format!("bad proxy URL {} in {}: {e}", proxy.url, proxy.from))?;
+                Some(Route {
+                    agent: Agent::new_with_config(config(Some(tunnel))),
+                    proxy: proxy.clone(),
+                })
+            }
+            None => None,
+        };
+        Ok(Client {
+            direct: Agent::new_with_config(config(None)),
+            http,
+            https,
+            proxies,
             limits,
-        }
+            warnings: roots.warnings,
+        })
+    }
+
+    /// Problems met reading the system's certificate store (an unreadable
+    /// `SSL_CERT_FILE`...), one line each.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The limits.
@@ -89,39 +175,46 @@ impl Client {
 
     /// Fetches the page at `url` and reads it as far as its title.
     pub fn page(&self, url: &str) -> Result<Page, FetchError> {
-        let url = check_url(url)?;
+        let asked = check_url(url)?;
         let start = Instant::now();
-        let response = self.get(&url)?;
-        let final_url = response.get_uri().to_string();
+        let (url, response) = self.get(&asked, start)?;
         let status = response.status().as_u16();
         let content_type = header(&response, "content-type");
         if let Some(mime) = content_type.as_deref().map(charset::mime_type) {
             if !mime.is_empty() && !HTML_TYPES.contains(&mime.as_str()) {
                 return Err(FetchError::new(
                     FetchErrorKind::NotHtml,
-                    format!("content type {mime} ({final_url})"),
-                ));
+                    format!("content type {mime}"),
+                )
+                .at(&asked, &url));
             }
         }
         let mut reader = response.into_body().into_reader();
-        let (bytes, found) = self.read_to_title(&mut reader, content_type.as_deref(), &url)?;
-        let (encoding, title) = match found {
+        let read = Reading {
+            content_type: content_type.as_deref(),
+            host: url.host_str(),
+        };
+        let (bytes, found) = self
+            .read_to_title(&mut reader, &read)
+            .map_err(|e| e.at(&asked, &url))?;
+        let (sniffed, title) = match found {
             Some(found) => found,
             None => {
-                let sniffed = charset::sniff(&bytes, content_type.as_deref(), true);
+                let sniffed = charset::sniff_from(&bytes, read.content_type, true, read.host);
                 let title = match title::scan(&charset::decode(&bytes, &sniffed), true) {
                     Scan::Found(t) => Some(t),
                     Scan::NotYet => None,
                 };
-                (sniffed.encoding, title)
+                (sniffed, title)
             }
         };
         Ok(Page {
-            url: final_url,
+            url: url.to_string(),
             status,
             title,
             content_type,
-            encoding: encoding.name().to_string(),
+            encoding: sniffed.encoding.name().to_string(),
+            encoding_source: sniffed.source.as_str().to_string(),
             bytes: bytes.len() as u64,
             fetch_ms: start.elapsed().as_millis() as u64,
         })
@@ -130,45 +223,121 @@ impl Client {
     /// Fetches the whole body at `url` (up to `max_bytes`), whatever its
     /// type: the final URL and the bytes.
     pub fn document(&self, url: &str, max_bytes: u64) -> Result<(String, Vec<u8>), FetchError> {
-        let url = check_url(url)?;
-        let response = self.get(&url)?;
-        let final_url = response.get_uri().to_string();
+        let asked = check_url(url)?;
+        let (url, response) = self.get(&asked, Instant::now())?;
+        let host = url.host_str().unwrap_or("");
         let mut body = Vec::new();
         response
             .into_body()
             .into_reader()
             .take(max_bytes + 1)
             .read_to_end(&mut body)
-            .map_err(|e| self.error(e.into(), &url))?;
+            .map_err(|e| self.error(e.into(), host, None).at(&asked, &url))?;
         if body.len() as u64 > max_bytes {
             return Err(FetchError::new(
                 FetchErrorKind::TooLarge,
-                format!("more than {max_bytes} bytes ({final_url})"),
-            ));
+                format!("more than {max_bytes} bytes"),
+            )
+            .at(&asked, &url));
         }
-        Ok((final_url, body))
+        Ok((url.to_string(), body))
     }
 
-    /// Sends the request; a 4xx or 5xx status is an error.
-    fn get(&self, url: &Url) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
-        let response = self
-            .agent
-            .get(url.as_str())
+    /// Sends the request and follows redirects: the final URL and its
+    /// response. A 4xx or 5xx status is an error.
+    fn get(
+        &self,
+        asked: &Url,
+        start: Instant,
+    ) -> Result<(Url, ureq::http::Response<ureq::Body>), FetchError> {
+        let mut url = asked.clone();
+        let mut followed = 0;
+        loop {
+            let response = self.send(&url, start).map_err(|e| e.at(asked, &url))?;
+            let status = response.status();
+            let location = header(&response, "location");
+            let redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
+            if let (true, Some(location)) = (redirect, location) {
+                let bad = |why: String| FetchError::new(FetchErrorKind::BadRedirect, why);
+                if followed >= self.limits.max_redirects {
+                    return Err(FetchError::new(
+                        FetchErrorKind::TooManyRedirects,
+                        format!(
+                            "more than {} redirects (--max-redirects)",
+                            self.limits.max_redirects
+                        ),
+                    )
+                    .at(asked, &url));
+                }
+                let next = url
+                    .join(location.trim())
+                    .map_err(|e| bad(format!("redirect to '{location}': {e}")).at(asked, &url))?;
+                if !matches!(next.scheme(), "http" | "https") {
+                    return Err(bad(format!(
+                        "redirect to {next}: only http and https are followed"
+                    ))
+                    .at(asked, &url));
+                }
+                if next.host_str() != url.host_str() {
+                    tracing::debug!("{url} redirects to another host: {next}");
+                }
+                followed += 1;
+                url = next;
+                continue;
+            }
+            if status.is_client_error() || status.is_server_error() {
+                let reason = status.canonical_reason().unwrap_or("").to_lowercase();
+                return Err(FetchError::new(
+                    FetchErrorKind::HttpStatus,
+                    format!("{} {reason}", status.as_u16()),
+                )
+                .at(asked, &url));
+            }
+            return Ok((url, response));
+        }
+    }
+
+    /// One request, direct or through the proxy for `url`, in what is left
+    /// of the request timeout since `start`.
+    fn send(
+        &self,
+        url: &Url,
+        start: Instant,
+    ) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
+        let host = url.host_str().unwrap_or("");
+        let route = match self.proxies.for_url(url) {
+            Some(_) if url.scheme() == "http" => self.http.as_ref(),
+            Some(_) => self.https.as_ref(),
+            None => None,
+        };
+        let agent = route.map_or(&self.direct, |r| &r.agent);
+        let mut request = agent.get(url.as_str());
+        if let Some(auth) = route
+            .filter(|_| url.scheme() == "http")
+            .and_then(|r| r.proxy.authorization.as_ref())
+        {
+            request = request.header("Proxy-Authorization", auth);
+        }
+        let left = self.limits.request_timeout.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Err(self.error(ureq::Error::Timeout(ureq::Timeout::Global), host, None));
+        }
+        request
+            .config()
+            .timeout_global(Some(left))
+            .build()
             .call()
-            .map_err(|e| self.error(e, url))?;
-        let status = response.status();
-        if status.is_client_error() || status.is_server_error() {
-            let reason = status.canonical_reason().unwrap_or("").to_lowercase();
-            return Err(FetchError::new(
-                FetchErrorKind::HttpStatus,
-                format!("{} {reason} ({})", status.as_u16(), response.get_uri()),
-            ));
-        }
-        Ok(response)
+            .map_err(|e| self.error(e, host, route.map(|r| &r.proxy)))
     }
 
-    fn error(&self, e: ureq::Error, url: &Url) -> FetchError {
-        FetchError::from_ureq(e, url.as_str(), &self.limits)
+    fn error(&self, e: ureq::Error, host: &str, proxy: Option<&ProxyUrl>) -> FetchError {
+        let mut error = FetchError::from_ureq(e, host, &self.limits);
+        if let Some(proxy) = proxy {
+            if error.kind != FetchErrorKind::HttpStatus {
+                error.message = format!("{} (via {proxy})", error.message);
+            }
+        }
+        error
     }
 
     /// Reads until the title has ended, the body has ended, or
@@ -177,8 +346,7 @@ impl Client {
     fn read_to_title(
         &self,
         reader: &mut impl Read,
-        content_type: Option<&str>,
-        url: &Url,
+        read: &Reading<'_>,
     ) -> Result<(Vec<u8>, Option<Titled>), FetchError> {
         let max = self.limits.max_bytes;
         let mut bytes = Vec::new();
@@ -189,7 +357,7 @@ impl Client {
             let room = (max - bytes.len() as u64).min(chunk.len() as u64) as usize;
             let n = reader
                 .read(&mut chunk[..room])
-                .map_err(|e| self.error(e.into(), url))?;
+                .map_err(|e| self.error(e.into(), read.host.unwrap_or(""), None))?;
             if n == 0 {
                 return Ok((bytes, None));
             }
@@ -198,31 +366,37 @@ impl Client {
             scanned = bytes.len().saturating_sub(16);
             // The prescan wants 1024 bytes before it decides.
             if title_ended && bytes.len() >= PRESCAN_BYTES {
-                if let Some(found) = title_so_far(&bytes, content_type) {
+                if let Some(found) = title_so_far(&bytes, read) {
                     return Ok((bytes, Some(found)));
                 }
                 title_ended = false;
             }
         }
-        match title_so_far(&bytes, content_type) {
+        match title_so_far(&bytes, read) {
             Some(found) => Ok((bytes, Some(found))),
             None => Err(FetchError::new(
                 FetchErrorKind::TooLarge,
-                format!("no </title> in the first {max} bytes (--max-bytes) ({url})"),
+                format!("no </title> in the first {max} bytes (--max-bytes)"),
             )),
         }
     }
 }
 
-/// A page's encoding and title.
-type Titled = (&'static encoding_rs::Encoding, Option<String>);
+/// What decoding a page needs besides its bytes.
+struct Reading<'a> {
+    content_type: Option<&'a str>,
+    host: Option<&'a str>,
+}
+
+/// A page's encoding decision and title.
+type Titled = (charset::Sniffed, Option<String>);
 
 /// The encoding and title, if `bytes` (the start of a page) hold all of
 /// the title.
-fn title_so_far(bytes: &[u8], content_type: Option<&str>) -> Option<Titled> {
-    let sniffed = charset::sniff(bytes, content_type, false);
+fn title_so_far(bytes: &[u8], read: &Reading<'_>) -> Option<Titled> {
+    let sniffed = charset::sniff_from(bytes, read.content_type, false, read.host);
     match title::scan(&charset::decode(bytes, &sniffed), false) {
-        Scan::Found(t) => Some((sniffed.encoding, Some(t))),
+        Scan::Found(t) => Some((sniffed, Some(t))),
         Scan::NotYet => None,
     }
 }
@@ -250,7 +424,7 @@ fn has_title_end(bytes: &[u8], from: usize) -> bool {
 
 /// `url` parsed, if it is an absolute http or https URL with a host.
 pub fn check_url(url: &str) -> Result<Url, FetchError> {
-    let bad = |why: String| FetchError::new(FetchErrorKind::BadUrl, format!("{why} ({url})"));
+    let bad = |why: String| FetchError::new(FetchErrorKind::BadUrl, why);
     let parsed = Url::parse(url.trim()).map_err(|e| bad(e.to_string()))?;
     match parsed.scheme() {
         "http" | "https" => {}
@@ -266,7 +440,7 @@ pub fn check_url(url: &str) -> Result<Url, FetchError> {
     Ok(parsed)
 }
 
-fn header(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+fn header<B>(response: &ureq::http::Response<B>, name: &str) -> Option<String> {
     response
         .headers()
         .get(name)
@@ -306,7 +480,7 @@ mod tests {
         ] {
             let e = check_url(bad).unwrap_err().to_string();
             assert!(e.starts_with("bad_url: "), "{e}");
-            assert!(e.contains(why) && e.contains(bad), "{e}");
+            assert!(e.contains(why), "{e}");
         }
     }
 }

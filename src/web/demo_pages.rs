@@ -327,6 +327,13 @@ pub fn encoded(path: &str) -> Option<Response> {
     if let Some(real) = REAL.iter().find(|r| r.path == path) {
         return Some(Response::new(200, &content_type(real.charset), real.bytes));
     }
+    // The chardet pages as a careless server sends them: no charset at all.
+    if let Some(file) = path.strip_prefix("/enc/undeclared/") {
+        let real = REAL
+            .iter()
+            .find(|r| r.path.strip_prefix("/enc/chardet/") == Some(file))?;
+        return Some(Response::new(200, &content_type(None), real.bytes));
+    }
     let name = path.strip_prefix("/gen/")?;
     let (_, label, declared, title) = GENERATED.iter().find(|(n, ..)| *n == name)?;
     let (bytes, charset) = generate(label, *declared, title);

@@ -47,8 +47,11 @@ impl Default for DemoOptions {
 /// relative locations and a gzipped one), `/urls.txt` (the N pages),
 /// `/tour.txt` (one of everything), `/slow/MS`, `/status/CODE`,
 /// `/redirect/N` (a chain of N redirects), `/loop` (redirects to itself),
+/// `/redirect-file` (a redirect to `file:///etc/passwd`),
 /// `/not-html`, `/big` (1 MiB, title first), `/huge` (64 MiB, no title),
-/// `/enc/DIR/FILE` (the real-world pages) and `/gen/NAME` (generated ones).
+/// `/enc/DIR/FILE` (the real-world pages), `/enc/undeclared/FILE` (the
+/// `chardet` ones without a charset in the header) and `/gen/NAME`
+/// (generated ones).
 pub struct DemoSite {
     server: Server,
 }
@@ -143,6 +146,7 @@ impl Site {
         }
         match path {
             "/loop" => redirect("/loop"),
+            "/redirect-file" => redirect("file:///etc/passwd"),
             "/not-html" => Response::new(200, "application/json", "{\"title\": \"not a page\"}\n"),
             "/big" => big(1 << 20, "A big page (1 MiB, title first)"),
             "/huge" => big(64 << 20, ""),
@@ -169,6 +173,10 @@ impl Site {
             ("/status/500", "500"),
             ("/redirect/3", "a chain of 3 redirects"),
             ("/loop", "a redirect loop"),
+            (
+                "/redirect-file",
+                "a redirect to file:///etc/passwd (not followed)",
+            ),
             ("/not-html", "JSON, not HTML"),
             ("/big", "1 MiB page, title first"),
             ("/huge", "64 MiB page without a title"),

@@ -1,7 +1,10 @@
 //! [`FetchError`]: why one URL gave no page, as a kind and a one-line
-//! message naming the URL. Its text always starts with the kind
-//! (`timeout: ...`), so a failed row of `--json` output can be sorted by
-//! kind without parsing anything else.
+//! message. Its text always starts with the kind (`timeout: ...`), so a
+//! failed row of `--json` output can be sorted by kind without parsing
+//! anything else. The URL asked for is the item's input, and every line
+//! that shows the error names it already; the message names a URL only
+//! when it is another one (where a redirect led), at its end in
+//! parentheses.
 //!
 //! This module also turns `ureq`'s errors into kinds; it does no I/O.
 
@@ -24,8 +27,13 @@ pub enum FetchErrorKind {
     Timeout,
     /// The TLS handshake or certificate check failed.
     Tls,
+    /// The proxy refused the request or the tunnel (`CONNECT`).
+    Proxy,
     /// More redirects than `--max-redirects` (a loop ends here too).
     TooManyRedirects,
+    /// A redirect to a scheme other than http and https, or to a location
+    /// that is not a URL.
+    BadRedirect,
     /// The server answered with a 4xx or 5xx status.
     HttpStatus,
     /// The content type is not HTML.
@@ -46,7 +54,9 @@ impl FetchErrorKind {
             FetchErrorKind::Connection => "connection",
             FetchErrorKind::Timeout => "timeout",
             FetchErrorKind::Tls => "tls",
+            FetchErrorKind::Proxy => "proxy",
             FetchErrorKind::TooManyRedirects => "too_many_redirects",
+            FetchErrorKind::BadRedirect => "bad_redirect",
             FetchErrorKind::HttpStatus => "http_status",
             FetchErrorKind::NotHtml => "not_html",
             FetchErrorKind::TooLarge => "too_large",
@@ -60,7 +70,8 @@ impl FetchErrorKind {
 pub struct FetchError {
     /// The kind.
     pub kind: FetchErrorKind,
-    /// One line, naming the URL.
+    /// One line; it ends with ` (URL)` when the error happened at another
+    /// URL than the one asked for.
     pub message: String,
 }
 
@@ -73,8 +84,17 @@ impl FetchError {
         }
     }
 
-    /// A `ureq` error met while fetching `url`, with the limits that apply.
-    pub fn from_ureq(e: ureq::Error, url: &str, limits: &super::Limits) -> FetchError {
+    /// The same error, naming `at` when it is not `asked`.
+    pub fn at(mut self, asked: &url::Url, at: &url::Url) -> FetchError {
+        if asked != at {
+            self.message = format!("{} ({at})", self.message);
+        }
+        self
+    }
+
+    /// A `ureq` error met while fetching from `host`, with the limits that
+    /// apply.
+    pub fn from_ureq(e: ureq::Error, host: &str, limits: &super::Limits) -> FetchError {
         use FetchErrorKind as K;
         let (kind, what) = match e {
             ureq::Error::Timeout(which) => {
@@ -99,11 +119,13 @@ impl FetchError {
             ),
             ureq::Error::StatusCode(code) => (K::HttpStatus, code.to_string()),
             ureq::Error::BadUri(why) => (K::BadUrl, lower(&why)),
-            ureq::Error::Tls(why) => (K::Tls, lower(why)),
-            ureq::Error::Rustls(e) => (K::Tls, lower(&e.to_string())),
+            ureq::Error::Tls(why) => (K::Tls, format!("{host}: {}", lower(why))),
+            ureq::Error::Rustls(e) => (K::Tls, tls_message(&e, host)),
+            ureq::Error::ConnectProxyFailed(why) => (K::Proxy, lower(&why)),
+            ureq::Error::InvalidProxyUrl => (K::Proxy, "bad proxy URL".to_string()),
             ureq::Error::Pem(e) => (K::Tls, format!("{e:?}")),
             ureq::Error::TlsRequired => (K::Tls, "no TLS on an https connection".to_string()),
-            ureq::Error::Io(e) => io_kind(&e),
+            ureq::Error::Io(e) => io_kind(&e, host),
             ureq::Error::ConnectionFailed => (K::Connection, "connection failed".to_string()),
             ureq::Error::Protocol(e) => (K::Protocol, lower(&e.to_string())),
             ureq::Error::LargeResponseHeader(..) => {
@@ -111,25 +133,51 @@ impl FetchError {
             }
             other => (K::Connection, lower(&other.to_string())),
         };
-        FetchError::new(kind, format!("{what} ({url})"))
+        FetchError::new(kind, what)
     }
 }
 
 /// The kind of an I/O error on the connection.
-fn io_kind(e: &std::io::Error) -> (FetchErrorKind, String) {
+fn io_kind(e: &std::io::Error, host: &str) -> (FetchErrorKind, String) {
     use std::io::ErrorKind as Io;
-    let text = mproc::error::io_message(e);
     // rustls reports a failed handshake inside an I/O error.
-    let tls = e
+    if let Some(tls) = e
         .get_ref()
-        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        return (FetchErrorKind::Tls, tls_message(tls, host));
+    }
+    let text = mproc::error::io_message(e);
     let kind = match e.kind() {
-        _ if tls => FetchErrorKind::Tls,
         Io::ConnectionRefused => FetchErrorKind::Refused,
         Io::TimedOut | Io::WouldBlock => FetchErrorKind::Timeout,
         _ => FetchErrorKind::Connection,
     };
     (kind, text)
+}
+
+/// A TLS failure in words, naming the host: `certificate of HOST is from
+/// an unknown issuer (...)`.
+fn tls_message(e: &rustls::Error, host: &str) -> String {
+    use rustls::CertificateError as C;
+    let why = match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => "is from an unknown issuer (not trusted by the system store, \
+                 SSL_CERT_FILE, SSL_CERT_DIR or --cacert)"
+                .to_string(),
+            C::Expired | C::ExpiredContext { .. } => "has expired".to_string(),
+            C::NotValidYet | C::NotValidYetContext { .. } => "is not valid yet".to_string(),
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                format!("is not valid for the name {host}")
+            }
+            C::Revoked => "is revoked".to_string(),
+            C::BadSignature => "has a bad signature".to_string(),
+            C::BadEncoding => "is badly encoded".to_string(),
+            other => format!("is invalid: {}", lower(&format!("{other:?}"))),
+        },
+        other => return format!("{host}: {}", lower(&other.to_string())),
+    };
+    format!("certificate of {host} {why}")
 }
 
 fn lower(s: &str) -> String {
@@ -173,16 +221,13 @@ mod tests {
     #[test]
     fn ureq_errors_get_kinds_and_name_the_flag() {
         let limits = Limits::default();
-        let kind = |e: ureq::Error| FetchError::from_ureq(e, "http://h/", &limits);
+        let kind = |e: ureq::Error| FetchError::from_ureq(e, "h", &limits);
         let dns = kind(ureq::Error::HostNotFound);
-        assert_eq!(
-            dns.to_string(),
-            "dns: cannot resolve the host name (http://h/)"
-        );
+        assert_eq!(dns.to_string(), "dns: cannot resolve the host name");
         let connect = kind(ureq::Error::Timeout(ureq::Timeout::Connect)).to_string();
         assert_eq!(
             connect,
-            "timeout: no answer within 10 s (--connect-timeout) (http://h/)"
+            "timeout: no answer within 10 s (--connect-timeout)"
         );
         let total = kind(ureq::Error::Timeout(ureq::Timeout::Global)).to_string();
         assert!(total.contains("30 s (--request-timeout)"), "{total}");
@@ -198,10 +243,29 @@ mod tests {
             rustls::Error::General("bad certificate".into()),
         );
         assert_eq!(kind(ureq::Error::Io(tls)).kind, FetchErrorKind::Tls);
+        let unknown = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        let text = kind(ureq::Error::Io(unknown)).to_string();
+        assert!(
+            text.starts_with("tls: certificate of h is from an unknown issuer")
+                && text.contains("--cacert"),
+            "{text}"
+        );
         assert_eq!(
             kind(ureq::Error::TooManyRedirects).kind,
             FetchErrorKind::TooManyRedirects
         );
+    }
+
+    #[test]
+    fn messages_name_another_url_only() {
+        let asked = url::Url::parse("http://h/a").unwrap();
+        let moved = url::Url::parse("http://h/b").unwrap();
+        let e = FetchError::new(FetchErrorKind::HttpStatus, "404 not found");
+        assert_eq!(e.clone().at(&asked, &asked).message, "404 not found");
+        assert_eq!(e.at(&asked, &moved).message, "404 not found (http://h/b)");
     }
 
     #[test]

@@ -16,11 +16,13 @@ pub mod entities;
 pub mod error;
 pub mod http_server;
 pub mod page;
+pub mod proxy;
 pub mod sitemap;
 pub mod source;
 pub mod title;
+pub mod tls;
 
-pub use client::{Client, Limits};
+pub use client::{Client, Limits, Network};
 pub use demo_site::{DemoOptions, DemoSite};
 pub use error::{FetchError, FetchErrorKind};
 pub use page::Page;

@@ -17,6 +17,10 @@ pub struct Page {
     pub content_type: Option<String>,
     /// The encoding the page was decoded with (`UTF-8`, `Shift_JIS`...).
     pub encoding: String,
+    /// How the encoding was decided: `bom`, `header` (the `Content-Type`
+    /// charset), `meta`, `detected` (guessed from the bytes) or `default`
+    /// (all ASCII: windows-1252).
+    pub encoding_source: String,
     /// Body bytes read (after any gzip decoding). Reading stops once the
     /// title has ended, so this is often less than the whole page.
     pub bytes: u64,

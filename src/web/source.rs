@@ -211,7 +211,7 @@ mod tests {
 
     /// The URLs in `bytes`, read as a local file (nothing is fetched).
     fn local(bytes: &[u8]) -> Vec<String> {
-        let client = Client::new(Default::default());
+        let client = Client::new(Default::default()).unwrap();
         let mut loader = Loader {
             client: &client,
             limit: usize::MAX,

@@ -1,0 +1,74 @@
+//! Which certificate authorities `https://` URLs are checked against: the
+//! system's store, read as OpenSSL and curl read it (`SSL_CERT_FILE` and
+//! `SSL_CERT_DIR` when set, else the distribution's bundle), plus the
+//! certificates of `--cacert FILE`. Where the system has no store at all,
+//! the Mozilla roots compiled in (`webpki-root-certs`) stand in for it.
+//! Nothing here turns verification off.
+
+use ureq::tls::{Certificate, PemItem, RootCerts};
+
+/// The trusted roots, and what was read.
+pub struct Roots {
+    /// For ureq.
+    pub roots: RootCerts,
+    /// Certificates from the system store (0 when the compiled-in roots
+    /// stand in).
+    pub system: usize,
+    /// Certificates from `--cacert`.
+    pub extra: usize,
+    /// Problems reading the system store (an unreadable `SSL_CERT_FILE`...),
+    /// one line each.
+    pub warnings: Vec<String>,
+}
+
+/// The system store plus `cacert` (a PEM file with one or more
+/// certificates). A `cacert` that cannot be read or holds no certificate
+/// is an error naming it.
+pub fn roots(cacert: Option<&str>) -> Result<Roots, String> {
+    let mut certs: Vec<Certificate<'static>> = Vec::new();
+    let native = rustls_native_certs::load_native_certs();
+    let warnings: Vec<String> = native
+        .errors
+        .iter()
+        .map(|e| mproc::error::lower_first(&e.to_string()))
+        .collect();
+    for der in &native.certs {
+        certs.push(Certificate::from_der(der.as_ref()).to_owned());
+    }
+    let system = certs.len();
+    if certs.is_empty() {
+        for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+            certs.push(Certificate::from_der(der.as_ref()).to_owned());
+        }
+    }
+    let mut extra = 0;
+    if let Some(path) = cacert {
+        let pem = std::fs::read(path).map_err(|e| {
+            format!(
+                "cannot read --cacert {path}: {}",
+                mproc::error::io_message(&e)
+            )
+        })?;
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(PemItem::Certificate(c)) => {
+                    certs.push(c.to_owned());
+                    extra += 1;
+                }
+                Ok(_) => {}
+                Err(e) => return Err(format!("bad PEM in --cacert {path}: {e}")),
+            }
+        }
+        if extra == 0 {
+            return Err(format!(
+                "no certificate in --cacert {path} (expected PEM: -----BEGIN CERTIFICATE-----)"
+            ));
+        }
+    }
+    Ok(Roots {
+        roots: RootCerts::new_with_certs(&certs),
+        system,
+        extra,
+        warnings,
+    })
+}

@@ -18,6 +18,7 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -89,6 +90,13 @@ pub fn serve(registry: &Registry) -> ExitCode {
 
 /// A job ready to run, or why it could not be set up.
 type Shared = Arc<Result<Box<dyn Runner>, String>>;
+
+/// Set by SIGUSR1: the parent is stopping and wants what is gathered now.
+static DRAIN_NOW: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn drain_now(_: nix::libc::c_int) {
+    DRAIN_NOW.store(true, Ordering::Relaxed);
+}
 
 /// How long a log record may wait in the worker before it is written.
 const LOG_DELAY: Duration = Duration::from_millis(10);
@@ -174,12 +182,14 @@ impl Outbox {
                 None => p = self.wake.wait(p).unwrap_or_else(|e| e.into_inner()),
                 Some(since) => {
                     let waited = since.elapsed();
-                    if waited >= LOG_DELAY {
+                    if waited >= LOG_DELAY || DRAIN_NOW.load(Ordering::Relaxed) {
                         p.write();
                     } else {
+                        // Short steps, so a drain request is seen at once.
+                        let step = (LOG_DELAY - waited).min(Duration::from_millis(1));
                         p = self
                             .wake
-                            .wait_timeout(p, LOG_DELAY - waited)
+                            .wait_timeout(p, step)
                             .unwrap_or_else(|e| e.into_inner())
                             .0;
                     }
@@ -215,9 +225,11 @@ struct Context {
 }
 
 fn serve_inner(registry: &Registry) -> Result<()> {
-    // SAFETY: setting a signal to SIG_IGN installs no handler code.
+    // SAFETY: SIG_IGN installs no handler code; `drain_now` only stores
+    // to an atomic, which is async-signal-safe.
     unsafe {
         let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
+        let _ = signal::signal(Signal::SIGUSR1, SigHandler::Handler(drain_now));
     }
     // The death signal is set by the parent for a local worker (see
     // `child.rs`). Behind a launcher the parent may be a launcher's
@@ -263,7 +275,14 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     let mut runners: HashMap<u32, Shared> = HashMap::new();
     let mut pool =
         (concurrency > 1).then(|| Threads::start(concurrency as usize, Arc::clone(&context)));
-    while let Some(request) = input.read::<Request>()? {
+    loop {
+        // About to wait for the parent: write what is gathered first.
+        if input.get_mut().buffer().is_empty() {
+            context.outbox.flush();
+        }
+        let Some(request) = input.read::<Request>()? else {
+            break;
+        };
         match request {
             Request::Setup { key, job, config } => {
                 runners.insert(key, Arc::new(registry.instantiate(&job, &config)));
@@ -366,7 +385,14 @@ impl Chunk {
         }
         if done.count > 0 {
             done.micros = start.elapsed().as_micros() as u64;
-            context.outbox.send(&Reply::Done(done));
+            if context.report_each {
+                context.outbox.send(&Reply::Done(done));
+            } else {
+                // The progress page covers a crash before this is written:
+                // gather it with the next chunks' results, written when the
+                // worker waits for work, or within the flusher's delay.
+                context.outbox.send_later(&Reply::Done(done));
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Scheduler, KILL_GRACE, STOP_GRACE};
+use super::{Scheduler, DRAIN, KILL_GRACE, STOP_GRACE};
 use crate::outcome::Exit;
 
 impl Scheduler {
@@ -15,6 +15,9 @@ impl Scheduler {
             if let Some(t) = live.killed_at {
                 consider(t + KILL_GRACE);
                 continue;
+            }
+            if let Some(t) = live.draining {
+                consider(t + DRAIN);
             }
             if let Some(t) = live.closed_at {
                 consider(t + STOP_GRACE);
@@ -51,6 +54,10 @@ impl Scheduler {
                     // child may hold it): give up on it.
                     given_up.push(slot);
                 }
+                continue;
+            }
+            if live.draining.is_some_and(|t| now >= t + DRAIN) {
+                live.kill(None);
                 continue;
             }
             if live.closed_at.is_some_and(|t| now >= t + STOP_GRACE) {

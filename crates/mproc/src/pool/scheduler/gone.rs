@@ -37,6 +37,7 @@ impl Scheduler {
             self.log_end(slot, &live, exit, detail.as_deref());
         }
         let page = live.conn.has_page();
+        let last_report = live.last_report;
         let running = live.conn.running();
         let mut live = live;
         let now = Instant::now();
@@ -48,6 +49,7 @@ impl Scheduler {
                 running,
                 position,
                 now,
+                last_report,
                 any_timed_out: !live.timed_out.is_empty(),
                 timed_out: live.timed_out.contains(&entry.seq),
             };
@@ -143,14 +145,15 @@ impl Scheduler {
     fn settle_chunk(&mut self, slot: usize, pid: Option<u32>, entry: super::InFlight, d: &Death) {
         let count = entry.chunk.count();
         let remaining = entry.done..count;
+        // A chunk the page names may not have been marked started (its
+        // predecessors' results were still gathered in the worker).
+        let named = d.running.is_some_and(|r| r.chunk == entry.seq);
+        let started = entry.started.or(named.then_some(d.last_report));
         let run = RunInfo {
             worker: Some(slot),
             pid,
-            started: entry
-                .started
-                .map(|t| t.saturating_duration_since(self.epoch)),
-            elapsed: entry
-                .started
+            started: started.map(|t| t.saturating_duration_since(self.epoch)),
+            elapsed: started
                 .map(|t| d.now.saturating_duration_since(t))
                 .unwrap_or_default(),
         };
@@ -168,10 +171,15 @@ impl Scheduler {
         }
         let blamed = self.blamed(&entry, d);
         let Some(offset) = blamed else {
+            // Ran before the running chunk (finished, unreported), or not
+            // at all; with no running item named, it comes back unnamed.
+            let ran = d.running.is_some_and(|r| r.chunk > entry.seq);
             let before = self.requeued.len();
-            self.requeue(&entry.chunk, remaining, false);
-            if let Some(again) = self.requeued.get_mut(before) {
-                again.returns += 1;
+            self.requeue(&entry.chunk, remaining, ran);
+            if d.page && d.running.is_none() {
+                if let Some(again) = self.requeued.get_mut(before) {
+                    again.returns += 1;
+                }
             }
             entry.chunk.consume();
             return;
@@ -215,7 +223,11 @@ impl Scheduler {
                 Some(r) if r.chunk == entry.seq && r.offset as usize >= first_unreported => {
                     Some(r.offset as usize)
                 }
-                _ => self.unnamed(entry, d),
+                // Chunks sent before the running one finished; their
+                // results were not written yet. Chunks after it never
+                // started. Neither is to blame.
+                Some(_) => None,
+                None => self.unnamed(entry, d),
             };
         }
         // A worker that reports each item: the first unreported item of a
@@ -292,6 +304,8 @@ struct Death {
     page: bool,
     /// The item its page named.
     running: Option<Running>,
+    /// When the worker last reported: the latest its item can have started.
+    last_report: Instant,
     position: usize,
     now: Instant,
     any_timed_out: bool,

@@ -46,6 +46,9 @@ use crate::settings::PoolSettings;
 /// How long a worker whose stdin was closed may take to exit.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 
+/// How long a stopping worker has to write the results it gathered.
+pub(crate) const DRAIN: Duration = Duration::from_millis(50);
+
 /// How long after a kill the scheduler waits to see a worker's end before
 /// it gives up on it (a launcher's child may hold its pipes open).
 pub(crate) const KILL_GRACE: Duration = Duration::from_secs(1);
@@ -104,6 +107,11 @@ struct Live {
     closed_at: Option<Instant>,
     /// When it was killed, for [`KILL_GRACE`].
     killed_at: Option<Instant>,
+    /// When it was asked to write what it has, before a kill.
+    draining: Option<Instant>,
+    /// When it last reported something (or became ready): the latest an
+    /// item it is running can have started.
+    last_report: Instant,
 }
 
 impl Live {
@@ -291,6 +299,7 @@ impl Scheduler {
         if let Some(live) = self.slots[slot].live.as_mut() {
             live.ready = true;
             live.pid = Some(pid);
+            live.last_report = Instant::now();
             self.slots[slot].start_failures = 0;
             let _ = self.lifecycle.try_send(Lifecycle {
                 slot,
@@ -340,6 +349,7 @@ impl Scheduler {
             return;
         };
         let pid = live.pid;
+        live.last_report = now;
         let entry = &mut live.inflight[position];
         let elapsed = Duration::from_micros(done.micros);
         let run = RunInfo {
@@ -432,6 +442,8 @@ impl Scheduler {
             kill_reason: None,
             closed_at: None,
             killed_at: None,
+            draining: None,
+            last_report: Instant::now(),
         });
         Ok(())
     }
@@ -500,8 +512,18 @@ impl Scheduler {
         self.state = State::Stopping;
         self.halted = None;
         self.finish_waiting(Outcome::NotRun(why));
+        let now = Instant::now();
         for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
-            live.kill(None);
+            // A local worker gathers results before writing them: ask it to
+            // write what it has, and kill it [`DRAIN`] later.
+            if live.ready && live.conn.has_page() && live.killed_at.is_none() {
+                if live.draining.is_none() {
+                    live.conn.signal(nix::sys::signal::Signal::SIGUSR1);
+                    live.draining = Some(now);
+                }
+            } else {
+                live.kill(None);
+            }
         }
     }
 }

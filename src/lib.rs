@@ -64,13 +64,16 @@ where
             return fail(&e);
         }
     }
-    match commands::execute(invocation.command) {
+    let code = match commands::execute(invocation.command) {
         Ok(status) => status.0,
         Err(e) => fail(&e),
-    }
+    };
+    progress::flush_logs();
+    code
 }
 
 fn fail(e: &mproc::Error) -> u8 {
+    progress::flush_logs();
     eprintln!("mproc: {e}");
     EXIT_ERROR
 }

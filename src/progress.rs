@@ -169,14 +169,85 @@ impl Write for LineWriter {
 impl Drop for LineWriter {
     fn drop(&mut self) {
         let bar = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let write = || {
-            let _ = io::stderr().lock().write_all(&self.0);
-        };
         match bar {
-            Some(bar) => bar.suspend(write),
-            None => write(),
+            Some(bar) => {
+                flush_logs();
+                bar.suspend(|| {
+                    let _ = io::stderr().lock().write_all(&self.0);
+                });
+            }
+            None => LINES.queue(&self.0),
         }
     }
+}
+
+/// How long a log line may wait before it is written.
+const LINE_DELAY: Duration = Duration::from_millis(10);
+
+/// Log lines gathered to be written together: a pool whose workers log
+/// every item makes one write per many lines, not one per line. Lines keep
+/// their order, wait at most [`LINE_DELAY`], and are written at once when
+/// a progress bar is drawn or [`flush_logs`] is called.
+struct Lines {
+    pending: Mutex<(Vec<u8>, bool)>,
+    wake: std::sync::Condvar,
+    flusher: std::sync::Once,
+}
+
+static LINES: Lines = Lines {
+    pending: Mutex::new((Vec::new(), false)),
+    wake: std::sync::Condvar::new(),
+    flusher: std::sync::Once::new(),
+};
+
+impl Lines {
+    fn queue(&'static self, line: &[u8]) {
+        self.flusher.call_once(|| {
+            let started = std::thread::Builder::new()
+                .name("mproc-log".into())
+                .stack_size(64 << 10)
+                .spawn(move || self.flush_loop());
+            drop(started);
+        });
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        p.0.extend_from_slice(line);
+        if p.0.len() >= 64 << 10 {
+            write_out(&mut p.0);
+        } else if !p.1 {
+            p.1 = true;
+            self.wake.notify_one();
+        }
+    }
+
+    fn flush_loop(&self) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if p.1 {
+                p = self
+                    .wake
+                    .wait_timeout(p, LINE_DELAY)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                write_out(&mut p.0);
+                p.1 = false;
+            } else {
+                p = self.wake.wait(p).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+    }
+}
+
+fn write_out(buf: &mut Vec<u8>) {
+    if !buf.is_empty() {
+        let _ = io::stderr().lock().write_all(buf);
+        buf.clear();
+    }
+}
+
+/// Writes every gathered log line now (before exiting, or drawing).
+pub fn flush_logs() {
+    let mut p = LINES.pending.lock().unwrap_or_else(|e| e.into_inner());
+    write_out(&mut p.0);
 }
 
 impl<'a> MakeWriter<'a> for LogWriter {

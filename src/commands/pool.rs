@@ -77,6 +77,8 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     };
     let (results, summary) = execute(&runner, &job, &inputs, cmd)?;
     if cmd.output == OutputFormat::Human {
+        // The log lines about the run come before its report.
+        crate::progress::flush_logs();
         Stdout::default().print(&J::report(&Report {
             inputs: &inputs,
             results: &results,

@@ -10,7 +10,7 @@ use encoding_rs::{Encoding, UTF_8};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::support::{mproc, run, run_expect, temp_dir, Run};
+use crate::support::{mproc, run, run_expect, temp_dir, wait_bounded, Run};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/text");
 
@@ -362,14 +362,14 @@ fn serial_runs_in_the_parent_with_the_same_report() {
     let a = write(&dir, "a.txt", b"abc 123\n");
     let missing = dir.join("nope.txt");
     let missing = missing.to_str().unwrap();
-    let child = mproc()
+    let mut child = mproc()
         .args(["-q", "pool", "--serial", "--json", "analyze", &a, missing])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id();
-    let out: Run = child.wait_with_output().unwrap().into();
+    let out: Run = wait_bounded(&mut child, 300).into();
     assert_eq!(out.code, 1, "{}", out.stderr);
     let doc = out.json();
     assert_eq!(doc["summary"]["processes"], 0);
@@ -540,7 +540,7 @@ fn files_from_a_list_and_from_stdin() {
         .unwrap()
         .write_all(list.as_bytes())
         .unwrap();
-    let out: Run = child.wait_with_output().unwrap().into();
+    let out: Run = wait_bounded(&mut child, 300).into();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(bytes(&results(&out)), [1, 2, 1]);
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use mproc_cli::web::{DemoOptions, DemoSite};
 
-use crate::support::{mproc, temp_dir, Run};
+use crate::support::{mproc, output, temp_dir, Run};
 
 /// Proxy settings would send loopback requests elsewhere.
 const PROXY_VARS: [&str; 8] = [
@@ -47,7 +47,7 @@ fn command(args: &[&str]) -> Command {
 /// Runs `mproc -q ARGS` and expects exit `code`.
 #[track_caller]
 fn run(args: &[&str], code: i32) -> Run {
-    let r: Run = command(args).output().expect("mproc runs").into();
+    let r: Run = output(&mut command(args));
     assert_eq!(
         r.code, code,
         "mproc {args:?}\nstdout:\n{}\nstderr:\n{}",
@@ -956,7 +956,7 @@ fn fetch_with(vars: &[(&str, &str)], args: &[&str], code: i32) -> Vec<Value> {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let r: Run = cmd.output().unwrap().into();
+    let r: Run = output(&mut cmd);
     assert_eq!(
         r.code, code,
         "{vars:?} {args:?}\n{}\n{}",

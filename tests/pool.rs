@@ -201,7 +201,7 @@ fn a_worker_killed_from_outside_mid_map_crashes_only_its_item() {
     let dir = temp_dir("sigkill");
     let pidfile = dir.join("pid");
     let hang = format!("hang:{}", pidfile.display());
-    let child = mproc()
+    let mut child = mproc()
         .args([
             "-q", "pool", "-n", "2", "--json", "chaos", "sleep:10", &hang, "sleep:10", "ok:x",
             "ok:y", "sleep:20", "ok:z",
@@ -216,7 +216,7 @@ fn a_worker_killed_from_outside_mid_map_crashes_only_its_item() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    let r: Run = child.wait_with_output().unwrap().into();
+    let r: Run = wait_bounded(&mut child, 300).into();
     assert_eq!(r.code, 1, "{}", r.stderr);
     let doc = r.json();
     let rs = results(&doc);

@@ -49,11 +49,11 @@ fn interrupt(sig: Signal, code: i32) {
     let mut args = vec!["-q", "pool", "-n", "2", "--json", "chaos", "ok:first"];
     args.extend(hangs.iter().map(String::as_str));
     args.extend(["ok:a", "ok:b", "ok:c"]);
-    let child = spawn(&args);
+    let mut child = spawn(&args);
     let parent = child.id();
     let workers = read_pids(&hangs);
     signal(parent, sig);
-    let r: Run = child.wait_with_output().unwrap().into();
+    let r: Run = wait_bounded(&mut child, 300).into();
     assert_eq!(r.code, code, "{}", r.stderr);
     let doc = r.json();
     let rs = doc["results"].as_array().unwrap();
@@ -89,13 +89,13 @@ fn sigterm_does_the_same_and_exits_143() {
 fn human_output_names_what_did_not_run() {
     let dir = temp_dir("interrupt-human");
     let (hangs, _) = hang_pids(&dir, 1);
-    let child = spawn(&[
+    let mut child = spawn(&[
         "pool", "-n", "1", "chaos", "ok:a", &hangs[0], "ok:b", "ok:c",
     ]);
     let parent = child.id();
     read_pids(&hangs);
     signal(parent, Signal::SIGINT);
-    let r: Run = child.wait_with_output().unwrap().into();
+    let r: Run = wait_bounded(&mut child, 300).into();
     assert_eq!(r.code, 130);
     assert!(
         r.stderr

@@ -112,72 +112,18 @@ fn execute<J: Builtin>(
         Some(chosen) => Box::new(chosen.iter().map(|&i| all[i].clone())),
     };
     let start = Instant::now();
-    let epoch = runner.epoch();
-    let mut joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
-        Some(path) => Some(JobLog::open(path, SystemTime::now() - epoch.elapsed())?),
-        None => None,
-    };
-    let json = cmd.output != OutputFormat::Human;
-    let mut progress = Progress::start(count as u64, cmd.observe.progress, json);
-    let mut out = Lines::new(cmd.output);
-    let mut summary = Summary {
-        processes: runner.processes(),
-        ..Summary::default()
-    };
-    let human = cmd.output == OutputFormat::Human;
-    let mut rows = Vec::with_capacity(if human { count } else { 0 });
-    // What the failure lines and the timeline need, without the values.
-    let mut failures: Vec<ItemResult<()>> = Vec::new();
-    let mut bars: Vec<ItemResult<()>> = Vec::new();
-    let timeline = cmd.observe.timeline.is_some();
-    let mut log_error = None;
-    let mut take = |mut r: ItemResult<J::Output>| {
-        if let Some(chosen) = &original {
-            r.index = chosen[r.index];
-        }
-        summary.add(&r);
-        if let Some(p) = progress.as_mut() {
-            p.item(r.outcome.is_ok());
-        }
-        if let Some(log) = joblog.as_mut() {
-            let host = match runner {
-                Runner::Pool(pool) => r
-                    .worker
-                    .and_then(|w| pool.hosts().get(w).cloned().flatten()),
-                Runner::Serial(_) => None,
-            };
-            if let Err(e) = log.record(&r, &shown(r.index), host.as_deref()) {
-                log_error.get_or_insert(e);
-            }
-        }
-        if json {
-            out.record(&report::record(&r, &shown(r.index)));
-        }
-        if human && !r.outcome.is_ok() {
-            failures.push(unvalued(&r));
-        }
-        if timeline {
-            bars.push(unvalued(&r));
-        }
-        // Streamed output keeps nothing, so a long run stays flat in memory.
-        if human {
-            rows.push(J::row(r));
-        }
-    };
-    match (runner, cmd.mode) {
-        (Runner::Serial(serial), _) => serial.for_each(job, inputs, &mut take),
-        // map and imap give the same ordered results; imap streams them.
-        (Runner::Pool(pool), Mode::Map) => pool.imap(job, inputs).for_each(&mut take),
-        (Runner::Pool(pool), Mode::Imap) => pool.imap(job, inputs).for_each(&mut take),
-        (Runner::Pool(pool), Mode::ImapUnordered) => {
-            pool.imap_unordered(job, inputs).for_each(&mut take)
-        }
-        (Runner::Pool(pool), Mode::Async) => pool
-            .map_async(job, inputs)
-            .get(None)?
-            .into_iter()
-            .for_each(&mut take),
-    }
+    let mut collect = Collect::<J>::new(runner, cmd, count, original.as_deref(), &shown)?;
+    run_mode(runner, job, inputs, cmd.mode, |r| collect.take(r))?;
+    let Collect {
+        mut summary,
+        progress,
+        log_error,
+        out,
+        rows,
+        failures,
+        bars,
+        ..
+    } = collect;
     drop(progress);
     if let Some(e) = log_error {
         return Err(e);
@@ -187,14 +133,129 @@ fn execute<J: Builtin>(
     if let Some(path) = &cmd.observe.timeline {
         draw_timeline(path, runner, J::NAME, &bars, &summary)?;
     }
+    #[cfg(not(feature = "timeline"))]
+    drop(bars);
     out.finish(&summary);
-    if human {
+    if cmd.output == OutputFormat::Human {
         report::log_failures(&failures, shown);
         if !summary.all_ok() {
             tracing::warn!("{}", summary.line());
         }
     }
     Ok((rows, summary))
+}
+
+/// Runs `job` over `inputs` with the pool method `mode` (or in this
+/// process), handing each result to `take` as it comes.
+fn run_mode<J: Builtin>(
+    runner: &Runner,
+    job: &J,
+    inputs: impl Iterator<Item = J::Input>,
+    mode: Mode,
+    mut take: impl FnMut(ItemResult<J::Output>),
+) -> Result<()> {
+    match (runner, mode) {
+        (Runner::Serial(serial), _) => serial.for_each(job, inputs, take),
+        // map and imap give the same ordered results; imap streams them.
+        (Runner::Pool(pool), Mode::Map | Mode::Imap) => pool.imap(job, inputs).for_each(take),
+        (Runner::Pool(pool), Mode::ImapUnordered) => {
+            pool.imap_unordered(job, inputs).for_each(take)
+        }
+        (Runner::Pool(pool), Mode::Async) => pool
+            .map_async(job, inputs)
+            .get(None)?
+            .into_iter()
+            .for_each(&mut take),
+    }
+    Ok(())
+}
+
+/// Where each result goes as it arrives: the summary, the progress bar,
+/// the job log, the JSON output, and what the report, the failure lines
+/// and the timeline keep.
+struct Collect<'a, J: Builtin> {
+    runner: &'a Runner,
+    original: Option<&'a [usize]>,
+    shown: &'a dyn Fn(usize) -> Value,
+    human: bool,
+    timeline: bool,
+    summary: Summary,
+    progress: Option<Progress>,
+    joblog: Option<JobLog>,
+    log_error: Option<mproc::Error>,
+    out: Lines,
+    rows: Vec<J::Row>,
+    failures: Vec<ItemResult<()>>,
+    bars: Vec<ItemResult<()>>,
+}
+
+impl<'a, J: Builtin> Collect<'a, J> {
+    fn new(
+        runner: &'a Runner,
+        cmd: &PoolCommand,
+        count: usize,
+        original: Option<&'a [usize]>,
+        shown: &'a dyn Fn(usize) -> Value,
+    ) -> Result<Self> {
+        let epoch = runner.epoch();
+        let joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
+            Some(path) => Some(JobLog::open(path, SystemTime::now() - epoch.elapsed())?),
+            None => None,
+        };
+        let human = cmd.output == OutputFormat::Human;
+        Ok(Collect {
+            runner,
+            original,
+            shown,
+            human,
+            timeline: cmd.observe.timeline.is_some(),
+            summary: Summary {
+                processes: runner.processes(),
+                ..Summary::default()
+            },
+            progress: Progress::start(count as u64, cmd.observe.progress, !human),
+            joblog,
+            log_error: None,
+            out: Lines::new(cmd.output),
+            rows: Vec::with_capacity(if human { count } else { 0 }),
+            failures: Vec::new(),
+            bars: Vec::new(),
+        })
+    }
+
+    fn take(&mut self, mut r: ItemResult<J::Output>) {
+        if let Some(chosen) = self.original {
+            r.index = chosen[r.index];
+        }
+        self.summary.add(&r);
+        if let Some(p) = self.progress.as_mut() {
+            p.item(r.outcome.is_ok());
+        }
+        if let Some(log) = self.joblog.as_mut() {
+            let host = match self.runner {
+                Runner::Pool(pool) => r
+                    .worker
+                    .and_then(|w| pool.hosts().get(w).cloned().flatten()),
+                Runner::Serial(_) => None,
+            };
+            if let Err(e) = log.record(&r, &(self.shown)(r.index), host.as_deref()) {
+                self.log_error.get_or_insert(e);
+            }
+        }
+        if !self.human {
+            self.out.record(&report::record(&r, &(self.shown)(r.index)));
+        }
+        if self.human && !r.outcome.is_ok() {
+            self.failures.push(unvalued(&r));
+        }
+        if self.timeline {
+            self.bars.push(unvalued(&r));
+        }
+        // Streamed output keeps nothing, so a long run stays flat in memory.
+        if self.human {
+            self.rows.push(J::row(r));
+        }
+    }
 }
 
 /// A result's record without its value.

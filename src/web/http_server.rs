@@ -9,7 +9,7 @@
 //! request bodies, no pipelining beyond reading requests in turn.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -112,12 +112,6 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `addr` (port 0 picks a free port) and serves `handler` on a
-    /// background thread.
-    pub fn start(addr: impl ToSocketAddrs, handler: Handler) -> io::Result<Server> {
-        Server::on(TcpListener::bind(addr)?, handler)
-    }
-
     /// Serves `handler` on a listener already bound, on a background
     /// thread.
     pub fn on(listener: TcpListener, handler: Handler) -> io::Result<Server> {

@@ -7,6 +7,7 @@ mod analyze;
 mod cli;
 mod distributed;
 mod excel;
+mod excel_limits;
 mod fetch;
 mod newcomer;
 mod observe;

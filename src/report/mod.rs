@@ -4,7 +4,10 @@
 //! Stdout carries results only; people-facing lines go to the log sink on
 //! stderr. A closed stdout (`mproc ... | head`) ends output quietly.
 
+mod escape;
 pub mod table;
+
+pub use escape::{escaped, needs_escape};
 
 use std::io::{self, Write};
 use std::time::Duration;

@@ -54,8 +54,10 @@ where
     let invocation = match cli::parse(args) {
         Ok(cli::Parsed::Run(invocation)) => *invocation,
         Ok(cli::Parsed::Show(text, code)) => {
-            report::Stdout::default().print(&text);
-            return code;
+            return match report::Stdout::print_all(&text) {
+                Ok(()) => code,
+                Err(e) => fail(&e),
+            };
         }
         Err(e) => return fail(&e),
     };

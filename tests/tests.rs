@@ -11,6 +11,7 @@ mod excel_limits;
 mod fetch;
 mod newcomer;
 mod observe;
+mod outputs;
 mod pool;
 mod process;
 mod reliability;

@@ -50,5 +50,6 @@ pub(super) fn run(verbose: bool, json: bool) -> Result<Status> {
     } else {
         out.print(&format!("{}\n", info.usable));
     }
+    out.finish()?;
     Ok(Status::OK)
 }

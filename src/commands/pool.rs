@@ -66,6 +66,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         concurrency: cmd.settings.concurrency,
     };
     let Plan { job, inputs } = J::plan(args, &context)?;
+    check_outputs(cmd)?;
     let runner = Runner::start(cmd)?;
     let interrupts = match &runner {
         Runner::Pool(pool) => Some(super::signals::Interrupts::watch(pool.stopper())?),
@@ -75,32 +76,62 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         processes: runner.processes(),
         ..context
     };
-    let (results, summary) = execute(&runner, &job, &inputs, cmd)?;
+    let mut out = Stdout::default();
+    let (results, summary) = execute(&runner, &job, &inputs, cmd, &mut out)?;
     if cmd.output == OutputFormat::Human {
-        Stdout::default().print(&J::report(&Report {
+        out.print(&J::report(&Report {
             inputs: &inputs,
             results: &results,
             summary: &summary,
             context,
         }));
     }
+    // The picture comes after the results: a failed one hides nothing.
+    #[cfg(feature = "timeline")]
+    let picture = match &cmd.observe.timeline {
+        Some(path) => draw_timeline(path, &runner, J::NAME, &results, &summary),
+        None => Ok(()),
+    };
     runner.finish()?;
+    // A reader that went away (`| head`) is a quiet success, as in ripgrep.
+    let reader_gone = out.closed();
+    out.finish()?;
+    #[cfg(feature = "timeline")]
+    picture?;
     Ok(match interrupts.and_then(|i| i.signal()) {
         Some(sig) => Status(128 + sig as u8),
-        None if summary.all_ok() => Status::OK,
+        None if summary.all_ok() || reader_gone => Status::OK,
         None => Status::SOME_FAILED,
     })
 }
 
+/// Refuses, before any worker starts, a run whose output files cannot be
+/// written.
+fn check_outputs(cmd: &PoolCommand) -> Result<()> {
+    let observe = &cmd.observe;
+    match (&observe.joblog, &observe.resume) {
+        (Some(path), _) => report::check_writable("--joblog", path)?,
+        (None, Some(path)) => report::check_writable("--resume", path)?,
+        (None, None) => {}
+    }
+    #[cfg(feature = "timeline")]
+    if let Some(path) = &observe.timeline {
+        report::check_writable("--timeline", path)?;
+    }
+    Ok(())
+}
+
 /// Runs `job` over `inputs` with the command's mode; prints JSON forms,
-/// job-log lines and progress as it goes, draws the timeline at the end,
-/// and returns the results for a human report.
+/// job-log lines and progress as it goes, and returns the results for a
+/// human report and the timeline. Once stdout takes no more (its reader
+/// has gone, or a write failed), the pool is stopped.
 #[allow(clippy::type_complexity)]
 fn execute<J: Job>(
     runner: &Runner,
     job: &J,
     all: &[J::Input],
     cmd: &PoolCommand,
+    out: &mut Stdout,
 ) -> Result<(Vec<ItemResult<J::Output>>, Summary)>
 where
     J::Input: Clone,
@@ -115,7 +146,11 @@ where
     };
     let json = cmd.output != OutputFormat::Human;
     let mut progress = Progress::start(inputs.len() as u64, cmd.observe.progress, json);
-    let mut out = Stdout::default();
+    let stopper = match runner {
+        Runner::Pool(pool) => Some(pool.stopper()),
+        Runner::Serial(_) => None,
+    };
+    let mut stopping = false;
     let mut summary = Summary {
         processes: runner.processes(),
         ..Summary::default()
@@ -142,6 +177,12 @@ where
         }
         if cmd.output == OutputFormat::Jsonl {
             out.json_line(&report::record(&r, &shown(r.index)));
+            if out.stopped() && !stopping {
+                stopping = true;
+                if let Some(stopper) = &stopper {
+                    stopper.stop("stdout is closed");
+                }
+            }
         }
         // Streamed output keeps nothing, so a long run stays flat in memory.
         if keep {
@@ -167,10 +208,6 @@ where
         return Err(e);
     }
     summary.elapsed_ms = start.elapsed().as_millis() as u64;
-    #[cfg(feature = "timeline")]
-    if let Some(path) = &cmd.observe.timeline {
-        draw_timeline(path, runner, J::NAME, &results, &summary)?;
-    }
     match cmd.output {
         OutputFormat::Json => {
             let records: Vec<Value> = results

@@ -9,6 +9,7 @@ mod distributed;
 mod excel;
 mod excel_limits;
 mod fetch;
+mod names;
 mod newcomer;
 mod observe;
 mod outputs;

@@ -137,7 +137,7 @@ where
     J::Input: Clone,
 {
     let shown = |i: usize| serde_json::to_value(&all[i]).unwrap_or(Value::Null);
-    let (original, inputs) = select(all, &cmd.observe, &shown)?;
+    let (original, inputs) = select(all, &cmd.observe)?;
     let start = Instant::now();
     let epoch = runner.epoch();
     let mut joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
@@ -171,7 +171,8 @@ where
                     .and_then(|w| pool.hosts().get(w).cloned().flatten()),
                 Runner::Serial(_) => None,
             };
-            if let Err(e) = log.record(&r, &shown(r.index), host.as_deref()) {
+            let input = crate::joblog::input_bytes(&all[r.index]);
+            if let Err(e) = log.record(&r, &input, host.as_deref()) {
                 log_error.get_or_insert(e);
             }
         }
@@ -230,10 +231,9 @@ where
 /// The inputs to run this time, with their indexes in the whole input:
 /// all of them, or with `--resume` those an earlier job log does not
 /// record as ok (with `--resume-failed`, those it records as not ok).
-fn select<T: Clone>(
+fn select<T: Clone + serde::Serialize>(
     all: &[T],
     observe: &Observe,
-    shown: &dyn Fn(usize) -> Value,
 ) -> Result<(Vec<usize>, Vec<T>)> {
     let Some(path) = &observe.resume else {
         return Ok(((0..all.len()).collect(), all.to_vec()));
@@ -241,7 +241,7 @@ fn select<T: Clone>(
     let previous = Previous::read(path)?;
     let original: Vec<usize> = (0..all.len())
         .filter(|&i| {
-            let input = shown(i);
+            let input = crate::joblog::input_bytes(&all[i]);
             if observe.resume_failed {
                 previous.was_not_ok(&input)
             } else {

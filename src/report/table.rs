@@ -66,3 +66,15 @@ pub fn fit(text: &str, max: usize) -> String {
     out.push('…');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_and_titles_cannot_reorder_or_break_a_line() {
+        assert_eq!(fit("evil\u{202E}gnp.exe\n", 40), "evil gnp.exe ");
+        let rows = [["a\u{1b}[2J".to_string(), "x\ny".to_string()]];
+        assert_eq!(table(&rows, &[0, 1], &[false, false]), "a\\x1b[2J  x\\ny\n");
+    }
+}

@@ -20,27 +20,53 @@ fn a_name_cannot_forge_a_log_line_or_reach_the_terminal() {
     let forged = dir.join("a\n ERROR [parent] item 0 (fake): forged");
     let colour = dir.join("red\x1b[31m\u{202E}txt.exe");
     std::fs::write(&colour, "12\n").unwrap();
-    let r = run_expect(&["pool", "-n", "2", "analyze", text(&forged), text(&colour)], 1);
+    let r = run_expect(
+        &["pool", "-n", "2", "analyze", text(&forged), text(&colour)],
+        1,
+    );
     for line in r.stderr.lines() {
         assert!(
-            !line.trim_start().starts_with("ERROR [parent] item 0 (fake)"),
+            !line
+                .trim_start()
+                .starts_with("ERROR [parent] item 0 (fake)"),
             "a forged line:\n{}",
             r.stderr
         );
     }
-    assert!(r.stderr.contains("a\\n ERROR [parent] item 0 (fake)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a\\n ERROR [parent] item 0 (fake)"),
+        "{}",
+        r.stderr
+    );
     for out in [&r.stdout, &r.stderr] {
         assert!(!out.contains('\x1b') && !out.contains('\u{202E}'), "{out}");
     }
-    assert!(r.stdout.contains("red\\x1b[31m\\u{202e}txt.exe"), "{}", r.stdout);
-    assert!(r.stderr.contains("red\\x1b[31m\\u{202e}txt.exe"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("red\\x1b[31m\\u{202e}txt.exe"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("red\\x1b[31m\\u{202e}txt.exe"),
+        "{}",
+        r.stderr
+    );
     // The excel table too.
     let book = dir.join("b\x1b[2J.xlsx");
     let r = run_expect(&["pool", "-n", "1", "excel", text(&book)], 1);
     assert!(!r.stdout.contains('\x1b'), "{}", r.stdout);
     assert!(r.stdout.contains("b\\x1b[2J.xlsx"), "{}", r.stdout);
     // JSON keeps the exact names.
-    let args = ["-q", "pool", "-n", "2", "--json", "analyze", text(&forged), text(&colour)];
+    let args = [
+        "-q",
+        "pool",
+        "-n",
+        "2",
+        "--json",
+        "analyze",
+        text(&forged),
+        text(&colour),
+    ];
     let doc = run_expect(&args, 1).json();
     assert_eq!(doc["results"][0]["input"], text(&forged));
     assert_eq!(doc["results"][1]["input"], text(&colour));
@@ -81,12 +107,18 @@ fn an_incomplete_last_line_of_a_job_log_is_ignored_with_a_warning() {
     let dir = temp_dir("joblog-cut");
     let log = dir.join("log.tsv");
     let log = text(&log);
-    run_expect(&["-q", "pool", "-n", "2", "--joblog", log, "square", "3"], 0);
+    run_expect(
+        &["-q", "pool", "-n", "2", "--joblog", log, "square", "3"],
+        0,
+    );
     // A run killed while writing the line of item 3.
     let mut bytes = std::fs::read(log).unwrap();
     bytes.extend_from_slice(b"3\t4\t0\t12");
     std::fs::write(log, &bytes).unwrap();
-    let r = run_expect(&["pool", "-n", "2", "--resume", log, "--json", "square", "5"], 0);
+    let r = run_expect(
+        &["pool", "-n", "2", "--resume", log, "--json", "square", "5"],
+        0,
+    );
     assert!(
         r.stderr.contains("ignoring the incomplete last line 5"),
         "{}",
@@ -102,7 +134,10 @@ fn an_incomplete_last_line_of_a_job_log_is_ignored_with_a_warning() {
     // The cut line is gone; the log reads cleanly again.
     let text = std::fs::read_to_string(log).unwrap();
     assert!(text.lines().all(|l| l.split('\t').count() == 10), "{text}");
-    let r = run_expect(&["pool", "-n", "2", "--resume", log, "--json", "square", "5"], 0);
+    let r = run_expect(
+        &["pool", "-n", "2", "--resume", log, "--json", "square", "5"],
+        0,
+    );
     assert!(!r.stderr.contains("incomplete"), "{}", r.stderr);
     assert_eq!(r.json()["results"].as_array().unwrap().len(), 0);
 }

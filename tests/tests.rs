@@ -17,3 +17,4 @@ mod pool;
 mod process;
 mod reliability;
 mod tutorial;
+mod words;

@@ -59,6 +59,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     let processes = if cmd.serial {
         0
     } else {
+        super::cpu_count::check_override(&cmd.settings)?;
         cmd.settings.worker_count()?
     };
     let context = Context {

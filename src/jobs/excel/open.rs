@@ -25,7 +25,10 @@ pub const MAX_INFLATED: u64 = 256 << 20;
 /// Opens `path` if it is a regular file, non-blocking, checked again after
 /// opening (it may have been replaced).
 pub(super) fn regular_file(path: &Path) -> Result<File, String> {
-    let os = |e: std::io::Error| mproc::error::io_message(&e);
+    let os = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        _ => mproc::error::io_message(&e),
+    };
     kind(&std::fs::metadata(path).map_err(os)?)?;
     let file = OpenOptions::new()
         .read(true)

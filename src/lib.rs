@@ -73,6 +73,7 @@ where
 }
 
 fn fail(e: &mproc::Error) -> u8 {
-    eprintln!("mproc: {e}");
+    // The message may name a file: one line, nothing for the terminal.
+    eprintln!("mproc: {}", report::escaped(&e.to_string()));
     EXIT_ERROR
 }

@@ -56,6 +56,14 @@ fn a_name_cannot_forge_a_log_line_or_reach_the_terminal() {
     let r = run_expect(&["pool", "-n", "1", "excel", text(&book)], 1);
     assert!(!r.stdout.contains('\x1b'), "{}", r.stdout);
     assert!(r.stdout.contains("b\\x1b[2J.xlsx"), "{}", r.stdout);
+    // A fatal error naming a file: one line too.
+    let bad = dir.join("no\n\x1b[2Jdir/log.tsv");
+    let r = run_expect(
+        &["pool", "-n", "1", "--joblog", text(&bad), "square", "1"],
+        2,
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("no\\n\\x1b[2Jdir"), "{}", r.stderr);
     // JSON keeps the exact names.
     let args = [
         "-q",

@@ -17,9 +17,14 @@ use serde::ser::{self, Impossible, Serialize};
 /// else as compact JSON (`5`, `["a",1]`), as the job log's input column
 /// has always held.
 pub fn input_bytes<T: Serialize + ?Sized>(input: &T) -> Vec<u8> {
-    input.serialize(Exact).unwrap_or_else(|NotText| {
-        serde_json::to_vec(input).unwrap_or_else(|e| format!("unprintable input: {e}").into_bytes())
-    })
+    // Through `Value`, as before: an object's keys in sorted order, so a job
+    // log written by an earlier version still matches.
+    input
+        .serialize(Exact)
+        .unwrap_or_else(|NotText| match serde_json::to_value(input) {
+            Ok(value) => value.to_string().into_bytes(),
+            Err(e) => format!("unprintable input: {e}").into_bytes(),
+        })
 }
 
 /// The serializer: raw bytes of a string or byte string.
@@ -167,6 +172,13 @@ mod tests {
         assert_eq!(input_bytes("a b"), b"a b");
         assert_eq!(input_bytes(&5u64), b"5");
         assert_eq!(input_bytes(&("a", 1)), br#"["a",1]"#);
+        #[derive(serde::Serialize)]
+        struct Part {
+            seed: u64,
+            count: u64,
+        }
+        let part = Part { seed: 1, count: 2 };
+        assert_eq!(input_bytes(&part), br#"{"count":2,"seed":1}"#);
         let path = mproc::FilePath(OsString::from_vec(b"x\xff.txt".to_vec()).into());
         assert_eq!(input_bytes(&path), b"x\xff.txt");
     }

@@ -182,7 +182,11 @@ where
             if out.stopped() && !stopping {
                 stopping = true;
                 if let Some(stopper) = &stopper {
-                    stopper.stop("stdout is closed");
+                    stopper.stop(if out.closed() {
+                        "stdout is closed"
+                    } else {
+                        "cannot write to stdout"
+                    });
                 }
             }
         }

@@ -16,19 +16,27 @@
 //! | `error` | the one-line error, or empty |
 //! | `host` | the host that ran it (`-` for this machine) |
 //!
-//! Tabs, newlines and backslashes inside fields are written as `\t`, `\n`
-//! and `\\`.
+//! Tabs, newlines, carriage returns and backslashes inside fields are
+//! written as `\t`, `\n`, `\r` and `\\`, and each byte of an input that is
+//! not UTF-8 (a Linux file name need not be) as `\xHH`: every input reads
+//! back exactly, so `--resume` never takes `x\xff.txt` for `x\xfe.txt`.
+//!
+//! A run killed while writing a line leaves it incomplete (no newline).
+//! `--resume` ignores such a last line with a warning, and the next run cuts
+//! it off before appending.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use serde_json::Value;
-
 use mproc::error::{Error, Result};
 use mproc::ItemResult;
+
+mod exact;
+
+pub use exact::input_bytes;
 
 /// The header line.
 pub const HEADER: &str = "seq\tinput\tworker\tpid\tstart\truntime\tattempts\toutcome\terror\thost";
@@ -41,15 +49,25 @@ pub struct JobLog {
 }
 
 impl JobLog {
-    /// Opens `path` for appending (writing the header if it is empty).
-    /// `epoch` is the pool's start: item start times count from it.
+    /// Opens `path` for appending (writing the header if it is empty, and
+    /// cutting off an incomplete last line). `epoch` is the pool's start:
+    /// item start times count from it.
     pub fn open(path: &Path, epoch: SystemTime) -> Result<JobLog> {
-        let file = OpenOptions::new()
+        let cannot = |e| Error::io(format!("cannot open --joblog {}", path.display()), e);
+        let mut file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)
-            .map_err(|e| Error::io(format!("cannot open --joblog {}", path.display()), e))?;
-        let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
+            .map_err(cannot)?;
+        let complete = complete_length(&mut file).map_err(cannot)?;
+        if complete < file.metadata().map_err(cannot)?.len() {
+            tracing::warn!(
+                "--joblog {}: cutting off an incomplete last line",
+                path.display()
+            );
+            file.set_len(complete).map_err(cannot)?;
+        }
         let mut log = JobLog {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
@@ -58,7 +76,7 @@ impl JobLog {
                 .unwrap_or_default()
                 .as_secs_f64(),
         };
-        if empty {
+        if complete == 0 {
             log.line(HEADER)?;
         }
         Ok(log)
@@ -70,17 +88,13 @@ impl JobLog {
             .map_err(|e| Error::io(format!("cannot write --joblog {}", self.path.display()), e))
     }
 
-    /// Appends the line of one finished item.
-    pub fn record<T>(
-        &mut self,
-        r: &ItemResult<T>,
-        input: &Value,
-        host: Option<&str>,
-    ) -> Result<()> {
+    /// Appends the line of one finished item; `input` is its exact text
+    /// ([`input_bytes`]).
+    pub fn record<T>(&mut self, r: &ItemResult<T>, input: &[u8], host: Option<&str>) -> Result<()> {
         let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
         let line = [
             r.index.to_string(),
-            escape(&input_text(input)),
+            escape(input),
             dash(r.worker.map(|w| w.to_string())),
             dash(r.pid.map(|p| p.to_string())),
             dash(
@@ -90,76 +104,112 @@ impl JobLog {
             format!("{:.3}", r.elapsed.as_secs_f64()),
             r.attempts.to_string(),
             r.outcome.name().to_string(),
-            escape(&r.outcome.error().unwrap_or_default()),
-            host.map_or("-".to_string(), escape),
+            escape(r.outcome.error().unwrap_or_default().as_bytes()),
+            host.map_or("-".to_string(), |h| escape(h.as_bytes())),
         ]
         .join("\t");
         self.line(&line)
     }
 }
 
-/// An input as the job log writes it: a string as is, anything else as JSON.
-pub fn input_text(input: &Value) -> String {
-    match input {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+/// The length of `file` up to and including its last newline.
+fn complete_length(file: &mut File) -> std::io::Result<u64> {
+    let mut end = file.seek(SeekFrom::End(0))?;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(part)?;
+        if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
     }
+    Ok(0)
 }
 
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
+/// A field as written: valid UTF-8 as is but for `\\`, `\t`, `\n` and `\r`;
+/// every other byte as `\xHH`.
+fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
         }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
         }
     }
+    out
+}
+
+/// The bytes [`escape`] wrote. An unknown escape stands for its character.
+fn unescape(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('\\') {
+        out.extend_from_slice(&rest.as_bytes()[..i]);
+        let after = &rest[i + 1..];
+        let mut chars = after.chars();
+        let (bytes, used): (Vec<u8>, usize) = match chars.next() {
+            Some('t') => (vec![b'\t'], 1),
+            Some('n') => (vec![b'\n'], 1),
+            Some('r') => (vec![b'\r'], 1),
+            Some('x') => match after.get(1..3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(b) => (vec![b], 3),
+                None => (vec![b'x'], 1),
+            },
+            Some(c) => (c.to_string().into_bytes(), c.len_utf8()),
+            None => (vec![b'\\'], 0),
+        };
+        out.extend(bytes);
+        rest = &after[used..];
+    }
+    out.extend_from_slice(rest.as_bytes());
     out
 }
 
 /// What an earlier run's job log says: the last outcome of each input.
 #[derive(Debug, Default)]
 pub struct Previous {
-    last: HashMap<String, String>,
+    last: HashMap<Vec<u8>, String>,
 }
 
 impl Previous {
-    /// Reads a job log; a missing file is an empty log.
+    /// Reads a job log; a missing file is an empty log. An incomplete last
+    /// line (no newline, too few fields) is ignored with a warning.
     pub fn read(path: &Path) -> Result<Previous> {
-        let file = match File::open(path) {
-            Ok(f) => f,
+        let cannot = |e| Error::io(format!("cannot read --resume {}", path.display()), e);
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Previous::default()),
-            Err(e) => {
-                return Err(Error::io(
-                    format!("cannot read --resume {}", path.display()),
-                    e,
-                ))
-            }
+            Err(e) => return Err(cannot(e)),
         };
+        let text = String::from_utf8_lossy(&bytes);
+        let complete = text.ends_with('\n');
+        let lines: Vec<&str> = text.lines().collect();
         let mut last = HashMap::new();
-        for (n, line) in BufReader::new(file).lines().enumerate() {
-            let line =
-                line.map_err(|e| Error::io(format!("cannot read --resume {}", path.display()), e))?;
+        for (n, line) in lines.iter().enumerate() {
             if n == 0 && line.starts_with("seq\t") || line.trim().is_empty() {
                 continue;
             }
             let fields: Vec<&str> = line.split('\t').collect();
             if fields.len() < 8 {
+                if n + 1 == lines.len() && !complete {
+                    tracing::warn!(
+                        "--resume {}: ignoring the incomplete last line {} (a run killed while writing it?)",
+                        path.display(),
+                        n + 1
+                    );
+                    break;
+                }
                 return Err(Error::usage(format!(
                     "--resume {} line {} is not a job log line (expected 10 tab-separated fields)",
                     path.display(),
@@ -171,14 +221,15 @@ impl Previous {
         Ok(Previous { last })
     }
 
-    /// True if the input's last run ended ok.
-    pub fn was_ok(&self, input: &Value) -> bool {
-        self.last.get(&input_text(input)).is_some_and(|o| o == "ok")
+    /// True if the input's last run ended ok; `input` is its exact text
+    /// ([`input_bytes`]).
+    pub fn was_ok(&self, input: &[u8]) -> bool {
+        self.last.get(input).is_some_and(|o| o == "ok")
     }
 
     /// True if the input ran and its last run did not end ok.
-    pub fn was_not_ok(&self, input: &Value) -> bool {
-        self.last.get(&input_text(input)).is_some_and(|o| o != "ok")
+    pub fn was_not_ok(&self, input: &[u8]) -> bool {
+        self.last.get(input).is_some_and(|o| o != "ok")
     }
 }
 
@@ -187,9 +238,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_round_trips() {
-        for s in ["plain", "a\tb", "line\nbreak", "back\\slash\\t", ""] {
-            assert_eq!(unescape(&escape(s)), s);
+    fn escaping_round_trips_any_bytes() {
+        let cases: [&[u8]; 9] = [
+            b"plain",
+            b"a\tb",
+            b"line\nbreak\r",
+            b"back\\slash\\t",
+            b"",
+            b"x\xff.txt",
+            b"x\xfe.txt",
+            b"literal \\xff and \xc3\xa9",
+            "日本 \u{202e}".as_bytes(),
+        ];
+        for bytes in cases {
+            let written = escape(bytes);
+            assert!(!written.contains(['\t', '\n', '\r']), "{written}");
+            assert_eq!(unescape(&written), bytes, "{written}");
         }
+        assert_eq!(escape(b"x\xff.txt"), "x\\xff.txt");
+        assert_ne!(escape(b"x\xff.txt"), escape(b"x\xfe.txt"));
     }
 }

@@ -54,8 +54,10 @@ where
     let invocation = match cli::parse(args) {
         Ok(cli::Parsed::Run(invocation)) => *invocation,
         Ok(cli::Parsed::Show(text, code)) => {
-            report::Stdout::default().print(&text);
-            return code;
+            return match report::Stdout::print_all(&text) {
+                Ok(()) => code,
+                Err(e) => fail(&e),
+            };
         }
         Err(e) => return fail(&e),
     };
@@ -74,6 +76,7 @@ where
 
 fn fail(e: &mproc::Error) -> u8 {
     progress::flush_logs();
-    eprintln!("mproc: {e}");
+    // The message may name a file: one line, nothing for the terminal.
+    eprintln!("mproc: {}", report::escaped(&e.to_string()));
     EXIT_ERROR
 }

@@ -164,7 +164,8 @@ where
                     Some(worker) if role == "worker" => write!(w, "[worker {worker} pid {pid}] ")?,
                     _ => write!(w, "[parent] ")?,
                 }
-                writeln!(w, "{}", f.flat())
+                // One event, one line: a name cannot forge another line.
+                writeln!(w, "{}", crate::report::escaped(&f.flat()))
             }
             LogFormat::Json => {
                 let mut obj = serde_json::Map::new();

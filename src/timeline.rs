@@ -117,7 +117,21 @@ impl Timeline {
         };
         let lanes = self.lanes.max(1);
         let height = 170 + 46 * lanes as u32;
-        let root = SVGBackend::new(path, (1000, height)).into_drawing_area();
+        // Drawn in memory and written here: plotters' own file writer drops
+        // the error of its last flush (`--timeline /dev/full` succeeded).
+        let mut svg = String::new();
+        self.draw(&mut svg, height, &fail)?;
+        std::fs::write(path, svg).map_err(|e| fail(&mproc::error::io_message(&e)))
+    }
+
+    fn draw(
+        &self,
+        svg: &mut String,
+        height: u32,
+        fail: &dyn Fn(&dyn std::fmt::Display) -> Error,
+    ) -> Result<()> {
+        let lanes = self.lanes.max(1);
+        let root = SVGBackend::with_string(svg, (1000, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
         let (plot, legend) = root.split_vertically(height - 34);
         let end = self

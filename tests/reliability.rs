@@ -508,3 +508,35 @@ fn errors_are_retried_only_when_asked() {
     assert_eq!(doc["results"][0]["attempts"], 3);
     assert_eq!(doc["results"][0]["outcome"], "failed");
 }
+
+/// GNU `timeout` sends its signal to the process and then to its process
+/// group: the same signal twice at once is one request to stop, and the
+/// results that finished are printed.
+#[test]
+fn a_signal_to_the_process_then_its_group_prints_partial_results() {
+    use std::os::unix::process::CommandExt;
+    let dir = temp_dir("timeout-group");
+    let (hangs, _) = hang_pids(&dir, 2);
+    let mut args = vec!["-q", "pool", "-n", "2", "--json", "chaos", "ok:first"];
+    args.extend(hangs.iter().map(String::as_str));
+    args.extend(["ok:a", "ok:b"]);
+    let mut child = mproc()
+        .args(&args)
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let parent = child.id();
+    read_pids(&hangs);
+    signal(parent, Signal::SIGTERM);
+    nix::sys::signal::killpg(Pid::from_raw(parent as i32), Signal::SIGTERM).unwrap();
+    let r: Run = wait_bounded(&mut child, 60).into();
+    assert_eq!(r.code, 143, "{}", r.stderr);
+    assert!(!r.stderr.contains("exiting now"), "{}", r.stderr);
+    let doc = r.json();
+    let rs = doc["results"].as_array().unwrap();
+    assert_eq!(rs.len(), 5, "every item is reported");
+    assert_eq!(rs[0]["outcome"], "ok");
+    assert!(rs[1..].iter().all(|r| r["outcome"] != "ok"), "{doc}");
+}

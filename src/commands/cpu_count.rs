@@ -1,4 +1,5 @@
-//! `mproc cpu-count`: the usable CPU count, and with `-v` every source.
+//! `mproc cpu-count`: the usable CPU count, and with `-v` every source;
+//! and the same refusal of an invalid `MPROC_CPU_COUNT` for pool commands.
 
 use std::fmt::Write as _;
 
@@ -6,6 +7,16 @@ use super::Status;
 use crate::report::Stdout;
 use mproc::cpu::cpu_info;
 use mproc::error::Result;
+
+/// Refuses an invalid `MPROC_CPU_COUNT` (exit 2, one line, as `cpu-count`
+/// does) when a pool would size itself by it: no `-n`, no hosts.
+pub(super) fn check_override(settings: &mproc::PoolSettings) -> Result<()> {
+    let consulted = settings.processes.is_none() && settings.placement.hosts.is_empty();
+    if consulted && std::env::var_os(mproc::cpu::CPU_COUNT_ENV).is_some() {
+        cpu_info()?;
+    }
+    Ok(())
+}
 
 pub(super) fn run(verbose: bool, json: bool) -> Result<Status> {
     let info = cpu_info()?;
@@ -50,5 +61,6 @@ pub(super) fn run(verbose: bool, json: bool) -> Result<Status> {
     } else {
         out.print(&format!("{}\n", info.usable));
     }
+    out.finish()?;
     Ok(Status::OK)
 }

@@ -15,6 +15,7 @@ pub(super) fn run(spec: &ExcelSpec, json: bool) -> Result<Status> {
     if json {
         let value = serde_json::to_value(&written).map_err(|e| Error::usage(e.to_string()))?;
         out.json_line(&value);
+        out.finish()?;
         return Ok(Status::OK);
     }
     let mut s = String::new();
@@ -35,5 +36,6 @@ pub(super) fn run(spec: &ExcelSpec, json: bool) -> Result<Status> {
         written.seed
     );
     out.print(&s);
+    out.finish()?;
     Ok(Status::OK)
 }

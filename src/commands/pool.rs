@@ -59,6 +59,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     let processes = if cmd.serial {
         0
     } else {
+        super::cpu_count::check_override(&cmd.settings)?;
         cmd.settings.worker_count()?
     };
     let context = Context {
@@ -66,6 +67,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         concurrency: cmd.settings.concurrency,
     };
     let Plan { job, inputs } = J::plan(args, &context)?;
+    check_outputs(cmd)?;
     let runner = Runner::start(cmd)?;
     let interrupts = match &runner {
         Runner::Pool(pool) => Some(super::signals::Interrupts::watch(pool.stopper())?),
@@ -75,50 +77,83 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         processes: runner.processes(),
         ..context
     };
-    let (results, summary) = execute(&runner, &job, &inputs, cmd)?;
+    let mut out = Stdout::default();
+    let (results, bars, summary) = execute(&runner, &job, &inputs, cmd, &mut out)?;
+    #[cfg(not(feature = "timeline"))]
+    drop(bars);
     if cmd.output == OutputFormat::Human {
         // The log lines about the run come before its report.
         crate::progress::flush_logs();
-        Stdout::default().print(&J::report(&Report {
+        out.print(&J::report(&Report {
             inputs: &inputs,
             results: &results,
             summary: &summary,
             context,
         }));
     }
+    // The picture comes after the results: a failed one hides nothing.
+    #[cfg(feature = "timeline")]
+    let picture = match &cmd.observe.timeline {
+        Some(path) => draw_timeline(path, &runner, J::NAME, &bars, &summary),
+        None => Ok(()),
+    };
     runner.finish()?;
+    // A reader that went away (`| head`) is a quiet success, as in ripgrep.
+    let reader_gone = out.closed();
+    out.finish()?;
+    #[cfg(feature = "timeline")]
+    picture?;
     Ok(match interrupts.and_then(|i| i.signal()) {
         Some(sig) => Status(128 + sig as u8),
-        None if summary.all_ok() => Status::OK,
+        None if summary.all_ok() || reader_gone => Status::OK,
         None => Status::SOME_FAILED,
     })
 }
 
+/// Refuses, before any worker starts, a run whose output files cannot be
+/// written.
+fn check_outputs(cmd: &PoolCommand) -> Result<()> {
+    let observe = &cmd.observe;
+    match (&observe.joblog, &observe.resume) {
+        (Some(path), _) => report::check_writable("--joblog", path)?,
+        (None, Some(path)) => report::check_writable("--resume", path)?,
+        (None, None) => {}
+    }
+    #[cfg(feature = "timeline")]
+    if let Some(path) = &observe.timeline {
+        report::check_writable("--timeline", path)?;
+    }
+    Ok(())
+}
+
 /// Runs `job` over `inputs` with the command's mode; prints JSON forms,
-/// job-log lines and progress as it goes, draws the timeline at the end,
-/// and returns the rows for a human report (none are kept for JSON output,
-/// which streams).
+/// job-log lines and progress as it goes, and returns the rows for a human
+/// report (none are kept for JSON output, which streams) and the records
+/// for the timeline. Once stdout takes no more (its reader has gone, or a
+/// write failed), the pool is stopped.
+#[allow(clippy::type_complexity)]
 fn execute<J: Builtin>(
     runner: &Runner,
     job: &J,
     all: &[J::Input],
     cmd: &PoolCommand,
-) -> Result<(Vec<J::Row>, Summary)> {
+    out: &mut Stdout,
+) -> Result<(Vec<J::Row>, Vec<ItemResult<()>>, Summary)> {
     let shown = |i: usize| serde_json::to_value(&all[i]).unwrap_or(Value::Null);
-    let original = select(all, &cmd.observe, &shown)?;
+    let original = select(all, &cmd.observe)?;
     let count = original.as_ref().map_or(all.len(), Vec::len);
     let inputs: Box<dyn Iterator<Item = J::Input> + '_> = match &original {
         None => Box::new(all.iter().cloned()),
         Some(chosen) => Box::new(chosen.iter().map(|&i| all[i].clone())),
     };
     let start = Instant::now();
-    let mut collect = Collect::<J>::new(runner, cmd, count, original.as_deref(), &shown)?;
+    let mut collect = Collect::<J>::new(runner, cmd, all, count, original.as_deref(), &shown, out)?;
     run_mode(runner, job, inputs, cmd.mode, |r| collect.take(r))?;
     let Collect {
         mut summary,
         progress,
         log_error,
-        out,
+        lines,
         rows,
         failures,
         bars,
@@ -129,20 +164,14 @@ fn execute<J: Builtin>(
         return Err(e);
     }
     summary.elapsed_ms = start.elapsed().as_millis() as u64;
-    #[cfg(feature = "timeline")]
-    if let Some(path) = &cmd.observe.timeline {
-        draw_timeline(path, runner, J::NAME, &bars, &summary)?;
-    }
-    #[cfg(not(feature = "timeline"))]
-    drop(bars);
-    out.finish(&summary);
+    lines.finish(&summary);
     if cmd.output == OutputFormat::Human {
         report::log_failures(&failures, shown);
         if !summary.all_ok() {
             tracing::warn!("{}", summary.line());
         }
     }
-    Ok((rows, summary))
+    Ok((rows, bars, summary))
 }
 
 /// Runs `job` over `inputs` with the pool method `mode` (or in this
@@ -175,6 +204,7 @@ fn run_mode<J: Builtin>(
 /// and the timeline keep.
 struct Collect<'a, J: Builtin> {
     runner: &'a Runner,
+    all: &'a [J::Input],
     original: Option<&'a [usize]>,
     shown: &'a dyn Fn(usize) -> Value,
     human: bool,
@@ -183,7 +213,9 @@ struct Collect<'a, J: Builtin> {
     progress: Option<Progress>,
     joblog: Option<JobLog>,
     log_error: Option<mproc::Error>,
-    out: Lines,
+    lines: Lines<'a>,
+    stopper: Option<mproc::Stopper>,
+    stopping: bool,
     rows: Vec<J::Row>,
     failures: Vec<ItemResult<()>>,
     bars: Vec<ItemResult<()>>,
@@ -193,9 +225,11 @@ impl<'a, J: Builtin> Collect<'a, J> {
     fn new(
         runner: &'a Runner,
         cmd: &PoolCommand,
+        all: &'a [J::Input],
         count: usize,
         original: Option<&'a [usize]>,
         shown: &'a dyn Fn(usize) -> Value,
+        out: &'a mut Stdout,
     ) -> Result<Self> {
         let epoch = runner.epoch();
         let joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
@@ -205,6 +239,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
         let human = cmd.output == OutputFormat::Human;
         Ok(Collect {
             runner,
+            all,
             original,
             shown,
             human,
@@ -216,7 +251,12 @@ impl<'a, J: Builtin> Collect<'a, J> {
             progress: Progress::start(count as u64, cmd.observe.progress, !human),
             joblog,
             log_error: None,
-            out: Lines::new(cmd.output),
+            lines: Lines::new(cmd.output, out),
+            stopper: match runner {
+                Runner::Pool(pool) => Some(pool.stopper()),
+                Runner::Serial(_) => None,
+            },
+            stopping: false,
             rows: Vec::with_capacity(if human { count } else { 0 }),
             failures: Vec::new(),
             bars: Vec::new(),
@@ -238,12 +278,15 @@ impl<'a, J: Builtin> Collect<'a, J> {
                     .and_then(|w| pool.hosts().get(w).cloned().flatten()),
                 Runner::Serial(_) => None,
             };
-            if let Err(e) = log.record(&r, &(self.shown)(r.index), host.as_deref()) {
+            let input = crate::joblog::input_bytes(&self.all[r.index]);
+            if let Err(e) = log.record(&r, &input, host.as_deref()) {
                 self.log_error.get_or_insert(e);
             }
         }
         if !self.human {
-            self.out.record(&report::record(&r, &(self.shown)(r.index)));
+            self.lines
+                .record(&report::record(&r, &(self.shown)(r.index)));
+            self.stop_if_unread();
         }
         if self.human && !r.outcome.is_ok() {
             self.failures.push(unvalued(&r));
@@ -254,6 +297,21 @@ impl<'a, J: Builtin> Collect<'a, J> {
         // Streamed output keeps nothing, so a long run stays flat in memory.
         if self.human {
             self.rows.push(J::row(r));
+        }
+    }
+
+    /// Stops the pool once stdout takes no more: nobody would see the rest.
+    fn stop_if_unread(&mut self) {
+        let out = &self.lines.out;
+        if out.stopped() && !self.stopping {
+            self.stopping = true;
+            if let Some(stopper) = &self.stopper {
+                stopper.stop(if out.closed() {
+                    "stdout is closed"
+                } else {
+                    "cannot write to stdout"
+                });
+            }
         }
     }
 }
@@ -275,22 +333,22 @@ fn unvalued<O>(r: &ItemResult<O>) -> ItemResult<()> {
 /// `--json` one document whose `results` array is streamed (so neither
 /// keeps records in memory). Lines are gathered and written in blocks,
 /// at least every [`Lines::EVERY`] while results come.
-struct Lines {
+struct Lines<'a> {
     format: OutputFormat,
-    out: Stdout,
+    out: &'a mut Stdout,
     buf: String,
     records: usize,
     written: Instant,
 }
 
-impl Lines {
+impl<'a> Lines<'a> {
     const EVERY: std::time::Duration = std::time::Duration::from_millis(50);
     const BLOCK: usize = 64 << 10;
 
-    fn new(format: OutputFormat) -> Lines {
+    fn new(format: OutputFormat, out: &'a mut Stdout) -> Lines<'a> {
         Lines {
             format,
-            out: Stdout::default(),
+            out,
             buf: String::new(),
             records: 0,
             written: Instant::now(),
@@ -346,18 +404,14 @@ impl Lines {
 /// The indexes of the inputs to run this time: `None` for all of them, or
 /// with `--resume` those an earlier job log does not record as ok (with
 /// `--resume-failed`, those it records as not ok).
-fn select<T>(
-    all: &[T],
-    observe: &Observe,
-    shown: &dyn Fn(usize) -> Value,
-) -> Result<Option<Vec<usize>>> {
+fn select<T: serde::Serialize>(all: &[T], observe: &Observe) -> Result<Option<Vec<usize>>> {
     let Some(path) = &observe.resume else {
         return Ok(None);
     };
     let previous = Previous::read(path)?;
     let original: Vec<usize> = (0..all.len())
         .filter(|&i| {
-            let input = shown(i);
+            let input = crate::joblog::input_bytes(&all[i]);
             if observe.resume_failed {
                 previous.was_not_ok(&input)
             } else {

@@ -58,5 +58,6 @@ pub(super) fn run(demo: ProcessDemo) -> Result<Status> {
     }
     let _ = writeln!(text, "isolation: parent {parent} still sees {numbers:?}");
     out.print(&text);
+    out.finish()?;
     Ok(Status::OK)
 }

@@ -18,7 +18,7 @@ pub(super) fn run(options: DemoOptions) -> Result<Status> {
         )
     })?;
     let base = site.base_url();
-    Stdout::default().print(&format!("{base}\n"));
+    Stdout::print_all(&format!("{base}\n"))?;
     tracing::info!(
         "serving {} pages with {} ms latency; try: mproc fetch {base}/sitemap.xml, or {base}/tour.txt; Ctrl-C stops",
         options.pages,

@@ -2,17 +2,25 @@
 //!
 //! The first SIGINT or SIGTERM stops the pool: its workers are killed, what
 //! did not finish ends `not_run`, and the command prints what did finish
-//! and exits with 128 + the signal number. A second signal exits at once.
-//! Workers ignore SIGINT themselves; the parent decides.
+//! and exits with 128 + the signal number. A second signal exits at once,
+//! unless it is the same signal within [`SAME_REQUEST`] of the first: GNU
+//! `timeout` (and a terminal's Ctrl-C reaching a process group) signals
+//! the process and then its group, and those two are one request to stop,
+//! whose partial results are printed. Workers ignore SIGINT themselves;
+//! the parent decides.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
 use mproc::error::{Error, Result};
 use mproc::Stopper;
+
+/// How soon a repeat of the first signal counts as the same request.
+pub(super) const SAME_REQUEST: Duration = Duration::from_secs(1);
 
 /// Watches for SIGINT and SIGTERM while a pool runs.
 pub(super) struct Interrupts {
@@ -31,14 +39,24 @@ impl Interrupts {
         std::thread::Builder::new()
             .name("mproc-signals".into())
             .spawn(move || {
+                let mut first: Option<(i32, Instant)> = None;
                 for sig in signals.forever() {
                     let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
-                    if seen.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst).is_err() {
-                        eprintln!("mproc: second signal ({name}): exiting now");
-                        std::process::exit(128 + sig);
+                    match first {
+                        None => {
+                            first = Some((sig, Instant::now()));
+                            seen.store(sig, Ordering::SeqCst);
+                            tracing::warn!("received {name}: stopping the workers (press Ctrl-C again to exit at once)");
+                            stopper.stop(&format!("interrupted by {name}"));
+                        }
+                        Some(at) if same_request(at, sig, Instant::now()) => {
+                            tracing::debug!("{name} again at once: the same request to stop");
+                        }
+                        Some(_) => {
+                            eprintln!("mproc: second signal ({name}): exiting now");
+                            std::process::exit(128 + sig);
+                        }
                     }
-                    tracing::warn!("received {name}: stopping the workers (press Ctrl-C again to exit at once)");
-                    stopper.stop(&format!("interrupted by {name}"));
                 }
             })
             .map_err(|e| Error::io("cannot start the signal thread", e))?;
@@ -54,8 +72,28 @@ impl Interrupts {
     }
 }
 
+/// True when `sig` at `now` repeats the first signal (`sig`, `at`) within
+/// [`SAME_REQUEST`].
+fn same_request((first, at): (i32, Instant), sig: i32, now: Instant) -> bool {
+    sig == first && now.saturating_duration_since(at) < SAME_REQUEST
+}
+
 impl Drop for Interrupts {
     fn drop(&mut self) {
         self.handle.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_signal_at_once_is_one_request() {
+        let at = Instant::now();
+        let soon = at + Duration::from_millis(20);
+        assert!(same_request((SIGTERM, at), SIGTERM, soon));
+        assert!(!same_request((SIGTERM, at), SIGINT, soon));
+        assert!(!same_request((SIGINT, at), SIGINT, at + SAME_REQUEST));
     }
 }

@@ -233,7 +233,7 @@ impl Builtin for Analyze {
         let names: Vec<String> = run
             .inputs
             .iter()
-            .map(|f| f.0.display().to_string())
+            .map(|f| crate::report::escaped(&f.0.display().to_string()))
             .collect();
         let results = run.results;
         let mut total = TextCounts::default();

@@ -177,10 +177,10 @@ impl Builtin for Chaos {
                 s,
                 "{:>4} {:<18} {:<9} pid {:<8} {}",
                 r.index,
-                action,
+                crate::report::escaped(action),
                 r.outcome.name(),
                 pid,
-                what
+                crate::report::escaped(&what)
             );
         }
         s

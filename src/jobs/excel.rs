@@ -9,7 +9,10 @@
 
 mod dates;
 mod failure;
+mod open;
 mod row;
+
+pub use open::MAX_INFLATED;
 
 use std::path::{Path, PathBuf};
 
@@ -41,7 +44,12 @@ use crate::report::table::{cells, table};
 /// * The sum is exact in decimal: see [`crate::decimal_sum`].
 ///
 /// An empty sheet or row is not an error: count 0, sum 0.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+///
+/// Only a regular file is read (a FIFO or a device fails at once, never
+/// blocks), and a zip-based workbook only when all its parts together
+/// inflate to at most [`max_inflated`](Self::max_inflated) bytes; past that
+/// it fails with `workbook too large`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExcelSum {
     /// A sheet name, or a position counting from 1; the first sheet if `None`.
     pub sheet: Option<String>,
@@ -49,6 +57,19 @@ pub struct ExcelSum {
     pub first_nonempty: bool,
     /// Count dates and times as their serial numbers.
     pub dates_as_numbers: bool,
+    /// The most bytes all the parts of one workbook may inflate to.
+    pub max_inflated: u64,
+}
+
+impl Default for ExcelSum {
+    fn default() -> Self {
+        ExcelSum {
+            sheet: None,
+            first_nonempty: false,
+            dates_as_numbers: false,
+            max_inflated: MAX_INFLATED,
+        }
+    }
 }
 
 /// What one workbook gave.
@@ -77,8 +98,10 @@ impl Job for ExcelSum {
 
     fn run(&self, FilePath(path): FilePath) -> Result<BookSum, JobError> {
         let fail = |reason: String| format!("cannot read {}: {reason}", path.display());
-        let mut book = calamine::open_workbook_auto(&path)
-            .map_err(|e| fail(failure::describe_open(&path, &e)))?;
+        let file = open::regular_file(&path).map_err(fail)?;
+        open::check_inflated(&file, self.max_inflated).map_err(fail)?;
+        let mut book =
+            open::workbook(&path, file).map_err(|e| fail(failure::describe_open(&path, &e)))?;
         let sheet = self.pick_sheet(&path, book.sheets_metadata())?;
         let found = row::read(&mut book, &sheet, self.first_nonempty)
             .map_err(|e| fail(failure::describe_read(&sheet, &e)))?;
@@ -205,6 +228,9 @@ pub struct ExcelArgs {
     /// Count dates and times as Excel serial numbers (days since 1899-12-30) instead of skipping them.
     #[arg(long)]
     pub dates_as_numbers: bool,
+    /// The most all the parts of one workbook may inflate to (bytes, or with K, M, G); a zip bomb past it fails alone with "workbook too large".
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = open::parse_bytes)]
+    pub max_inflated: u64,
 }
 
 impl Builtin for ExcelSum {
@@ -223,6 +249,7 @@ impl Builtin for ExcelSum {
                 sheet: args.sheet,
                 first_nonempty: args.first_nonempty,
                 dates_as_numbers: args.dates_as_numbers,
+                max_inflated: args.max_inflated,
             },
             inputs: args.files.into_iter().map(FilePath).collect(),
         })

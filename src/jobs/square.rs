@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use mproc::{ItemResult, Job, JobError, Result};
+use mproc::{Error, ItemResult, Job, JobError, Result};
 
 use super::{Builtin, Context, Plan, Report};
 
@@ -23,10 +23,14 @@ impl Job for Square {
     }
 }
 
+/// The most numbers `square` takes: every input and its result is held in
+/// memory (about 100 bytes each), so 10 million is about a gigabyte.
+pub const MAX_COUNT: u64 = 10_000_000;
+
 /// `mproc pool square COUNT`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SquareArgs {
-    /// How many numbers (0..COUNT).
+    /// How many numbers (0..COUNT), at most 10000000.
     #[arg(value_name = "COUNT")]
     pub count: u64,
 }
@@ -42,6 +46,12 @@ impl Builtin for Square {
     }
 
     fn plan(args: SquareArgs, _: &Context) -> Result<Plan<Square>> {
+        if args.count > MAX_COUNT {
+            return Err(Error::usage(format!(
+                "square COUNT {} is over the limit of {MAX_COUNT} numbers (each one and its result is held in memory)",
+                args.count
+            )));
+        }
         Ok(Plan {
             job: Square,
             inputs: (0..args.count).collect(),

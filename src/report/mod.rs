@@ -2,9 +2,15 @@
 //! per-item failure lines, and each job's human report.
 //!
 //! Stdout carries results only; people-facing lines go to the log sink on
-//! stderr. A closed stdout (`mproc ... | head`) ends output quietly.
+//! stderr. A closed stdout (`mproc ... | head`) ends output quietly; any
+//! other failed write is an error (exit 2), never a silent success.
 
+mod escape;
+mod outputs;
 pub mod table;
+
+pub use escape::{escaped, needs_escape};
+pub use outputs::check_writable;
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -12,6 +18,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use mproc::error::{io_message, Error, ErrorKind, Result};
 use mproc::{ItemResult, OutcomeKind};
 
 /// Counts of outcomes over a run.
@@ -117,30 +124,69 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// Standard output that stops quietly once the reader has gone.
+/// Standard output that stops quietly once the reader has gone, and
+/// remembers a write that failed for any other reason (a full disk,
+/// `> /dev/full`), so that the command can end with exit 2 and one line
+/// instead of reporting success.
 #[derive(Default)]
 pub struct Stdout {
+    /// The reader has gone (broken pipe): nothing more is written.
     closed: bool,
+    /// The first write that failed otherwise.
+    failed: Option<io::Error>,
 }
 
 impl Stdout {
     /// Writes `text` (a whole line or block) to stdout.
     pub fn print(&mut self, text: &str) {
-        if self.closed {
+        if self.stopped() {
             return;
         }
         let mut out = io::stdout().lock();
         if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                tracing::error!("cannot write to stdout: {e}");
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                self.closed = true;
+            } else {
+                self.failed = Some(e);
             }
-            self.closed = true;
         }
     }
 
     /// Writes one JSON value and a newline.
     pub fn json_line(&mut self, value: &Value) {
         self.print(&format!("{value}\n"));
+    }
+
+    /// True once nothing more can be written: the reader has gone or a
+    /// write failed. A run whose results cannot be delivered should stop.
+    pub fn stopped(&self) -> bool {
+        self.closed || self.failed.is_some()
+    }
+
+    /// True when the reader has gone (`mproc ... | head -1`): a quiet end.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Ends the output: an error if any write failed (other than a reader
+    /// that went away, which is a quiet success).
+    pub fn finish(self) -> Result<()> {
+        match self.failed {
+            None => Ok(()),
+            Some(e) => Err(Error::new(
+                ErrorKind::Io,
+                format!("cannot write results to stdout: {}", io_message(&e)),
+            )
+            .with_source(e)),
+        }
+    }
+
+    /// Prints `text` and ends the output: [`print`](Self::print), then
+    /// [`finish`](Self::finish).
+    pub fn print_all(text: &str) -> Result<()> {
+        let mut out = Stdout::default();
+        out.print(text);
+        out.finish()
     }
 }
 

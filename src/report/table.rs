@@ -11,8 +11,14 @@ pub fn cells(texts: [&str; 6]) -> [String; 6] {
 }
 
 /// Columns `keep` of `rows`, padded to line up, two spaces apart; columns
-/// marked in `right` are right-aligned.
+/// marked in `right` are right-aligned. Control characters and bidi
+/// overrides in cells are escaped ([`super::escaped`]).
 pub fn table<const N: usize>(rows: &[[String; N]], keep: &[usize], right: &[bool; N]) -> String {
+    let escaped: Vec<[String; N]> = rows
+        .iter()
+        .map(|r| r.clone().map(|cell| super::escaped(&cell)))
+        .collect();
+    let rows = &escaped[..];
     let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
     let widths: Vec<usize> = (0..N).map(width).collect();
     let mut s = String::new();
@@ -38,11 +44,11 @@ pub fn columns(text: &str) -> usize {
 }
 
 /// `text` cut to `max` columns, ending in `…` when cut; control
-/// characters become spaces.
+/// characters and bidi overrides become spaces.
 pub fn fit(text: &str, max: usize) -> String {
     let clean: String = text
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if super::needs_escape(c) { ' ' } else { c })
         .collect();
     if columns(&clean) <= max {
         return clean;
@@ -59,4 +65,16 @@ pub fn fit(text: &str, max: usize) -> String {
     }
     out.push('…');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_and_titles_cannot_reorder_or_break_a_line() {
+        assert_eq!(fit("evil\u{202E}gnp.exe\n", 40), "evil gnp.exe ");
+        let rows = [["a\u{1b}[2J".to_string(), "x\ny".to_string()]];
+        assert_eq!(table(&rows, &[0, 1], &[false, false]), "a\\x1b[2J  x\\ny\n");
+    }
 }

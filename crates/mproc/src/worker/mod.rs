@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -91,11 +91,62 @@ pub fn serve(registry: &Registry) -> ExitCode {
 /// A job ready to run, or why it could not be set up.
 type Shared = Arc<Result<Box<dyn Runner>, String>>;
 
-/// Set by SIGUSR1: the parent is stopping and wants what is gathered now.
-static DRAIN_NOW: AtomicBool = AtomicBool::new(false);
+/// The write end of the pipe the signal handler wakes the signal thread
+/// through (-1 before it exists).
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
 
-extern "C" fn drain_now(_: nix::libc::c_int) {
-    DRAIN_NOW.store(true, Ordering::Relaxed);
+/// SIGUSR1 (the parent stops the pool: write what is gathered) and SIGTERM
+/// (write it, then end as SIGTERM asks) are handled on a thread: the
+/// handler only writes the signal's number to a pipe, which is
+/// async-signal-safe.
+extern "C" fn on_signal(signal: nix::libc::c_int) {
+    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let byte = signal as u8;
+        // SAFETY: write(2) on a pipe is async-signal-safe; the buffer is a
+        // live local.
+        unsafe {
+            nix::libc::write(fd, (&byte as *const u8).cast(), 1);
+        }
+    }
+}
+
+/// Starts the thread that acts on SIGUSR1 and SIGTERM, and installs their
+/// handlers.
+fn handle_signals(outbox: Arc<Outbox>) {
+    let Ok((read, write)) = nix::unistd::pipe() else {
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("mproc-signals".into())
+        .stack_size(64 << 10)
+        .spawn(move || {
+            let mut read = File::from(read);
+            let mut byte = [0u8; 1];
+            while std::io::Read::read(&mut read, &mut byte).is_ok_and(|n| n == 1) {
+                outbox.flush();
+                if i32::from(byte[0]) == Signal::SIGTERM as i32 {
+                    // SAFETY: restoring the default action installs no code.
+                    unsafe {
+                        let _ = signal::signal(Signal::SIGTERM, SigHandler::SigDfl);
+                    }
+                    let _ = signal::raise(Signal::SIGTERM);
+                }
+            }
+        });
+    if spawned.is_err() {
+        return;
+    }
+    SIGNAL_PIPE.store(
+        std::os::fd::IntoRawFd::into_raw_fd(write),
+        Ordering::Relaxed,
+    );
+    // SAFETY: `on_signal` only loads an atomic and writes to a pipe, both
+    // async-signal-safe.
+    unsafe {
+        let _ = signal::signal(Signal::SIGUSR1, SigHandler::Handler(on_signal));
+        let _ = signal::signal(Signal::SIGTERM, SigHandler::Handler(on_signal));
+    }
 }
 
 /// How long a log record may wait in the worker before it is written.
@@ -182,14 +233,12 @@ impl Outbox {
                 None => p = self.wake.wait(p).unwrap_or_else(|e| e.into_inner()),
                 Some(since) => {
                     let waited = since.elapsed();
-                    if waited >= LOG_DELAY || DRAIN_NOW.load(Ordering::Relaxed) {
+                    if waited >= LOG_DELAY {
                         p.write();
                     } else {
-                        // Short steps, so a drain request is seen at once.
-                        let step = (LOG_DELAY - waited).min(Duration::from_millis(1));
                         p = self
                             .wake
-                            .wait_timeout(p, step)
+                            .wait_timeout(p, LOG_DELAY - waited)
                             .unwrap_or_else(|e| e.into_inner())
                             .0;
                     }
@@ -225,11 +274,9 @@ struct Context {
 }
 
 fn serve_inner(registry: &Registry) -> Result<()> {
-    // SAFETY: SIG_IGN installs no handler code; `drain_now` only stores
-    // to an atomic, which is async-signal-safe.
+    // SAFETY: setting a signal to SIG_IGN installs no handler code.
     unsafe {
         let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
-        let _ = signal::signal(Signal::SIGUSR1, SigHandler::Handler(drain_now));
     }
     // The death signal is set by the parent for a local worker (see
     // `child.rs`). Behind a launcher the parent may be a launcher's
@@ -241,6 +288,9 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     let mut writer = FrameWriter::new(frames);
     writer.write(&Hello::new())?;
     let outbox = Outbox::new(writer.into_inner());
+    // A stopping parent (SIGUSR1), or a SIGTERM to the whole group (GNU
+    // `timeout`), first gets the results gathered here.
+    handle_signals(Arc::clone(&outbox));
 
     let stdin = std::io::stdin();
     let mut input = FrameReader::new(

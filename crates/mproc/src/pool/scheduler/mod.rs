@@ -167,6 +167,9 @@ pub(crate) struct Scheduler {
     broken: Option<String>,
     halted: Option<String>,
     stop_reason: String,
+    /// Stopped by `Terminate` (not by a close): what is left ends with
+    /// `stop_reason`.
+    terminated: bool,
     lifecycle: SyncSender<Lifecycle>,
     outbox: Outbox,
     /// Chunks a dead worker gives back, in order, before they go to the
@@ -201,6 +204,7 @@ impl Scheduler {
             broken: None,
             halted: None,
             stop_reason: String::from("the pool was terminated"),
+            terminated: false,
             lifecycle,
             outbox: Outbox::default(),
             requeued: Vec::new(),
@@ -463,6 +467,9 @@ impl Scheduler {
     /// Why chunks cannot be queued now, as the outcome they end with;
     /// `None` when they can.
     fn refusal(&self) -> Option<Outcome<()>> {
+        if self.terminated {
+            return Some(Outcome::NotRun(self.stop_reason.clone()));
+        }
         if !matches!(self.state, State::Running | State::Starting) {
             return Some(Outcome::NotRun("the pool is closed".into()));
         }
@@ -506,8 +513,9 @@ impl Scheduler {
     /// Kills every worker now; what did not finish ends "not run" for
     /// `why`. Also in `Stopping`: a stop request during shutdown ends it.
     fn terminate(&mut self, why: String) {
-        if self.state != State::Stopping {
+        if !self.terminated {
             self.stop_reason = why.clone();
+            self.terminated = true;
         }
         self.state = State::Stopping;
         self.halted = None;

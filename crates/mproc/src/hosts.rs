@@ -72,6 +72,14 @@ pub fn read_hostfile(path: &Path) -> Result<Vec<HostSlots>> {
 
 fn parse_entry(entry: &str, context: &str) -> Result<HostSlots> {
     let bad = || Error::usage(format!("{context} is not HOST:N, N/HOST or :N"));
+    let option = |host: &str| {
+        Error::usage(format!(
+            "{context}: host '{host}' starts with '-': a host is a name, not an ssh option"
+        ))
+    };
+    if entry.starts_with('-') {
+        return Err(option(entry));
+    }
     let (host, count) = if let Some((n, host)) = entry.split_once('/') {
         (host, Some(n))
     } else if let Some((host, n)) = entry.rsplit_once(':') {
@@ -105,9 +113,7 @@ fn parse_entry(entry: &str, context: &str) -> Result<HostSlots> {
         None => host,
     };
     if host.starts_with('-') || name.starts_with('-') {
-        return Err(Error::usage(format!(
-            "{context}: host '{host}' starts with '-': a host is a name, not an ssh option"
-        )));
+        return Err(option(host));
     }
     Ok(HostSlots {
         host: (!host.is_empty()).then(|| host.to_string()),

@@ -7,7 +7,7 @@
 //! no Slurm daemon.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::Path;
 
 use super::HostSlots;
 use crate::child::WorkerCommand;
@@ -119,7 +119,7 @@ impl SlurmAllocation {
     /// turn, up to each node's tasks; slots past the allocation (and all of
     /// them when mproc runs inside a step) share CPUs with `--overlap`
     /// instead of waiting for a free one.
-    pub(crate) fn commands(&self, processes: usize, program: &PathBuf) -> Vec<WorkerCommand> {
+    pub(crate) fn commands(&self, processes: usize, program: &Path) -> Vec<WorkerCommand> {
         self.deal(processes)
             .into_iter()
             .map(|(node, beyond)| {
@@ -140,7 +140,7 @@ impl SlurmAllocation {
                 if beyond || self.in_step {
                     srun.push("--overlap".into());
                 }
-                let command = WorkerCommand::program(program.clone());
+                let command = WorkerCommand::program(program);
                 match node.and_then(|i| self.nodes[i].host.clone()) {
                     Some(name) => {
                         srun.push(format!("--nodelist={name}").into());
@@ -309,7 +309,7 @@ mod tests {
         ];
         let slurm = SlurmAllocation::from_vars(env(&vars)).unwrap();
         assert_eq!(slurm.tasks, 3);
-        let commands = slurm.commands(4, &PathBuf::from("/shared/mproc"));
+        let commands = slurm.commands(4, Path::new("/shared/mproc"));
         let hosts: Vec<_> = commands.iter().map(|c| c.host().unwrap()).collect();
         assert_eq!(hosts, ["n1", "n2", "n1", "n1"]);
         let words = |c: &WorkerCommand| format!("{c:?}");

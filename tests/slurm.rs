@@ -405,10 +405,20 @@ fn square_and_analyze_as_job_steps_inside_salloc_and_sbatch() {
         return;
     };
     let log = cluster.dir.join("jobs.tsv").display().to_string();
+    let svg = cluster.dir.join("run.svg").display().to_string();
     let mut salloc = cluster.salloc(
         "2",
         &[
-            "-q", "pool", "--slurm", "--joblog", &log, "--json", "square", "20",
+            "-q",
+            "pool",
+            "--slurm",
+            "--joblog",
+            &log,
+            "--timeline",
+            &svg,
+            "--json",
+            "square",
+            "20",
         ],
     );
     let doc = finished(&mut salloc, 120, 0).json();
@@ -424,6 +434,11 @@ fn square_and_analyze_as_job_steps_inside_salloc_and_sbatch() {
         .filter(|l| l.ends_with(&format!("\t{}", cluster.node)))
         .count();
     assert_eq!(on_node, 20, "the host column names the node:\n{rows}");
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    for lane in 0..2 {
+        let label = format!("worker {lane} · {} · pid", cluster.node);
+        assert!(svg.contains(&label), "no lane labelled {label:?}");
+    }
 
     let files = text_files();
     let mut args = vec!["-q", "pool", "--slurm", "--json", "analyze"];

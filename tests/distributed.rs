@@ -69,6 +69,45 @@ fn a_launcher_prefixes_the_worker_command_and_gets_no_parent_argv() {
 }
 
 #[test]
+fn a_launcher_is_stopped_with_sigterm_first_and_sigkill_if_it_ignores_it() {
+    let dir = temp_dir("launcher-stop");
+    let log = dir.join("signals");
+    // One that passes SIGTERM on (as srun cancels its step), and one that
+    // ignores it (its worker inherits that, so only SIGKILL ends them).
+    let polite = dir.join("polite");
+    executable(
+        &polite,
+        &format!(
+            "#!/bin/sh\ntrap 'echo TERM >> {}; kill $child; exit 143' TERM\n\
+             exec 3<&0\n\"$@\" <&3 3<&- &\nchild=$!\nwait $child\n",
+            log.display()
+        ),
+    );
+    let deaf = dir.join("deaf");
+    executable(&deaf, "#!/bin/sh\ntrap '' TERM\nexec \"$@\"\n");
+    for launcher in [&polite, &deaf] {
+        let launcher = launcher.display().to_string();
+        let r = run(&[
+            "-q",
+            "pool",
+            "-n",
+            "1",
+            "--launcher",
+            &launcher,
+            "--timeout",
+            "1",
+            "--json",
+            "chaos",
+            "hang",
+            "ok:after",
+        ]);
+        assert_eq!(r.code, 1, "{launcher}: {}", r.stderr);
+        assert_eq!(outcomes(&r.json()), ["timed_out", "ok"], "{launcher}");
+    }
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "TERM\n");
+}
+
+#[test]
 fn local_host_slots_are_plain_workers() {
     let doc = run_expect(
         &["-q", "pool", "--hosts", ":2,:1", "--json", "square", "5"],

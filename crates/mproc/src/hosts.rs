@@ -139,6 +139,16 @@ pub fn split_command(flag: &str, command: &str) -> Result<Vec<OsString>> {
     }
 }
 
+/// True when `launcher` is `srun` without `-u`/`--unbuffered`, which
+/// would hold the worker's binary output until a newline.
+fn srun_without_unbuffered(launcher: &[OsString]) -> bool {
+    let is_srun = launcher
+        .first()
+        .and_then(|p| Path::new(p).file_name())
+        .is_some_and(|name| name == "srun");
+    is_srun && !launcher.iter().any(|w| w == "-u" || w == "--unbuffered")
+}
+
 /// Where and how each pool slot's worker runs.
 #[derive(Debug, Clone, Default)]
 pub struct Placement {
@@ -225,6 +235,15 @@ impl Placement {
         if self.launcher.is_empty() && self.worker_path.is_none() {
             return WorkerCommand::current_exe();
         }
+        if srun_without_unbuffered(&self.launcher)
+            && std::env::var_os("SLURM_UNBUFFEREDIO").is_none()
+        {
+            tracing::warn!(
+                "--launcher runs srun without --unbuffered: slurmstepd holds a worker's \
+                 output until a newline, so its handshake may never arrive \
+                 (add --unbuffered, or use --slurm inside an allocation)"
+            );
+        }
         Ok(WorkerCommand::program(self.worker_program()?).with_launcher(self.launcher.clone()))
     }
 
@@ -292,5 +311,11 @@ mod tests {
         assert!(words.contains(r#""--", "far""#), "{words}");
         assert_eq!(commands[2].host(), None);
         assert!(split_command("--launcher", "a 'b").is_err());
+        let srun = |s| srun_without_unbuffered(&split_command("--launcher", s).unwrap());
+        assert!(srun("srun -N1 -n1 --quiet"));
+        assert!(srun("/usr/bin/srun -n1"));
+        assert!(!srun("srun -N1 -n1 --quiet --unbuffered"));
+        assert!(!srun("srun -u -n1"));
+        assert!(!srun("ssh -T host"));
     }
 }

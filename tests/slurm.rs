@@ -62,11 +62,15 @@ impl Cluster {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
         let key = dir.join("munge/munge.key");
-        std::fs::write(
-            &key,
-            (0..1024).map(|i| (i * 7 + 13) as u8).collect::<Vec<_>>(),
+        // A random key: with a known one, anyone on this machine could
+        // forge credentials and run jobs as root on the test cluster.
+        let mut random = vec![0u8; 1024];
+        std::io::Read::read_exact(
+            &mut std::fs::File::open("/dev/urandom").unwrap(),
+            &mut random,
         )
         .unwrap();
+        std::fs::write(&key, random).unwrap();
         std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o400))
             .unwrap();
         let socket = dir.join("munge/socket");

@@ -163,13 +163,16 @@ impl Cluster {
         }
     }
 
+    /// The last lines each daemon logged.
     fn logs(&self) -> String {
         ["munged", "slurmctld", "slurmd"]
             .iter()
             .map(|name| {
                 let text = std::fs::read_to_string(self.dir.join(format!("log/{name}.out")))
                     .unwrap_or_default();
-                format!("== {name}\n{text}")
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+                format!("== {name}\n{tail}\n")
             })
             .collect()
     }
@@ -227,6 +230,10 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let jobs = self.client(&["squeue", "--all", "--steps"], 10);
+            eprintln!("squeue --steps:\n{}\n{}", jobs.stdout, self.logs());
+        }
         if let Ok(mut scancel) = self.command("scancel").args(["--user", "root"]).spawn() {
             let deadline = Instant::now() + Duration::from_secs(20);
             while scancel.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
@@ -257,9 +264,15 @@ fn slurm_conf(dir: &Path, node: &str, cpus: usize, socket: &Path) -> String {
             .unwrap()
             .port()
     };
+    // Job ids that no other test cluster uses, so that a late message from
+    // a stopped cluster's step daemon can never name a job of this one.
+    static CLUSTERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = CLUSTERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let first_job = (std::process::id() % 60) * 1_000_000 + (n % 90) * 10_000 + 1;
     let d = dir.display();
     format!(
         "ClusterName=mproctest\n\
+         FirstJobId={first_job}\n\
          SlurmctldHost={node}(127.0.0.1)\n\
          SlurmctldPort={ctld}\n\
          SlurmdPort={slurmd}\n\
@@ -453,12 +466,14 @@ fn square_and_analyze_as_job_steps_inside_salloc_and_sbatch() {
     // The sbatch recipe of docs/DISTRIBUTED.md.
     let script = cluster.dir.join("job.sh");
     let out = cluster.dir.join("job.out");
+    let err = cluster.dir.join("job.err");
     std::fs::write(
         &script,
-        format!("#!/bin/sh\n{MPROC} -q pool --slurm --json square 7\n"),
+        format!("#!/bin/sh\n{MPROC} pool --slurm --json square 7\n"),
     )
     .unwrap();
     let out_arg = format!("--output={}", out.display());
+    let err_arg = format!("--error={}", err.display());
     let script_arg = script.display().to_string();
     let batch = cluster.client(
         &[
@@ -469,13 +484,15 @@ fn square_and_analyze_as_job_steps_inside_salloc_and_sbatch() {
             "--time=5",
             "--quiet",
             &out_arg,
+            &err_arg,
             &script_arg,
         ],
         120,
     );
-    assert_eq!(batch.code, 0, "{}", batch.stderr);
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let printed = std::fs::read_to_string(&out).unwrap_or_default();
+    let logged = std::fs::read_to_string(&err).unwrap_or_default();
+    assert_eq!(batch.code, 0, "{}\njob stderr:\n{logged}", batch.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&printed).unwrap();
     assert_eq!(values(&doc), [0, 1, 4, 9, 16, 25, 36]);
 }
 

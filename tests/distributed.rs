@@ -10,6 +10,14 @@ use nix::unistd::Pid;
 
 use crate::support::*;
 
+/// Says, where `cargo test` shows it even for a passing test, that a test
+/// did not run here and why.
+pub(crate) fn skipped(why: &str) {
+    use std::io::Write;
+    // Straight to fd 2: the test harness captures only print! and eprint!.
+    let _ = writeln!(std::io::stderr().lock(), "skipped: {why}");
+}
+
 fn executable(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -61,6 +69,45 @@ fn a_launcher_prefixes_the_worker_command_and_gets_no_parent_argv() {
 }
 
 #[test]
+fn a_launcher_is_stopped_with_sigterm_first_and_sigkill_if_it_ignores_it() {
+    let dir = temp_dir("launcher-stop");
+    let log = dir.join("signals");
+    // One that passes SIGTERM on (as srun cancels its step), and one that
+    // ignores it (its worker inherits that, so only SIGKILL ends them).
+    let polite = dir.join("polite");
+    executable(
+        &polite,
+        &format!(
+            "#!/bin/sh\ntrap 'echo TERM >> {}; kill $child; exit 143' TERM\n\
+             exec 3<&0\n\"$@\" <&3 3<&- &\nchild=$!\nwait $child\n",
+            log.display()
+        ),
+    );
+    let deaf = dir.join("deaf");
+    executable(&deaf, "#!/bin/sh\ntrap '' TERM\nexec \"$@\"\n");
+    for launcher in [&polite, &deaf] {
+        let launcher = launcher.display().to_string();
+        let r = run(&[
+            "-q",
+            "pool",
+            "-n",
+            "1",
+            "--launcher",
+            &launcher,
+            "--timeout",
+            "1",
+            "--json",
+            "chaos",
+            "hang",
+            "ok:after",
+        ]);
+        assert_eq!(r.code, 1, "{launcher}: {}", r.stderr);
+        assert_eq!(outcomes(&r.json()), ["timed_out", "ok"], "{launcher}");
+    }
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "TERM\n");
+}
+
+#[test]
 fn local_host_slots_are_plain_workers() {
     let doc = run_expect(
         &["-q", "pool", "--hosts", ":2,:1", "--json", "square", "5"],
@@ -71,6 +118,117 @@ fn local_host_slots_are_plain_workers() {
     let r = run(&["pool", "--hosts", "a:0", "square", "1"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--hosts entry 'a:0'"), "{}", r.stderr);
+}
+
+#[test]
+fn a_host_that_looks_like_an_ssh_option_is_refused_before_ssh_runs() {
+    let dir = temp_dir("host-option");
+    let pwned = dir.join("pwned");
+    let record = dir.join("ssh-ran");
+    let fake_ssh = dir.join("fake-ssh");
+    executable(
+        &fake_ssh,
+        &format!("#!/bin/sh\necho \"$@\" >> {}\nexit 1\n", record.display()),
+    );
+    let fake = fake_ssh.display().to_string();
+    let hostfile = dir.join("hosts");
+    // The command runs in `dir`, so `pwned` lands there if ssh ever sees it.
+    for host in [
+        "-oProxyCommand=touch${IFS}pwned",
+        "bob@-oProxyCommand=touch${IFS}pwned",
+    ] {
+        let entry = format!("{host}:1");
+        std::fs::write(&hostfile, format!("# cluster\nnode1:1\n{entry}\n")).unwrap();
+        let from_file = hostfile.display().to_string();
+        for (flag, value, named) in [
+            (
+                "--hosts",
+                entry.as_str(),
+                format!("--hosts entry '{entry}'"),
+            ),
+            (
+                "--hostfile",
+                from_file.as_str(),
+                format!("--hostfile {from_file} line 3"),
+            ),
+        ] {
+            // With the real ssh client (if any) and with a recording one.
+            for ssh in [None, Some(fake.as_str())] {
+                // `--hosts=VALUE`: clap would read a separate '-o...' as a flag.
+                let joined = format!("{flag}={value}");
+                let mut args = vec!["pool", joined.as_str()];
+                if let Some(ssh) = ssh {
+                    args.extend(["--ssh", ssh]);
+                }
+                args.extend(["square", "2"]);
+                let r = output(mproc().current_dir(&dir).args(&args));
+                assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+                assert!(r.stderr.contains(&named), "{}", r.stderr);
+                assert!(r.stderr.contains("starts with '-'"), "{}", r.stderr);
+                assert!(!pwned.exists(), "{args:?} ran the host's ProxyCommand");
+                assert!(!record.exists(), "{args:?} started ssh");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_ssh_command_gets_the_host_after_a_double_dash() {
+    let dir = temp_dir("ssh-argv");
+    let record = dir.join("argv");
+    let fake_ssh = dir.join("fake-ssh");
+    executable(
+        &fake_ssh,
+        &format!("#!/bin/sh\necho \"$@\" >> {}\nexit 1\n", record.display()),
+    );
+    let ssh = format!("{} -p 2222", fake_ssh.display());
+    let r = run(&[
+        "pool",
+        "--hosts",
+        "user@node7:1",
+        "--ssh",
+        &ssh,
+        "--worker-path",
+        "/opt/mproc",
+        "square",
+        "1",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let argv = std::fs::read_to_string(&record).unwrap();
+    assert_eq!(
+        argv.lines().next(),
+        Some("-p 2222 -- user@node7 /opt/mproc worker"),
+        "{argv}"
+    );
+}
+
+#[test]
+fn a_huge_worker_count_on_a_host_is_a_usage_error() {
+    let dir = temp_dir("host-count");
+    let hostfile = dir.join("hosts");
+    std::fs::write(&hostfile, "node1:99999999999\n").unwrap();
+    let file = hostfile.display().to_string();
+    for (flag, value, named) in [
+        (
+            "--hosts",
+            "node1:99999999999",
+            "--hosts entry 'node1:99999999999'".to_string(),
+        ),
+        ("--hosts", ":5000", "--hosts entry ':5000'".to_string()),
+        (
+            "--hostfile",
+            file.as_str(),
+            format!("--hostfile {file} line 1"),
+        ),
+    ] {
+        let r = run(&["pool", flag, value, "square", "1"]);
+        assert_eq!(r.code, 2, "{value}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&named) && r.stderr.contains("over the limit of 4096"),
+            "{}",
+            r.stderr
+        );
+    }
 }
 
 #[test]
@@ -112,7 +270,7 @@ impl Sshd {
                 std::env::var_os("CI").is_none(),
                 "CI must install openssh-server (see .ci/run)"
             );
-            eprintln!("skipping: /usr/sbin/sshd is not installed (apt-get install openssh-server)");
+            skipped("/usr/sbin/sshd is not installed (apt-get install openssh-server)");
             return None;
         }
         let dir = temp_dir("sshd");

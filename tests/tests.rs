@@ -16,5 +16,6 @@ mod outputs;
 mod pool;
 mod process;
 mod reliability;
+mod slurm;
 mod tutorial;
 mod words;

@@ -100,6 +100,10 @@ pub(super) struct PoolFlags {
     /// The ssh command for remote hosts [default: ssh -T -o BatchMode=yes].
     #[arg(long, value_name = "CMD", global = true)]
     ssh: Option<String>,
+    /// Inside a Slurm allocation (salloc, sbatch): run each worker as a job
+    /// step [default -n: SLURM_NTASKS, else SLURM_CPUS_ON_NODE].
+    #[arg(long, global = true, conflicts_with_all = ["launcher", "hosts", "hostfile", "ssh", "serial"])]
+    slurm: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -119,24 +123,32 @@ impl PoolFlags {
         concurrency: u32,
     ) -> Result<PoolCommand> {
         let f = self;
-        let placement = Placement {
-            hosts: match (&f.hosts, &f.hostfile) {
-                (Some(spec), _) => parse_hosts(spec)?,
-                (None, Some(file)) => read_hostfile(file)?,
-                (None, None) => Vec::new(),
-            },
-            launcher: match &f.launcher {
-                Some(l) => split_command("--launcher", l)?,
-                None => Vec::new(),
-            },
-            ssh: match &f.ssh {
-                Some(s) => split_command("--ssh", s)?,
-                None => Vec::new(),
-            },
-            worker_path: f.worker_path,
+        let placement = if f.slurm {
+            Placement {
+                worker_path: f.worker_path,
+                ..Placement::slurm()?
+            }
+        } else {
+            Placement {
+                hosts: match (&f.hosts, &f.hostfile) {
+                    (Some(spec), _) => parse_hosts(spec)?,
+                    (None, Some(file)) => read_hostfile(file)?,
+                    (None, None) => Vec::new(),
+                },
+                launcher: match &f.launcher {
+                    Some(l) => split_command("--launcher", l)?,
+                    None => Vec::new(),
+                },
+                ssh: match &f.ssh {
+                    Some(s) => split_command("--ssh", s)?,
+                    None => Vec::new(),
+                },
+                worker_path: f.worker_path,
+                slurm: None,
+            }
         };
         let settings = PoolSettings {
-            processes: f.processes,
+            processes: f.processes.or(placement.default_processes()),
             chunksize: f.chunksize,
             max_tasks_per_child: f.maxtasksperchild,
             timeout: f.timeout,

@@ -7,12 +7,18 @@
 //! [`ChildGuard`] owns a started child: it can signal it without racing pid
 //! reuse, waits with a deadline, and kills and reaps it when dropped, so no
 //! handle ever leaves a process behind.
+//!
+//! A launcher is stopped more gently than a worker: SIGTERM first (`srun`
+//! then cancels its job step at once, `ssh` closes its session, which ends
+//! the remote worker through its watchdog), SIGKILL after
+//! [`LAUNCHER_GRACE`]. Its death signal, should this process die first, is
+//! SIGTERM too; a worker started directly gets SIGKILL.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{self, SigHandler, Signal};
@@ -26,6 +32,14 @@ pub const WORKER_ENV: &str = "MPROC_WORKER";
 
 /// The argument that starts worker mode.
 pub const WORKER_ARG: &str = "worker";
+
+/// How long a launcher has to exit after SIGTERM before it gets SIGKILL.
+pub const LAUNCHER_GRACE: Duration = Duration::from_secs(1);
+
+/// Pids started behind a launcher, between [`WorkerCommand::spawn`] and
+/// [`ChildGuard::new`] (the child is not reaped in between, so its pid
+/// cannot be reused).
+static LAUNCHED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// What to execute for a worker.
 #[derive(Debug, Clone)]
@@ -124,15 +138,24 @@ impl WorkerCommand {
             );
         }
         let parent = nix::unistd::getpid();
+        // A launcher gets SIGTERM when this process dies, so that it can end
+        // its remote side (srun cancels its step; ssh closes its session).
+        let death = if self.launcher.is_empty() {
+            Signal::SIGKILL
+        } else {
+            Signal::SIGTERM
+        };
         // SAFETY: the closure runs in the forked child before exec and only
         // makes async-signal-safe system calls (prctl, getppid, sigaction,
         // kill, dup2, fcntl); it allocates nothing and takes no lock.
         unsafe {
             cmd.pre_exec(move || {
-                // Die with the parent, even if it is SIGKILLed.
-                let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+                // Die with the parent, even if it is SIGKILLed. This child's
+                // parent is this process, never a launcher's thread: what a
+                // launcher starts relies on its stream closing instead.
+                let _ = nix::sys::prctl::set_pdeathsig(death);
                 if nix::unistd::getppid() != parent {
-                    let _ = signal::raise(Signal::SIGKILL);
+                    let _ = signal::raise(death);
                 }
                 // Ctrl-C reaches the whole foreground group; the parent decides.
                 let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
@@ -152,7 +175,7 @@ impl WorkerCommand {
                 Ok(())
             });
         }
-        cmd.spawn().map_err(|e| {
+        let child = cmd.spawn().map_err(|e| {
             Error::new(
                 ErrorKind::Spawn,
                 format!(
@@ -163,13 +186,26 @@ impl WorkerCommand {
                 ),
             )
             .with_source(e)
-        })
+        })?;
+        if !self.launcher.is_empty() {
+            LAUNCHED
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(child.id());
+        }
+        Ok(child)
     }
 }
 
 /// Owns a child process until it is reaped. Dropping it kills and reaps.
 #[derive(Debug)]
 pub(crate) struct ChildGuard {
+    inner: Arc<Owned>,
+    launcher: bool,
+}
+
+#[derive(Debug)]
+struct Owned {
     child: Mutex<Child>,
     exit: Mutex<Option<Exit>>,
     pid: u32,
@@ -178,19 +214,97 @@ pub(crate) struct ChildGuard {
 impl ChildGuard {
     pub(crate) fn new(child: Child) -> Self {
         let pid = child.id();
+        let launcher = {
+            let mut launched = LAUNCHED.lock().unwrap_or_else(|e| e.into_inner());
+            let found = launched.iter().position(|&p| p == pid);
+            found.map(|i| launched.swap_remove(i)).is_some()
+        };
         ChildGuard {
-            child: Mutex::new(child),
-            exit: Mutex::new(None),
-            pid,
+            inner: Arc::new(Owned {
+                child: Mutex::new(child),
+                exit: Mutex::new(None),
+                pid,
+            }),
+            launcher,
         }
     }
 
     pub(crate) fn pid(&self) -> u32 {
-        self.pid
+        self.inner.pid
     }
 
-    /// Sends `sig` unless the child was already reaped (so never to a reused pid).
+    /// Sends `sig` unless the child was already reaped (so never to a reused
+    /// pid). SIGKILL to a launcher goes the way of [`kill`](Self::kill):
+    /// only a signal it can catch lets it stop what it started elsewhere.
     pub(crate) fn signal(&self, sig: Signal) {
+        if self.launcher && sig == Signal::SIGKILL {
+            return self.kill();
+        }
+        self.inner.signal(sig);
+    }
+
+    /// Kills the child unless it was already reaped: SIGKILL for a worker;
+    /// for a launcher SIGTERM, then SIGKILL if it is still there after
+    /// [`LAUNCHER_GRACE`]. Does not wait.
+    pub(crate) fn kill(&self) {
+        if !self.launcher {
+            return self.inner.signal(Signal::SIGKILL);
+        }
+        self.inner.signal(Signal::SIGTERM);
+        let owned = Arc::clone(&self.inner);
+        let escalation = std::thread::Builder::new()
+            .name("mproc-launcher-kill".into())
+            .stack_size(64 << 10)
+            .spawn(move || {
+                if owned.wait_timeout(LAUNCHER_GRACE).is_none() {
+                    owned.signal(Signal::SIGKILL);
+                }
+            });
+        if escalation.is_err() {
+            self.inner.signal(Signal::SIGKILL);
+        }
+    }
+
+    /// Reaps the child if it has exited.
+    pub(crate) fn try_wait(&self) -> Option<Exit> {
+        self.inner.try_wait()
+    }
+
+    /// Waits up to `limit` for the child to exit; `None` if it is still running.
+    pub(crate) fn wait_timeout(&self, limit: Duration) -> Option<Exit> {
+        self.inner.wait_timeout(limit)
+    }
+
+    /// Waits up to `grace` for a clean exit, then kills (a launcher gets
+    /// [`LAUNCHER_GRACE`] after SIGTERM); always reaps.
+    pub(crate) fn reap(&self, grace: Duration) -> Exit {
+        if let Some(exit) = self.wait_timeout(grace) {
+            return exit;
+        }
+        if self.launcher {
+            self.inner.signal(Signal::SIGTERM);
+            if let Some(exit) = self.wait_timeout(LAUNCHER_GRACE) {
+                return exit;
+            }
+        }
+        self.inner.signal(Signal::SIGKILL);
+        let owned = &self.inner;
+        let mut child = owned.child.lock().unwrap_or_else(|e| e.into_inner());
+        let mut exit = owned.exit.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(exit) = *exit {
+            return exit;
+        }
+        let status = child
+            .wait()
+            .map(Exit::from_status)
+            .unwrap_or(Exit::Code(-1));
+        *exit = Some(status);
+        status
+    }
+}
+
+impl Owned {
+    fn signal(&self, sig: Signal) {
         let _child = self.child.lock().unwrap_or_else(|e| e.into_inner());
         if self
             .exit
@@ -202,13 +316,7 @@ impl ChildGuard {
         }
     }
 
-    /// Kills the child with SIGKILL unless it was already reaped.
-    pub(crate) fn kill(&self) {
-        self.signal(Signal::SIGKILL);
-    }
-
-    /// Reaps the child if it has exited.
-    pub(crate) fn try_wait(&self) -> Option<Exit> {
+    fn try_wait(&self) -> Option<Exit> {
         let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
         let mut exit = self.exit.lock().unwrap_or_else(|e| e.into_inner());
         if exit.is_none() {
@@ -219,8 +327,7 @@ impl ChildGuard {
         *exit
     }
 
-    /// Waits up to `limit` for the child to exit; `None` if it is still running.
-    pub(crate) fn wait_timeout(&self, limit: Duration) -> Option<Exit> {
+    fn wait_timeout(&self, limit: Duration) -> Option<Exit> {
         let deadline = Instant::now() + limit;
         let mut pause = Duration::from_micros(50);
         loop {
@@ -234,21 +341,6 @@ impl ChildGuard {
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(20));
         }
-    }
-
-    /// Waits up to `grace` for a clean exit, then kills; always reaps.
-    pub(crate) fn reap(&self, grace: Duration) -> Exit {
-        if let Some(exit) = self.wait_timeout(grace) {
-            return exit;
-        }
-        self.kill();
-        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        let status = child
-            .wait()
-            .map(Exit::from_status)
-            .unwrap_or(Exit::Code(-1));
-        *self.exit.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
-        status
     }
 }
 

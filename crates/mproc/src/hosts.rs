@@ -1,18 +1,25 @@
 //! Where workers run: host lists (`--hosts host1:4,host2:8,:2`,
-//! `--hostfile FILE`) and the command each pool slot starts.
+//! `--hostfile FILE`), a Slurm allocation (`--slurm`), and the command each
+//! pool slot starts.
 //!
 //! A slot on this machine runs this executable, or, behind `--launcher`,
 //! the worker path the launcher can reach. A slot on another host runs
-//! `ssh -T HOST mproc worker` (the ssh command and the worker path are
-//! settable). Everything else about a remote worker (the handshake, crashes,
-//! timeouts) is the same as for a local one; this module only decides what
-//! to execute.
+//! `ssh -T -- HOST mproc worker` (the ssh command and the worker path are
+//! settable); a host is a name, never an option, so one that starts with
+//! `-` is refused. Inside a Slurm allocation a slot runs one job step
+//! ([`slurm`]). Everything else about a remote worker (the handshake,
+//! crashes, timeouts) is the same as for a local one; this module only
+//! decides what to execute.
+
+pub mod slurm;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::child::WorkerCommand;
 use crate::error::{Error, Result};
+use crate::settings::MAX_PROCESSES;
+pub use slurm::SlurmAllocation;
 
 /// A number of workers on one host (`None`: this machine).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +72,14 @@ pub fn read_hostfile(path: &Path) -> Result<Vec<HostSlots>> {
 
 fn parse_entry(entry: &str, context: &str) -> Result<HostSlots> {
     let bad = || Error::usage(format!("{context} is not HOST:N, N/HOST or :N"));
+    let option = |host: &str| {
+        Error::usage(format!(
+            "{context}: host '{host}' starts with '-': a host is a name, not an ssh option"
+        ))
+    };
+    if entry.starts_with('-') {
+        return Err(option(entry));
+    }
     let (host, count) = if let Some((n, host)) = entry.split_once('/') {
         (host, Some(n))
     } else if let Some((host, n)) = entry.rsplit_once(':') {
@@ -81,9 +96,24 @@ fn parse_entry(entry: &str, context: &str) -> Result<HostSlots> {
             .ok_or_else(bad)?,
         None => 1,
     };
+    if processes > MAX_PROCESSES {
+        return Err(Error::usage(format!(
+            "{context} asks for {processes} workers, over the limit of {MAX_PROCESSES} per pool"
+        )));
+    }
     let host = host.trim();
-    if host.contains(char::is_whitespace) {
+    if host.contains(|c: char| c.is_whitespace() || c.is_control()) {
         return Err(bad());
+    }
+    // ssh reads a word that starts with '-' as an option (-oProxyCommand=...
+    // runs a command): a host, and the user in user@host, are names.
+    let name = match host.rsplit_once('@') {
+        Some((user, name)) if user.is_empty() || name.is_empty() => return Err(bad()),
+        Some((_, name)) => name,
+        None => host,
+    };
+    if host.starts_with('-') || name.starts_with('-') {
+        return Err(option(host));
     }
     Ok(HostSlots {
         host: (!host.is_empty()).then(|| host.to_string()),
@@ -109,6 +139,16 @@ pub fn split_command(flag: &str, command: &str) -> Result<Vec<OsString>> {
     }
 }
 
+/// True when `launcher` is `srun` without `-u`/`--unbuffered`, which
+/// would hold the worker's binary output until a newline.
+fn srun_without_unbuffered(launcher: &[OsString]) -> bool {
+    let is_srun = launcher
+        .first()
+        .and_then(|p| Path::new(p).file_name())
+        .is_some_and(|name| name == "srun");
+    is_srun && !launcher.iter().any(|w| w == "-u" || w == "--unbuffered")
+}
+
 /// Where and how each pool slot's worker runs.
 #[derive(Debug, Clone, Default)]
 pub struct Placement {
@@ -121,20 +161,41 @@ pub struct Placement {
     /// The mproc binary where the worker runs (default: this executable
     /// locally, `mproc` on another host's PATH).
     pub worker_path: Option<PathBuf>,
+    /// Run each worker as a job step of this Slurm allocation.
+    pub slurm: Option<SlurmAllocation>,
 }
 
 impl Placement {
+    /// Workers as job steps of the Slurm allocation this process runs in
+    /// (`SLURM_JOB_ID` must be set); see [`SlurmAllocation`].
+    pub fn slurm() -> Result<Placement> {
+        Ok(Placement {
+            slurm: Some(SlurmAllocation::from_env()?),
+            ..Placement::default()
+        })
+    }
+
+    /// The number of workers this placement suggests when none is asked
+    /// for: a Slurm allocation's tasks.
+    pub fn default_processes(&self) -> Option<usize> {
+        self.slurm.as_ref().map(|s| s.tasks)
+    }
+
     /// True when nothing asks for anything but local workers of this
     /// executable.
     pub fn is_local(&self) -> bool {
         self.launcher.is_empty()
             && self.worker_path.is_none()
+            && self.slurm.is_none()
             && self.hosts.iter().all(|h| h.host.is_none())
     }
 
     /// The command of every slot, for `processes` slots when no hosts
     /// are given.
     pub(crate) fn commands(&self, processes: usize) -> Result<Vec<WorkerCommand>> {
+        if let Some(slurm) = &self.slurm {
+            return Ok(slurm.commands(processes, &self.worker_program()?));
+        }
         let hosts = if self.hosts.is_empty() {
             vec![HostSlots {
                 host: None,
@@ -153,6 +214,8 @@ impl Placement {
                     } else {
                         self.ssh.clone()
                     };
+                    // Whatever the ssh command, the host is an operand.
+                    launcher.push("--".into());
                     launcher.push(host.into());
                     let program = self
                         .worker_path
@@ -172,14 +235,27 @@ impl Placement {
         if self.launcher.is_empty() && self.worker_path.is_none() {
             return WorkerCommand::current_exe();
         }
-        // Behind a launcher, /proc/self/exe would name the launcher's own
-        // process: pass the executable's real path.
-        let program = match &self.worker_path {
-            Some(p) => p.clone(),
+        if srun_without_unbuffered(&self.launcher)
+            && std::env::var_os("SLURM_UNBUFFEREDIO").is_none()
+        {
+            tracing::warn!(
+                "--launcher runs srun without --unbuffered: slurmstepd holds a worker's \
+                 output until a newline, so its handshake may never arrive \
+                 (add --unbuffered, or use --slurm inside an allocation)"
+            );
+        }
+        Ok(WorkerCommand::program(self.worker_program()?).with_launcher(self.launcher.clone()))
+    }
+
+    /// The worker binary behind a launcher: `--worker-path`, else this
+    /// executable's real path (/proc/self/exe would name the launcher's own
+    /// process).
+    fn worker_program(&self) -> Result<PathBuf> {
+        match &self.worker_path {
+            Some(p) => Ok(p.clone()),
             None => std::env::current_exe()
-                .map_err(|e| Error::io("cannot find this executable for --launcher", e))?,
-        };
-        Ok(WorkerCommand::program(program).with_launcher(self.launcher.clone()))
+                .map_err(|e| Error::io("cannot find this executable for a launcher", e)),
+        }
     }
 }
 
@@ -210,8 +286,12 @@ mod tests {
             parse_hosts("user@h:2").unwrap(),
             vec![slots(Some("user@h"), 2)]
         );
-        for bad in ["h:0", "h:x", "", "a b:2"] {
+        for bad in ["h:0", "h:x", "", "a b:2", "h:99999999999", "@h:1", "u@:1"] {
             assert!(parse_hosts(bad).is_err(), "{bad}");
+        }
+        for option in ["-oProxyCommand=touch${IFS}x:1", "-p22", "-u@h", "u@-oX=y:2"] {
+            let e = parse_hosts(option).unwrap_err();
+            assert!(e.to_string().contains("starts with '-'"), "{option}: {e}");
         }
     }
 
@@ -227,7 +307,15 @@ mod tests {
         assert_eq!(commands.len(), 3);
         assert_eq!(commands[0].host(), Some("far"));
         assert_eq!(commands[0].describe(), "worker on far");
+        let words = format!("{:?}", commands[0]);
+        assert!(words.contains(r#""--", "far""#), "{words}");
         assert_eq!(commands[2].host(), None);
         assert!(split_command("--launcher", "a 'b").is_err());
+        let srun = |s| srun_without_unbuffered(&split_command("--launcher", s).unwrap());
+        assert!(srun("srun -N1 -n1 --quiet"));
+        assert!(srun("/usr/bin/srun -n1"));
+        assert!(!srun("srun -N1 -n1 --quiet --unbuffered"));
+        assert!(!srun("srun -u -n1"));
+        assert!(!srun("ssh -T host"));
     }
 }

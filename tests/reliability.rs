@@ -540,3 +540,43 @@ fn a_signal_to_the_process_then_its_group_prints_partial_results() {
     assert_eq!(rs[0]["outcome"], "ok");
     assert!(rs[1..].iter().all(|r| r["outcome"] != "ok"), "{doc}");
 }
+
+/// The first Ctrl-C while workers are still starting (a launcher that never
+/// answers) ends the run at once, not at the 30 s handshake deadline.
+#[test]
+fn ctrl_c_while_workers_start_exits_at_once() {
+    let dir = temp_dir("silent-launcher");
+    let launcher = dir.join("silent.sh");
+    std::fs::write(&launcher, "#!/bin/sh\nexec sleep 100\n").unwrap();
+    std::fs::set_permissions(
+        &launcher,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let launcher = launcher.display().to_string();
+    let mut child = spawn(&[
+        "-q",
+        "pool",
+        "-n",
+        "1",
+        "--launcher",
+        &launcher,
+        "square",
+        "3",
+    ]);
+    let parent = child.id();
+    wait_until("the launcher to start", || !children(parent).is_empty());
+    let launchers = children(parent);
+    signal(parent, Signal::SIGINT);
+    // Well under the 30 s the handshake may take.
+    let r: Run = wait_bounded(&mut child, 20).into();
+    assert_eq!(r.code, 130, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("SIGINT while the workers were starting"),
+        "{}",
+        r.stderr
+    );
+    for pid in launchers {
+        wait_until(&format!("launcher {pid} to end"), || !alive(pid));
+    }
+}

@@ -68,11 +68,15 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     };
     let Plan { job, inputs } = J::plan(args, &context)?;
     check_outputs(cmd)?;
-    let runner = Runner::start(cmd)?;
-    let interrupts = match &runner {
-        Runner::Pool(pool) => Some(super::signals::Interrupts::watch(pool.stopper())?),
-        Runner::Serial(_) => None,
+    let interrupts = if cmd.serial {
+        None
+    } else {
+        Some(super::signals::Interrupts::watch()?)
     };
+    let runner = Runner::start(cmd)?;
+    if let (Some(interrupts), Runner::Pool(pool)) = (&interrupts, &runner) {
+        interrupts.stops(pool.stopper());
+    }
     let context = Context {
         processes: runner.processes(),
         ..context

@@ -22,37 +22,49 @@ use mproc::Stopper;
 /// How soon a repeat of the first signal counts as the same request.
 pub(super) const SAME_REQUEST: Duration = Duration::from_secs(1);
 
-/// Watches for SIGINT and SIGTERM while a pool runs.
+/// Watches for SIGINT and SIGTERM while a pool starts and runs.
 pub(super) struct Interrupts {
     received: Arc<AtomicI32>,
     handle: Handle,
+    stopper: Arc<std::sync::Mutex<Option<Stopper>>>,
 }
 
 impl Interrupts {
-    /// Starts watching; the first signal stops the pool through `stopper`.
-    pub(super) fn watch(stopper: Stopper) -> Result<Interrupts> {
+    /// Starts watching before the pool exists: a signal while its workers
+    /// start exits at once (there is nothing to print yet); once
+    /// [`stops`](Interrupts::stops) is given the pool, the first signal
+    /// stops it.
+    pub(super) fn watch() -> Result<Interrupts> {
         let mut signals = Signals::new([SIGINT, SIGTERM])
             .map_err(|e| Error::io("cannot install signal handlers", e))?;
         let handle = signals.handle();
         let received = Arc::new(AtomicI32::new(0));
         let seen = Arc::clone(&received);
+        let stopper: Arc<std::sync::Mutex<Option<Stopper>>> = Arc::default();
+        let pool = Arc::clone(&stopper);
         std::thread::Builder::new()
             .name("mproc-signals".into())
             .spawn(move || {
                 let mut first: Option<(i32, Instant)> = None;
                 for sig in signals.forever() {
                     let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
-                    match first {
-                        None => {
+                    let running = pool.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    match (first, running) {
+                        (None, None) => {
+                            crate::progress::flush_logs();
+                            eprintln!("mproc: {name} while the workers were starting: exiting");
+                            std::process::exit(128 + sig);
+                        }
+                        (None, Some(stopper)) => {
                             first = Some((sig, Instant::now()));
                             seen.store(sig, Ordering::SeqCst);
                             tracing::warn!("received {name}: stopping the workers (press Ctrl-C again to exit at once)");
                             stopper.stop(&format!("interrupted by {name}"));
                         }
-                        Some(at) if same_request(at, sig, Instant::now()) => {
+                        (Some(at), _) if same_request(at, sig, Instant::now()) => {
                             tracing::debug!("{name} again at once: the same request to stop");
                         }
-                        Some(_) => {
+                        (Some(_), _) => {
                             eprintln!("mproc: second signal ({name}): exiting now");
                             std::process::exit(128 + sig);
                         }
@@ -60,7 +72,16 @@ impl Interrupts {
                 }
             })
             .map_err(|e| Error::io("cannot start the signal thread", e))?;
-        Ok(Interrupts { received, handle })
+        Ok(Interrupts {
+            received,
+            handle,
+            stopper,
+        })
+    }
+
+    /// From now on the first signal stops the pool through `stopper`.
+    pub(super) fn stops(&self, stopper: Stopper) {
+        *self.stopper.lock().unwrap_or_else(|e| e.into_inner()) = Some(stopper);
     }
 
     /// The signal that stopped the run, if one did.

@@ -79,6 +79,8 @@ pub const FETCH_CONCURRENCY: u32 = 16;
 const TITLE_COLUMNS: usize = 60;
 
 /// `mproc fetch SOURCE` and `mproc pool fetch SOURCE`.
+// The field docs are the command's help text, written for a terminal.
+#[allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Clone, clap::Args)]
 pub struct FetchArgs {
     /// The URLs: a text file (one a line, # comments), a sitemap XML file

@@ -66,7 +66,7 @@
 //!
 //! # Tests
 //!
-//! With the `test-support` feature, [`enable_test_support!`] lets pools
+//! With the `test-support` feature, `enable_test_support!` lets pools
 //! run inside `#[test]` functions: the test binary serves as its own worker.
 //!
 //! # Failure model

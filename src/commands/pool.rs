@@ -3,8 +3,8 @@
 
 use std::time::{Instant, SystemTime};
 
-use mproc::{ItemResult, Job, Pool, Result, Serial};
-use serde_json::{json, Value};
+use mproc::{ItemResult, Pool, Result, Serial};
+use serde_json::{json, Map, Value};
 
 use super::Status;
 use crate::joblog::{JobLog, Previous};
@@ -96,7 +96,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
 /// job-log lines and progress as it goes, draws the timeline at the end,
 /// and returns the results for a human report.
 #[allow(clippy::type_complexity)]
-fn execute<J: Job>(
+fn execute<J: Builtin>(
     runner: &Runner,
     job: &J,
     all: &[J::Input],
@@ -122,9 +122,13 @@ where
     };
     let keep = cmd.output != OutputFormat::Jsonl || cmd.observe.timeline.is_some();
     let mut results = Vec::with_capacity(if keep { inputs.len() } else { 0 });
+    // Fields a job adds to its JSON records (see `Builtin::arrived`).
+    let mut extras: Vec<Option<Map<String, Value>>> = Vec::new();
     let mut log_error = None;
     let mut take = |mut r: ItemResult<J::Output>| {
         r.index = original[r.index];
+        let input = &all[r.index];
+        let extra = J::arrived(&mut r, input, cmd.output);
         summary.add(&r);
         if let Some(p) = progress.as_mut() {
             p.item(r.outcome.is_ok());
@@ -141,11 +145,19 @@ where
             }
         }
         if cmd.output == OutputFormat::Jsonl {
-            out.json_line(&report::record(&r, &shown(r.index)));
+            out.json_line(&with_extra(
+                report::record(&r, &shown(r.index)),
+                extra.clone(),
+            ));
         }
         // Streamed output keeps nothing, so a long run stays flat in memory.
         if keep {
             results.push(r);
+            // Only jobs that add fields pay for the list.
+            if extra.is_some() || !extras.is_empty() {
+                extras.resize(results.len() - 1, None);
+                extras.push(extra);
+            }
         }
     };
     match (runner, cmd.mode) {
@@ -175,7 +187,13 @@ where
         OutputFormat::Json => {
             let records: Vec<Value> = results
                 .iter()
-                .map(|r| report::record(r, &shown(r.index)))
+                .enumerate()
+                .map(|(i, r)| {
+                    with_extra(
+                        report::record(r, &shown(r.index)),
+                        extras.get(i).cloned().flatten(),
+                    )
+                })
                 .collect();
             out.json_line(&json!({ "results": records, "summary": summary }));
         }
@@ -188,6 +206,16 @@ where
         }
     }
     Ok((results, summary))
+}
+
+/// A JSON record with a job's extra fields added (see `Builtin::arrived`).
+fn with_extra(mut record: Value, extra: Option<Map<String, Value>>) -> Value {
+    if let (Value::Object(fields), Some(extra)) = (&mut record, extra) {
+        for (k, v) in extra {
+            fields.entry(k).or_insert(v);
+        }
+    }
+    record
 }
 
 /// The inputs to run this time, with their indexes in the whole input:

@@ -13,4 +13,5 @@ mod observe;
 mod pool;
 mod process;
 mod reliability;
+mod run;
 mod tutorial;

@@ -91,13 +91,18 @@ impl Template {
         self.shell
     }
 
-    /// The first word as written (for "command not found" messages).
+    /// The program the line starts (for "command not found" messages):
+    /// the first word, up to any space in it.
     pub fn program(&self, input: &[u8], seq: u64) -> String {
         let word: Vec<u8> = self.words[0]
             .iter()
             .flat_map(|p| raw(p, input, seq))
             .collect();
-        String::from_utf8_lossy(&word).into_owned()
+        let word = String::from_utf8_lossy(&word).into_owned();
+        match (self.shell, word.split_whitespace().next()) {
+            (true, Some(first)) => first.to_string(),
+            _ => word,
+        }
     }
 
     /// The argv for one input: `sh -c LINE`, or the words themselves.

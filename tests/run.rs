@@ -408,6 +408,29 @@ fn large_output_is_spooled_printed_whole_and_cut_in_json() {
 }
 
 #[test]
+fn commands_do_not_inherit_the_workers_ignored_sigint() {
+    let r = run_expect(
+        &[
+            "run",
+            "-n",
+            "1",
+            "grep",
+            "SigIgn",
+            ":::",
+            "/proc/self/status",
+        ],
+        0,
+    );
+    let mask = r.stdout.trim().strip_prefix("SigIgn:").unwrap().trim();
+    let mask = u64::from_str_radix(mask, 16).unwrap();
+    assert_eq!(mask & (1 << (libc_sigint() - 1)), 0, "{}", r.stdout);
+}
+
+fn libc_sigint() -> i32 {
+    Signal::SIGINT as i32
+}
+
+#[test]
 fn pool_run_is_the_same_job() {
     let r = run_expect(&["pool", "-n", "2", "run", "echo", ":::", "a"], 0);
     assert_eq!(r.stdout, "a\n");

@@ -1,5 +1,6 @@
 //! One command as a grandchild the worker owns: started in its own process
-//! group with the death signal set and registered with the [`Watcher`],
+//! group and registered with the [`Watcher`], which kills the group if the
+//! worker dies,
 //! its stdout and stderr read as they come (spooled to a file past
 //! [`INLINE_MAX`]), then reaped.
 
@@ -13,7 +14,6 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{self, SigHandler, Signal};
 use serde::{Deserialize, Serialize};
 
 use super::watcher::Watcher;
@@ -110,24 +110,11 @@ pub fn run(
         } else {
             Stdio::piped()
         });
-    let owner = nix::unistd::getpid();
-    // SAFETY: the closure runs in the forked child before exec and makes
-    // only async-signal-safe system calls (setpgid, prctl, getppid, kill,
-    // sigaction); it allocates nothing and takes no lock.
-    unsafe {
-        cmd.pre_exec(move || {
-            // Its own group, so a timeout or Ctrl-C can end all of it.
-            nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))?;
-            // Die with the worker, even if it is SIGKILLed.
-            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-            if nix::unistd::getppid() != owner {
-                let _ = signal::raise(Signal::SIGKILL);
-            }
-            // The worker ignores SIGINT; the command should not inherit that.
-            let _ = signal::signal(Signal::SIGINT, SigHandler::SigDfl);
-            Ok(())
-        });
-    }
+    // Its own group, so a timeout or Ctrl-C can end all of it. No
+    // `pre_exec`: std then starts it with posix_spawn (vfork-fast), which
+    // matters when each item is one short command.
+    cmd.process_group(0);
+    unignore_sigint();
     let mut child = cmd.spawn().map_err(StartError)?;
     let pid = child.id() as i32;
     if let Some(w) = watcher {
@@ -158,6 +145,33 @@ pub fn run(
         stdout: out.finish(),
         stderr: err.finish(),
     })
+}
+
+/// A worker ignores SIGINT (the parent decides), and an ignored signal
+/// stays ignored across `exec`: commands would inherit that. A handler
+/// that does nothing ignores it just as well here, and `exec` resets it
+/// to the default. Only an ignored SIGINT is replaced (never a parent's
+/// own handler, with `--serial`).
+fn unignore_sigint() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    extern "C" fn nothing(_: nix::libc::c_int) {}
+    ONCE.call_once(|| {
+        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+        let handler = SigAction::new(
+            SigHandler::Handler(nothing),
+            SaFlags::SA_RESTART,
+            SigSet::empty(),
+        );
+        // SAFETY: installs a handler that does nothing (async-signal-safe
+        // trivially), and only to put back an ignored disposition.
+        unsafe {
+            if let Ok(old) = sigaction(Signal::SIGINT, &handler) {
+                if old.handler() != SigHandler::SigIgn {
+                    let _ = sigaction(Signal::SIGINT, &old);
+                }
+            }
+        }
+    });
 }
 
 /// A descriptor that becomes readable when process `pid` exits.

@@ -11,38 +11,32 @@
 //! into the log. See `docs/RUN.md`.
 
 mod child;
+mod inputs;
 mod line;
+mod output;
 mod watcher;
 
 use std::ffi::OsString;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::de::Deserializer;
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use mproc::error::Error;
 use mproc::{ItemResult, Job, JobError, Outcome, Result};
 
-use self::child::{Captured, Ended, Finished, StartError};
+pub use self::child::Captured;
+use self::child::{Ended, Finished, StartError};
+use self::inputs::{bounded, read_items, split_groups, MAX_INPUT};
 use self::line::Template;
+pub use self::output::JSON_MAX;
+use self::output::{decode_failure, encode_failure};
 use super::{Builtin, Context, Plan, Report};
 use crate::options::OutputFormat;
-
-/// The longest input read from stdin or `--files-from` (longer lines are
-/// failed items; `exec` itself refuses one argument over 128 KiB).
-pub const MAX_INPUT: usize = 1 << 20;
-
-/// Bytes of each of stdout and stderr that a JSON record carries; past
-/// this the text is cut and ends with a marker.
-pub const JSON_MAX: usize = 1 << 20;
-
-/// Separates a failure's headline from the output it carries to the parent.
-const MARK: char = '\u{1f}';
 
 /// Runs one command line per input.
 #[derive(Debug, Serialize, Deserialize)]
@@ -192,185 +186,6 @@ fn write_results(dir: &Path, seq: u64, output: &RunOutput) -> std::result::Resul
     let path = item.join("exit");
     std::fs::write(&path, format!("{code}\n")).map_err(|e| fail(&path, e))
 }
-
-/// A failure's message: the headline, then the output as JSON, which
-/// [`decode_failure`] takes off again in the parent.
-fn encode_failure(headline: &str, output: &RunOutput) -> String {
-    let payload = (
-        output.exit_code,
-        output.signal,
-        Hex(&output.stdout),
-        Hex(&output.stderr),
-    );
-    match serde_json::to_string(&payload) {
-        Ok(json) => format!("{headline}{MARK}{json}"),
-        Err(_) => headline.to_string(),
-    }
-}
-
-/// The headline (with anything the pool appended after the output, such
-/// as ` (on host2)`) and the output, from an [`encode_failure`] message.
-fn decode_failure(message: &str) -> Option<(String, RunOutput)> {
-    let (headline, rest) = message.split_once(MARK)?;
-    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<FailPayload>();
-    let payload = values.next()?.ok()?;
-    let suffix = &rest[values.byte_offset()..];
-    let (exit_code, signal, stdout, stderr) = payload;
-    Some((
-        format!("{headline}{suffix}"),
-        RunOutput {
-            exit_code,
-            signal,
-            stdout: stdout.0,
-            stderr: stderr.0,
-        },
-    ))
-}
-
-type FailPayload = (Option<i32>, Option<i32>, Owned, Owned);
-
-/// A captured stream inside a failure message, its bytes as hex.
-struct Hex<'a>(&'a Captured);
-struct Owned(Captured);
-
-impl Serialize for Hex<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let hex: String = self.0.bytes.iter().map(|b| format!("{b:02x}")).collect();
-        (hex, &self.0.spooled, self.0.len).serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Owned {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let (hex, spooled, len) = <(String, Option<PathBuf>, u64)>::deserialize(d)?;
-        let bytes = (0..hex.len() / 2)
-            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
-            .collect::<std::result::Result<Vec<u8>, _>>()
-            .map_err(serde::de::Error::custom)?;
-        Ok(Owned(Captured {
-            bytes,
-            spooled,
-            len,
-        }))
-    }
-}
-
-impl Serialize for RunInput {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.serialize_str(&String::from_utf8_lossy(&self.arg))
-        } else {
-            (self.seq, &self.arg, self.too_long).serialize(s)
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for RunInput {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let (seq, arg, too_long) = <(u64, Vec<u8>, Option<u64>)>::deserialize(d)?;
-        Ok(RunInput { seq, arg, too_long })
-    }
-}
-
-impl Serialize for RunOutput {
-    /// In JSON: `exit_code`, `signal` (its name), `stdout`, `stderr` (text,
-    /// cut at [`JSON_MAX`] with a marker); between processes, everything.
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        if !s.is_human_readable() {
-            return (self.exit_code, self.signal, &self.stdout, &self.stderr).serialize(s);
-        }
-        let mut map = s.serialize_map(Some(4))?;
-        map.serialize_entry("exit_code", &self.exit_code)?;
-        map.serialize_entry("signal", &self.signal.map(signal_name))?;
-        map.serialize_entry("stdout", &json_text(&self.stdout))?;
-        map.serialize_entry("stderr", &json_text(&self.stderr))?;
-        map.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for RunOutput {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let (exit_code, signal, stdout, stderr) = Deserialize::deserialize(d)?;
-        Ok(RunOutput {
-            exit_code,
-            signal,
-            stdout,
-            stderr,
-        })
-    }
-}
-
-/// A stream as JSON text: at most [`JSON_MAX`] bytes, then a marker.
-fn json_text(c: &Captured) -> String {
-    let head = c.head(JSON_MAX);
-    let mut text = String::from_utf8_lossy(&head).into_owned();
-    if (head.len() as u64) < c.len {
-        text.push_str(&format!(
-            "\n[mproc: cut at {} of {} bytes]",
-            head.len(),
-            c.len
-        ));
-    }
-    text
-}
-
-impl RunOutput {
-    /// Keeps only what a JSON record shows, and removes spool files.
-    fn keep_for_json(&mut self) {
-        for c in [&mut self.stdout, &mut self.stderr] {
-            let head = c.head(JSON_MAX);
-            c.release();
-            c.bytes = head;
-        }
-    }
-
-    /// Prints stdout whole, logs stderr line by line, then lets both go.
-    fn show(&mut self, index: usize, input: &RunInput) {
-        print_stdout(&self.stdout);
-        if self.stderr.len > 0 {
-            let text = json_text(&self.stderr);
-            let name = short(&input.arg);
-            for line in text.lines() {
-                tracing::info!(target: crate::logging::OUTPUT_TARGET, "item {index} ({name}): {line}");
-            }
-        }
-        self.stdout.release();
-        self.stderr.release();
-    }
-
-    fn json_fields(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(fields)) => fields,
-            _ => Map::new(),
-        }
-    }
-}
-
-/// An input for a log line: its text, cut at 60 characters.
-fn short(arg: &[u8]) -> String {
-    let text = String::from_utf8_lossy(arg);
-    match text.char_indices().nth(60) {
-        Some((at, _)) => format!("{}...", &text[..at]),
-        None => text.into_owned(),
-    }
-}
-
-/// Set once stdout's reader is gone (`mproc run ... | head`).
-static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
-
-fn print_stdout(c: &Captured) {
-    if c.len == 0 || STDOUT_CLOSED.load(Ordering::Relaxed) {
-        return;
-    }
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = c.copy_to(&mut out).and_then(|()| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            tracing::error!("cannot write to stdout: {e}");
-        }
-        STDOUT_CLOSED.store(true, Ordering::Relaxed);
-    }
-}
-
 /// The parent's spool folder, removed with everything in it when dropped.
 #[derive(Debug)]
 struct SpoolDir(PathBuf);
@@ -534,126 +349,26 @@ impl Builtin for Run {
     }
 }
 
-/// The command words, and the inputs after `:::` if there are any.
-fn split_groups(words: Vec<OsString>) -> Result<(Vec<Vec<u8>>, Option<Vec<OsString>>)> {
-    let mut words = words.into_iter();
-    let mut command = Vec::new();
-    let mut group = None;
-    for w in words.by_ref() {
-        match w.as_encoded_bytes() {
-            b":::" => {
-                group = Some(Vec::new());
-                break;
-            }
-            b"::::" => {
-                return Err(Error::usage(
-                    ":::: (inputs from files) is not supported: use --files-from FILE",
-                ))
-            }
-            _ => command.push(w.into_vec()),
+impl Serialize for RunInput {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&String::from_utf8_lossy(&self.arg))
+        } else {
+            (self.seq, &self.arg, self.too_long).serialize(s)
         }
-    }
-    if let Some(group) = group.as_mut() {
-        for w in words {
-            if w == ":::" || w == "::::" {
-                return Err(Error::usage(
-                    "mproc run takes one ::: group of inputs; combine several groups \
-                     yourself (for example with a loop that prints each pair on a line)",
-                ));
-            }
-            group.push(w);
-        }
-    }
-    Ok((command, group))
-}
-
-/// An input, cut at [`MAX_INPUT`] (with its length when it was longer).
-fn bounded(mut arg: Vec<u8>) -> (Vec<u8>, Option<u64>) {
-    if arg.len() > MAX_INPUT {
-        let len = arg.len() as u64;
-        arg.truncate(MAX_INPUT);
-        (arg, Some(len))
-    } else {
-        (arg, None)
     }
 }
 
-/// Reads inputs ending with `sep` (the last may lack it), never holding
-/// more than [`MAX_INPUT`] bytes of one.
-fn read_items(mut reader: impl BufRead, sep: u8) -> std::io::Result<Vec<(Vec<u8>, Option<u64>)>> {
-    let mut items = Vec::new();
-    loop {
-        let mut arg = Vec::new();
-        let mut len = 0u64;
-        let mut ended = false;
-        loop {
-            let buf = reader.fill_buf()?;
-            if buf.is_empty() {
-                break;
-            }
-            let (chunk, found) = match buf.iter().position(|&b| b == sep) {
-                Some(at) => (&buf[..at], true),
-                None => (buf, false),
-            };
-            len += chunk.len() as u64;
-            let room = (MAX_INPUT + 1).saturating_sub(arg.len());
-            arg.extend_from_slice(&chunk[..room.min(chunk.len())]);
-            let used = chunk.len() + usize::from(found);
-            reader.consume(used);
-            if found {
-                ended = true;
-                break;
-            }
-        }
-        if !ended && len == 0 && arg.is_empty() {
-            return Ok(items);
-        }
-        let too_long = (len > MAX_INPUT as u64).then_some(len);
-        arg.truncate(MAX_INPUT);
-        items.push((arg, too_long));
-        if !ended {
-            return Ok(items);
-        }
+impl<'de> Deserialize<'de> for RunInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let (seq, arg, too_long) = <(u64, Vec<u8>, Option<u64>)>::deserialize(d)?;
+        Ok(RunInput { seq, arg, too_long })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn inputs_are_read_per_line_or_per_nul_and_bounded() {
-        let got = read_items(&b"a\nb c\n\nd"[..], b'\n').unwrap();
-        let args: Vec<&[u8]> = got.iter().map(|(a, _)| a.as_slice()).collect();
-        assert_eq!(args, [&b"a"[..], b"b c", b"", b"d"]);
-        let got = read_items(&b"x\ny\0z\0"[..], b'\0').unwrap();
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0].0, b"x\ny");
-        let long = vec![b'x'; MAX_INPUT + 10];
-        let got = read_items(&long[..], b'\n').unwrap();
-        assert_eq!(got[0].1, Some(MAX_INPUT as u64 + 10));
-        assert_eq!(got[0].0.len(), MAX_INPUT);
-        assert!(read_items(&b""[..], b'\n').unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_failure_carries_its_output_past_the_pools_suffix() {
-        let output = RunOutput {
-            exit_code: Some(3),
-            signal: None,
-            stdout: Captured {
-                bytes: vec![0, 255, b'\n'],
-                spooled: None,
-                len: 3,
-            },
-            stderr: Captured::default(),
-        };
-        let message = format!("{} (on host2)", encode_failure("exit 3", &output));
-        let (headline, back) = decode_failure(&message).unwrap();
-        assert_eq!(headline, "exit 3 (on host2)");
-        assert_eq!(back, output);
-        assert!(decode_failure("exit 3").is_none());
-    }
 
     #[test]
     fn an_input_is_its_text_in_json() {

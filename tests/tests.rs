@@ -16,6 +16,7 @@ mod outputs;
 mod pool;
 mod process;
 mod reliability;
+mod run;
 mod slurm;
 mod tutorial;
 mod words;

@@ -145,6 +145,10 @@ enum Sub {
     /// fetch` with defaults for I/O: usable CPUs x 16 requests in flight).
     #[cfg(feature = "fetch")]
     Fetch(Box<FetchCommandArgs>),
+    /// Run COMMAND once per input, N at a time, like GNU parallel
+    /// (`mproc pool run`): inputs after :::, from --files-from FILE, or one
+    /// per line of stdin; see docs/RUN.md.
+    Run(Box<RunCommandArgs>),
     /// Serve the offline demo site on 127.0.0.1 until killed (pages,
     /// sitemaps, slow pages, errors, redirects, many encodings).
     #[cfg(feature = "fetch")]
@@ -325,6 +329,10 @@ impl Cli {
                     pool: Box::new(args.flags.into_command(worker_filter, FETCH_CONCURRENCY)?),
                 }
             }
+            Sub::Run(args) => Command::Pool {
+                job: Box::new(crate::jobs::Args::<crate::jobs::Run>(args.run)),
+                pool: Box::new(args.flags.into_command(worker_filter, 1)?),
+            },
             #[cfg(feature = "fetch")]
             Sub::ServeDemo(args) => Command::ServeDemo(DemoOptions {
                 port: args.port,
@@ -390,11 +398,18 @@ struct FetchCommandArgs {
     fetch: crate::jobs::fetch::FetchArgs,
 }
 
+/// `mproc run`: the pool flags and the run job's arguments.
+#[derive(Debug, Args)]
+struct RunCommandArgs {
+    #[command(flatten)]
+    flags: PoolFlags,
+    #[command(flatten)]
+    run: crate::jobs::run::RunArgs,
+}
+
 mod pool_args;
 
-use pool_args::PoolArgs;
-#[cfg(feature = "fetch")]
-use pool_args::PoolFlags;
+use pool_args::{PoolArgs, PoolFlags};
 
 #[cfg(test)]
 mod tests;

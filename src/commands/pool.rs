@@ -4,7 +4,7 @@
 use std::time::{Instant, SystemTime};
 
 use mproc::{ItemResult, Pool, Result, Serial};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::Status;
 use crate::joblog::{JobLog, Previous};
@@ -144,7 +144,7 @@ fn execute<J: Builtin>(
     out: &mut Stdout,
 ) -> Result<(Vec<J::Row>, Vec<ItemResult<()>>, Summary)> {
     let shown = |i: usize| serde_json::to_value(&all[i]).unwrap_or(Value::Null);
-    let original = select(all, &cmd.observe)?;
+    let original = select(all, &cmd.observe, J::log_input)?;
     let count = original.as_ref().map_or(all.len(), Vec::len);
     let inputs: Box<dyn Iterator<Item = J::Input> + '_> = match &original {
         None => Box::new(all.iter().cloned()),
@@ -152,6 +152,8 @@ fn execute<J: Builtin>(
     };
     let start = Instant::now();
     let mut collect = Collect::<J>::new(runner, cmd, all, count, original.as_deref(), &shown, out)?;
+    // What the parent said before the run comes before the run's output.
+    crate::progress::flush_logs();
     run_mode(runner, job, inputs, cmd.mode, |r| collect.take(r))?;
     let Collect {
         mut summary,
@@ -271,6 +273,13 @@ impl<'a, J: Builtin> Collect<'a, J> {
         if let Some(chosen) = self.original {
             r.index = chosen[r.index];
         }
+        let format = if self.human {
+            OutputFormat::Human
+        } else {
+            self.lines.format
+        };
+        let input = &self.all[r.index];
+        let extra = J::arrived(&mut r, input, format);
         self.summary.add(&r);
         if let Some(p) = self.progress.as_mut() {
             p.item(r.outcome.is_ok());
@@ -282,14 +291,14 @@ impl<'a, J: Builtin> Collect<'a, J> {
                     .and_then(|w| pool.hosts().get(w).cloned().flatten()),
                 Runner::Serial(_) => None,
             };
-            let input = crate::joblog::input_bytes(&self.all[r.index]);
+            let input = J::log_input(&self.all[r.index]);
             if let Err(e) = log.record(&r, &input, host.as_deref()) {
                 self.log_error.get_or_insert(e);
             }
         }
         if !self.human {
-            self.lines
-                .record(&report::record(&r, &(self.shown)(r.index)));
+            let record = with_extra(report::record(&r, &(self.shown)(r.index)), extra);
+            self.lines.record(&record);
             self.stop_if_unread();
         }
         if self.human && !r.outcome.is_ok() {
@@ -318,6 +327,16 @@ impl<'a, J: Builtin> Collect<'a, J> {
             }
         }
     }
+}
+
+/// A JSON record with a job's extra fields added (see `Builtin::arrived`).
+fn with_extra(mut record: Value, extra: Option<Map<String, Value>>) -> Value {
+    if let (Value::Object(fields), Some(extra)) = (&mut record, extra) {
+        for (k, v) in extra {
+            fields.entry(k).or_insert(v);
+        }
+    }
+    record
 }
 
 /// A result's record without its value.
@@ -408,14 +427,18 @@ impl<'a> Lines<'a> {
 /// The indexes of the inputs to run this time: `None` for all of them, or
 /// with `--resume` those an earlier job log does not record as ok (with
 /// `--resume-failed`, those it records as not ok).
-fn select<T: serde::Serialize>(all: &[T], observe: &Observe) -> Result<Option<Vec<usize>>> {
+fn select<T>(
+    all: &[T],
+    observe: &Observe,
+    log_input: impl Fn(&T) -> Vec<u8>,
+) -> Result<Option<Vec<usize>>> {
     let Some(path) = &observe.resume else {
         return Ok(None);
     };
     let previous = Previous::read(path)?;
     let original: Vec<usize> = (0..all.len())
         .filter(|&i| {
-            let input = crate::joblog::input_bytes(&all[i]);
+            let input = log_input(&all[i]);
             if observe.resume_failed {
                 previous.was_not_ok(&input)
             } else {

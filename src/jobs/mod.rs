@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use mproc::{ItemResult, Job, Registry, Result};
 
 use crate::commands::Status;
-use crate::options::PoolCommand;
+use crate::options::{OutputFormat, PoolCommand};
 use crate::report::Summary;
 
 pub mod analyze;
@@ -24,6 +24,7 @@ pub mod excel;
 pub mod fetch;
 pub mod isolation;
 pub mod load;
+pub mod run;
 pub mod square;
 
 pub use analyze::Analyze;
@@ -34,6 +35,7 @@ pub use excel::{BookSum, ExcelSum};
 pub use fetch::Fetch;
 pub use isolation::Isolation;
 pub use load::{Load, LoadPart, LoadSum};
+pub use run::Run;
 pub use square::Square;
 
 /// Every built-in pool job, in the order `mproc pool --help` lists them.
@@ -42,6 +44,7 @@ pub const TABLE: &[&dyn Entry] = &[
     &Of::<Load>::ENTRY,
     &Of::<Chaos>::ENTRY,
     &Of::<Analyze>::ENTRY,
+    &Of::<Run>::ENTRY,
     #[cfg(feature = "excel")]
     &Of::<ExcelSum>::ENTRY,
     #[cfg(feature = "fetch")]
@@ -83,6 +86,28 @@ pub trait Builtin: Job<Input: Clone> + Sized {
 
     /// The human report of a finished run, for stdout.
     fn report(plan: &Report<'_, Self>) -> String;
+
+    /// The input as the job log's input column keeps it, exactly, and as
+    /// `--resume` matches it. By default a string's or path's bytes, else
+    /// compact JSON.
+    fn log_input(input: &Self::Input) -> Vec<u8> {
+        crate::joblog::input_bytes(input)
+    }
+
+    /// Sees each result as it arrives, before it is counted, logged or
+    /// printed (in input order, or as items finish with
+    /// `imap-unordered`). A job that streams its output prints it here
+    /// (with human output), and may take what it printed out of the result
+    /// so a long run stays flat in memory. It may reword a failure; what it
+    /// returns is added to the item's JSON record. By default: nothing.
+    fn arrived(
+        result: &mut ItemResult<Self::Output>,
+        input: &Self::Input,
+        output: OutputFormat,
+    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let _ = (result, input, output);
+        None
+    }
 }
 
 /// What a job's plan may depend on besides its arguments.

@@ -3,8 +3,8 @@
 //!
 //! Each item is one input (from `:::`, `--files-from` or stdin) with its
 //! sequence number. The worker builds the command line ([`line`]), runs it
-//! as a grandchild in its own process group ([`child`]), which a
-//! [`watcher`] kills if the worker dies, and returns how it ended with its
+//! as a grandchild in its own process group (`child.rs`), which a
+//! watcher (`watcher.rs`) kills if the worker dies, and returns how it ended with its
 //! captured output: exit 0 is `ok`, anything else `failed` (`exit 3`,
 //! `killed by SIGKILL`, `command not found: foo`). The parent prints each
 //! item's stdout whole as it arrives ([`Builtin::arrived`]) and its stderr
@@ -61,7 +61,7 @@ pub struct RunInput {
     pub seq: u64,
     /// The input itself.
     pub arg: Vec<u8>,
-    /// The input's length when it was longer than [`MAX_INPUT`] (then
+    /// The input's length when it was longer than `MAX_INPUT` (then
     /// `arg` is cut and the item fails).
     pub too_long: Option<u64>,
 }
@@ -219,6 +219,8 @@ impl SpoolDir {
 }
 
 /// `mproc run` (also `mproc pool run`).
+// The field docs are the command's help text, written for a terminal.
+#[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// Read the inputs from FILE, one per line (with -0: NUL-separated),

@@ -431,6 +431,38 @@ fn libc_sigint() -> i32 {
 }
 
 #[test]
+fn pass_stderr_lets_stderr_through_as_the_workers() {
+    let r = run_expect(
+        &[
+            "run",
+            "-n",
+            "1",
+            "--pass-stderr",
+            "echo e{} >&2",
+            ":::",
+            "1",
+        ],
+        0,
+    );
+    assert!(r.stderr.contains("] e1"), "{}", r.stderr);
+    assert!(!r.stderr.contains("item 0 (1)"), "{}", r.stderr);
+    // Local worker slots from --hosts run commands the same way.
+    let r = run_expect(
+        &[
+            "run",
+            "--hosts",
+            ":2",
+            "echo {} $MPROC_SEQ",
+            ":::",
+            "a",
+            "b",
+        ],
+        0,
+    );
+    assert_eq!(r.stdout, "a 1\nb 2\n");
+}
+
+#[test]
 fn pool_run_is_the_same_job() {
     let r = run_expect(&["pool", "-n", "2", "run", "echo", ":::", "a"], 0);
     assert_eq!(r.stdout, "a\n");

@@ -28,8 +28,8 @@ p="parallel --will-cite -j 2"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "mproc: $($MPROC --version), $(parallel --version | head -1), $(xargs --version | head -1)"
 echo
-echo "| what | best s | median s | command |"
-echo "|---|---|---|---|"
+echo "| what | best s | median s | peak MB | command |"
+echo "|---|---|---|---|---|"
 $t "xargs: $n x true" "xargs -P2 -n1 true < $inputs" \
    "mproc run: $n x true" "$m true < $inputs" \
    "GNU parallel: $n x true" "$p true < $inputs"

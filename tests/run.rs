@@ -177,8 +177,12 @@ fn ctrl_c_ends_every_command_group() {
 
 #[test]
 fn the_parents_death_ends_every_command_group() {
+    // A parent killed with SIGKILL cannot remove its spool folder: keep it
+    // in this test's own folder.
+    let tmp = temp_dir("run-parent-death");
     for serial in [false, true] {
         let mut child = mproc()
+            .env("TMPDIR", tmp.path())
             .args(["run", if serial { "--serial" } else { "-n2" }])
             .args(["sleep 1234.53 & sleep 1234.53; echo {}", ":::", "a", "b"])
             .stdout(Stdio::null())

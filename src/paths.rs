@@ -57,12 +57,25 @@ pub(crate) fn collect(
     Ok(files)
 }
 
+/// The largest `--files-from` list read, in bytes (a file or stdin).
+pub const MAX_LIST: u64 = 64 << 20;
+
 /// One path per line; empty lines are skipped and a trailing '\r' is
 /// dropped. Bytes are kept as they are, so any file name can be listed.
+/// A list longer than [`MAX_LIST`] is an error, not an ever-growing
+/// memory (`yes path | mproc pool analyze --files-from -`).
 fn read_list(reader: impl BufRead) -> io::Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
-    for line in reader.split(b'\n') {
+    let mut reader = reader.take(MAX_LIST + 1);
+    let mut read = 0u64;
+    for line in (&mut reader).split(b'\n') {
         let mut line = line?;
+        read += line.len() as u64 + 1;
+        if read > MAX_LIST {
+            return Err(io::Error::other(format!(
+                "the list is over the limit of {MAX_LIST} bytes"
+            )));
+        }
         if line.last() == Some(&b'\r') {
             line.pop();
         }

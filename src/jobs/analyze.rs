@@ -185,7 +185,8 @@ pub struct AnalyzeArgs {
     /// Files to analyze (directories too, with --recursive).
     #[arg(value_name = "FILE", required_unless_present = "files_from")]
     pub files: Vec<PathBuf>,
-    /// Also analyze the paths listed in LIST, one per line (- reads stdin).
+    /// Also analyze the paths listed in LIST, one per line (- reads stdin);
+    /// a list is read whole first, at most 64 MiB.
     #[arg(long, value_name = "LIST")]
     pub files_from: Option<PathBuf>,
     /// Analyze every file below each directory, in sorted order (links to

@@ -85,7 +85,8 @@ const TITLE_COLUMNS: usize = 60;
 pub struct FetchArgs {
     /// The URLs: a text file (one a line, # comments), a sitemap XML file
     /// (urlset or sitemapindex), either gzipped, - for standard input, or
-    /// the http(s) URL of any of these.
+    /// the http(s) URL of any of these. Each document is read up to 64 MiB
+    /// (stdin too); sitemap indexes are followed 3 levels deep.
     #[arg(value_name = "SOURCE")]
     pub source: String,
     /// Fetch only the first K URLs.

@@ -185,8 +185,14 @@ fn read_local(source: &str) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     if source == "-" {
         std::io::stdin()
+            .take(MAX_DOCUMENT + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io("cannot read standard input", e))?;
+        if bytes.len() as u64 > MAX_DOCUMENT {
+            return Err(Error::usage(format!(
+                "cannot read standard input: larger than {MAX_DOCUMENT} bytes"
+            )));
+        }
     } else {
         let file = std::fs::File::open(source)
             .map_err(|e| Error::usage(format!("cannot read {source}: {}", io_message(&e))))?;

@@ -102,7 +102,9 @@ impl<O: DeserializeOwned> Process<O> {
         match event {
             ConnEvent::Ready(hello) => self.reported_pid = Some(hello.pid),
             ConnEvent::Done(batch) => {
-                if let Some(done) = batch.into_iter().next() {
+                // A Done that does not add up is no result: the child
+                // then ends as it ends, and that is its outcome.
+                if let Some(done) = batch.into_iter().next().filter(Done::is_consistent) {
                     self.done = Some(done);
                 }
             }

@@ -137,6 +137,32 @@ pub struct Done {
     pub failures: Vec<(u32, WireFailure)>,
 }
 
+impl Done {
+    /// True when the frame describes its items consistently: each failure's
+    /// offset lies in `from .. from + count`, ascending; failures and ok
+    /// outputs together number `count`; and the outputs' ends ascend within
+    /// `outputs`. The parent checks this before it believes a Done, so a
+    /// worker that lies about its items is a crashed worker, not a panic.
+    pub fn is_consistent(&self) -> bool {
+        let end = u64::from(self.from) + u64::from(self.count);
+        let offsets_ok = self
+            .failures
+            .iter()
+            .map(|(o, _)| u64::from(*o))
+            .try_fold(u64::from(self.from), |next, o| {
+                (o >= next && o < end).then_some(o + 1)
+            })
+            .is_some();
+        let counted = self.failures.len() as u64 + self.ends.len() as u64 == u64::from(self.count);
+        let ends_ok = self
+            .ends
+            .iter()
+            .try_fold(0u32, |prev, &e| (e >= prev).then_some(e))
+            .is_some_and(|last| last as usize <= self.outputs.len());
+        offsets_ok && counted && ends_ok
+    }
+}
+
 /// How a job failed on one item, as the worker saw it. Crashes and
 /// timeouts are decided by the parent, so they never travel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

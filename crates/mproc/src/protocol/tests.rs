@@ -242,3 +242,36 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_done_that_does_not_add_up_is_told_apart() {
+    let ok = Done {
+        chunk: 1,
+        from: 2,
+        count: 3,
+        micros: 0,
+        outputs: vec![1, 2, 3],
+        ends: vec![1, 3],
+        failures: vec![(3, WireFailure::Failed("x".into()))],
+    };
+    assert!(ok.is_consistent());
+    let below = Done {
+        failures: vec![(1, WireFailure::Failed("x".into()))],
+        ..ok.clone()
+    };
+    let past_the_outputs = Done {
+        ends: vec![1, 9],
+        ..ok.clone()
+    };
+    let descending = Done {
+        ends: vec![3, 1],
+        ..ok.clone()
+    };
+    let too_few = Done {
+        count: 4,
+        ..ok.clone()
+    };
+    for bad in [below, past_the_outputs, descending, too_few] {
+        assert!(!bad.is_consistent(), "{bad:?}");
+    }
+}

@@ -342,9 +342,9 @@ impl Scheduler {
             let f = &live.inflight[p];
             f.done + done.count as usize <= f.chunk.count()
         });
-        let (Some(position), true) = (position, fits) else {
+        let (Some(position), true) = (position, fits && done.is_consistent()) else {
             let why = format!(
-                "worker sent results for items {}..{} of chunk {} it was not running",
+                "worker sent results for items {}..{} of chunk {} that it was not running or that do not add up",
                 done.from,
                 u64::from(done.from) + u64::from(done.count),
                 done.chunk

@@ -18,11 +18,6 @@ pub(crate) fn skipped(why: &str) {
     let _ = writeln!(std::io::stderr().lock(), "skipped: {why}");
 }
 
-fn executable(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-}
-
 #[test]
 fn a_launcher_prefixes_the_worker_command_and_gets_no_parent_argv() {
     let dir = temp_dir("launcher");

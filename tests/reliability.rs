@@ -280,12 +280,7 @@ fn a_lingering_launcher_cannot_hold_the_run() {
     // The worker keeps the launcher's stdin (a shell gives a background
     // job /dev/null otherwise); the launcher then waits, holding the pipes.
     let script = "#!/bin/sh\nexec 3<&0\n\"$@\" <&3 3<&- &\nexec sleep 1000 3<&-\n";
-    std::fs::write(&launcher, script).unwrap();
-    std::fs::set_permissions(
-        &launcher,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    executable(&launcher, script);
     let launcher = launcher.display().to_string();
     let r = run_expect(
         &[
@@ -547,12 +542,7 @@ fn a_signal_to_the_process_then_its_group_prints_partial_results() {
 fn ctrl_c_while_workers_start_exits_at_once() {
     let dir = temp_dir("silent-launcher");
     let launcher = dir.join("silent.sh");
-    std::fs::write(&launcher, "#!/bin/sh\nexec sleep 100\n").unwrap();
-    std::fs::set_permissions(
-        &launcher,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    executable(&launcher, "#!/bin/sh\nexec sleep 100\n");
     let launcher = launcher.display().to_string();
     let mut child = spawn(&[
         "-q",

@@ -273,13 +273,8 @@ impl<'a, J: Builtin> Collect<'a, J> {
         if let Some(chosen) = self.original {
             r.index = chosen[r.index];
         }
-        let format = if self.human {
-            OutputFormat::Human
-        } else {
-            self.lines.format
-        };
         let input = &self.all[r.index];
-        let extra = J::arrived(&mut r, input, format);
+        let extra = J::arrived(&mut r, input, self.lines.format);
         self.summary.add(&r);
         if let Some(p) = self.progress.as_mut() {
             p.item(r.outcome.is_ok());
@@ -302,10 +297,10 @@ impl<'a, J: Builtin> Collect<'a, J> {
             self.stop_if_unread();
         }
         if self.human && !r.outcome.is_ok() {
-            self.failures.push(unvalued(&r));
+            self.failures.push(r.unvalued());
         }
         if self.timeline {
-            self.bars.push(unvalued(&r));
+            self.bars.push(r.unvalued());
         }
         // Streamed output keeps nothing, so a long run stays flat in memory.
         if self.human {
@@ -337,19 +332,6 @@ fn with_extra(mut record: Value, extra: Option<Map<String, Value>>) -> Value {
         }
     }
     record
-}
-
-/// A result's record without its value.
-fn unvalued<O>(r: &ItemResult<O>) -> ItemResult<()> {
-    ItemResult {
-        index: r.index,
-        outcome: r.outcome.unvalued(),
-        worker: r.worker,
-        pid: r.pid,
-        attempts: r.attempts,
-        started: r.started,
-        elapsed: r.elapsed,
-    }
 }
 
 /// JSON results written as they come: `--jsonl` one object a line,

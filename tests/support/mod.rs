@@ -258,7 +258,12 @@ pub fn fake_worker(path: &Path, version: u32, after_hello: Option<&str>) {
          {after}\
          time.sleep(30)\n"
     );
-    std::fs::write(path, script).unwrap();
+    executable(path, &script);
+}
+
+/// Writes `text` at `path` as an executable script.
+pub fn executable(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 

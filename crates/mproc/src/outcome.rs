@@ -258,6 +258,20 @@ impl<T> ItemResult<T> {
         self.map_outcome(|o| o.map(f))
     }
 
+    /// The same record without the value: for keeping how items ended
+    /// (failure lines, a timeline) without keeping their outputs.
+    pub fn unvalued(&self) -> ItemResult<()> {
+        ItemResult {
+            index: self.index,
+            outcome: self.outcome.unvalued(),
+            worker: self.worker,
+            pid: self.pid,
+            attempts: self.attempts,
+            started: self.started,
+            elapsed: self.elapsed,
+        }
+    }
+
     /// Converts the outcome with `f`, keeping the record.
     pub fn map_outcome<U>(self, f: impl FnOnce(Outcome<T>) -> Outcome<U>) -> ItemResult<U> {
         ItemResult {

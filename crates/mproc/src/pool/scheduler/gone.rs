@@ -195,14 +195,13 @@ impl Scheduler {
             self.slots[slot].retry.push_back(retry);
         } else {
             let batch = std::sync::Arc::clone(&entry.chunk.batch);
-            let mut report = crate::pool::task::Report::all(
+            let report = crate::pool::task::Report::all(
                 entry.chunk.first + offset,
                 1,
                 outcome,
                 run,
                 entry.chunk.attempts,
             );
-            report.run = run;
             self.report(&batch, report, true);
         }
         self.requeue(&entry.chunk, offset + 1..count, false);
@@ -232,14 +231,11 @@ impl Scheduler {
         }
         // A worker that reports each item: the first unreported item of a
         // chunk it had started was running.
-        if d.position < self.concurrency() && entry.started.is_some() {
-            return Some(first_unreported);
-        }
-        self.unnamed(entry, d)
+        (d.position < self.concurrency() && entry.started.is_some()).then_some(first_unreported)
     }
 
-    /// A chunk that keeps coming back from workers that die without
-    /// naming a running item is blamed for its next item.
+    /// A chunk that keeps coming back from workers whose progress page
+    /// named no running item is blamed for its next item.
     fn unnamed(&self, entry: &super::InFlight, d: &Death) -> Option<usize> {
         let repeated = entry.chunk.returns >= MAX_UNNAMED_DEATHS;
         (d.position == 0 && repeated).then_some(entry.done)

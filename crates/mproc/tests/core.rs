@@ -6,6 +6,7 @@ mod support;
 
 mod library;
 mod refusal;
+mod stream;
 
 use support::jobs::{Act, Square};
 

@@ -5,12 +5,16 @@
 //! streams in bounded memory. Results arrive as reports of consecutive
 //! items and are decoded one at a time as they are yielded. Ordered
 //! iteration holds back finished reports until all earlier items are done.
+//!
+//! A stream ([`Pool::imap_stream`]) pulls its inputs on a feeder thread
+//! instead (`feed.rs`); the iterator then only yields.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::marker::PhantomData;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
+use super::feed::{self, Shared};
 use super::task::{Batch, Expand, Report};
 use super::{Chunks, Pool};
 use crate::job::Job;
@@ -27,7 +31,9 @@ pub struct IMap<'p, J: Job, I> {
     held: BTreeMap<usize, Report>,
     /// The report being yielded.
     current: Option<Expand<J::Output>>,
-    inputs: I,
+    inputs: Option<I>,
+    /// A stream's feeder: it pulls the inputs.
+    feeder: Option<Arc<Shared>>,
     chunk: usize,
     exhausted: bool,
     submitted: usize,
@@ -47,7 +53,8 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             arrived: VecDeque::new(),
             held: BTreeMap::new(),
             current: None,
-            inputs,
+            inputs: Some(inputs),
+            feeder: None,
             chunk,
             exhausted: false,
             submitted: 0,
@@ -55,6 +62,41 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             ordered,
             job: PhantomData,
         }
+    }
+
+    /// A stream: `inputs` are pulled on a feeder thread.
+    pub(super) fn stream(pool: &'p Pool, job: &J, inputs: I, ordered: bool) -> Self
+    where
+        I: Send + 'static,
+    {
+        let (batch, results) = pool.batch(job);
+        let chunk = pool.chunk_size(0);
+        let mut imap = IMap {
+            pool,
+            batch: Some(Arc::clone(&batch)),
+            results,
+            arrived: VecDeque::new(),
+            held: BTreeMap::new(),
+            current: None,
+            inputs: None,
+            feeder: None,
+            chunk,
+            exhausted: false,
+            submitted: 0,
+            delivered: 0,
+            ordered,
+            job: PhantomData,
+        };
+        let window = imap.window();
+        imap.feeder = Some(feed::start(
+            inputs,
+            batch,
+            chunk,
+            window,
+            pool.submitter(),
+            Arc::clone(&pool.ended),
+        ));
+        imap
     }
 
     /// Items outstanding at most: the pool's window, and at least four
@@ -67,16 +109,24 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
 
     /// Submits inputs until the window is full or the input ends.
     fn feed(&mut self) {
-        let Some(batch) = &self.batch else {
+        if let Some(feeder) = &self.feeder {
+            // A stream: its feeder pulls; see how far it is.
+            let counts = feeder.counts();
+            self.submitted = counts.pulled;
+            self.exhausted =
+                counts.exhausted || (self.pool.ended.is_set() && self.submitted == self.delivered);
+            return;
+        }
+        let window = self.window();
+        let (Some(batch), Some(inputs)) = (&self.batch, self.inputs.as_mut()) else {
             return;
         };
-        let window = self.window();
         while !self.exhausted && self.submitted - self.delivered < window {
             let room = (window - (self.submitted - self.delivered)).min(self.chunk.max(512));
             let mut chunks = Chunks::new(batch, self.chunk);
             chunks.submitted = self.submitted;
             for _ in 0..room {
-                match self.inputs.next() {
+                match inputs.next() {
                     Some(input) => chunks.push(&input),
                     None => {
                         self.exhausted = true;
@@ -114,6 +164,9 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
         loop {
             if let Some(r) = self.current.as_mut().and_then(Iterator::next) {
                 self.delivered += 1;
+                if let Some(feeder) = &self.feeder {
+                    feeder.delivered(self.delivered);
+                }
                 return Some(r);
             }
             self.current = None;
@@ -146,6 +199,9 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
 
 impl<J: Job, I> Drop for IMap<'_, J, I> {
     fn drop(&mut self) {
+        if let Some(feeder) = &self.feeder {
+            feeder.stop();
+        }
         if let Some(batch) = &self.batch {
             batch
                 .abandoned

@@ -7,6 +7,7 @@
 //! never blocks on a pipe.
 
 mod async_result;
+mod feed;
 mod imap;
 pub(crate) mod scheduler;
 pub(crate) mod task;
@@ -59,7 +60,10 @@ impl Pool {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (life_tx, life_rx) = mpsc::sync_channel(LIFECYCLE_KEPT);
         let epoch = Instant::now();
-        let scheduler = Scheduler::new(settings, conn, rx, tx.clone(), ready_tx, epoch, life_tx);
+        let ended = Arc::new(feed::Ended::default());
+        let mut scheduler =
+            Scheduler::new(settings, conn, rx, tx.clone(), ready_tx, epoch, life_tx);
+        scheduler.ended = Arc::clone(&ended);
         let thread = std::thread::Builder::new()
             .name("mproc-scheduler".into())
             .spawn(move || scheduler.run())
@@ -82,6 +86,7 @@ impl Pool {
             lifecycle: Mutex::new(life_rx),
             epoch,
             closed: false,
+            ended,
         };
         match started {
             Ok(()) => Ok(pool),
@@ -125,6 +130,8 @@ pub struct Pool {
     hosts: Vec<Option<String>>,
     epoch: Instant,
     closed: bool,
+    /// Set when the scheduler takes no more work.
+    ended: Arc<feed::Ended>,
 }
 
 impl Pool {
@@ -193,6 +200,38 @@ impl Pool {
         I: IntoIterator<Item = J::Input>,
     {
         IMap::new(self, job, inputs.into_iter(), false)
+    }
+
+    /// Like [`imap`](Pool::imap), but the inputs are pulled on a thread of
+    /// their own, as Python's `Pool` pulls them: a source that blocks (a
+    /// pipe a slow program writes, a socket, a channel) never holds back
+    /// results that are ready, and an endless one is read only as fast as
+    /// results are taken (at most the pool's window of items is
+    /// outstanding). Inputs are sent one item a chunk unless
+    /// [`chunksize`](crate::PoolSettings::chunksize) is set.
+    ///
+    /// When the pool stops taking work (stopped, halted on an error), the
+    /// iterator ends once every input pulled so far has its result; a
+    /// source blocked at that moment is left to its thread.
+    pub fn imap_stream<J, I>(&self, job: &J, inputs: I) -> IMap<'_, J, I::IntoIter>
+    where
+        J: Job,
+        I: IntoIterator<Item = J::Input>,
+        I::IntoIter: Send + 'static,
+    {
+        IMap::stream(self, job, inputs.into_iter(), true)
+    }
+
+    /// Like [`imap_unordered`](Pool::imap_unordered), with the inputs
+    /// pulled on a thread of their own (see
+    /// [`imap_stream`](Pool::imap_stream)).
+    pub fn imap_unordered_stream<J, I>(&self, job: &J, inputs: I) -> IMap<'_, J, I::IntoIter>
+    where
+        J: Job,
+        I: IntoIterator<Item = J::Input>,
+        I::IntoIter: Send + 'static,
+    {
+        IMap::stream(self, job, inputs.into_iter(), false)
     }
 
     /// Submits every input now and returns a handle to the ordered results
@@ -312,6 +351,26 @@ impl Pool {
     }
 
     pub(crate) fn submit(&self, chunks: Vec<Chunk>) {
+        self.submitter().submit(chunks);
+    }
+
+    /// What submits chunks to this pool, from any thread.
+    pub(crate) fn submitter(&self) -> Submitter {
+        Submitter {
+            events: self.events.clone(),
+            closed: self.closed,
+        }
+    }
+}
+
+/// Submits chunks to a pool's scheduler (from a feeder thread, say).
+pub(crate) struct Submitter {
+    events: Sender<Event>,
+    closed: bool,
+}
+
+impl Submitter {
+    pub(crate) fn submit(&self, chunks: Vec<Chunk>) {
         if chunks.is_empty() {
             return;
         }
@@ -385,6 +444,11 @@ impl<'b> Chunks<'b> {
         } else {
             chunk.consume();
         }
+    }
+
+    /// The chunks that are full so far.
+    pub(crate) fn take_done(&mut self) -> Vec<Chunk> {
+        std::mem::take(&mut self.done)
     }
 
     /// Every chunk, the partial one too.

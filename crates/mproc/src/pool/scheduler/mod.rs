@@ -175,6 +175,8 @@ pub(crate) struct Scheduler {
     /// Chunks a dead worker gives back, in order, before they go to the
     /// front of the queue.
     requeued: Vec<Chunk>,
+    /// Set when this scheduler takes no more work (for streams).
+    pub(crate) ended: Arc<super::feed::Ended>,
 }
 
 const MAX_START_FAILURES: u32 = 3;
@@ -208,6 +210,7 @@ impl Scheduler {
             lifecycle,
             outbox: Outbox::default(),
             requeued: Vec::new(),
+            ended: Arc::default(),
         }
     }
 
@@ -502,12 +505,14 @@ impl Scheduler {
 
     fn break_pool(&mut self, why: String) {
         self.broken = Some(why.clone());
+        self.ended.set();
         self.finish_waiting(Outcome::NotRun(why));
     }
 
     fn halt(&mut self, why: String) {
         self.finish_waiting(Outcome::NotRun(why.clone()));
         self.halted = Some(why);
+        self.ended.set();
     }
 
     /// Kills every worker now; what did not finish ends "not run" for
@@ -519,6 +524,7 @@ impl Scheduler {
         }
         self.state = State::Stopping;
         self.halted = None;
+        self.ended.set();
         self.finish_waiting(Outcome::NotRun(why));
         let now = Instant::now();
         for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {

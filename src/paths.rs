@@ -5,6 +5,11 @@
 //! A path that does not exist, or a directory that cannot be listed, stays
 //! in the list: whoever opens it reports the error for that path alone.
 //! Only a `--files-from` list that cannot be read is an error here.
+//!
+//! A list on stdin, or in anything but a regular file (a pipe, `<(find
+//! ...)`), is a stream: its paths reach the pool as they are written
+//! ([`inputs`]). A regular file is read before the run (at most
+//! [`MAX_LIST`] bytes), so the count is known.
 
 use std::ffi::OsString;
 use std::fs;
@@ -13,6 +18,77 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use mproc::error::{io_message, Error, ErrorKind, Result};
+
+use crate::inputs::{Inputs, Stream};
+
+/// The paths as a run's inputs: `args`, then those `list` names, read
+/// before the run from a regular file, or streamed from stdin or a pipe.
+pub(crate) fn inputs(
+    args: &[PathBuf],
+    list: Option<&Path>,
+    recursive: bool,
+) -> Result<Inputs<PathBuf>> {
+    let Some(source) = list.filter(|l| is_stream(l)) else {
+        return collect(args, list, recursive).map(Inputs::from);
+    };
+    let name = source.display().to_string();
+    let reader: Box<dyn io::Read + Send> = if source.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(fs::File::open(source).map_err(|e| cannot_read(&name, &e))?)
+    };
+    let named: Vec<PathBuf> = args.to_vec();
+    let named = named.into_iter().map(Ok);
+    let listed = crate::inputs::records(BufReader::new(reader), b'\n', MAX_LINE)
+        .enumerate()
+        .filter_map(move |(n, record)| match record {
+            Err(e) => Some(Err(cannot_read(&name, &e))),
+            Ok((line, Some(len))) => {
+                tracing::error!(
+                    "--files-from {name}: line {} is {len} bytes, over the limit of {MAX_LINE}; skipped",
+                    n + 1
+                );
+                drop(line);
+                None
+            }
+            Ok((line, None)) => path_of(line).map(Ok),
+        });
+    let paths = named.chain(listed).flat_map(move |path| match path {
+        Ok(path) if recursive && path.is_dir() => {
+            let mut files = Vec::new();
+            walk(path, &mut files);
+            files.into_iter().map(Ok).collect()
+        }
+        other => vec![other],
+    });
+    Ok(Inputs::Stream(Stream::new(paths)))
+}
+
+/// Whether the list `path` is read as a stream: stdin, or anything but a
+/// regular file.
+fn is_stream(path: &Path) -> bool {
+    path.as_os_str() == "-" || fs::metadata(path).is_ok_and(|m| !m.is_file())
+}
+
+/// The longest line of a streamed list (a path is at most 4096 bytes on
+/// Linux); a longer one is skipped with an error.
+pub const MAX_LINE: usize = 64 << 10;
+
+fn cannot_read(name: &str, e: &io::Error) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot read --files-from {name}: {}", io_message(e)),
+    )
+}
+
+/// The path a list's line names: empty lines are none, and a trailing
+/// '\r' is dropped. Bytes are kept as they are.
+fn path_of(mut line: Vec<u8>) -> Option<PathBuf> {
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    (!line.is_empty()).then(|| PathBuf::from(OsString::from_vec(line)))
+}
 
 /// `args`, then the paths `list` names, one per line (`-`: standard
 /// input); with `recursive`, each directory is replaced by the files below
@@ -76,12 +152,7 @@ fn read_list(reader: impl BufRead) -> io::Result<Vec<PathBuf>> {
                 "the list is over the limit of {MAX_LIST} bytes"
             )));
         }
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-        if !line.is_empty() {
-            paths.push(PathBuf::from(OsString::from_vec(line)));
-        }
+        paths.extend(path_of(std::mem::take(&mut line)));
     }
     Ok(paths)
 }

@@ -18,5 +18,6 @@ mod process;
 mod reliability;
 mod run;
 mod slurm;
+mod streams;
 mod tutorial;
 mod words;

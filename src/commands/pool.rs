@@ -1,6 +1,9 @@
 //! `mproc pool ...`: build a pool (or, with `--serial`, none), run a
 //! built-in job in the chosen mode, and print its results.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use mproc::{ItemResult, Pool, Result, Serial};
@@ -8,8 +11,8 @@ use serde_json::{json, Map, Value};
 
 use super::Status;
 use crate::joblog::{JobLog, Previous};
-use crate::jobs::{Builtin, Context, Plan, Report};
-use crate::options::{Mode, Observe, OutputFormat, PoolCommand};
+use crate::jobs::{Builtin, Context, Inputs, Plan, Report};
+use crate::options::{Mode, OutputFormat, PoolCommand};
 use crate::progress::Progress;
 use crate::report::{self, Stdout, Summary};
 
@@ -82,7 +85,14 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         ..context
     };
     let mut out = Stdout::default();
-    let (results, bars, summary) = execute(&runner, &job, &inputs, cmd, &mut out)?;
+    let Ran {
+        inputs,
+        rows: results,
+        streamed,
+        bars,
+        summary,
+        failure,
+    } = execute(&runner, &job, inputs, cmd, &mut out)?;
     #[cfg(not(feature = "timeline"))]
     drop(bars);
     if cmd.output == OutputFormat::Human {
@@ -93,6 +103,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
             results: &results,
             summary: &summary,
             context,
+            streamed,
         }));
     }
     // The picture comes after the results: a failed one hides nothing.
@@ -107,6 +118,11 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     out.finish()?;
     #[cfg(feature = "timeline")]
     picture?;
+    // A stream that could not be read to its end: what was read ran and
+    // is reported above; the run still failed.
+    if let Some(e) = failure {
+        return Err(e);
+    }
     Ok(match interrupts.and_then(|i| i.signal()) {
         Some(sig) => Status(128 + sig as u8),
         None if summary.all_ok() || reader_gone => Status::OK,
@@ -130,31 +146,145 @@ fn check_outputs(cmd: &PoolCommand) -> Result<()> {
     Ok(())
 }
 
+/// What a run leaves for its report.
+struct Ran<J: Builtin> {
+    /// Every input (for a stream, every input read).
+    inputs: Vec<J::Input>,
+    /// The rows for a human report (none for JSON output, which streams).
+    rows: Vec<J::Row>,
+    /// The human lines were printed as results came.
+    streamed: bool,
+    /// The records for the timeline.
+    bars: Vec<ItemResult<()>>,
+    summary: Summary,
+    /// Why a stream of inputs ended early.
+    failure: Option<mproc::Error>,
+}
+
 /// Runs `job` over `inputs` with the command's mode; prints JSON forms,
-/// job-log lines and progress as it goes, and returns the rows for a human
-/// report (none are kept for JSON output, which streams) and the records
-/// for the timeline. Once stdout takes no more (its reader has gone, or a
-/// write failed), the pool is stopped.
-#[allow(clippy::type_complexity)]
+/// job-log lines and progress as it goes, and returns what the report and
+/// the timeline need. Once stdout takes no more (its reader has gone, or a
+/// write failed), the pool is stopped. A stream of inputs is pulled as the
+/// run goes, keeping only the inputs whose results are outstanding (all
+/// of them for a human report, which shows every input).
 fn execute<J: Builtin>(
     runner: &Runner,
     job: &J,
-    all: &[J::Input],
+    inputs: Inputs<J::Input>,
     cmd: &PoolCommand,
     out: &mut Stdout,
-) -> Result<(Vec<J::Row>, Vec<ItemResult<()>>, Summary)> {
-    let shown = |i: usize| serde_json::to_value(&all[i]).unwrap_or(Value::Null);
-    let original = select(all, &cmd.observe, J::log_input)?;
-    let count = original.as_ref().map_or(all.len(), Vec::len);
-    let inputs: Box<dyn Iterator<Item = J::Input> + '_> = match &original {
-        None => Box::new(all.iter().cloned()),
-        Some(chosen) => Box::new(chosen.iter().map(|&i| all[i].clone())),
+) -> Result<Ran<J>> {
+    let observe = &cmd.observe;
+    let previous = match &observe.resume {
+        Some(path) => Some(Previous::read(path)?),
+        None => None,
     };
+    let resume_failed = observe.resume_failed;
+    let skip = move |input: &J::Input| {
+        previous.as_ref().is_some_and(|previous| {
+            let input = J::log_input(input);
+            if resume_failed {
+                !previous.was_not_ok(&input)
+            } else {
+                previous.was_ok(&input)
+            }
+        })
+    };
+    let human = cmd.output == OutputFormat::Human;
+    let (inputs, mut ran, failure) = match inputs {
+        Inputs::List(all) => {
+            let chosen: Option<Vec<usize>> = observe
+                .resume
+                .is_some()
+                .then(|| (0..all.len()).filter(|&i| !skip(&all[i])).collect());
+            let count = chosen.as_ref().map_or(all.len(), Vec::len);
+            if let (Some(path), Some(chosen)) = (&observe.resume, &chosen) {
+                tracing::info!(
+                    "resuming from {}: running {} of {} items",
+                    path.display(),
+                    chosen.len(),
+                    all.len()
+                );
+            }
+            let feed: Box<dyn Iterator<Item = J::Input> + '_> = match &chosen {
+                None => Box::new(all.iter().cloned()),
+                Some(chosen) => Box::new(chosen.iter().map(|&i| all[i].clone())),
+            };
+            let book = Book::List {
+                all: &all,
+                chosen: chosen.as_deref(),
+            };
+            let ran = collect::<J>(runner, job, Feed::List(feed), Some(count), book, cmd, out)?;
+            (all, ran, None)
+        }
+        Inputs::Stream(stream) => {
+            let (items, failure) = stream.split();
+            let held = Arc::new(Mutex::new(Held::new(human)));
+            let feed = Held::feed(Arc::clone(&held), items, skip);
+            let book = Book::Stream(&held);
+            let ran = collect::<J>(
+                runner,
+                job,
+                Feed::Stream(Box::new(feed)),
+                None,
+                book,
+                cmd,
+                out,
+            )?;
+            let held = std::mem::replace(&mut *lock(&held), Held::new(false));
+            if let Some(path) = &observe.resume {
+                tracing::info!(
+                    "resumed from {}: ran {} of the {} items read",
+                    path.display(),
+                    held.next,
+                    held.read
+                );
+            }
+            (held.seen, ran, failure.take())
+        }
+    };
+    // A reader that went away (`| head`) wanted no more: a quiet end.
+    if human && !out.closed() {
+        let shown = |i: usize| inputs.get(i).map_or(Value::Null, |x| json!(x));
+        report::log_failures(&ran.failures, shown);
+        if !ran.summary.all_ok() {
+            tracing::warn!("{}", ran.summary.line());
+        }
+    }
+    Ok(Ran {
+        inputs,
+        rows: std::mem::take(&mut ran.rows),
+        streamed: ran.streamed,
+        bars: std::mem::take(&mut ran.bars),
+        summary: ran.summary,
+        failure,
+    })
+}
+
+/// What [`collect`] gathered.
+struct Gathered<J: Builtin> {
+    rows: Vec<J::Row>,
+    streamed: bool,
+    failures: Vec<ItemResult<()>>,
+    bars: Vec<ItemResult<()>>,
+    summary: Summary,
+}
+
+/// Runs the job over `feed` and hands each result to a [`Collect`].
+fn collect<J: Builtin>(
+    runner: &Runner,
+    job: &J,
+    feed: Feed<'_, J::Input>,
+    count: Option<usize>,
+    book: Book<'_, J::Input>,
+    cmd: &PoolCommand,
+    out: &mut Stdout,
+) -> Result<Gathered<J>> {
     let start = Instant::now();
-    let mut collect = Collect::<J>::new(runner, cmd, all, count, original.as_deref(), &shown, out)?;
+    let mut collect = Collect::<J>::new(runner, cmd, book, count, out)?;
     // What the parent said before the run comes before the run's output.
     crate::progress::flush_logs();
-    run_mode(runner, job, inputs, cmd.mode, |r| collect.take(r))?;
+    run_mode(runner, job, feed, cmd.mode, |r, more| collect.take(r, more))?;
     let Collect {
         mut summary,
         progress,
@@ -163,6 +293,7 @@ fn execute<J: Builtin>(
         rows,
         failures,
         bars,
+        streamed,
         ..
     } = collect;
     drop(progress);
@@ -171,38 +302,167 @@ fn execute<J: Builtin>(
     }
     summary.elapsed_ms = start.elapsed().as_millis() as u64;
     lines.finish(&summary);
-    if cmd.output == OutputFormat::Human {
-        report::log_failures(&failures, shown);
-        if !summary.all_ok() {
-            tracing::warn!("{}", summary.line());
+    Ok(Gathered {
+        rows,
+        streamed,
+        failures,
+        bars,
+        summary,
+    })
+}
+
+/// The inputs handed to the pool: a list's, pulled between results, or a
+/// stream's, pulled on a thread of their own.
+enum Feed<'a, T> {
+    List(Box<dyn Iterator<Item = T> + 'a>),
+    Stream(Box<dyn Iterator<Item = T> + Send>),
+}
+
+impl<T> Iterator for Feed<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Feed::List(inputs) => inputs.next(),
+            Feed::Stream(inputs) => inputs.next(),
         }
     }
-    Ok((rows, bars, summary))
+}
+
+/// Where a result finds its input.
+enum Book<'a, T> {
+    /// A list; `chosen` maps the pool's indexes to the list's (`--resume`).
+    List {
+        all: &'a [T],
+        chosen: Option<&'a [usize]>,
+    },
+    /// A stream's inputs as they are read.
+    Stream(&'a Mutex<Held<T>>),
+}
+
+impl<'a, T: Clone> Book<'a, T> {
+    /// The input of the pool's item `index`, with its index among all the
+    /// inputs.
+    fn take(&self, index: usize) -> Option<(usize, Cow<'a, T>)> {
+        match self {
+            Book::List { all, chosen } => {
+                let i = chosen.map_or(Some(index), |c| c.get(index).copied())?;
+                Some((i, Cow::Borrowed(all.get(i)?)))
+            }
+            Book::Stream(held) => {
+                let (i, input) = lock(held).outstanding.remove(&index)?;
+                Some((i, Cow::Owned(input)))
+            }
+        }
+    }
+}
+
+/// A stream's inputs: those whose results are outstanding, and with
+/// `keep` every one read (for a human report).
+struct Held<T> {
+    keep: bool,
+    seen: Vec<T>,
+    outstanding: HashMap<usize, (usize, T)>,
+    /// Inputs read from the stream.
+    read: usize,
+    /// Inputs handed to the pool.
+    next: usize,
+}
+
+impl<T: Clone + Send + 'static> Held<T> {
+    fn new(keep: bool) -> Held<T> {
+        Held {
+            keep,
+            seen: Vec::new(),
+            outstanding: HashMap::new(),
+            read: 0,
+            next: 0,
+        }
+    }
+
+    /// The inputs of `items` that `skip` does not skip, each noted in
+    /// `held` as it goes to the pool.
+    fn feed(
+        held: Arc<Mutex<Held<T>>>,
+        items: impl Iterator<Item = T> + Send + 'static,
+        skip: impl Fn(&T) -> bool + Send + 'static,
+    ) -> impl Iterator<Item = T> + Send + 'static {
+        items.filter_map(move |input| {
+            let mut held = lock(&held);
+            let original = held.read;
+            held.read += 1;
+            if held.keep {
+                held.seen.push(input.clone());
+            }
+            if skip(&input) {
+                return None;
+            }
+            let index = held.next;
+            held.next += 1;
+            held.outstanding.insert(index, (original, input.clone()));
+            Some(input)
+        })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Runs `job` over `inputs` with the pool method `mode` (or in this
-/// process), handing each result to `take` as it comes.
+/// process), handing each result to `take` as it comes, with whether
+/// more results are ready at once (when none are, buffered output is
+/// written before the wait).
 fn run_mode<J: Builtin>(
     runner: &Runner,
     job: &J,
-    inputs: impl Iterator<Item = J::Input>,
+    feed: Feed<'_, J::Input>,
     mode: Mode,
-    mut take: impl FnMut(ItemResult<J::Output>),
+    mut take: impl FnMut(ItemResult<J::Output>, bool),
 ) -> Result<()> {
-    match (runner, mode) {
-        (Runner::Serial(serial), _) => serial.for_each(job, inputs, take),
-        // map and imap give the same ordered results; imap streams them.
-        (Runner::Pool(pool), Mode::Map | Mode::Imap) => pool.imap(job, inputs).for_each(take),
-        (Runner::Pool(pool), Mode::ImapUnordered) => {
-            pool.imap_unordered(job, inputs).for_each(take)
+    let pool = match runner {
+        Runner::Serial(serial) => {
+            let each = |r| take(r, false);
+            match feed {
+                Feed::List(inputs) => serial.for_each(job, inputs, each),
+                Feed::Stream(inputs) => serial.for_each(job, inputs, each),
+            }
+            return Ok(());
         }
-        (Runner::Pool(pool), Mode::Async) => pool
-            .map_async(job, inputs)
-            .get(None)?
-            .into_iter()
-            .for_each(&mut take),
+        Runner::Pool(pool) => pool,
+    };
+    let ordered = match mode {
+        // map_async takes every input first, and gives every result at once.
+        Mode::Async => {
+            let results = pool.map_async(job, feed).get(None)?;
+            let last = results.len().saturating_sub(1);
+            for (i, r) in results.into_iter().enumerate() {
+                take(r, i < last);
+            }
+            return Ok(());
+        }
+        // map and imap give the same ordered results; imap streams them.
+        Mode::Map | Mode::Imap => true,
+        Mode::ImapUnordered => false,
+    };
+    match (feed, ordered) {
+        (Feed::List(inputs), true) => drain(pool.imap(job, inputs), take),
+        (Feed::List(inputs), false) => drain(pool.imap_unordered(job, inputs), take),
+        (Feed::Stream(inputs), true) => drain(pool.imap_stream(job, inputs), take),
+        (Feed::Stream(inputs), false) => drain(pool.imap_unordered_stream(job, inputs), take),
     }
     Ok(())
+}
+
+/// Hands each of `results` to `take`, with whether more are ready.
+fn drain<J: Builtin, I: Iterator<Item = J::Input>>(
+    mut results: mproc::IMap<'_, J, I>,
+    mut take: impl FnMut(ItemResult<J::Output>, bool),
+) {
+    while let Some(r) = results.next() {
+        let more = results.has_ready();
+        take(r, more);
+    }
 }
 
 /// Where each result goes as it arrives: the summary, the progress bar,
@@ -210,9 +470,7 @@ fn run_mode<J: Builtin>(
 /// and the timeline keep.
 struct Collect<'a, J: Builtin> {
     runner: &'a Runner,
-    all: &'a [J::Input],
-    original: Option<&'a [usize]>,
-    shown: &'a dyn Fn(usize) -> Value,
+    book: Book<'a, J::Input>,
     human: bool,
     timeline: bool,
     summary: Summary,
@@ -222,6 +480,10 @@ struct Collect<'a, J: Builtin> {
     lines: Lines<'a>,
     stopper: Option<mproc::Stopper>,
     stopping: bool,
+    /// Human lines are printed as results arrive (`imap` modes).
+    streams: bool,
+    /// Some were.
+    streamed: bool,
     rows: Vec<J::Row>,
     failures: Vec<ItemResult<()>>,
     bars: Vec<ItemResult<()>>,
@@ -231,10 +493,8 @@ impl<'a, J: Builtin> Collect<'a, J> {
     fn new(
         runner: &'a Runner,
         cmd: &PoolCommand,
-        all: &'a [J::Input],
-        count: usize,
-        original: Option<&'a [usize]>,
-        shown: &'a dyn Fn(usize) -> Value,
+        book: Book<'a, J::Input>,
+        count: Option<usize>,
         out: &'a mut Stdout,
     ) -> Result<Self> {
         let epoch = runner.epoch();
@@ -245,16 +505,14 @@ impl<'a, J: Builtin> Collect<'a, J> {
         let human = cmd.output == OutputFormat::Human;
         Ok(Collect {
             runner,
-            all,
-            original,
-            shown,
+            book,
             human,
             timeline: cmd.observe.timeline.is_some(),
             summary: Summary {
                 processes: runner.processes(),
                 ..Summary::default()
             },
-            progress: Progress::start(count as u64, cmd.observe.progress, !human),
+            progress: Progress::start(count.unwrap_or(0) as u64, cmd.observe.progress, !human),
             joblog,
             log_error: None,
             lines: Lines::new(cmd.output, out),
@@ -263,18 +521,22 @@ impl<'a, J: Builtin> Collect<'a, J> {
                 Runner::Serial(_) => None,
             },
             stopping: false,
-            rows: Vec::with_capacity(if human { count } else { 0 }),
+            streams: human && matches!(cmd.mode, Mode::Imap | Mode::ImapUnordered),
+            streamed: false,
+            rows: Vec::with_capacity(if human { count.unwrap_or(0) } else { 0 }),
             failures: Vec::new(),
             bars: Vec::new(),
         })
     }
 
-    fn take(&mut self, mut r: ItemResult<J::Output>) {
-        if let Some(chosen) = self.original {
-            r.index = chosen[r.index];
-        }
-        let input = &self.all[r.index];
-        let extra = J::arrived(&mut r, input, self.lines.format);
+    fn take(&mut self, mut r: ItemResult<J::Output>, more: bool) {
+        let Some((index, input)) = self.book.take(r.index) else {
+            // Every result the pool gives is of an input it was handed.
+            tracing::error!("a result for item {} that was not handed out", r.index);
+            return;
+        };
+        r.index = index;
+        let extra = J::arrived(&mut r, &input, self.lines.format);
         self.summary.add(&r);
         if let Some(p) = self.progress.as_mut() {
             p.item(r.outcome.is_ok());
@@ -286,15 +548,15 @@ impl<'a, J: Builtin> Collect<'a, J> {
                     .and_then(|w| pool.hosts().get(w).cloned().flatten()),
                 Runner::Serial(_) => None,
             };
-            let input = J::log_input(&self.all[r.index]);
-            if let Err(e) = log.record(&r, &input, host.as_deref()) {
+            let logged = J::log_input(&input);
+            if let Err(e) = log.record(&r, &logged, host.as_deref()) {
                 self.log_error.get_or_insert(e);
             }
         }
         if !self.human {
-            let record = with_extra(report::record(&r, &(self.shown)(r.index)), extra);
+            let shown = serde_json::to_value(&*input).unwrap_or(Value::Null);
+            let record = with_extra(report::record(&r, &shown), extra);
             self.lines.record(&record);
-            self.stop_if_unread();
         }
         if self.human && !r.outcome.is_ok() {
             self.failures.push(r.unvalued());
@@ -304,8 +566,18 @@ impl<'a, J: Builtin> Collect<'a, J> {
         }
         // Streamed output keeps nothing, so a long run stays flat in memory.
         if self.human {
-            self.rows.push(J::row(r));
+            match self.streams.then(|| J::line(&r, &input)).flatten() {
+                Some(line) => {
+                    self.lines.text(&line);
+                    self.streamed = true;
+                }
+                None => self.rows.push(J::row(r)),
+            }
         }
+        if !more {
+            self.lines.flush();
+        }
+        self.stop_if_unread();
     }
 
     /// Stops the pool once stdout takes no more: nobody would see the rest.
@@ -377,6 +649,14 @@ impl<'a> Lines<'a> {
         }
     }
 
+    /// Human output: `line` as it is.
+    fn text(&mut self, line: &str) {
+        self.buf.push_str(line);
+        if self.buf.len() >= Self::BLOCK {
+            self.flush();
+        }
+    }
+
     fn flush(&mut self) {
         if !self.buf.is_empty() {
             self.out.print(&self.buf);
@@ -404,37 +684,6 @@ impl<'a> Lines<'a> {
         }
         self.flush();
     }
-}
-
-/// The indexes of the inputs to run this time: `None` for all of them, or
-/// with `--resume` those an earlier job log does not record as ok (with
-/// `--resume-failed`, those it records as not ok).
-fn select<T>(
-    all: &[T],
-    observe: &Observe,
-    log_input: impl Fn(&T) -> Vec<u8>,
-) -> Result<Option<Vec<usize>>> {
-    let Some(path) = &observe.resume else {
-        return Ok(None);
-    };
-    let previous = Previous::read(path)?;
-    let original: Vec<usize> = (0..all.len())
-        .filter(|&i| {
-            let input = log_input(&all[i]);
-            if observe.resume_failed {
-                previous.was_not_ok(&input)
-            } else {
-                !previous.was_ok(&input)
-            }
-        })
-        .collect();
-    tracing::info!(
-        "resuming from {}: running {} of {} items",
-        path.display(),
-        original.len(),
-        all.len()
-    );
-    Ok(Some(original))
 }
 
 #[cfg(feature = "timeline")]

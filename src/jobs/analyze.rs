@@ -218,10 +218,10 @@ impl Builtin for Analyze {
 
     fn plan(args: AnalyzeArgs, _: &Context) -> mproc::Result<Plan<Analyze>> {
         let job = Analyze::new(args.encoding.as_deref(), args.recursive)?;
-        let files = crate::paths::collect(&args.files, args.files_from.as_deref(), args.recursive)?;
+        let files = crate::paths::inputs(&args.files, args.files_from.as_deref(), args.recursive)?;
         Ok(Plan {
             job,
-            inputs: files.into_iter().map(FilePath).collect(),
+            inputs: files.map(FilePath),
         })
     }
 

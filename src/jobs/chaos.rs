@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use std::fmt::Write as _;
-
 use mproc::{Job, JobError, Result};
 
 use super::{Builtin, Context, Plan, Report};
@@ -28,6 +26,7 @@ use mproc::ItemResult;
 /// | `segv` | kills its process with SIGSEGV |
 /// | `kill` | kills its process with SIGKILL |
 /// | `hang` or `hang:FILE` | writes its pid to FILE (if given), then sleeps for ever |
+/// | `wait:FILE` | waits until FILE exists (at most 60 s), returns |
 /// | `print:BYTES` | prints BYTES bytes to stdout, returns |
 /// | `eprint:BYTES` | prints BYTES bytes to stderr, returns |
 /// | `log:TEXT` | logs TEXT at info level, returns |
@@ -36,6 +35,9 @@ use mproc::ItemResult;
 /// | `flaky:FILE` | crashes (SIGKILL) if FILE does not exist yet, creating it; else returns |
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Chaos;
+
+/// How long `wait:FILE` waits.
+const WAIT_LIMIT: Duration = Duration::from_secs(60);
 
 /// What an action returned.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -86,6 +88,17 @@ impl Job for Chaos {
                 loop {
                     std::thread::sleep(Duration::from_secs(3600));
                 }
+            }
+            "wait" => {
+                let path = std::path::Path::new(arg);
+                let end = std::time::Instant::now() + WAIT_LIMIT;
+                while !path.exists() {
+                    if std::time::Instant::now() >= end {
+                        return Err(format!("{arg} did not appear within 60 s").into());
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                format!("{arg} appeared")
             }
             "print" | "eprint" => {
                 let n = number()? as usize;
@@ -159,7 +172,7 @@ impl Builtin for Chaos {
     fn plan(args: ChaosArgs, _: &Context) -> Result<Plan<Chaos>> {
         Ok(Plan {
             job: Chaos,
-            inputs: args.actions,
+            inputs: args.actions.into(),
         })
     }
 
@@ -168,21 +181,29 @@ impl Builtin for Chaos {
         let mut s = String::new();
         for r in run.results {
             let action = run.inputs.get(r.index).map(String::as_str).unwrap_or("?");
-            let pid = r.pid.map_or("-".to_string(), |p| p.to_string());
-            let what = match r.outcome.as_ok() {
-                Some(v) => v.value.clone(),
-                None => r.outcome.error().unwrap_or_default(),
-            };
-            let _ = writeln!(
-                s,
-                "{:>4} {:<18} {:<9} pid {:<8} {}",
-                r.index,
-                crate::report::escaped(action),
-                r.outcome.name(),
-                pid,
-                crate::report::escaped(&what)
-            );
+            s.push_str(&row(r, action));
         }
         s
     }
+
+    fn line(result: &ItemResult<ChaosResult>, action: &String) -> Option<String> {
+        Some(row(result, action))
+    }
+}
+
+/// One result's line: index, action, outcome, pid, and value or error.
+fn row(r: &ItemResult<ChaosResult>, action: &str) -> String {
+    let pid = r.pid.map_or("-".to_string(), |p| p.to_string());
+    let what = match r.outcome.as_ok() {
+        Some(v) => v.value.clone(),
+        None => r.outcome.error().unwrap_or_default(),
+    };
+    format!(
+        "{:>4} {:<18} {:<9} pid {:<8} {}\n",
+        r.index,
+        crate::report::escaped(action),
+        r.outcome.name(),
+        pid,
+        crate::report::escaped(&what)
+    )
 }

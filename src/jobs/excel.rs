@@ -251,7 +251,12 @@ impl Builtin for ExcelSum {
                 dates_as_numbers: args.dates_as_numbers,
                 max_inflated: args.max_inflated,
             },
-            inputs: args.files.into_iter().map(FilePath).collect(),
+            inputs: args
+                .files
+                .into_iter()
+                .map(FilePath)
+                .collect::<Vec<_>>()
+                .into(),
         })
     }
 

@@ -156,7 +156,10 @@ impl Builtin for Fetch {
         } else {
             tracing::info!("fetching {} URLs from {}", urls.len(), args.source);
         }
-        Ok(Plan { job, inputs: urls })
+        Ok(Plan {
+            job,
+            inputs: urls.into(),
+        })
     }
 
     /// One row per URL: its index, status, title (or error) and final URL;

@@ -100,7 +100,7 @@ impl Builtin for Load {
             .unwrap_or(u32::try_from(context.processes.max(1)).unwrap_or(u32::MAX));
         Ok(Plan {
             job: Load,
-            inputs: Load::split(args.total, parts, args.seed),
+            inputs: Load::split(args.total, parts, args.seed).into(),
         })
     }
 

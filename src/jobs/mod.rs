@@ -13,6 +13,7 @@ use std::marker::PhantomData;
 use mproc::{ItemResult, Job, Registry, Result};
 
 use crate::commands::Status;
+pub use crate::inputs::Inputs;
 use crate::options::{OutputFormat, PoolCommand};
 use crate::report::Summary;
 
@@ -87,6 +88,15 @@ pub trait Builtin: Job<Input: Clone> + Sized {
     /// The human report of a finished run, for stdout.
     fn report(plan: &Report<'_, Self>) -> String;
 
+    /// In the `imap` and `imap-unordered` modes, the human output of one
+    /// result, printed as it arrives, as Python's `for r in
+    /// pool.imap(...): print(r)` does (a job whose report is a table of
+    /// all rows keeps `None`, the default, and prints at the end).
+    fn line(result: &ItemResult<Self::Output>, input: &Self::Input) -> Option<String> {
+        let _ = (result, input);
+        None
+    }
+
     /// The input as the job log's input column keeps it, exactly, and as
     /// `--resume` matches it. By default a string's or path's bytes, else
     /// compact JSON.
@@ -123,19 +133,23 @@ pub struct Context {
 pub struct Plan<J: Job> {
     /// The job value, sent once to each worker.
     pub job: J,
-    /// One item each.
-    pub inputs: Vec<J::Input>,
+    /// One item each: a list, or a stream read as the run goes.
+    pub inputs: Inputs<J::Input>,
 }
 
 /// What a human report is made of.
 pub struct Report<'a, J: Builtin> {
-    /// Every input of the run (also those `--resume` skipped).
+    /// Every input of the run (also those `--resume` skipped); for a
+    /// stream, every input read.
     pub inputs: &'a [J::Input],
     /// The rows kept of the results ([`Builtin::row`]), in input order
     /// (or arrival order with `imap-unordered`).
     pub results: &'a [J::Row],
     /// Counts and times.
     pub summary: &'a Summary,
+    /// Each result's [`Builtin::line`] was printed as it came (`imap`
+    /// modes); `results` holds only those that had none.
+    pub streamed: bool,
     /// What the plan was made with.
     pub context: Context,
 }

@@ -31,11 +31,11 @@ use mproc::{ItemResult, Job, JobError, Outcome, Result};
 
 pub use self::child::Captured;
 use self::child::{Ended, Finished, StartError};
-use self::inputs::{bounded, read_items, split_groups, MAX_INPUT};
+use self::inputs::{bounded, read_list, split_groups, stream, Item, MAX_INPUT};
 use self::line::Template;
 pub use self::output::JSON_MAX;
 use self::output::{decode_failure, encode_failure};
-use super::{Builtin, Context, Plan, Report};
+use super::{Builtin, Context, Inputs, Plan, Report};
 use crate::options::OutputFormat;
 
 /// Runs one command line per input.
@@ -268,38 +268,31 @@ impl Builtin for Run {
         let (words, group) = split_groups(args.command)?;
         let template = Template::parse(&words, args.no_shell).map_err(Error::usage)?;
         let sep = if args.null { b'\0' } else { b'\n' };
-        let items = match (group, &args.files_from) {
+        let items: Inputs<Item> = match (group, &args.files_from) {
             (Some(_), Some(_)) => {
                 return Err(Error::usage(
                     "inputs come from ::: or from --files-from, not both",
                 ))
             }
-            (Some(group), None) => group.into_iter().map(|a| bounded(a.into_vec())).collect(),
-            (None, Some(path)) => {
-                let file = std::fs::File::open(path).map_err(|e| {
-                    Error::io(format!("cannot open --files-from {}", path.display()), e)
-                })?;
-                read_items(std::io::BufReader::new(file), sep).map_err(|e| {
-                    Error::io(format!("cannot read --files-from {}", path.display()), e)
-                })?
-            }
+            (Some(group), None) => group
+                .into_iter()
+                .map(|a| bounded(a.into_vec()))
+                .collect::<Vec<_>>()
+                .into(),
+            (None, Some(path)) => read_list(path, sep)?,
             (None, None) => {
                 let stdin = std::io::stdin();
                 if stdin.is_terminal() {
                     tracing::info!("reading inputs from stdin, one per line (end with Ctrl-D)");
                 }
-                read_items(stdin.lock(), sep).map_err(|e| Error::io("cannot read stdin", e))?
+                stream(Box::new(stdin), "stdin".into(), sep)
             }
         };
-        let inputs = items
-            .into_iter()
-            .enumerate()
-            .map(|(i, (arg, too_long))| RunInput {
-                seq: i as u64 + 1,
-                arg,
-                too_long,
-            })
-            .collect();
+        let mut seq = 0;
+        let inputs = items.map(move |(arg, too_long)| {
+            seq += 1;
+            RunInput { seq, arg, too_long }
+        });
         if let Some(dir) = &args.results {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(format!("cannot create --results {}", dir.display()), e))?;

@@ -54,13 +54,25 @@ impl Builtin for Square {
         }
         Ok(Plan {
             job: Square,
-            inputs: (0..args.count).collect(),
+            inputs: (0..args.count).collect::<Vec<_>>().into(),
         })
     }
 
-    /// Python's printed list: `[0, 1, 4, 9]`, with `None` for items not ok.
+    /// `print(r)` for each result of `imap`: the value, or `None`.
+    fn line(result: &ItemResult<u64>, _: &u64) -> Option<String> {
+        Some(match result.outcome.as_ok() {
+            Some(v) => format!("{v}\n"),
+            None => "None\n".to_string(),
+        })
+    }
+
+    /// Python's printed list: `[0, 1, 4, 9]`, with `None` for items not ok
+    /// (nothing when each value was printed as it came).
     fn report(run: &Report<'_, Square>) -> String {
         use std::fmt::Write as _;
+        if run.streamed {
+            return String::new();
+        }
         let mut s = String::with_capacity(run.results.len() * 8 + 3);
         s.push('[');
         for (i, r) in run.results.iter().enumerate() {

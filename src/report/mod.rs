@@ -13,6 +13,7 @@ pub use escape::{escaped, needs_escape};
 pub use outputs::check_writable;
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -124,6 +125,16 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
+/// Set when a job that prints its own output (`mproc run`) finds that
+/// stdout's reader has gone; every [`Stdout`] then counts as closed.
+static READER_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Notes that stdout's reader has gone (a broken pipe seen outside
+/// [`Stdout`]), so that the run stops.
+pub fn reader_gone() {
+    READER_GONE.store(true, Ordering::Relaxed);
+}
+
 /// Standard output that stops quietly once the reader has gone, and
 /// remembers a write that failed for any other reason (a full disk,
 /// `> /dev/full`), so that the command can end with exit 2 and one line
@@ -160,12 +171,12 @@ impl Stdout {
     /// True once nothing more can be written: the reader has gone or a
     /// write failed. A run whose results cannot be delivered should stop.
     pub fn stopped(&self) -> bool {
-        self.closed || self.failed.is_some()
+        self.closed() || self.failed.is_some()
     }
 
     /// True when the reader has gone (`mproc ... | head -1`): a quiet end.
     pub fn closed(&self) -> bool {
-        self.closed
+        self.closed || READER_GONE.load(Ordering::Relaxed)
     }
 
     /// Ends the output: an error if any write failed (other than a reader

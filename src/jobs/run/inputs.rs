@@ -3,11 +3,14 @@
 //! [`MAX_INPUT`].
 
 use std::ffi::OsString;
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStringExt;
+use std::path::Path;
 
 use mproc::error::Error;
 use mproc::Result;
+
+use crate::inputs::{records, Inputs, Stream};
 
 /// The longest input read from stdin or `--files-from` (longer lines are
 /// failed items; `exec` itself refuses one argument over 128 KiB).
@@ -64,43 +67,36 @@ pub fn bounded(mut arg: Vec<u8>) -> Item {
     }
 }
 
+/// The inputs `--files-from path` names: read before the run from a
+/// regular file, streamed as the run goes from stdin (`-`) or anything
+/// else (a pipe).
+pub fn read_list(path: &Path, sep: u8) -> Result<Inputs<Item>> {
+    let name = format!("--files-from {}", path.display());
+    if path.as_os_str() == "-" {
+        return Ok(stream(Box::new(std::io::stdin()), name, sep));
+    }
+    let file =
+        std::fs::File::open(path).map_err(|e| Error::io(format!("cannot open {name}"), e))?;
+    if file.metadata().is_ok_and(|m| m.is_file()) {
+        return read_items(BufReader::new(file), sep)
+            .map(Inputs::from)
+            .map_err(|e| Error::io(format!("cannot read {name}"), e));
+    }
+    Ok(stream(Box::new(file), name, sep))
+}
+
+/// The inputs `reader` gives, read as the run goes; `name` says where
+/// they come from in an error.
+pub fn stream(reader: Box<dyn Read + Send>, name: String, sep: u8) -> Inputs<Item> {
+    let items = records(BufReader::new(reader), sep, MAX_INPUT)
+        .map(move |r| r.map_err(|e| Error::io(format!("cannot read {name}"), e)));
+    Inputs::Stream(Stream::new(items))
+}
+
 /// Reads inputs ending with `sep` (the last may lack it), never holding
 /// more than [`MAX_INPUT`] bytes of one.
-pub fn read_items(mut reader: impl BufRead, sep: u8) -> std::io::Result<Vec<Item>> {
-    let mut items = Vec::new();
-    loop {
-        let mut arg = Vec::new();
-        let mut len = 0u64;
-        let mut ended = false;
-        loop {
-            let buf = reader.fill_buf()?;
-            if buf.is_empty() {
-                break;
-            }
-            let (chunk, found) = match buf.iter().position(|&b| b == sep) {
-                Some(at) => (&buf[..at], true),
-                None => (buf, false),
-            };
-            len += chunk.len() as u64;
-            let room = (MAX_INPUT + 1).saturating_sub(arg.len());
-            arg.extend_from_slice(&chunk[..room.min(chunk.len())]);
-            let used = chunk.len() + usize::from(found);
-            reader.consume(used);
-            if found {
-                ended = true;
-                break;
-            }
-        }
-        if !ended && len == 0 && arg.is_empty() {
-            return Ok(items);
-        }
-        let too_long = (len > MAX_INPUT as u64).then_some(len);
-        arg.truncate(MAX_INPUT);
-        items.push((arg, too_long));
-        if !ended {
-            return Ok(items);
-        }
-    }
+pub fn read_items(reader: impl BufRead, sep: u8) -> std::io::Result<Vec<Item>> {
+    records(reader, sep, MAX_INPUT).collect()
 }
 
 #[cfg(test)]

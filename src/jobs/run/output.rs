@@ -175,7 +175,9 @@ fn print_stdout(c: &Captured) {
     }
     let mut out = std::io::stdout().lock();
     if let Err(e) = c.copy_to(&mut out).and_then(|()| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            crate::report::reader_gone();
+        } else {
             tracing::error!("cannot write to stdout: {e}");
         }
         STDOUT_CLOSED.store(true, Ordering::Relaxed);

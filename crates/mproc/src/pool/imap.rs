@@ -29,8 +29,9 @@ pub struct IMap<'p, J: Job, I> {
     arrived: VecDeque<Report>,
     /// Ordered: received reports by their first item's index.
     held: BTreeMap<usize, Report>,
-    /// The report being yielded.
+    /// The report being yielded, and how many of its items are left.
     current: Option<Expand<J::Output>>,
+    left: usize,
     inputs: Option<I>,
     /// A stream's feeder: it pulls the inputs.
     feeder: Option<Arc<Shared>>,
@@ -53,6 +54,7 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             arrived: VecDeque::new(),
             held: BTreeMap::new(),
             current: None,
+            left: 0,
             inputs: Some(inputs),
             feeder: None,
             chunk,
@@ -78,6 +80,7 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             arrived: VecDeque::new(),
             held: BTreeMap::new(),
             current: None,
+            left: 0,
             inputs: None,
             feeder: None,
             chunk,
@@ -144,6 +147,38 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
         }
     }
 
+    /// Whether [`next`](Iterator::next) would return at once: a result is
+    /// ready, or the map is over. A consumer that buffers its output
+    /// writes it when this says no, before `next` waits.
+    pub fn has_ready(&mut self) -> bool {
+        if self.left > 0 {
+            return true;
+        }
+        loop {
+            match self.results.try_recv() {
+                Ok(reports) => self.receive(reports),
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return true,
+            }
+        }
+        let ready = if self.ordered {
+            self.held.keys().next() == Some(&self.delivered)
+        } else {
+            !self.arrived.is_empty()
+        };
+        ready || (self.exhausted && self.delivered == self.submitted)
+    }
+
+    fn receive(&mut self, reports: Vec<Report>) {
+        for report in reports {
+            if self.ordered {
+                self.held.insert(report.first, report);
+            } else {
+                self.arrived.push_back(report);
+            }
+        }
+    }
+
     /// The next report to yield from, if one is ready.
     fn ready(&mut self) -> Option<Report> {
         if self.ordered {
@@ -164,6 +199,7 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
         loop {
             if let Some(r) = self.current.as_mut().and_then(Iterator::next) {
                 self.delivered += 1;
+                self.left = self.left.saturating_sub(1);
                 if let Some(feeder) = &self.feeder {
                     feeder.delivered(self.delivered);
                 }
@@ -171,6 +207,7 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
             }
             self.current = None;
             if let Some(report) = self.ready() {
+                self.left = report.count;
                 self.current = Some(report.into_results());
                 continue;
             }
@@ -186,13 +223,7 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
                 self.delivered += 1;
                 return Some(ItemResult::not_run(index, "the pool stopped"));
             };
-            for report in reports {
-                if self.ordered {
-                    self.held.insert(report.first, report);
-                } else {
-                    self.arrived.push_back(report);
-                }
-            }
+            self.receive(reports);
         }
     }
 }

@@ -98,7 +98,7 @@ mod tests {
         let got = table(&rows, &[0, 1], &[true, false]);
         assert_eq!(
             got,
-            "   sum  x\n  12.5   x\n     3   x\n100.25  x\n     -   x\n"
+            "   sum  x\n 12.5   x\n  3     x\n100.25  x\n  -     x\n"
         );
     }
 }

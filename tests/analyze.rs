@@ -382,10 +382,20 @@ fn json_totals_are_the_human_reports_total_row_and_counts() {
     let mut args = vec!["-q", "pool", "-n", "2", "--json", "analyze"];
     args.extend(files);
     let doc = run_expect(&args, 1).json();
-    let fields: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+    let fields: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(fields, ["results", "summary", "totals"]);
     let totals = &doc["totals"];
-    let mut keys: Vec<&str> = totals.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = totals
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     let mut documented = TOTALS.to_vec();
     documented.sort_unstable();
@@ -402,12 +412,23 @@ fn json_totals_are_the_human_reports_total_row_and_counts() {
     }
     // And the sums of the records, whatever order they came in.
     let results = results_of(&doc);
-    for k in ["chars", "bytes", "lines", "digits", "letters", "spaces", "other", "invalid"] {
+    for k in [
+        "chars", "bytes", "lines", "digits", "letters", "spaces", "other", "invalid",
+    ] {
         let sum: u64 = results.iter().filter_map(|r| r[k].as_u64()).sum();
         assert_eq!(totals[k], sum, "{k}");
     }
     // --jsonl: the last line holds the summary and the same totals.
-    let mut args = vec!["-q", "pool", "-n", "2", "--jsonl", "--mode", "imap-unordered", "analyze"];
+    let mut args = vec![
+        "-q",
+        "pool",
+        "-n",
+        "2",
+        "--jsonl",
+        "--mode",
+        "imap-unordered",
+        "analyze",
+    ];
     args.extend(files);
     let lines = run_expect(&args, 1).json_lines();
     assert_eq!(lines.len(), 4);
@@ -416,9 +437,13 @@ fn json_totals_are_the_human_reports_total_row_and_counts() {
     assert_eq!(&last["totals"], totals);
     // The human report, with its TOTAL row, is unchanged by it all.
     let human = run_expect(&["-q", "pool", "-n", "2", "analyze", &a, &b, missing], 1);
-    assert!(human.stdout.lines().any(|l| l.split_whitespace().eq(
-        ["TOTAL", "1", "1", "1", "1", "1", "2", "1", "1", "1", "3"]
-    )), "{}", human.stdout);
+    assert!(
+        human.stdout.lines().any(|l| l
+            .split_whitespace()
+            .eq(["TOTAL", "1", "1", "1", "1", "1", "2", "1", "1", "1", "3"])),
+        "{}",
+        human.stdout
+    );
 }
 
 fn results_of(doc: &Value) -> Vec<Value> {

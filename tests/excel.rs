@@ -628,7 +628,10 @@ fn sums_line_up_on_the_decimal_point() {
             point
         })
         .collect();
-    assert!(columns.iter().all(|&c| c == columns[0]), "{columns:?}\n{out}");
+    assert!(
+        columns.iter().all(|&c| c == columns[0]),
+        "{columns:?}\n{out}"
+    );
     // The header still ends where the widest sum does.
     let total = lines.last().unwrap();
     let widest = total.find("9672.475").expect("the total") + "9672.475".len();

@@ -33,7 +33,11 @@ fn seconds_keeps_each_process_drawing_and_reports_draws_per_second() {
     assert_eq!(lines[3][0], "total", "{}", r.stdout);
     assert_eq!(lines[3][1], draws.to_string(), "{}", r.stdout);
     assert!(
-        r.stdout.lines().last().unwrap().contains("with 2 processes"),
+        r.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .contains("with 2 processes"),
         "{}",
         r.stdout
     );
@@ -93,9 +97,6 @@ fn seconds_that_are_not_a_time_are_a_usage_error() {
         assert!(r.stderr.contains("--seconds"), "{value}: {}", r.stderr);
         assert!(r.stdout.is_empty());
     }
-    let r = run_expect(
-        &["pool", "load", "--seconds", "1", "--total", "5"],
-        2,
-    );
+    let r = run_expect(&["pool", "load", "--seconds", "1", "--total", "5"], 2);
     assert!(r.stderr.contains("--total"), "{}", r.stderr);
 }

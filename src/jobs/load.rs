@@ -185,7 +185,13 @@ impl Builtin for Load {
                 Some(v) => {
                     let rate = v.rate().map_or("-".into(), |r| format!("{r:.0}"));
                     let sum = format!("{:.3}", v.sum);
-                    line(&mut s, &v.pid.to_string(), &v.count.to_string(), &rate, &sum);
+                    line(
+                        &mut s,
+                        &v.pid.to_string(),
+                        &v.count.to_string(),
+                        &rate,
+                        &sum,
+                    );
                 }
                 None => {
                     let pid = r.pid.map_or("-".into(), |p| p.to_string());

@@ -153,7 +153,7 @@ impl Builtin for Load {
     type Args = LoadArgs;
     type Row = ItemResult<Self::Output>;
     const ABOUT: &'static str =
-        "The CPU load demo: TOTAL random draws split over the processes, or each drawing for SECONDS";
+        "The CPU load demo: TOTAL random draws split over the processes, or SECONDS of draws each";
 
     fn row(result: ItemResult<Self::Output>) -> Self::Row {
         result

@@ -83,8 +83,21 @@ impl DecimalSum {
         }
     }
 
-    /// The sum for people: 15 significant digits, `0.3` rather than
-    /// `0.30000000000000004`.
+    /// The sum, every digit of it: the exact decimal while the sum is
+    /// exact, else the shortest digits of [`value`](Self::value). Plain
+    /// digits, or `1.5e30` style when very large or small (see
+    /// [`display`]).
+    pub fn exact(&self) -> String {
+        match self.exact {
+            Some(d) => d.to_string(),
+            None => Decimal::of_f64(self.float.value())
+                .map_or_else(|| self.float.value().to_string(), |d| d.to_string()),
+        }
+    }
+
+    /// The sum for people: rounded to 15 significant digits, `0.3` rather
+    /// than `0.30000000000000004`, but never to fewer digits than its whole
+    /// part has (a 21-digit whole number shows all 21).
     pub fn display(&self) -> String {
         match self.exact {
             Some(d) => d.rounded(SIGNIFICANT_DIGITS).to_string(),
@@ -275,6 +288,22 @@ mod tests {
         assert_eq!(sum(&[]).display(), "0");
         assert!(sum(&[1e300, 1e-300]).value() == 1e300);
         assert!(!sum(&[1e300, 1e-300]).is_exact());
+    }
+
+    #[test]
+    fn exact_keeps_every_digit() {
+        assert_eq!(sum(&[0.1, 0.2]).exact(), "0.3");
+        let third = sum(&[1.0 / 3.0, 1.0]);
+        assert_eq!(third.exact(), "1.3333333333333333");
+        assert_eq!(third.display(), "1.33333333333333");
+        let mut big = DecimalSum::new();
+        big.add_int(i64::MAX);
+        big.add_int(i64::MAX);
+        big.add_int(i64::MAX);
+        big.add(0.25);
+        assert_eq!(big.exact(), "27670116110564327421.25");
+        assert_eq!(big.display(), "27670116110564327421");
+        assert_eq!(sum(&[1e300, 1e-300]).exact(), "1e300");
     }
 
     #[test]

@@ -356,6 +356,100 @@ fn human_report_is_a_digit_table_with_totals() {
     );
 }
 
+/// The fields of analyze's JSON `totals` (docs/OUTPUT.md, TOTALS).
+const TOTALS: [&str; 11] = [
+    "files",
+    "not_analyzed",
+    "digit_counts",
+    "chars",
+    "bytes",
+    "lines",
+    "digits",
+    "letters",
+    "spaces",
+    "other",
+    "invalid",
+];
+
+#[test]
+fn json_totals_are_the_human_reports_total_row_and_counts() {
+    let dir = temp_dir("analyze-totals");
+    let a = write(&dir, "a.txt", b"0123456789\n99 x\n");
+    let b = write(&dir, "b.txt", "\u{663} 5\n".as_bytes());
+    let missing = dir.join("missing.txt");
+    let missing = missing.to_str().unwrap();
+    let files = [a.as_str(), b.as_str(), missing];
+    let mut args = vec!["-q", "pool", "-n", "2", "--json", "analyze"];
+    args.extend(files);
+    let doc = run_expect(&args, 1).json();
+    let fields: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(fields, ["results", "summary", "totals"]);
+    let totals = &doc["totals"];
+    let mut keys: Vec<&str> = totals
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let mut documented = TOTALS.to_vec();
+    documented.sort_unstable();
+    assert_eq!(keys, documented, "{totals}");
+    // The same numbers as the human report (see the test above).
+    assert_eq!(
+        totals["digit_counts"],
+        json!([1, 1, 1, 1, 1, 2, 1, 1, 1, 3])
+    );
+    let expected = json!({"files": 3, "not_analyzed": 1, "chars": 20, "bytes": 21,
+        "lines": 3, "digits": 14, "letters": 1, "spaces": 2, "other": 3, "invalid": 0});
+    for (k, v) in expected.as_object().unwrap() {
+        assert_eq!(&totals[k], v, "{k} in {totals}");
+    }
+    // And the sums of the records, whatever order they came in.
+    let results = results_of(&doc);
+    for k in [
+        "chars", "bytes", "lines", "digits", "letters", "spaces", "other", "invalid",
+    ] {
+        let sum: u64 = results.iter().filter_map(|r| r[k].as_u64()).sum();
+        assert_eq!(totals[k], sum, "{k}");
+    }
+    // --jsonl: the last line holds the summary and the same totals.
+    let mut args = vec![
+        "-q",
+        "pool",
+        "-n",
+        "2",
+        "--jsonl",
+        "--mode",
+        "imap-unordered",
+        "analyze",
+    ];
+    args.extend(files);
+    let lines = run_expect(&args, 1).json_lines();
+    assert_eq!(lines.len(), 4);
+    let last = lines.last().unwrap();
+    assert_eq!(last["summary"]["total"], 3, "{last}");
+    assert_eq!(&last["totals"], totals);
+    // The human report, with its TOTAL row, is unchanged by it all.
+    let human = run_expect(&["-q", "pool", "-n", "2", "analyze", &a, &b, missing], 1);
+    assert!(
+        human.stdout.lines().any(|l| l
+            .split_whitespace()
+            .eq(["TOTAL", "1", "1", "1", "1", "1", "2", "1", "1", "1", "3"])),
+        "{}",
+        human.stdout
+    );
+}
+
+fn results_of(doc: &Value) -> Vec<Value> {
+    doc["results"].as_array().expect("a results array").clone()
+}
+
 #[test]
 fn serial_runs_in_the_parent_with_the_same_report() {
     let dir = temp_dir("analyze-serial");

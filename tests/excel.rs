@@ -536,3 +536,131 @@ fn a_file_name_that_is_not_utf8_reaches_the_workers() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["results"][0]["sum"].as_f64(), Some(5.0));
 }
+
+/// The fields of excel's JSON `totals` (docs/OUTPUT.md, TOTALS).
+const TOTALS: [&str; 7] = [
+    "count",
+    "exact",
+    "files",
+    "not_read",
+    "skipped",
+    "sum",
+    "sum_decimal",
+];
+
+#[test]
+fn json_totals_hold_the_grand_total_exactly_and_as_a_number() {
+    let dir = temp_dir("excel-totals");
+    let a = book(&dir, "a.xlsx", &[0.1, 0.2]);
+    let b = book(&dir, "b.xlsx", &[1.0 / 3.0, 2.0]);
+    let missing = dir.join("missing.xlsx");
+    let missing = path_str(&missing);
+    let files = [a.as_str(), b.as_str(), missing];
+    let mut args = vec!["-q", "pool", "-n", "2", "--json", "excel"];
+    args.extend(files);
+    let doc = run_expect(&args, 1).json();
+    let totals = &doc["totals"];
+    let keys: Vec<&str> = totals
+        .as_object()
+        .unwrap_or_else(|| panic!("no totals object in {doc}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, TOTALS, "{totals}");
+    assert_eq!(totals["files"], 3);
+    assert_eq!(totals["not_read"], 1);
+    assert_eq!(totals["count"], 4);
+    assert_eq!(totals["skipped"], 0);
+    assert_eq!(totals["exact"], true);
+    // 0.1 + 0.2 + 0.3333333333333333 + 2, every digit, and the nearest float.
+    assert_eq!(totals["sum_decimal"], "2.6333333333333333");
+    assert_eq!(totals["sum"].as_f64(), "2.6333333333333333".parse().ok());
+    // The human TOTAL row is the same total, rounded for people.
+    let human = sum_human(&[], &files, 1);
+    assert_eq!(
+        table_row(&human.stdout, "TOTAL"),
+        ["TOTAL", "4", "2.63333333333333", "0"]
+    );
+    // --jsonl: the last line holds the summary and the same totals.
+    let mut args = vec!["-q", "pool", "-n", "2", "--jsonl", "excel"];
+    args.extend(files);
+    let lines = run_expect(&args, 1).json_lines();
+    let last = lines.last().unwrap();
+    assert_eq!(last["summary"]["failed"], 1, "{last}");
+    assert_eq!(&last["totals"], totals);
+}
+
+/// The sum cell of a table line (the last but one), and the byte offset
+/// of its decimal point, or for a whole number where it would be.
+fn sum_and_point(line: &str) -> (&str, usize) {
+    let cells: Vec<(usize, &str)> = line
+        .split(' ')
+        .scan(0, |at, cell| {
+            let start = *at;
+            *at += cell.len() + 1;
+            Some((start, cell))
+        })
+        .filter(|(_, cell)| !cell.is_empty())
+        .collect();
+    let (at, sum) = cells[cells.len() - 2];
+    (sum, at + sum.find('.').unwrap_or(sum.len()))
+}
+
+#[test]
+fn sums_line_up_on_the_decimal_point() {
+    let dir = temp_dir("excel-align");
+    let files = [
+        book(&dir, "a.xlsx", &[4755.65]),
+        book(&dir, "b.xlsx", &[4913.7]),
+        book(&dir, "c.xlsx", &[3.0]),
+        book(&dir, "d.xlsx", &[0.125]),
+    ];
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let out = sum_human(&[], &files, 0).stdout;
+    let lines: Vec<&str> = out.lines().collect();
+    let sums = ["4755.65", "4913.7", "3", "0.125", "9672.475"];
+    let columns: Vec<usize> = lines[1..]
+        .iter()
+        .zip(sums)
+        .map(|(line, expected)| {
+            let (sum, point) = sum_and_point(line);
+            assert_eq!(sum, expected, "{out}");
+            point
+        })
+        .collect();
+    assert!(
+        columns.iter().all(|&c| c == columns[0]),
+        "{columns:?}\n{out}"
+    );
+    // The header still ends where the widest sum does.
+    let total = lines.last().unwrap();
+    let widest = total.find("9672.475").expect("the total") + "9672.475".len();
+    assert_eq!(lines[0].find("sum").unwrap() + 3, widest, "{out}");
+}
+
+#[test]
+fn a_21_digit_total_prints_as_the_readme_says() {
+    // README.md: "a 21-digit total, 123456789012345680.901, shows as
+    // 123456789012345681".
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        readme.contains("a 21-digit total, 123456789012345680.901, shows as 123456789012345681"),
+        "the README's sentence on significant digits changed: update this test"
+    );
+    let dir = temp_dir("excel-21");
+    let big = book(&dir, "big.xlsx", &[123456789012345680.0, 0.901]);
+    let human = sum_human(&[], &[&big], 0);
+    assert_eq!(
+        table_row(&human.stdout, "TOTAL"),
+        ["TOTAL", "2", "123456789012345681", "0"]
+    );
+    let doc = run_expect(&["-q", "pool", "--json", "excel", &big], 0).json();
+    assert_eq!(doc["totals"]["sum_decimal"], "123456789012345680.901");
+    assert_eq!(doc["totals"]["exact"], true);
+    // The float nearest 123456789012345680.901 (floats are 16 apart there).
+    assert_eq!(doc["totals"]["sum"].as_f64(), Some(123456789012345680.0));
+}

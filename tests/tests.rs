@@ -9,6 +9,7 @@ mod distributed;
 mod excel;
 mod excel_limits;
 mod fetch;
+mod load;
 mod names;
 mod newcomer;
 mod observe;

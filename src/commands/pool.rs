@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::Status;
 use crate::joblog::{JobLog, Previous};
-use crate::jobs::{Builtin, Context, Inputs, Plan, Report};
+use crate::jobs::{Builtin, Context, Inputs, Plan, Report, Totals};
 use crate::options::{Mode, OutputFormat, PoolCommand};
 use crate::progress::Progress;
 use crate::report::{self, Stdout, Summary};
@@ -294,6 +294,7 @@ fn collect<J: Builtin>(
         failures,
         bars,
         streamed,
+        totals,
         ..
     } = collect;
     drop(progress);
@@ -301,7 +302,7 @@ fn collect<J: Builtin>(
         return Err(e);
     }
     summary.elapsed_ms = start.elapsed().as_millis() as u64;
-    lines.finish(&summary);
+    lines.finish(&summary, totals.map(|t| t.to_json()));
     Ok(Gathered {
         rows,
         streamed,
@@ -487,6 +488,8 @@ struct Collect<'a, J: Builtin> {
     rows: Vec<J::Row>,
     failures: Vec<ItemResult<()>>,
     bars: Vec<ItemResult<()>>,
+    /// The job's totals, summed for JSON output (a human report sums its rows).
+    totals: Option<Box<dyn Totals<J::Output>>>,
 }
 
 impl<'a, J: Builtin> Collect<'a, J> {
@@ -526,6 +529,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
             rows: Vec::with_capacity(if human { count.unwrap_or(0) } else { 0 }),
             failures: Vec::new(),
             bars: Vec::new(),
+            totals: if human { None } else { J::totals() },
         })
     }
 
@@ -538,6 +542,9 @@ impl<'a, J: Builtin> Collect<'a, J> {
         r.index = index;
         let extra = J::arrived(&mut r, &input, self.lines.format);
         self.summary.add(&r);
+        if let Some(totals) = self.totals.as_mut() {
+            totals.add(&r);
+        }
         if let Some(p) = self.progress.as_mut() {
             p.item(r.outcome.is_ok());
         }
@@ -665,20 +672,28 @@ impl<'a> Lines<'a> {
         self.written = Instant::now();
     }
 
-    /// Ends the output with the summary.
-    fn finish(mut self, summary: &Summary) {
+    /// Ends the output with the summary and the job's totals, if it has
+    /// any: `--json` as the document's `summary` and `totals`, `--jsonl`
+    /// as one last line `{"summary":...,"totals":...}`.
+    fn finish(mut self, summary: &Summary, totals: Option<Value>) {
+        let mut end = json!({ "summary": summary });
+        if let (Value::Object(end), Some(totals)) = (&mut end, totals) {
+            end.insert("totals".into(), totals);
+        }
         match self.format {
             OutputFormat::Human => {}
             OutputFormat::Json => {
                 if self.records == 0 {
                     self.buf.push_str("{\"results\":[");
                 }
-                let summary = serde_json::to_string(summary).unwrap_or_else(|_| "null".into());
-                self.buf.push_str(&format!("],\"summary\":{summary}}}\n"));
+                // `end` without its opening brace: the document's last fields.
+                let end = end.to_string();
+                self.buf.push_str("],");
+                self.buf.push_str(&end[1..]);
+                self.buf.push('\n');
             }
             OutputFormat::Jsonl => {
-                self.buf
-                    .push_str(&json!({ "summary": summary }).to_string());
+                self.buf.push_str(&end.to_string());
                 self.buf.push('\n');
             }
         }

@@ -15,7 +15,7 @@ use mproc::error::{io_message, Error};
 use mproc::FilePath;
 use mproc::{Job, JobError};
 
-use super::{Builtin, Context, Plan, Report};
+use super::{Builtin, Context, Plan, Report, Totals};
 use mproc::ItemResult;
 
 /// Counts the characters of one file, streamed in constant memory, and
@@ -237,10 +237,8 @@ impl Builtin for Analyze {
             .map(|f| crate::report::escaped(&f.0.display().to_string()))
             .collect();
         let results = run.results;
-        let mut total = TextCounts::default();
-        for counts in results.iter().filter_map(|r| r.outcome.as_ok()) {
-            total.add(counts);
-        }
+        let totals = AnalyzeTotals::of(results);
+        let total = &totals.counts;
         let name_width = names
             .iter()
             .map(|n| n.chars().count())
@@ -291,10 +289,10 @@ impl Builtin for Analyze {
             &numbers(&total.digit_counts),
             &total.invalid.to_string(),
         );
-        let failed = results.iter().filter(|r| !r.outcome.is_ok()).count();
+        let failed = totals.not_analyzed;
         s.push('\n');
         let lines = [
-            ("files", results.len() as u64),
+            ("files", totals.files),
             ("chars", total.chars),
             ("bytes", total.bytes),
             ("lines", total.lines),
@@ -317,5 +315,57 @@ impl Builtin for Analyze {
             s.push('\n');
         }
         s
+    }
+
+    fn totals() -> Option<Box<dyn Totals<TextCounts>>> {
+        Some(Box::<AnalyzeTotals>::default())
+    }
+}
+
+/// The run's totals: the report's TOTAL row (`digit_counts`) and the
+/// counts under it, summed over the files analyzed.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeTotals {
+    /// Files in this run, analyzed or not.
+    pub files: u64,
+    /// Files that were not analyzed (any outcome but ok).
+    pub not_analyzed: u64,
+    /// The sums of the analyzed files' counts (no encoding).
+    pub counts: TextCounts,
+}
+
+impl AnalyzeTotals {
+    /// The totals of `results`.
+    pub fn of(results: &[ItemResult<TextCounts>]) -> AnalyzeTotals {
+        let mut totals = AnalyzeTotals::default();
+        results.iter().for_each(|r| totals.add(r));
+        totals
+    }
+}
+
+impl Totals<TextCounts> for AnalyzeTotals {
+    fn add(&mut self, result: &ItemResult<TextCounts>) {
+        self.files += 1;
+        match result.outcome.as_ok() {
+            Some(counts) => self.counts.add(counts),
+            None => self.not_analyzed += 1,
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let c = &self.counts;
+        serde_json::json!({
+            "files": self.files,
+            "not_analyzed": self.not_analyzed,
+            "digit_counts": c.digit_counts,
+            "chars": c.chars,
+            "bytes": c.bytes,
+            "lines": c.lines,
+            "digits": c.digits,
+            "letters": c.letters,
+            "spaces": c.spaces,
+            "other": c.other,
+            "invalid": c.invalid,
+        })
     }
 }

@@ -23,8 +23,8 @@ use crate::decimal_sum::DecimalSum;
 use mproc::FilePath;
 use mproc::{ItemResult, Job, JobError};
 
-use super::{Builtin, Context, Plan, Report};
-use crate::report::table::{cells, table};
+use super::{Builtin, Context, Plan, Report, Totals};
+use crate::report::table::{align_points, cells, table};
 
 /// Sums the numeric cells of one row of one sheet of a workbook.
 ///
@@ -262,8 +262,9 @@ impl Builtin for ExcelSum {
 
     /// A table in input order: file, sheet, (row, when any is not row 1),
     /// count, sum, skipped; a file not ok shows its outcome instead. Then a
-    /// TOTAL row over the files that were read. Sums are exact decimal sums
-    /// shown to 15 significant digits (`0.1 + 0.2` shows as `0.3`).
+    /// TOTAL row over the files that were read ([`ExcelTotals`]). Sums are
+    /// exact decimal sums shown as [`DecimalSum::display`] does (`0.1 +
+    /// 0.2` shows as `0.3`), aligned on the decimal point.
     fn report(run: &Report<'_, ExcelSum>) -> String {
         let mut sorted: Vec<&ItemResult<BookSum>> = run.results.iter().collect();
         sorted.sort_by_key(|r| r.index);
@@ -271,7 +272,7 @@ impl Builtin for ExcelSum {
             .iter()
             .any(|r| r.outcome.as_ok().is_some_and(|b| b.row != Some(1)));
         let mut rows = vec![cells(["file", "sheet", "row", "count", "sum", "skipped"])];
-        let (mut total, mut count, mut skipped) = (DecimalSum::new(), 0usize, 0usize);
+        let totals = ExcelTotals::of(run.results);
         for r in sorted {
             let file = run
                 .inputs
@@ -279,9 +280,6 @@ impl Builtin for ExcelSum {
                 .map_or("?".into(), |f| f.0.display().to_string());
             rows.push(match r.outcome.as_ok() {
                 Some(b) => {
-                    b.numbers.iter().for_each(|&x| total.add(x));
-                    count += b.count;
-                    skipped += b.skipped;
                     let row = b.row.map_or("-".into(), |n| n.to_string());
                     let sum = b.numbers.iter().copied().collect::<DecimalSum>();
                     [
@@ -303,10 +301,72 @@ impl Builtin for ExcelSum {
                 ],
             });
         }
-        let (count, sum, skipped) = (count.to_string(), total.display(), skipped.to_string());
+        let (count, sum, skipped) = (
+            totals.count.to_string(),
+            totals.sum.display(),
+            totals.skipped.to_string(),
+        );
         rows.push(cells(["TOTAL", "", "", &count, &sum, &skipped]));
+        align_points(&mut rows[1..], 4);
         let keep: Vec<usize> = (0..6).filter(|&c| show_row || c != 2).collect();
         table(&rows, &keep, &[false, false, true, true, true, true])
+    }
+
+    fn totals() -> Option<Box<dyn Totals<BookSum>>> {
+        Some(Box::<ExcelTotals>::default())
+    }
+}
+
+/// The run's grand total: the report's TOTAL row.
+#[derive(Debug, Clone, Default)]
+pub struct ExcelTotals {
+    /// Files in this run, read or not.
+    pub files: u64,
+    /// Files that could not be read (any outcome but ok).
+    pub not_read: u64,
+    /// Numbers in all the files read.
+    pub count: u64,
+    /// Cells skipped in all the files read.
+    pub skipped: u64,
+    /// The exact decimal sum of all their numbers.
+    pub sum: DecimalSum,
+}
+
+impl ExcelTotals {
+    /// The totals of `results`.
+    pub fn of(results: &[ItemResult<BookSum>]) -> ExcelTotals {
+        let mut totals = ExcelTotals::default();
+        results.iter().for_each(|r| totals.add(r));
+        totals
+    }
+}
+
+impl Totals<BookSum> for ExcelTotals {
+    fn add(&mut self, result: &ItemResult<BookSum>) {
+        self.files += 1;
+        let Some(b) = result.outcome.as_ok() else {
+            self.not_read += 1;
+            return;
+        };
+        b.numbers.iter().for_each(|&x| self.sum.add(x));
+        self.count += b.count as u64;
+        self.skipped += b.skipped as u64;
+    }
+
+    /// `sum` is the float nearest the exact sum (null if it is past the
+    /// floats' range), `sum_decimal` the sum with every digit, and `exact`
+    /// false when the digits outgrew 128 bits and the sum fell back to
+    /// floats (see [`crate::decimal_sum`]).
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "files": self.files,
+            "not_read": self.not_read,
+            "count": self.count,
+            "skipped": self.skipped,
+            "sum": self.sum.value(),
+            "sum_decimal": self.sum.exact(),
+            "exact": self.sum.is_exact(),
+        })
     }
 }
 

@@ -118,6 +118,24 @@ pub trait Builtin: Job<Input: Clone> + Sized {
         let _ = (result, input, output);
         None
     }
+
+    /// A fresh accumulator of the run's totals (see [`Totals`]), or `None`,
+    /// the default, for a job without totals.
+    fn totals() -> Option<Box<dyn Totals<Self::Output>>> {
+        None
+    }
+}
+
+/// A job's totals over a run (analyze's TOTAL row, excel's grand total,
+/// load's sum), summed one result at a time as results arrive, so that
+/// `--json` and `--jsonl`, which keep no rows, carry them too (their
+/// `totals` object, `docs/OUTPUT.md`). A job's human report sums its rows
+/// with the same type, so the report and the JSON cannot disagree.
+pub trait Totals<O> {
+    /// Counts one result, whatever its outcome.
+    fn add(&mut self, result: &ItemResult<O>);
+    /// The totals so far, as the JSON `totals` object.
+    fn to_json(&self) -> serde_json::Value;
 }
 
 /// What a job's plan may depend on besides its arguments.

@@ -38,6 +38,19 @@ pub fn table<const N: usize>(rows: &[[String; N]], keep: &[usize], right: &[bool
     s
 }
 
+/// Pads column `column` of `rows` on the right so that, right-aligned by
+/// [`table`], its numbers line up on the decimal point: `12.5`, `3` and
+/// `100.25` become `12.5 `, `3   ` and `100.25`. A cell without a point
+/// (a whole number, `-`) lines up as a whole number.
+pub fn align_points<const N: usize>(rows: &mut [[String; N]], column: usize) {
+    let tail = |cell: &str| cell.find('.').map_or(0, |dot| cell[dot..].chars().count());
+    let widest = rows.iter().map(|r| tail(&r[column])).max().unwrap_or(0);
+    for row in rows {
+        let pad = widest - tail(&row[column]);
+        row[column].extend(std::iter::repeat_n(' ', pad));
+    }
+}
+
 /// Terminal columns `text` takes (wide CJK characters count two).
 pub fn columns(text: &str) -> usize {
     text.chars().map(|c| c.width().unwrap_or(0)).sum()
@@ -76,5 +89,16 @@ mod tests {
         assert_eq!(fit("evil\u{202E}gnp.exe\n", 40), "evil gnp.exe ");
         let rows = [["a\u{1b}[2J".to_string(), "x\ny".to_string()]];
         assert_eq!(table(&rows, &[0, 1], &[false, false]), "a\\x1b[2J  x\\ny\n");
+    }
+
+    #[test]
+    fn numbers_line_up_on_the_point() {
+        let mut rows = ["sum", "12.5", "3", "100.25", "-"].map(|c| [c.to_string(), "x".into()]);
+        align_points(&mut rows[1..], 0);
+        let got = table(&rows, &[0, 1], &[true, false]);
+        assert_eq!(
+            got,
+            "   sum  x\n 12.5   x\n  3     x\n100.25  x\n  -     x\n"
+        );
     }
 }

@@ -214,7 +214,10 @@ pub fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value
         tracing::error!("item {} ({input}): {error}", r.index);
     }
     if bad.len() > SHOWN {
-        tracing::error!("... and {} more items not ok", bad.len() - SHOWN);
+        tracing::error!(
+            "... and {} more not ok",
+            count((bad.len() - SHOWN) as u64, "item")
+        );
     }
     let mut not_run: Vec<(usize, String)> = results
         .iter()

@@ -1,16 +1,16 @@
 //! `mproc man`: man pages rendered by clap_mangen from the one command line,
 //! [`command`](super::command): the top page alone (`mproc.1` on stdout),
 //! or one page per subcommand written into a folder (`mproc.1`,
-//! `mproc-pool.1`, `mproc-pool-analyze.1`, ...). Each page ends with a SEE
-//! ALSO section naming its parents and its subcommands: only pages that
-//! `--dir` writes too.
+//! `mproc-pool.1`, `mproc-pool-analyze.1`, ...). A page names its
+//! subcommands' pages in SUBCOMMANDS (clap_mangen's) and its parents' in SEE
+//! ALSO: only pages that `--dir` writes too.
 
 use std::path::Path;
 
-use mproc::error::{Error, Result};
+use mproc::error::{io_message, Error, ErrorKind, Result};
 
-/// One page: its name (`mproc-pool-analyze`), its command, and the pages
-/// it points at.
+/// One page: its name (`mproc-pool-analyze`), its command, and its
+/// parents' pages (`mproc`, `mproc-pool`).
 struct Page {
     name: String,
     command: clap::Command,
@@ -29,16 +29,22 @@ pub(super) fn page() -> Result<String> {
 /// Writes every page into `dir` (created if missing) and returns the paths
 /// written, one per line.
 pub(super) fn write_pages(dir: &Path) -> Result<String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("cannot create --dir {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir).map_err(|e| failed("cannot create --dir", dir, &e))?;
     let mut written = String::new();
     for page in pages() {
         let path = dir.join(format!("{}.1", page.name));
-        std::fs::write(&path, render(&page)?)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        std::fs::write(&path, render(&page)?).map_err(|e| failed("cannot write", &path, &e))?;
         written.push_str(&format!("{}\n", path.display()));
     }
     Ok(written)
+}
+
+/// `cannot write DIR/mproc.1: is a directory`: one line naming the file.
+fn failed(what: &str, path: &Path, e: &std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("{what} {}: {}", path.display(), io_message(e)),
+    )
 }
 
 /// Every visible command, the top one first, parents before children.
@@ -63,12 +69,10 @@ fn collect(command: &clap::Command, parents: &[String], pages: &mut Vec<Page>) {
         .get_subcommands()
         .filter(|c| !c.is_hide_set())
         .collect();
-    let mut see_also = parents.to_vec();
-    see_also.extend(children.iter().map(|c| page_name(c)));
     pages.push(Page {
         name: name.clone(),
         command: command.clone(),
-        see_also,
+        see_also: parents.to_vec(),
     });
     let mut parents = parents.to_vec();
     parents.push(name);

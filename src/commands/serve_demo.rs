@@ -21,7 +21,7 @@ pub(super) fn run(options: DemoOptions) -> Result<Status> {
     Stdout::print_all(&format!("{base}\n"))?;
     tracing::info!(
         "serving {} with {} ms latency; try: mproc fetch {base}/sitemap.xml, or {base}/tour.txt; \
-         stop it with Ctrl-C, or if started with & with kill %1 (or kill {})",
+         stop it with Ctrl-C, or, if started with &, with kill %1 (or kill {})",
         count(options.pages as u64, "page"),
         options.latency.as_millis(),
         std::process::id()

@@ -138,3 +138,190 @@ fn completions_for_every_shell_and_a_man_page() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("tcsh"));
 }
+
+#[test]
+fn a_pool_job_typed_at_the_top_level_hints_at_mproc_pool() {
+    for entry in mproc_cli::jobs::TABLE {
+        let name = entry.name();
+        if matches!(name, "run" | "fetch") {
+            continue; // top-level commands of their own
+        }
+        let r = run(&[name, "x"]);
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert_eq!(r.stdout, "");
+        assert_eq!(
+            r.stderr,
+            format!("mproc: unrecognized subcommand '{name}'; did you mean `mproc pool {name}`?\n")
+        );
+    }
+    // Elsewhere an unknown subcommand gets no such hint.
+    let r = run(&["gen", "analyze"]);
+    assert_eq!(r.code, 2);
+    assert!(!r.stderr.contains("mproc pool"), "{}", r.stderr);
+}
+
+/// The pages a man page points at: `\fBmproc\-pool\fR(1)` in SEE ALSO and
+/// `mproc\-pool\-square(1)` in SUBCOMMANDS, as file names.
+fn man_references(page: &str) -> Vec<String> {
+    let text = page
+        .replace("\\fB", "")
+        .replace("\\fR", "")
+        .replace("\\-", "-");
+    let mut names = Vec::new();
+    for word in text.split(|c: char| c.is_whitespace() || c == ',') {
+        if let Some(name) = word.strip_suffix("(1)") {
+            if name.starts_with("mproc") {
+                names.push(format!("{name}.1"));
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn man_dir_writes_a_page_per_subcommand_and_every_page_it_names_exists() {
+    let tmp = temp_dir("man-dir");
+    let dir = tmp.join("man1");
+    let r = run_expect(&["man", "--dir", dir.to_str().unwrap()], 0);
+    let mut expected = vec![
+        "mproc.1".to_string(),
+        "mproc-pool.1".into(),
+        "mproc-cpu-count.1".into(),
+        "mproc-gen-text.1".into(),
+        "mproc-man.1".into(),
+    ];
+    for entry in mproc_cli::jobs::TABLE {
+        expected.push(format!("mproc-pool-{}.1", entry.name()));
+    }
+    for name in &expected {
+        assert!(
+            dir.join(name).is_file(),
+            "{name} missing; wrote:\n{}",
+            r.stdout
+        );
+    }
+    assert!(!dir.join("mproc-worker.1").exists(), "the worker is hidden");
+    assert!(!dir.join("mproc-help.1").exists(), "help has no page");
+    // Every page written is listed, and every page it names exists.
+    let written: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(written.len(), std::fs::read_dir(&dir).unwrap().count());
+    for path in written {
+        let page = std::fs::read_to_string(path).unwrap();
+        // Every page but the top one points back at its parents.
+        let top = path.ends_with("/mproc.1");
+        assert_eq!(page.contains(".SH \"SEE ALSO\""), !top, "{path}");
+        let names = man_references(&page);
+        assert!(!names.is_empty(), "{path} names no page");
+        for name in names {
+            assert!(
+                dir.join(&name).is_file(),
+                "{path} names {name}, not written"
+            );
+        }
+    }
+    let analyze = std::fs::read_to_string(dir.join("mproc-pool-analyze.1")).unwrap();
+    assert!(analyze.contains("\\-\\-files\\-from"), "{analyze}");
+    assert_eq!(
+        man_references(analyze.split("SEE ALSO").nth(1).unwrap()),
+        ["mproc.1", "mproc-pool.1"]
+    );
+    // `mproc man` alone prints the top page.
+    let top = run_expect(&["man"], 0).stdout;
+    assert_eq!(top, std::fs::read_to_string(dir.join("mproc.1")).unwrap());
+}
+
+#[test]
+fn a_man_page_that_cannot_be_written_is_one_line_naming_it() {
+    let tmp = temp_dir("man-dir-blocked");
+    std::fs::create_dir_all(tmp.join("mproc-pool.1")).unwrap();
+    let r = run(&["man", "--dir", tmp.path().to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("mproc: cannot write ") && r.stderr.contains("mproc-pool.1"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn one_item_is_counted_as_one_item() {
+    let r = run_expect(&["pool", "-n", "1", "chaos", "fail:x"], 1);
+    assert!(
+        r.stderr.contains(" 1 item: 0 ok, 1 failed in "),
+        "{}",
+        r.stderr
+    );
+    let r = run_expect(&["pool", "-n", "1", "chaos", "fail:x", "fail:y"], 1);
+    assert!(
+        r.stderr.contains(" 2 items: 0 ok, 2 failed in "),
+        "{}",
+        r.stderr
+    );
+    let r = run_expect(
+        &[
+            "pool",
+            "-n",
+            "1",
+            "--halt-on-error",
+            "chaos",
+            "fail:x",
+            "ok",
+        ],
+        1,
+    );
+    assert!(r.stderr.contains(" 1 item not run ("), "{}", r.stderr);
+    let tmp = temp_dir("one-file");
+    let r = run_expect(
+        &[
+            "gen",
+            "text",
+            tmp.path().to_str().unwrap(),
+            "--files",
+            "1",
+            "--rows",
+            "0",
+        ],
+        0,
+    );
+    assert!(
+        r.stderr.contains("wrote 1 file, 0 bytes, to "),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn serve_demo_says_how_to_stop_it_in_the_background_too() {
+    use std::io::BufRead;
+    let mut child = mproc()
+        .args([
+            "serve-demo",
+            "--port",
+            "0",
+            "--pages",
+            "1",
+            "--latency-ms",
+            "0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stderr).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(std::time::Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let line = line.expect("serve-demo said nothing on stderr within 60 s");
+    assert!(line.contains("serving 1 page with 0 ms latency"), "{line}");
+    assert!(
+        line.contains("Ctrl-C") && line.contains(&format!("kill %1 (or kill {})", child.id())),
+        "{line}"
+    );
+}

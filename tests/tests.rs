@@ -5,6 +5,7 @@ mod support;
 
 mod analyze;
 mod cli;
+mod cmd;
 mod distributed;
 mod excel;
 mod excel_limits;

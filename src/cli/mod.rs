@@ -52,7 +52,10 @@ where
     let cli = Cli::from_arg_matches(&matches).map_err(|e| usage(&e))?;
     match cli.command {
         Sub::Completions { shell } => Ok(Parsed::Show(completions(shell), 0)),
-        Sub::Man => Ok(Parsed::Show(man_page()?, 0)),
+        Sub::Man { dir: None } => Ok(Parsed::Show(man::page()?, 0)),
+        // The pages are written here, while clap's command is at hand; what
+        // is shown is the list of files written.
+        Sub::Man { dir: Some(dir) } => Ok(Parsed::Show(man::write_pages(&dir)?, 0)),
         _ => Ok(Parsed::Run(Box::new(cli.into_invocation(&matches)?))),
     }
 }
@@ -64,8 +67,31 @@ fn shown_or_error(e: clap::Error) -> Result<Parsed> {
         | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             Ok(Parsed::Show(e.render().to_string(), e.exit_code() as u8))
         }
+        clap::error::ErrorKind::InvalidSubcommand => {
+            Err(pool_job_hint(&e).unwrap_or_else(|| usage(&e)))
+        }
         _ => Err(usage(&e)),
     }
+}
+
+/// `mproc analyze`: a pool job typed as a top-level subcommand, with a hint
+/// at `mproc pool analyze`. `None` for any other unknown subcommand.
+fn pool_job_hint(e: &clap::Error) -> Option<Error> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(name)) = e.get(ContextKind::InvalidSubcommand) else {
+        return None;
+    };
+    let Some(ContextValue::StyledStr(seen)) = e.get(ContextKind::Usage) else {
+        return None;
+    };
+    // Only at the top level: the error's usage line is the top command's.
+    let top = command().render_usage();
+    if seen.to_string() != top.to_string() || crate::jobs::find(name).is_none() {
+        return None;
+    }
+    Some(Error::usage(format!(
+        "unrecognized subcommand '{name}'; did you mean `mproc pool {name}`?"
+    )))
 }
 
 fn usage(e: &clap::Error) -> Error {
@@ -101,6 +127,9 @@ fn one_line(rendered: &str) -> String {
     parts.join("; ")
 }
 
+/// The help heading of the options every subcommand takes.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "mproc",
@@ -109,17 +138,17 @@ fn one_line(rendered: &str) -> String {
     propagate_version = true
 )]
 struct Cli {
-    /// More log detail (-v debug, -vv trace); with cpu-count, show every source.
-    #[arg(short, long, action = ArgAction::Count, global = true)]
+    /// More log detail (-v debug, -vv trace).
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = GLOBAL)]
     verbose: u8,
     /// Only errors in the log.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     quiet: bool,
     /// Log line format.
-    #[arg(long, value_enum, default_value_t = LogFormatArg::Text, global = true)]
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Text, global = true, help_heading = GLOBAL)]
     log_format: LogFormatArg,
     /// Write the log to FILE instead of stderr.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, help_heading = GLOBAL)]
     log_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Sub,
@@ -134,6 +163,11 @@ enum LogFormatArg {
 #[derive(Debug, Subcommand)]
 enum Sub {
     /// Print how many CPUs this process may use (affinity, cgroup quota, MPROC_CPU_COUNT).
+    #[command(
+        after_help = "With -v (--verbose): also print every source of the count (logical CPUs, \
+                      physical cores, the affinity mask, the cgroup quota, MPROC_CPU_COUNT) and \
+                      which one decided it."
+    )]
     CpuCount {
         /// Print JSON.
         #[arg(long)]
@@ -161,8 +195,15 @@ enum Sub {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `mproc man | man -l -`.
-    Man,
+    /// Print the man page (roff), e.g. `mproc man | man -l -`, or write one
+    /// page per subcommand with --dir.
+    Man {
+        /// Write mproc.1, mproc-pool.1, mproc-pool-analyze.1, ... (one page
+        /// per subcommand) into DIR, created if missing, instead of printing
+        /// mproc.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Write generated input data.
     #[command(subcommand)]
     Gen(GenSub),
@@ -175,14 +216,6 @@ fn completions(shell: clap_complete::Shell) -> String {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command(), "mproc", &mut out);
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn man_page() -> Result<String> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(command())
-        .render(&mut out)
-        .map_err(|e| Error::io("cannot render the man page", e))?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(feature = "fetch")]
@@ -367,7 +400,7 @@ impl Cli {
                 json: g.json,
             }),
             Sub::Worker => Command::Worker,
-            Sub::Completions { .. } | Sub::Man => {
+            Sub::Completions { .. } | Sub::Man { .. } => {
                 return Err(Error::usage("completions and man are shown, not run"))
             }
         };
@@ -392,21 +425,26 @@ fn job_call(matches: &ArgMatches) -> Result<Box<dyn crate::jobs::Call>> {
 #[cfg(feature = "fetch")]
 #[derive(Debug, Args)]
 struct FetchCommandArgs {
-    #[command(flatten)]
-    flags: PoolFlags,
+    // The job's own arguments first: the pool flags' help heading
+    // ("Pool options") holds for every argument after them.
     #[command(flatten)]
     fetch: crate::jobs::fetch::FetchArgs,
+    #[command(flatten)]
+    flags: PoolFlags,
 }
 
 /// `mproc run`: the pool flags and the run job's arguments.
 #[derive(Debug, Args)]
 struct RunCommandArgs {
-    #[command(flatten)]
-    flags: PoolFlags,
+    // The job's own arguments first: the pool flags' help heading
+    // ("Pool options") holds for every argument after them.
     #[command(flatten)]
     run: crate::jobs::run::RunArgs,
+    #[command(flatten)]
+    flags: PoolFlags,
 }
 
+mod man;
 mod pool_args;
 
 use pool_args::{PoolArgs, PoolFlags};

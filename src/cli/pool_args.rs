@@ -22,6 +22,7 @@ pub(super) struct PoolArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Pool options")]
 pub(super) struct PoolFlags {
     /// Worker processes [default: usable CPUs, see cpu-count].
     #[arg(short = 'n', long, visible_alias = "jobs", short_alias = 'j', value_name = "N", value_parser = processes, global = true)]

@@ -211,3 +211,24 @@ fn excel_commands_parse_into_plain_values() {
     let e = parse(["mproc", "gen", "excel", "out"]).unwrap_err();
     assert!(e.message().contains("--files"), "{e}");
 }
+
+#[test]
+fn a_pool_job_at_the_top_level_is_a_usage_error_with_a_hint() {
+    let top = command();
+    for entry in crate::jobs::TABLE {
+        let name = entry.name();
+        if top.find_subcommand(name).is_some() {
+            continue; // run and fetch are top-level commands too
+        }
+        let e = parse(["mproc", "-v", name, "x"]).unwrap_err();
+        assert!(e.is_usage(), "{e}");
+        assert_eq!(
+            e.message(),
+            format!("unrecognized subcommand '{name}'; did you mean `mproc pool {name}`?")
+        );
+    }
+    let e = parse(["mproc", "gen", "analyze"]).unwrap_err();
+    assert!(!e.message().contains("mproc pool"), "{e}");
+    let e = parse(["mproc", "anlyze"]).unwrap_err();
+    assert!(!e.message().contains("mproc pool"), "{e}");
+}

@@ -5,6 +5,7 @@ use std::time::Instant;
 use super::Status;
 use crate::generate::text::{self, TextSpec};
 use crate::options::GenCommand;
+use crate::report::count;
 use mproc::error::{io_message, Error, ErrorKind, Result};
 
 pub(super) fn run(cmd: GenCommand) -> Result<Status> {
@@ -24,7 +25,9 @@ pub(super) fn run(cmd: GenCommand) -> Result<Status> {
                 )
             })?;
             tracing::info!(
-                "wrote {files} files, {bytes} bytes, to {} in {:.3} s",
+                "wrote {}, {}, to {} in {:.3} s",
+                count(files, "file"),
+                count(bytes, "byte"),
                 dir.display(),
                 start.elapsed().as_secs_f64()
             );

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::Status;
 use crate::decimal_sum::display;
 use crate::generate::excel::{generate, ExcelSpec};
-use crate::report::Stdout;
+use crate::report::{count, Stdout};
 use mproc::error::{Error, Result};
 
 pub(super) fn run(spec: &ExcelSpec, json: bool) -> Result<Status> {
@@ -22,17 +22,17 @@ pub(super) fn run(spec: &ExcelSpec, json: bool) -> Result<Status> {
     for book in &written.files {
         let _ = writeln!(
             s,
-            "{}  {} numbers  sum {}",
+            "{}  {}  sum {}",
             book.path.display(),
-            book.numbers.len(),
+            count(book.numbers.len() as u64, "number"),
             display(book.sum)
         );
     }
     let _ = writeln!(
         s,
-        "total {} in {} files (seed {})",
+        "total {} in {} (seed {})",
         display(written.total),
-        written.files.len(),
+        count(written.files.len() as u64, "file"),
         written.seed
     );
     out.print(&s);

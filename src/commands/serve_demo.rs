@@ -2,7 +2,7 @@
 //! base URL on stdout (and what to try on stderr), and serve until killed.
 
 use super::Status;
-use crate::report::Stdout;
+use crate::report::{count, Stdout};
 use crate::web::{DemoOptions, DemoSite};
 use mproc::error::{io_message, Error, ErrorKind, Result};
 
@@ -20,9 +20,11 @@ pub(super) fn run(options: DemoOptions) -> Result<Status> {
     let base = site.base_url();
     Stdout::print_all(&format!("{base}\n"))?;
     tracing::info!(
-        "serving {} pages with {} ms latency; try: mproc fetch {base}/sitemap.xml, or {base}/tour.txt; Ctrl-C stops",
-        options.pages,
-        options.latency.as_millis()
+        "serving {} with {} ms latency; try: mproc fetch {base}/sitemap.xml, or {base}/tour.txt; \
+         stop it with Ctrl-C, or, if started with &, with kill %1 (or kill {})",
+        count(options.pages as u64, "page"),
+        options.latency.as_millis(),
+        std::process::id()
     );
     site.wait();
     Ok(Status::OK)

@@ -181,8 +181,11 @@ fn regular(path: &Path, meta: &Metadata) -> Result<(), String> {
 }
 /// `mproc pool analyze FILE...`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(override_usage = "mproc pool analyze [OPTIONS] <FILE>...\n       \
+                            mproc pool analyze [OPTIONS] --files-from <LIST> [FILE]...")]
 pub struct AnalyzeArgs {
-    /// Files to analyze (directories too, with --recursive).
+    /// Files to analyze (directories too, with --recursive); at least one,
+    /// unless --files-from lists them.
     #[arg(value_name = "FILE", required_unless_present = "files_from")]
     pub files: Vec<PathBuf>,
     /// Also analyze the paths listed in LIST, one per line (- reads stdin);

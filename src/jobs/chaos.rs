@@ -115,7 +115,7 @@ impl Job for Chaos {
                     left -= take;
                 }
                 out.flush()?;
-                format!("printed {n} bytes")
+                format!("printed {}", crate::report::count(n as u64, "byte"))
             }
             "log" => {
                 tracing::info!("{arg}");

@@ -154,7 +154,11 @@ impl Builtin for Fetch {
         if urls.is_empty() {
             tracing::warn!("no URLs in {}", args.source);
         } else {
-            tracing::info!("fetching {} URLs from {}", urls.len(), args.source);
+            tracing::info!(
+                "fetching {} from {}",
+                crate::report::count(urls.len() as u64, "URL"),
+                args.source
+            );
         }
         Ok(Plan {
             job,

@@ -64,7 +64,7 @@ impl Summary {
         self.ok == self.total
     }
 
-    /// `11 items: 10 ok, 1 crashed in 0.052 s`.
+    /// `11 items: 10 ok, 1 crashed in 0.052 s` (`1 item: ...`).
     pub fn line(&self) -> String {
         let mut parts = vec![format!("{} ok", self.ok)];
         for (n, name) in [
@@ -79,11 +79,20 @@ impl Summary {
             }
         }
         format!(
-            "{} items: {} in {:.3} s",
-            self.total,
+            "{}: {} in {:.3} s",
+            count(self.total as u64, "item"),
             parts.join(", "),
             self.elapsed_ms as f64 / 1000.0
         )
+    }
+}
+
+/// A count and its noun, singular for one: `1 item`, `2 items`, `0 items`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -216,7 +225,10 @@ pub fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value
         tracing::error!("item {} ({input}): {error}", r.index);
     }
     if bad.len() > SHOWN {
-        tracing::error!("... and {} more items not ok", bad.len() - SHOWN);
+        tracing::error!(
+            "... and {} more not ok",
+            count((bad.len() - SHOWN) as u64, "item")
+        );
     }
     let mut not_run: Vec<(usize, String)> = results
         .iter()
@@ -230,8 +242,8 @@ pub fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value
         let why = not_run[0].1.clone();
         let indexes: Vec<usize> = not_run.iter().map(|(i, _)| *i).collect();
         tracing::error!(
-            "{} items not run ({why}): {}",
-            indexes.len(),
+            "{} not run ({why}): {}",
+            count(indexes.len() as u64, "item"),
             ranges(&indexes)
         );
     }

@@ -236,7 +236,7 @@ impl Client {
         if body.len() as u64 > max_bytes {
             return Err(FetchError::new(
                 FetchErrorKind::TooLarge,
-                format!("more than {max_bytes} bytes"),
+                format!("more than {}", crate::report::count(max_bytes, "byte")),
             )
             .at(&asked, &url));
         }
@@ -263,8 +263,8 @@ impl Client {
                     return Err(FetchError::new(
                         FetchErrorKind::TooManyRedirects,
                         format!(
-                            "more than {} redirects (--max-redirects)",
-                            self.limits.max_redirects
+                            "more than {} (--max-redirects)",
+                            crate::report::count(self.limits.max_redirects as u64, "redirect")
                         ),
                     )
                     .at(asked, &url));
@@ -376,7 +376,10 @@ impl Client {
             Some(found) => Ok((bytes, Some(found))),
             None => Err(FetchError::new(
                 FetchErrorKind::TooLarge,
-                format!("no </title> in the first {max} bytes (--max-bytes)"),
+                format!(
+                    "no </title> in the first {} (--max-bytes)",
+                    crate::report::count(max, "byte")
+                ),
             )),
         }
     }

@@ -245,7 +245,10 @@ impl Site {
     }
 
     fn url_list(&self) -> String {
-        let mut s = format!("# mproc demo site: {} pages\n", self.options.pages);
+        let mut s = format!(
+            "# mproc demo site: {}\n",
+            crate::report::count(self.options.pages as u64, "page")
+        );
         for i in 1..=self.options.pages {
             let _ = writeln!(s, "{}", self.page_url(i));
         }

@@ -113,8 +113,8 @@ impl FetchError {
             ureq::Error::TooManyRedirects => (
                 K::TooManyRedirects,
                 format!(
-                    "more than {} redirects (--max-redirects)",
-                    limits.max_redirects
+                    "more than {} (--max-redirects)",
+                    crate::report::count(limits.max_redirects as u64, "redirect")
                 ),
             ),
             ureq::Error::StatusCode(code) => (K::HttpStatus, code.to_string()),

@@ -189,7 +189,7 @@ pub fn bytes(n: u64) -> String {
             };
         }
     }
-    format!("{n} bytes")
+    crate::report::count(n, "byte")
 }
 
 /// Parses `--max-inflated`: bytes, or a number with K, M or G (powers of

@@ -200,10 +200,10 @@ fn execute<J: Builtin>(
             let count = chosen.as_ref().map_or(all.len(), Vec::len);
             if let (Some(path), Some(chosen)) = (&observe.resume, &chosen) {
                 tracing::info!(
-                    "resuming from {}: running {} of {} items",
+                    "resuming from {}: running {} of {}",
                     path.display(),
                     chosen.len(),
-                    all.len()
+                    report::count(all.len() as u64, "item")
                 );
             }
             let feed: Box<dyn Iterator<Item = J::Input> + '_> = match &chosen {
@@ -234,10 +234,10 @@ fn execute<J: Builtin>(
             let held = std::mem::replace(&mut *lock(&held), Held::new(false));
             if let Some(path) = &observe.resume {
                 tracing::info!(
-                    "resumed from {}: ran {} of the {} items read",
+                    "resumed from {}: ran {} of the {} read",
                     path.display(),
                     held.next,
-                    held.read
+                    report::count(held.read as u64, "item")
                 );
             }
             (held.seen, ran, failure.take())

@@ -103,7 +103,10 @@ impl Job for Load {
         let start = Instant::now();
         let (count, sum) = match part.seconds {
             None => {
-                tracing::info!("Process {pid} drawing {} random numbers", part.count);
+                tracing::info!(
+                    "Process {pid} drawing {}",
+                    crate::report::count(part.count, "random number")
+                );
                 (part.count, draw(&mut rng, part.count))
             }
             Some(seconds) => {

@@ -277,7 +277,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
         let extra = J::arrived(&mut r, input, self.lines.format);
         self.summary.add(&r);
         if let Some(p) = self.progress.as_mut() {
-            p.item(r.outcome.is_ok());
+            p.item(&r, || (self.shown)(r.index));
         }
         if let Some(log) = self.joblog.as_mut() {
             let host = match self.runner {

@@ -250,11 +250,13 @@ fn layout(width: usize, s: &Snapshot) -> Line {
         } else {
             "-/s".into()
         }),
-        eta: Some(if s.done == 0 && total > 0 {
-            "ETA ?".into()
-        } else {
-            format!("ETA {}", clock(s.eta))
-        }),
+        eta: Some(
+            if s.done < total && (s.done == 0 || s.per_sec.is_nan() || s.per_sec <= 0.0) {
+                "ETA ?".into()
+            } else {
+                format!("ETA {}", clock(s.eta))
+            },
+        ),
         width,
     };
     for part in DROP_ORDER {
@@ -335,7 +337,11 @@ impl Line {
                     let (cells, filled) = self.bar.unwrap_or_default();
                     let done = "\u{2588}".repeat(filled);
                     let left = "\u{2591}".repeat(cells - filled.min(cells));
-                    format!("{}{}", paint("32", &done), paint("2", &left))
+                    let paint = |code, text: String| match text.is_empty() {
+                        true => text,
+                        false => paint(code, &text),
+                    };
+                    paint("32", done) + &paint("2", left)
                 }
             });
         }

@@ -26,7 +26,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use serde_json::Value;
 use tracing_subscriber::fmt::MakeWriter;
 
-use mproc::ItemResult;
+use mproc::{ItemResult, OutcomeKind};
 
 /// Whether to draw the bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -102,16 +102,16 @@ impl Progress {
         if !r.outcome.is_ok() {
             self.not_ok.fetch_add(1, Ordering::Relaxed);
             // Items not run are summed up as ranges at the end, as there.
-            let named = r.outcome.name() != "not_run"
+            let named = r.outcome.kind() != OutcomeKind::NotRun
                 && tracing::enabled!(target: "mproc_cli::report", tracing::Level::ERROR);
-            if named && self.named < SHOWN {
+            if named && self.named <= SHOWN {
+                let line = if self.named < SHOWN {
+                    let error = r.outcome.error().unwrap_or_default();
+                    failure_line(r.index, &input(), &error)
+                } else {
+                    error_line("more items not ok: the bar counts them")
+                };
                 self.named += 1;
-                let error = r.outcome.error().unwrap_or_default();
-                let mut line = failure_line(r.index, &input(), &error);
-                if self.named == SHOWN {
-                    line.push('\n');
-                    line.push_str(&error_line("further items not ok are counted on the bar"));
-                }
                 above(&self.bar, &line);
             }
         }

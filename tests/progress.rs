@@ -437,3 +437,26 @@ fn a_forced_bar_on_a_pipe_fits_columns_and_has_no_colour() {
     let line = "ERROR [parent] item 1 (fail:gone wrong): gone wrong";
     assert_eq!(r.stderr.matches(line).count(), 2, "{:?}", r.stderr);
 }
+
+#[test]
+fn only_the_first_50_failures_are_named_as_they_happen() {
+    let mut args = vec!["pool", "-n", "2", "--progress", "chaos"];
+    args.extend(["fail:x"; 60]);
+    let r = output(mproc().args(&args));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let logs: Vec<String> = pieces(&r.stderr)
+        .into_iter()
+        .filter(|p| is_log(p))
+        .collect();
+    let named = |l: &String| l.starts_with("ERROR [parent] item ") && l.ends_with("): x");
+    // 50 as they happen, then one note; 50 in the list at the end.
+    assert_eq!(logs.iter().filter(|l| named(l)).count(), 100, "{logs:#?}");
+    let note = logs
+        .iter()
+        .position(|l| l == "ERROR [parent] more items not ok: the bar counts them")
+        .unwrap_or_else(|| panic!("{logs:#?}"));
+    assert_eq!(logs[..note].iter().filter(|l| named(l)).count(), 50);
+    assert!(logs
+        .iter()
+        .any(|l| l == "ERROR [parent] ... and 10 more items not ok"));
+}

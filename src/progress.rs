@@ -232,11 +232,9 @@ struct Line {
 fn layout(width: usize, s: &Snapshot) -> Line {
     let width = if width == 0 { 80 } else { width };
     let total = s.total.max(s.done);
-    let percent = if total == 0 {
-        100
-    } else {
-        s.done * 100 / total
-    };
+    let percent = (u128::from(s.done) * 100)
+        .checked_div(u128::from(total))
+        .unwrap_or(100);
     let mut line = Line {
         elapsed: clock(s.elapsed),
         bar: Some((MIN_BAR, 0)),
@@ -268,11 +266,9 @@ fn layout(width: usize, s: &Snapshot) -> Line {
     let spare = width.saturating_sub(line.text_width());
     if let Some((cells, filled)) = line.bar.as_mut() {
         *cells = (MIN_BAR + spare).min(MAX_BAR);
-        *filled = if total == 0 {
-            *cells
-        } else {
-            (s.done as u128 * *cells as u128 / total as u128) as usize
-        };
+        *filled = (u128::from(s.done) * *cells as u128)
+            .checked_div(u128::from(total))
+            .map_or(*cells, |f| f as usize);
     }
     line
 }

@@ -4,7 +4,7 @@
 //!
 //! The bar is one line that fits the terminal: the width is read again at
 //! every redraw (at least five times a second), and in a narrow terminal
-//! the least useful parts are dropped instead of wrapping ([`layout`]).
+//! the least useful parts are dropped instead of wrapping (`layout`).
 //! After each redraw the cursor is parked at the start of the bar, and each
 //! redraw begins by erasing from there to the end of the screen: when a
 //! terminal that re-wraps its lines is made narrower, the old bar's pieces

@@ -17,6 +17,7 @@ mod observe;
 mod outputs;
 mod pool;
 mod process;
+mod progress;
 mod reliability;
 mod run;
 mod slurm;

@@ -546,7 +546,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
             totals.add(&r);
         }
         if let Some(p) = self.progress.as_mut() {
-            p.item(r.outcome.is_ok());
+            p.item(&r, || (self.shown)(r.index));
         }
         if let Some(log) = self.joblog.as_mut() {
             let host = match self.runner {

@@ -56,7 +56,7 @@ pub struct Progress {
 impl Progress {
     /// Starts a bar for `total` items if `choice` (and, for `Auto`, the
     /// terminal and `json`) allows one.
-    pub fn start(total: u64, choice: ProgressChoice, json: bool) -> Option<Progress> {
+    pub fn start(total: Option<u64>, choice: ProgressChoice, json: bool) -> Option<Progress> {
         let terminal = io::stderr().is_terminal();
         let dumb = std::env::var("TERM").map_or(true, |t| t.is_empty() || t == "dumb");
         let show = match choice {
@@ -84,7 +84,7 @@ impl Progress {
                 },
             );
         let target = ProgressDrawTarget::term_like_with_hz(Box::new(screen), 10);
-        let bar = ProgressBar::with_draw_target(Some(total), target);
+        let bar = ProgressBar::with_draw_target(total, target);
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(200));
         *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
@@ -161,7 +161,8 @@ fn error_line(message: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 struct Snapshot {
     done: u64,
-    total: u64,
+    /// `None` while a stream of inputs is still being read.
+    total: Option<u64>,
     not_ok: u64,
     elapsed: Duration,
     per_sec: f64,
@@ -173,7 +174,7 @@ impl Snapshot {
         let done = state.pos();
         Snapshot {
             done,
-            total: state.len().unwrap_or(done),
+            total: state.len(),
             not_ok,
             elapsed: state.elapsed(),
             per_sec: state.per_sec(),
@@ -231,7 +232,9 @@ struct Line {
 /// The line for a terminal `width` columns wide (0: unknown, taken as 80).
 fn layout(width: usize, s: &Snapshot) -> Line {
     let width = if width == 0 { 80 } else { width };
-    let total = s.total.max(s.done);
+    let Some(total) = s.total.map(|t| t.max(s.done)) else {
+        return unknown_total(width, s);
+    };
     let percent = (u128::from(s.done) * 100)
         .checked_div(u128::from(total))
         .unwrap_or(100);
@@ -273,6 +276,34 @@ fn layout(width: usize, s: &Snapshot) -> Line {
     line
 }
 
+/// The line while the count is not known (a stream of inputs): elapsed
+/// time, items done, not ok and rate; no bar, percentage or ETA.
+fn unknown_total(width: usize, s: &Snapshot) -> Line {
+    let mut line = Line {
+        elapsed: clock(s.elapsed),
+        bar: None,
+        percent: String::new(),
+        count: Some(format!("{} items", s.done)),
+        not_ok: (s.not_ok > 0).then(|| format!("{} not ok", s.not_ok)),
+        rate: s
+            .per_sec
+            .is_finite()
+            .then(|| format!("{:.0}/s", s.per_sec.max(0.0))),
+        eta: None,
+        width,
+    };
+    for part in DROP_ORDER {
+        if line.text_width() <= width {
+            break;
+        }
+        line.drop_part(part, s.done, s.done);
+        if part == Part::ItemsWord {
+            line.count = Some(s.done.to_string());
+        }
+    }
+    line
+}
+
 impl Line {
     fn drop_part(&mut self, part: Part, done: u64, total: u64) {
         match part {
@@ -291,7 +322,9 @@ impl Line {
         if self.bar.is_some() {
             parts.push(None);
         }
-        parts.push(Some(&self.percent));
+        if !self.percent.is_empty() {
+            parts.push(Some(&self.percent));
+        }
         for text in [&self.count, &self.not_ok, &self.rate, &self.eta]
             .into_iter()
             .flatten()
@@ -578,10 +611,26 @@ impl<'a> MakeWriter<'a> for LogWriter {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_stream_of_unknown_length_shows_counts_and_no_percentage() {
+        let s = Snapshot {
+            total: None,
+            ..at(450, 0, 3)
+        };
+        let text = layout(80, &s).render(false);
+        assert_eq!(text, "1:15 450 items 3 not ok 12/s");
+        for width in 1..80 {
+            assert!(
+                layout(width, &s).render(false).chars().count() <= width.max(10),
+                "{width}"
+            );
+        }
+    }
+
     fn at(done: u64, total: u64, not_ok: u64) -> Snapshot {
         Snapshot {
             done,
-            total,
+            total: Some(total),
             not_ok,
             elapsed: Duration::from_secs(75),
             per_sec: 12.34,

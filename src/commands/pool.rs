@@ -515,7 +515,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
                 processes: runner.processes(),
                 ..Summary::default()
             },
-            progress: Progress::start(count.unwrap_or(0) as u64, cmd.observe.progress, !human),
+            progress: Progress::start(count.map(|n| n as u64), cmd.observe.progress, !human),
             joblog,
             log_error: None,
             lines: Lines::new(cmd.output, out),
@@ -546,7 +546,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
             totals.add(&r);
         }
         if let Some(p) = self.progress.as_mut() {
-            p.item(&r, || (self.shown)(r.index));
+            p.item(&r, || serde_json::to_value(&*input).unwrap_or(Value::Null));
         }
         if let Some(log) = self.joblog.as_mut() {
             let host = match self.runner {

@@ -81,6 +81,9 @@ pub(super) struct PoolFlags {
     #[cfg(feature = "timeline")]
     #[arg(long, value_name = "FILE.svg", global = true)]
     timeline: Option<PathBuf>,
+    /// Write the run as Chrome trace event JSON, one slice per attempt, for Perfetto UI (ui.perfetto.dev) or chrome://tracing.
+    #[arg(long, value_name = "FILE.json", global = true)]
+    trace: Option<PathBuf>,
     /// Items run at once inside each worker (threads), for I/O-bound jobs
     /// [default: 1; 16 for mproc fetch].
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..), global = true)]
@@ -182,6 +185,7 @@ impl PoolFlags {
                 timeline: f.timeline,
                 #[cfg(not(feature = "timeline"))]
                 timeline: None,
+                trace: f.trace,
             },
             output: match (f.json, f.jsonl) {
                 (true, _) => OutputFormat::Json,

@@ -83,8 +83,6 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     };
     let mut out = Stdout::default();
     let (results, bars, summary) = execute(&runner, &job, &inputs, cmd, &mut out)?;
-    #[cfg(not(feature = "timeline"))]
-    drop(bars);
     if cmd.output == OutputFormat::Human {
         // The log lines about the run come before its report.
         crate::progress::flush_logs();
@@ -95,10 +93,16 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
             context,
         }));
     }
-    // The picture comes after the results: a failed one hides nothing.
+    // The pictures come after the results: a failed one hides nothing.
+    let workers = worker_events(&runner);
+    let input = |i: usize| serde_json::to_value(&inputs[i]).unwrap_or(Value::Null);
     #[cfg(feature = "timeline")]
     let picture = match &cmd.observe.timeline {
-        Some(path) => draw_timeline(path, &runner, J::NAME, &bars, &summary),
+        Some(path) => draw_timeline(path, &runner, &workers, J::NAME, &bars, &summary, &input),
+        None => Ok(()),
+    };
+    let trace = match &cmd.observe.trace {
+        Some(path) => write_trace(path, &runner, &workers, J::NAME, &bars, &input),
         None => Ok(()),
     };
     runner.finish()?;
@@ -107,6 +111,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     out.finish()?;
     #[cfg(feature = "timeline")]
     picture?;
+    trace?;
     Ok(match interrupts.and_then(|i| i.signal()) {
         Some(sig) => Status(128 + sig as u8),
         None if summary.all_ok() || reader_gone => Status::OK,
@@ -126,6 +131,9 @@ fn check_outputs(cmd: &PoolCommand) -> Result<()> {
     #[cfg(feature = "timeline")]
     if let Some(path) = &observe.timeline {
         report::check_writable("--timeline", path)?;
+    }
+    if let Some(path) = &observe.trace {
+        report::check_writable("--trace", path)?;
     }
     Ok(())
 }
@@ -249,7 +257,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
             original,
             shown,
             human,
-            timeline: cmd.observe.timeline.is_some(),
+            timeline: cmd.observe.timeline.is_some() || cmd.observe.trace.is_some(),
             summary: Summary {
                 processes: runner.processes(),
                 ..Summary::default()
@@ -437,25 +445,33 @@ fn select<T>(
     Ok(Some(original))
 }
 
+/// The worker starts and ends seen so far (this process as the one lane
+/// when serial). Read once: the pool hands each event out once.
+fn worker_events(runner: &Runner) -> Vec<crate::trace::WorkerEvent> {
+    match runner {
+        Runner::Pool(pool) => pool.worker_events(),
+        Runner::Serial(_) => vec![(0, std::process::id(), std::time::Duration::ZERO, true)],
+    }
+}
+
 #[cfg(feature = "timeline")]
 fn draw_timeline<O>(
     path: &std::path::Path,
     runner: &Runner,
+    workers: &[crate::trace::WorkerEvent],
     job: &str,
     results: &[ItemResult<O>],
     summary: &Summary,
+    input: &dyn Fn(usize) -> Value,
 ) -> Result<()> {
-    let (lanes, starts, hosts) = match runner {
-        Runner::Pool(pool) => {
-            let starts: Vec<(usize, u32, f64)> = pool
-                .worker_events()
-                .into_iter()
-                .filter(|e| e.3)
-                .map(|(lane, pid, at, _)| (lane, pid, at.as_secs_f64()))
-                .collect();
-            (pool.processes(), starts, pool.hosts().to_vec())
-        }
-        Runner::Serial(_) => (1, vec![(0, std::process::id(), 0.0)], Vec::new()),
+    let starts: Vec<(usize, u32, f64)> = workers
+        .iter()
+        .filter(|e| e.3)
+        .map(|&(lane, pid, at, _)| (lane, pid, at.as_secs_f64()))
+        .collect();
+    let (lanes, hosts) = match runner {
+        Runner::Pool(pool) => (pool.processes(), pool.hosts().to_vec()),
+        Runner::Serial(_) => (1, Vec::new()),
     };
     let title = format!(
         "mproc pool {job}: {} items on {} {} in {:.2} s",
@@ -468,7 +484,31 @@ fn draw_timeline<O>(
         },
         summary.elapsed_ms as f64 / 1000.0
     );
-    let mut timeline = crate::timeline::Timeline::from_run(&title, lanes, results, &starts);
+    let text = |i: usize| crate::trace::input_text(&input(i));
+    let mut timeline = crate::timeline::Timeline::from_run(&title, lanes, results, &starts, &text);
     timeline.hosts = hosts;
     timeline.write_svg(path)
+}
+
+/// Writes `--trace`: every attempt as Chrome trace event JSON.
+fn write_trace<O>(
+    path: &std::path::Path,
+    runner: &Runner,
+    workers: &[crate::trace::WorkerEvent],
+    job: &str,
+    results: &[ItemResult<O>],
+    input: &dyn Fn(usize) -> Value,
+) -> Result<()> {
+    let (lanes, hosts) = match runner {
+        Runner::Pool(pool) => (pool.processes(), pool.hosts().to_vec()),
+        Runner::Serial(_) => (1, Vec::new()),
+    };
+    let run = crate::trace::Run {
+        job,
+        lanes,
+        hosts: &hosts,
+        serial: matches!(runner, Runner::Serial(_)),
+        workers,
+    };
+    crate::trace::write(path, &run, results, input)
 }

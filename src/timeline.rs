@@ -427,7 +427,8 @@ impl Timeline {
                     s.pid,
                     s.at
                 );
-                ticks.push((x, s.pid));
+                // The label starts just after its tick.
+                ticks.push((x + 3.0, s.pid));
             }
             ticks.sort_by(|p, q| p.0.total_cmp(&q.0));
             for l in place_labels(&ticks, a.left, a.right) {

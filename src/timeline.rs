@@ -211,8 +211,8 @@ impl Timeline {
         let mut bars: Vec<Bar> = Vec::with_capacity(spans.len());
         for (n, span) in spans.iter().enumerate() {
             // Span::all gives an item's attempts one after another.
-            let retry_of = (n > 0 && spans[n - 1].retried && spans[n - 1].index == span.index)
-                .then(|| n - 1);
+            let retry_of =
+                (n > 0 && spans[n - 1].retried && spans[n - 1].index == span.index).then(|| n - 1);
             bars.push(Bar {
                 lane: span.lane,
                 start: span.start,
@@ -417,7 +417,11 @@ impl Timeline {
                 .filter(|s| s.lane == lane)
                 .map(|s| s.at)
                 .fold(f64::INFINITY, f64::min);
-            for s in self.starts.iter().filter(|s| s.lane == lane && s.at > first) {
+            for s in self
+                .starts
+                .iter()
+                .filter(|s| s.lane == lane && s.at > first)
+            {
                 let x = a.x(s.at);
                 let _ = writeln!(
                     out,
@@ -549,7 +553,9 @@ mod tests {
     #[test]
     fn pid_labels_never_overlap_nor_pass_the_right_edge() {
         let (left, right) = (170.0, 980.0);
-        let mut ticks: Vec<(f64, u32)> = (0..30).map(|i| (600.0 + i as f64 * 3.0, 40_000 + i)).collect();
+        let mut ticks: Vec<(f64, u32)> = (0..30)
+            .map(|i| (600.0 + i as f64 * 3.0, 40_000 + i))
+            .collect();
         ticks.extend([(200.0, 7), (260.0, 8), (979.0, 9), (979.5, 10)]);
         ticks.sort_by(|p, q| p.0.total_cmp(&q.0));
         let labels = place_labels(&ticks, left, right);

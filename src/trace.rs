@@ -120,7 +120,11 @@ fn micros(seconds: f64) -> f64 {
 
 /// The trace of a run as one JSON document (the object form, with
 /// `traceEvents`); `input` gives item `i`'s input as JSON.
-pub fn document<T>(run: &Run<'_>, results: &[ItemResult<T>], input: &dyn Fn(usize) -> Value) -> Value {
+pub fn document<T>(
+    run: &Run<'_>,
+    results: &[ItemResult<T>],
+    input: &dyn Fn(usize) -> Value,
+) -> Value {
     let spans = Span::all(results);
     let mut events = Vec::with_capacity(spans.len() + 8);
     // Every process seen, with its slot: from the worker events and the
@@ -128,7 +132,11 @@ pub fn document<T>(run: &Run<'_>, results: &[ItemResult<T>], input: &dyn Fn(usiz
     let mut processes: BTreeMap<(u32, usize), ()> = BTreeMap::new();
     for &(slot, pid, at, started) in run.workers {
         processes.insert((pid, slot), ());
-        let what = if started { "worker started" } else { "worker ended" };
+        let what = if started {
+            "worker started"
+        } else {
+            "worker ended"
+        };
         events.push(json!({
             "name": what, "cat": "worker", "ph": "i", "s": "t",
             "ts": micros(at.as_secs_f64()), "pid": pid, "tid": slot,

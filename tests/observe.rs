@@ -339,8 +339,23 @@ fn every_attempt_is_drawn_traced_and_logged() {
     let flaky = format!("flaky:{}", path("flag"));
     let items = ["ok:a", flaky.as_str(), "hang", "fail:x"];
     let mut args = vec![
-        "-q", "pool", "-n", "2", "--retries", "1", "--retry-errors", "--timeout", "1",
-        "--timeline", &svg, "--trace", &trace, "--joblog", &log, "--json", "chaos",
+        "-q",
+        "pool",
+        "-n",
+        "2",
+        "--retries",
+        "1",
+        "--retry-errors",
+        "--timeout",
+        "1",
+        "--timeline",
+        &svg,
+        "--trace",
+        &trace,
+        "--joblog",
+        &log,
+        "--json",
+        "chaos",
     ];
     args.extend(items);
     let doc = run_expect(&args, 1).json();
@@ -358,10 +373,10 @@ fn every_attempt_is_drawn_traced_and_logged() {
     assert_eq!(earlier(2)[0]["outcome"], "timed_out");
     assert_eq!(earlier(3)[0]["outcome"], "failed");
     assert_eq!(earlier(3)[0]["error"], "x");
-    for i in 1..4 {
+    for (i, r) in results.iter().enumerate().skip(1) {
         let first = &earlier(i)[0];
         assert!(first["pid"].as_u64().is_some() && first["worker"].as_u64().is_some());
-        assert!(first["started_ms"].as_f64().unwrap() <= results[i]["started_ms"].as_f64().unwrap());
+        assert!(first["started_ms"].as_f64().unwrap() <= r["started_ms"].as_f64().unwrap());
     }
     assert_ne!(earlier(1)[0]["pid"], results[1]["pid"], "a new worker");
 
@@ -375,10 +390,16 @@ fn every_attempt_is_drawn_traced_and_logged() {
     let titles: Vec<String> = svg_doc
         .descendants()
         .filter(|n| n.has_tag_name("rect"))
-        .filter(|n| n.attribute("fill").is_some_and(|f| colors.iter().any(|c| c == f)))
+        .filter(|n| {
+            n.attribute("fill")
+                .is_some_and(|f| colors.iter().any(|c| c == f))
+        })
         .map(|n| {
             let title = n.children().find(|c| c.has_tag_name("title"));
-            title.and_then(|t| t.text()).expect("every bar has a title").to_string()
+            title
+                .and_then(|t| t.text())
+                .expect("every bar has a title")
+                .to_string()
         })
         .collect();
     assert_eq!(titles.len() as u64, total, "a bar per attempt: {titles:?}");
@@ -390,7 +411,10 @@ fn every_attempt_is_drawn_traced_and_logged() {
                 .iter()
                 .find(|t| t.starts_with(&head))
                 .unwrap_or_else(|| panic!("no bar for {head:?} in {titles:?}"));
-            assert!(title.contains("worker ") && title.contains("pid "), "{title}");
+            assert!(
+                title.contains("worker ") && title.contains("pid "),
+                "{title}"
+            );
             assert!(title.contains(" s (from "), "{title}");
         }
     }
@@ -400,7 +424,10 @@ fn every_attempt_is_drawn_traced_and_logged() {
         .filter(|n| n.has_tag_name("title"))
         .filter(|n| n.text().is_some_and(|t| t.starts_with("retry after ")))
         .count();
-    assert_eq!(connectors, 3, "a connector from each failed attempt to its retry");
+    assert_eq!(
+        connectors, 3,
+        "a connector from each failed attempt to its retry"
+    );
 
     // The trace: Chrome trace event JSON, a complete event per attempt.
     let trace: Value = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
@@ -409,7 +436,10 @@ fn every_attempt_is_drawn_traced_and_logged() {
         for field in ["name", "ph", "ts", "pid", "tid"] {
             assert!(e.get(field).is_some(), "no {field} in {e}");
         }
-        assert!(e["ts"].is_number() && e["pid"].is_u64() && e["tid"].is_u64(), "{e}");
+        assert!(
+            e["ts"].is_number() && e["pid"].is_u64() && e["tid"].is_u64(),
+            "{e}"
+        );
     }
     let of = |ph: &str| events.iter().filter(|e| e["ph"] == ph).collect::<Vec<_>>();
     let slices = of("X");
@@ -420,14 +450,21 @@ fn every_attempt_is_drawn_traced_and_logged() {
         assert_eq!(x["args"]["input"], items[i]);
         assert!(x["args"]["attempt"].as_u64().is_some() && x["args"]["outcome"].is_string());
     }
-    let crashed = slices.iter().find(|x| x["args"]["outcome"] == "crashed").unwrap();
+    let crashed = slices
+        .iter()
+        .find(|x| x["args"]["outcome"] == "crashed")
+        .unwrap();
     assert_eq!(crashed["pid"], earlier(1)[0]["pid"]);
     assert_eq!(crashed["tid"], earlier(1)[0]["worker"]);
     assert!(crashed["dur"].as_f64().unwrap() > 0.0);
-    let timed_out = slices.iter().filter(|x| x["args"]["outcome"] == "timed_out");
+    let timed_out = slices
+        .iter()
+        .filter(|x| x["args"]["outcome"] == "timed_out");
     // Microseconds: a timed-out attempt ran for the 1 s limit at least.
     assert!(timed_out.clone().count() == 2);
-    assert!(timed_out.into_iter().all(|x| x["dur"].as_f64().unwrap() >= 999_999.0));
+    assert!(timed_out
+        .into_iter()
+        .all(|x| x["dur"].as_f64().unwrap() >= 999_999.0));
     let metadata = of("M");
     for x in &slices {
         for name in ["process_name", "thread_name"] {
@@ -455,7 +492,10 @@ fn every_attempt_is_drawn_traced_and_logged() {
     let rows = rows(std::path::Path::new(&log));
     assert_eq!(rows.len() as u64, 1 + total);
     for (i, r) in results.iter().enumerate() {
-        let mine: Vec<&Vec<String>> = rows[1..].iter().filter(|row| row[0] == i.to_string()).collect();
+        let mine: Vec<&Vec<String>> = rows[1..]
+            .iter()
+            .filter(|row| row[0] == i.to_string())
+            .collect();
         assert_eq!(mine.len() as u64, r["attempts"].as_u64().unwrap());
         let numbers: Vec<&str> = mine.iter().map(|row| row[6].as_str()).collect();
         let expected: Vec<String> = (1..=mine.len()).map(|k| k.to_string()).collect();
@@ -472,7 +512,9 @@ fn every_attempt_is_drawn_traced_and_logged() {
     // --resume: the items whose last row is ok run no more, though their
     // first row is not ok.
     let again = run_expect(
-        &["-q", "pool", "-n", "2", "--resume", &log, "--json", "chaos", "ok:a", &flaky],
+        &[
+            "-q", "pool", "-n", "2", "--resume", &log, "--json", "chaos", "ok:a", &flaky,
+        ],
         0,
     )
     .json();
@@ -486,8 +528,18 @@ fn serial_runs_trace_their_attempts_in_one_lane() {
     let trace = dir.join("t.json").display().to_string();
     let r = run_expect(
         &[
-            "-q", "pool", "--serial", "--retries", "1", "--retry-errors", "--trace", &trace,
-            "--json", "chaos", "ok:a", "fail:x",
+            "-q",
+            "pool",
+            "--serial",
+            "--retries",
+            "1",
+            "--retry-errors",
+            "--trace",
+            &trace,
+            "--json",
+            "chaos",
+            "ok:a",
+            "fail:x",
         ],
         1,
     );
@@ -512,7 +564,16 @@ fn a_trace_that_cannot_be_written_is_refused_before_any_work() {
     let flag = dir.join("ran");
     let item = format!("flaky:{}", flag.display());
     let r = run_expect(
-        &["-q", "pool", "-n", "1", "--trace", "/missing/dir/t.json", "chaos", &item],
+        &[
+            "-q",
+            "pool",
+            "-n",
+            "1",
+            "--trace",
+            "/missing/dir/t.json",
+            "chaos",
+            &item,
+        ],
         2,
     );
     assert_eq!(

@@ -582,3 +582,20 @@ fn a_trace_that_cannot_be_written_is_refused_before_any_work() {
     );
     assert!(!flag.exists(), "no item ran");
 }
+
+#[test]
+fn a_trace_that_cannot_be_written_hides_no_results() {
+    if !std::path::Path::new("/dev/full").exists() {
+        println!("skipped: no /dev/full here");
+        return;
+    }
+    let r = run_expect(
+        &["-q", "pool", "-n", "1", "--trace", "/dev/full", "--json", "chaos", "ok:a"],
+        2,
+    );
+    assert_eq!(r.json()["results"][0]["value"], "a", "the results come first");
+    assert_eq!(
+        r.stderr,
+        "mproc: cannot write --trace /dev/full: no space left on device\n"
+    );
+}

@@ -77,7 +77,7 @@ pub(super) struct PoolFlags {
     /// With --resume: run only the items that FILE records as not ok.
     #[arg(long, global = true, requires = "resume")]
     resume_failed: bool,
-    /// Draw the run as an SVG picture: one lane per worker, one bar per item.
+    /// Draw the run as an SVG picture: one lane per worker, one bar per attempt of each item.
     #[cfg(feature = "timeline")]
     #[arg(long, value_name = "FILE.svg", global = true)]
     timeline: Option<PathBuf>,

@@ -13,7 +13,7 @@
 //! elements, since plotters has no tooltips. This module only draws: it
 //! gets plain spans and worker starts, and knows nothing about pools.
 
-use std::fmt::Write as _;
+use std::io::Write;
 use std::path::Path;
 
 use plotters::prelude::*;
@@ -242,23 +242,25 @@ impl Timeline {
                 format!("cannot draw --timeline {}: {e}", path.display()),
             )
         };
-        std::fs::write(path, self.svg(&fail)?).map_err(|e| fail(&mproc::error::io_message(&e)))
-    }
-
-    /// The picture as SVG text.
-    fn svg(&self, fail: &dyn Fn(&dyn std::fmt::Display) -> Error) -> Result<String> {
         let lanes = self.lanes.max(1);
         let height = 170 + 46 * lanes as u32;
-        // Drawn in memory and written by the caller: plotters' own file
-        // writer drops the error of its last flush (`--timeline /dev/full`
-        // succeeded).
-        let mut svg = String::new();
-        let marks = self.draw_frame(&mut svg, height, fail)?;
-        let at = svg
+        // The frame is drawn in memory and written here: plotters' own
+        // file writer drops the error of its last flush (`--timeline
+        // /dev/full` succeeded). The marks, a line each, go straight to
+        // the file, so a long run's picture is not held in memory twice.
+        let mut frame = String::new();
+        let area = self.draw_frame(&mut frame, height, &fail)?;
+        let at = frame
             .rfind("</svg>")
             .ok_or_else(|| fail(&"plotters wrote no </svg>"))?;
-        svg.insert_str(at, &marks);
-        Ok(svg)
+        let io = |e: std::io::Error| fail(&mproc::error::io_message(&e));
+        let file = std::fs::File::create(path).map_err(io)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        out.write_all(frame[..at].as_bytes())
+            .and_then(|()| self.marks(&area, &mut out))
+            .and_then(|()| out.write_all(frame[at..].as_bytes()))
+            .and_then(|()| out.flush())
+            .map_err(io)
     }
 
     /// The time the picture spans, in seconds.
@@ -273,14 +275,13 @@ impl Timeline {
     }
 
     /// Draws the frame with plotters (title, axes, lane labels, lanes,
-    /// legend) and returns the marks on it (bars, connectors, ticks and
-    /// labels) as SVG elements, placed on the frame's axes.
+    /// legend) and returns where its plot is, for the marks.
     fn draw_frame(
         &self,
         svg: &mut String,
         height: u32,
         fail: &dyn Fn(&dyn std::fmt::Display) -> Error,
-    ) -> Result<String> {
+    ) -> Result<Area> {
         let lanes = self.lanes.max(1);
         let root = SVGBackend::with_string(svg, (1000, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
@@ -363,12 +364,12 @@ impl Timeline {
             x += width;
         }
         root.present().map_err(|e| fail(&e))?;
-        Ok(self.marks(&area))
+        Ok(area)
     }
 
     /// The bars, connectors, ticks and pid labels as SVG elements.
-    fn marks(&self, a: &Area) -> String {
-        let mut out = String::from("<g class=\"attempts\">\n");
+    fn marks(&self, a: &Area, out: &mut dyn Write) -> std::io::Result<()> {
+        out.write_all(b"<g class=\"attempts\">\n")?;
         // Bars that are not ok go on top, so a quick failure is never
         // hidden under the item that followed it.
         let mut order: Vec<usize> = (0..self.bars.len()).collect();
@@ -377,16 +378,18 @@ impl Timeline {
             let b = &self.bars[i];
             let (x0, x1) = a.bar_x(b);
             let (y0, y1) = (a.y(b.lane, 0.8), a.y(b.lane, 0.2));
-            let _ = writeln!(
+            writeln!(
                 out,
                 "<rect x=\"{x0:.2}\" y=\"{y0:.2}\" width=\"{:.2}\" height=\"{:.2}\" fill=\"{}\"><title>{}</title></rect>",
                 x1 - x0,
                 y1 - y0,
                 hex(color(b.outcome)),
                 xml(&b.title)
-            );
+            )?;
         }
-        out.push_str("</g>\n<g class=\"retries\" fill=\"none\" stroke-width=\"1.2\" stroke-dasharray=\"4 2\">\n");
+        out.write_all(
+            b"</g>\n<g class=\"retries\" fill=\"none\" stroke-width=\"1.2\" stroke-dasharray=\"4 2\">\n",
+        )?;
         for b in &self.bars {
             let Some(failed) = b.retry_of.and_then(|i| self.bars.get(i)) else {
                 continue;
@@ -401,14 +404,14 @@ impl Timeline {
                 let (y0, y1) = (a.y(failed.lane, 0.5), a.y(b.lane, 0.5));
                 format!("M{from:.2},{y0:.2} L{to:.2},{y1:.2}")
             };
-            let _ = writeln!(
+            writeln!(
                 out,
                 "<path d=\"{path}\" stroke=\"{}\"><title>retry after {}</title></path>",
                 hex(color(failed.outcome)),
                 xml(&failed.title)
-            );
+            )?;
         }
-        out.push_str("</g>\n<g class=\"replacements\">\n");
+        out.write_all(b"</g>\n<g class=\"replacements\">\n")?;
         for lane in 0..a.lanes {
             let mut ticks: Vec<(f64, u32)> = Vec::new();
             let first = self
@@ -423,32 +426,31 @@ impl Timeline {
                 .filter(|s| s.lane == lane && s.at > first)
             {
                 let x = a.x(s.at);
-                let _ = writeln!(
+                writeln!(
                     out,
                     "<path d=\"M{x:.2},{:.2} V{:.2}\" stroke=\"#000000\" stroke-width=\"2\"><title>worker {lane} replaced: pid {} started at {:.3} s</title></path>",
                     a.y(lane, 0.95),
                     a.y(lane, 0.05),
                     s.pid,
                     s.at
-                );
+                )?;
                 // The label starts just after its tick.
                 ticks.push((x + 3.0, s.pid));
             }
             ticks.sort_by(|p, q| p.0.total_cmp(&q.0));
             for l in place_labels(&ticks, a.left, a.right) {
                 let pids: Vec<String> = l.pids.iter().map(u32::to_string).collect();
-                let _ = writeln!(
+                writeln!(
                     out,
                     "<text x=\"{:.2}\" y=\"{:.2}\" font-family=\"sans-serif\" font-size=\"{LABEL_FONT}\">{}<title>new pids in worker {lane}: {}</title></text>",
                     l.x,
                     a.y(lane, 1.0) + LABEL_FONT - 2.0,
                     l.text,
                     pids.join(", ")
-                );
+                )?;
             }
         }
-        out.push_str("</g>\n");
-        out
+        out.write_all(b"</g>\n")
     }
 }
 

@@ -12,7 +12,7 @@
 //! (the timeline draws the same spans). It takes finished results and
 //! worker events as plain values and knows nothing about pools.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -118,37 +118,56 @@ fn micros(seconds: f64) -> f64 {
     (seconds * 1e6).round()
 }
 
-/// The trace of a run as one JSON document (the object form, with
-/// `traceEvents`); `input` gives item `i`'s input as JSON.
-pub fn document<T>(
+/// Events written one after another, each on its own line.
+struct Events<'w> {
+    out: &'w mut dyn Write,
+    count: usize,
+}
+
+impl Events<'_> {
+    fn push(&mut self, event: &Value) -> std::io::Result<()> {
+        if self.count > 0 {
+            self.out.write_all(b",\n")?;
+        }
+        self.count += 1;
+        serde_json::to_writer(&mut *self.out, event).map_err(std::io::Error::from)
+    }
+}
+
+/// Writes the trace of a run to `out` as one JSON document (the object
+/// form, with `traceEvents`), an event at a time, so a long run's trace
+/// is never held in memory whole; `input` gives item `i`'s input as JSON.
+pub fn write_to<T>(
+    out: &mut dyn Write,
     run: &Run<'_>,
     results: &[ItemResult<T>],
     input: &dyn Fn(usize) -> Value,
-) -> Value {
-    let spans = Span::all(results);
-    let mut events = Vec::with_capacity(spans.len() + 8);
+) -> std::io::Result<()> {
+    out.write_all(b"{\"traceEvents\":[\n")?;
+    let mut events = Events { out, count: 0 };
     // Every process seen, with its slot: from the worker events and the
     // spans (a worker's start can be missing from a long run's events).
-    let mut processes: BTreeMap<(u32, usize), ()> = BTreeMap::new();
+    let mut processes: BTreeSet<(u32, usize)> = BTreeSet::new();
     for &(slot, pid, at, started) in run.workers {
-        processes.insert((pid, slot), ());
+        processes.insert((pid, slot));
         let what = if started {
             "worker started"
         } else {
             "worker ended"
         };
-        events.push(json!({
+        events.push(&json!({
             "name": what, "cat": "worker", "ph": "i", "s": "t",
             "ts": micros(at.as_secs_f64()), "pid": pid, "tid": slot,
             "args": { "worker": slot, "pid": pid },
-        }));
+        }))?;
     }
     let mut flows = 0u64;
-    let mut previous: Option<&Span> = None;
-    for span in &spans {
+    let mut previous: Option<Span> = None;
+    for span in Span::all(results) {
         let pid = span.pid.unwrap_or(0);
-        processes.insert((pid, span.lane), ());
+        processes.insert((pid, span.lane));
         let value = input(span.index);
+        let name = shortened(&input_text(&value), 60);
         let mut args = json!({
             "index": span.index,
             "input": value,
@@ -161,8 +180,8 @@ pub fn document<T>(
             args["error"] = json!(error);
         }
         let (ts, end) = (micros(span.start), micros(span.end));
-        events.push(json!({
-            "name": shortened(&input_text(&value), 60),
+        events.push(&json!({
+            "name": name,
             "cat": span.outcome,
             "ph": "X",
             "ts": ts,
@@ -171,82 +190,81 @@ pub fn document<T>(
             "tid": span.lane,
             "cname": match span.outcome { "ok" => "good", "failed" => "bad", _ => "terrible" },
             "args": args,
-        }));
+        }))?;
         // A failed attempt's arrow ends on its retry (the next span).
         if let Some(failed) = previous.filter(|p| p.retried && p.index == span.index) {
             flows += 1;
-            let from = json!({
+            events.push(&json!({
                 "name": "retry", "cat": "retry", "ph": "s", "id": flows,
                 "ts": micros(failed.start), "pid": failed.pid.unwrap_or(0), "tid": failed.lane,
-            });
-            let to = json!({
+            }))?;
+            events.push(&json!({
                 "name": "retry", "cat": "retry", "ph": "f", "bp": "e", "id": flows,
                 "ts": ts, "pid": pid, "tid": span.lane,
-            });
-            events.extend([from, to]);
+            }))?;
         }
         previous = Some(span);
     }
-    for &(pid, slot) in processes.keys() {
+    for (pid, slot) in processes {
         let host = match run.hosts.get(slot) {
             Some(Some(h)) => format!(" on {h}"),
             _ => String::new(),
         };
-        let process = if run.serial {
-            format!("serial · pid {pid} (this process)")
+        let (process, thread) = if run.serial {
+            (
+                format!("serial · pid {pid} (this process)"),
+                "serial".to_string(),
+            )
         } else {
-            format!("worker {slot} · pid {pid}{host}")
+            (
+                format!("worker {slot} · pid {pid}{host}"),
+                format!("worker {slot}{host}"),
+            )
         };
-        let thread = if run.serial {
-            "serial".to_string()
-        } else {
-            format!("worker {slot}{host}")
-        };
-        events.push(json!({
-            "name": "process_name", "ph": "M", "ts": 0, "pid": pid, "tid": slot,
-            "args": { "name": process },
-        }));
-        events.push(json!({
-            "name": "process_sort_index", "ph": "M", "ts": 0, "pid": pid, "tid": slot,
-            "args": { "sort_index": slot },
-        }));
-        events.push(json!({
-            "name": "thread_name", "ph": "M", "ts": 0, "pid": pid, "tid": slot,
-            "args": { "name": thread },
-        }));
+        for (name, args) in [
+            ("process_name", json!({ "name": process })),
+            ("process_sort_index", json!({ "sort_index": slot })),
+            ("thread_name", json!({ "name": thread })),
+        ] {
+            events.push(&json!({
+                "name": name, "ph": "M", "ts": 0, "pid": pid, "tid": slot, "args": args,
+            }))?;
+        }
     }
-    json!({
-        "traceEvents": events,
-        "displayTimeUnit": "ms",
-        "otherData": {
-            "producer": format!("mproc {}", env!("CARGO_PKG_VERSION")),
-            "job": run.job,
-            "lanes": run.lanes,
-            "serial": run.serial,
-        },
-    })
+    let other = json!({
+        "producer": format!("mproc {}", env!("CARGO_PKG_VERSION")),
+        "job": run.job,
+        "lanes": run.lanes,
+        "serial": run.serial,
+    });
+    let out = events.out;
+    out.write_all(b"\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":")?;
+    serde_json::to_writer(&mut *out, &other).map_err(std::io::Error::from)?;
+    out.write_all(b"}\n")
 }
 
-/// Writes the trace of a run into `path` (see [`document`]).
+/// Writes the trace of a run into `path` (see [`write_to`]).
 pub fn write<T>(
     path: &Path,
     run: &Run<'_>,
     results: &[ItemResult<T>],
     input: &dyn Fn(usize) -> Value,
 ) -> Result<()> {
-    let fail = |e: &dyn std::fmt::Display| {
+    let fail = |e: std::io::Error| {
         Error::new(
             ErrorKind::Io,
-            format!("cannot write --trace {}: {e}", path.display()),
+            format!(
+                "cannot write --trace {}: {}",
+                path.display(),
+                io_message(&e)
+            ),
         )
     };
-    let doc = document(run, results, input);
-    let mut bytes = serde_json::to_vec(&doc).map_err(|e| fail(&e))?;
-    bytes.push(b'\n');
-    let mut file = std::fs::File::create(path).map_err(|e| fail(&io_message(&e)))?;
-    file.write_all(&bytes)
-        .and_then(|()| file.flush())
-        .map_err(|e| fail(&io_message(&e)))
+    let file = std::fs::File::create(path).map_err(fail)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+    write_to(&mut out, run, results, input)
+        .and_then(|()| out.flush())
+        .map_err(fail)
 }
 
 #[cfg(test)]
@@ -286,7 +304,9 @@ mod tests {
             serial: false,
             workers: &workers,
         };
-        let doc = document(&run, &[result()], &|_| json!("sleep:500"));
+        let mut bytes = Vec::new();
+        write_to(&mut bytes, &run, &[result()], &|_| json!("sleep:500")).unwrap();
+        let doc: Value = serde_json::from_slice(&bytes).unwrap();
         let events = doc["traceEvents"].as_array().unwrap();
         let of = |ph: &str| events.iter().filter(|e| e["ph"] == ph).collect::<Vec<_>>();
         let slices = of("X");

@@ -590,10 +590,24 @@ fn a_trace_that_cannot_be_written_hides_no_results() {
         return;
     }
     let r = run_expect(
-        &["-q", "pool", "-n", "1", "--trace", "/dev/full", "--json", "chaos", "ok:a"],
+        &[
+            "-q",
+            "pool",
+            "-n",
+            "1",
+            "--trace",
+            "/dev/full",
+            "--json",
+            "chaos",
+            "ok:a",
+        ],
         2,
     );
-    assert_eq!(r.json()["results"][0]["value"], "a", "the results come first");
+    assert_eq!(
+        r.json()["results"][0]["value"],
+        "a",
+        "the results come first"
+    );
     assert_eq!(
         r.stderr,
         "mproc: cannot write --trace /dev/full: no space left on device\n"

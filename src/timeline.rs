@@ -256,9 +256,9 @@ impl Timeline {
         let io = |e: std::io::Error| fail(&mproc::error::io_message(&e));
         let file = std::fs::File::create(path).map_err(io)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-        out.write_all(frame[..at].as_bytes())
+        out.write_all(&frame.as_bytes()[..at])
             .and_then(|()| self.marks(&area, &mut out))
-            .and_then(|()| out.write_all(frame[at..].as_bytes()))
+            .and_then(|()| out.write_all(&frame.as_bytes()[at..]))
             .and_then(|()| out.flush())
             .map_err(io)
     }

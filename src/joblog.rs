@@ -1,5 +1,11 @@
-//! The job log (`--joblog FILE`): one tab-separated line per item, written
-//! as each item ends, and read back by `--resume`.
+//! The job log (`--joblog FILE`): one tab-separated line per attempt of
+//! each item, written as the item ends, and read back by `--resume`.
+//!
+//! An item that was retried (`--retries`) has a row for each attempt, in
+//! order, as GNU parallel's joblog has with its `--retries`: the earlier
+//! ones (not ok) first, its last attempt last. The rows of an item are
+//! written together, so its last row is how it ended: `--resume` reads
+//! the last row of each input.
 //!
 //! The columns follow GNU parallel's joblog, adapted to items:
 //!
@@ -11,7 +17,7 @@
 //! | `pid` | the process that ran it, or `-` |
 //! | `start` | when it started, Unix seconds with milliseconds, or `-` |
 //! | `runtime` | seconds it ran |
-//! | `attempts` | times it was started |
+//! | `attempts` | which attempt the row records (1 for the first); on an item's last row, the times it was started (0 if never) |
 //! | `outcome` | `ok`, `failed`, `panicked`, `crashed`, `timed_out`, `not_run` |
 //! | `error` | the one-line error, or empty |
 //! | `host` | the host that ran it (`-` for this machine) |
@@ -29,10 +35,10 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use mproc::error::{Error, Result};
-use mproc::ItemResult;
+use mproc::{ItemResult, Outcome};
 
 mod exact;
 
@@ -88,28 +94,70 @@ impl JobLog {
             .map_err(|e| Error::io(format!("cannot write --joblog {}", self.path.display()), e))
     }
 
-    /// Appends the line of one finished item; `input` is its exact text
-    /// ([`input_bytes`]).
+    /// Appends the lines of one finished item, one per attempt; `input` is
+    /// its exact text ([`input_bytes`]). `host` ran it (its retries run
+    /// in the same pool slot, so on the same host).
     pub fn record<T>(&mut self, r: &ItemResult<T>, input: &[u8], host: Option<&str>) -> Result<()> {
+        let input = escape(input);
+        let mut lines = String::new();
+        for (n, a) in r.earlier.iter().enumerate() {
+            let run = Run {
+                worker: a.worker,
+                pid: a.pid,
+                started: a.started,
+                elapsed: a.elapsed,
+                attempt: n as u32 + 1,
+            };
+            lines.push_str(&self.row(r.index, &input, &run, &a.outcome, host));
+            lines.push('\n');
+        }
+        let run = Run {
+            worker: r.worker,
+            pid: r.pid,
+            started: r.started,
+            elapsed: r.elapsed,
+            attempt: r.attempts,
+        };
+        lines.push_str(&self.row(r.index, &input, &run, &r.outcome, host));
+        self.line(&lines)
+    }
+
+    /// One attempt's line, without its newline.
+    fn row<T>(
+        &self,
+        index: usize,
+        input: &str,
+        run: &Run,
+        outcome: &Outcome<T>,
+        host: Option<&str>,
+    ) -> String {
         let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-        let line = [
-            r.index.to_string(),
-            escape(input),
-            dash(r.worker.map(|w| w.to_string())),
-            dash(r.pid.map(|p| p.to_string())),
+        [
+            index.to_string(),
+            input.to_string(),
+            dash(run.worker.map(|w| w.to_string())),
+            dash(run.pid.map(|p| p.to_string())),
             dash(
-                r.started
+                run.started
                     .map(|s| format!("{:.3}", self.epoch + s.as_secs_f64())),
             ),
-            format!("{:.3}", r.elapsed.as_secs_f64()),
-            r.attempts.to_string(),
-            r.outcome.name().to_string(),
-            escape(r.outcome.error().unwrap_or_default().as_bytes()),
+            format!("{:.3}", run.elapsed.as_secs_f64()),
+            run.attempt.to_string(),
+            outcome.name().to_string(),
+            escape(outcome.error().unwrap_or_default().as_bytes()),
             host.map_or("-".to_string(), |h| escape(h.as_bytes())),
         ]
-        .join("\t");
-        self.line(&line)
+        .join("\t")
     }
+}
+
+/// Where, when and as which attempt one row's attempt ran.
+struct Run {
+    worker: Option<usize>,
+    pid: Option<u32>,
+    started: Option<Duration>,
+    elapsed: Duration,
+    attempt: u32,
 }
 
 /// The length of `file` up to and including its last newline.

@@ -36,6 +36,7 @@ pub mod rng;
 pub mod text;
 #[cfg(feature = "timeline")]
 pub mod timeline;
+pub mod trace;
 #[cfg(feature = "fetch")]
 pub mod web;
 

@@ -76,6 +76,8 @@ pub struct Observe {
     pub resume_failed: bool,
     /// Draw the run as SVG into this file.
     pub timeline: Option<PathBuf>,
+    /// Write the run as Chrome trace event JSON into this file.
+    pub trace: Option<PathBuf>,
 }
 
 /// Which pool method runs the items.

@@ -78,10 +78,13 @@ pub(super) struct PoolFlags {
     /// With --resume: run only the items that FILE records as not ok.
     #[arg(long, global = true, requires = "resume")]
     resume_failed: bool,
-    /// Draw the run as an SVG picture: one lane per worker, one bar per item.
+    /// Draw the run as an SVG picture: one lane per worker, one bar per attempt of each item.
     #[cfg(feature = "timeline")]
     #[arg(long, value_name = "FILE.svg", global = true)]
     timeline: Option<PathBuf>,
+    /// Write the run as Chrome trace event JSON, one slice per attempt, for Perfetto UI (ui.perfetto.dev) or chrome://tracing.
+    #[arg(long, value_name = "FILE.json", global = true)]
+    trace: Option<PathBuf>,
     /// Items run at once inside each worker (threads), for I/O-bound jobs
     /// [default: 1; 16 for mproc fetch].
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..), global = true)]
@@ -183,6 +186,7 @@ impl PoolFlags {
                 timeline: f.timeline,
                 #[cfg(not(feature = "timeline"))]
                 timeline: None,
+                trace: f.trace,
             },
             output: match (f.json, f.jsonl) {
                 (true, _) => OutputFormat::Json,

@@ -93,8 +93,6 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         summary,
         failure,
     } = execute(&runner, &job, inputs, cmd, &mut out)?;
-    #[cfg(not(feature = "timeline"))]
-    drop(bars);
     if cmd.output == OutputFormat::Human {
         // The log lines about the run come before its report.
         crate::progress::flush_logs();
@@ -106,10 +104,16 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
             streamed,
         }));
     }
-    // The picture comes after the results: a failed one hides nothing.
+    // The pictures come after the results: a failed one hides nothing.
+    let workers = worker_events(&runner);
+    let input = |i: usize| inputs.get(i).map_or(Value::Null, |x| json!(x));
     #[cfg(feature = "timeline")]
     let picture = match &cmd.observe.timeline {
-        Some(path) => draw_timeline(path, &runner, J::NAME, &bars, &summary),
+        Some(path) => draw_timeline(path, &runner, &workers, J::NAME, &bars, &summary, &input),
+        None => Ok(()),
+    };
+    let trace = match &cmd.observe.trace {
+        Some(path) => write_trace(path, &runner, &workers, J::NAME, &bars, &input),
         None => Ok(()),
     };
     runner.finish()?;
@@ -118,6 +122,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     out.finish()?;
     #[cfg(feature = "timeline")]
     picture?;
+    trace?;
     // A stream that could not be read to its end: what was read ran and
     // is reported above; the run still failed.
     if let Some(e) = failure {
@@ -142,6 +147,9 @@ fn check_outputs(cmd: &PoolCommand) -> Result<()> {
     #[cfg(feature = "timeline")]
     if let Some(path) = &observe.timeline {
         report::check_writable("--timeline", path)?;
+    }
+    if let Some(path) = &observe.trace {
+        report::check_writable("--trace", path)?;
     }
     Ok(())
 }
@@ -219,7 +227,9 @@ fn execute<J: Builtin>(
         }
         Inputs::Stream(stream) => {
             let (items, failure) = stream.split();
-            let held = Arc::new(Mutex::new(Held::new(human)));
+            // The report and the pictures name every input.
+            let keep = human || observe.timeline.is_some() || observe.trace.is_some();
+            let held = Arc::new(Mutex::new(Held::new(keep)));
             let feed = Held::feed(Arc::clone(&held), items, skip);
             let book = Book::Stream(&held);
             let ran = collect::<J>(
@@ -510,7 +520,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
             runner,
             book,
             human,
-            timeline: cmd.observe.timeline.is_some(),
+            timeline: cmd.observe.timeline.is_some() || cmd.observe.trace.is_some(),
             summary: Summary {
                 processes: runner.processes(),
                 ..Summary::default()
@@ -701,25 +711,33 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// The worker starts and ends seen so far (this process as the one lane
+/// when serial). Read once: the pool hands each event out once.
+fn worker_events(runner: &Runner) -> Vec<crate::trace::WorkerEvent> {
+    match runner {
+        Runner::Pool(pool) => pool.worker_events(),
+        Runner::Serial(_) => vec![(0, std::process::id(), std::time::Duration::ZERO, true)],
+    }
+}
+
 #[cfg(feature = "timeline")]
 fn draw_timeline<O>(
     path: &std::path::Path,
     runner: &Runner,
+    workers: &[crate::trace::WorkerEvent],
     job: &str,
     results: &[ItemResult<O>],
     summary: &Summary,
+    input: &dyn Fn(usize) -> Value,
 ) -> Result<()> {
-    let (lanes, starts, hosts) = match runner {
-        Runner::Pool(pool) => {
-            let starts: Vec<(usize, u32, f64)> = pool
-                .worker_events()
-                .into_iter()
-                .filter(|e| e.3)
-                .map(|(lane, pid, at, _)| (lane, pid, at.as_secs_f64()))
-                .collect();
-            (pool.processes(), starts, pool.hosts().to_vec())
-        }
-        Runner::Serial(_) => (1, vec![(0, std::process::id(), 0.0)], Vec::new()),
+    let starts: Vec<(usize, u32, f64)> = workers
+        .iter()
+        .filter(|e| e.3)
+        .map(|&(lane, pid, at, _)| (lane, pid, at.as_secs_f64()))
+        .collect();
+    let (lanes, hosts) = match runner {
+        Runner::Pool(pool) => (pool.processes(), pool.hosts().to_vec()),
+        Runner::Serial(_) => (1, Vec::new()),
     };
     let title = format!(
         "mproc pool {job}: {} items on {} {} in {:.2} s",
@@ -732,7 +750,31 @@ fn draw_timeline<O>(
         },
         summary.elapsed_ms as f64 / 1000.0
     );
-    let mut timeline = crate::timeline::Timeline::from_run(&title, lanes, results, &starts);
+    let text = |i: usize| crate::trace::input_text(&input(i));
+    let mut timeline = crate::timeline::Timeline::from_run(&title, lanes, results, &starts, &text);
     timeline.hosts = hosts;
     timeline.write_svg(path)
+}
+
+/// Writes `--trace`: every attempt as Chrome trace event JSON.
+fn write_trace<O>(
+    path: &std::path::Path,
+    runner: &Runner,
+    workers: &[crate::trace::WorkerEvent],
+    job: &str,
+    results: &[ItemResult<O>],
+    input: &dyn Fn(usize) -> Value,
+) -> Result<()> {
+    let (lanes, hosts) = match runner {
+        Runner::Pool(pool) => (pool.processes(), pool.hosts().to_vec()),
+        Runner::Serial(_) => (1, Vec::new()),
+    };
+    let run = crate::trace::Run {
+        job,
+        lanes,
+        hosts: &hosts,
+        serial: matches!(runner, Runner::Serial(_)),
+        workers,
+    };
+    crate::trace::write(path, &run, results, input)
 }

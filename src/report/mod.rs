@@ -97,8 +97,10 @@ pub fn count(n: u64, noun: &str) -> String {
 }
 
 /// One result as a JSON object: `index`, `input`, `outcome`, `worker`,
-/// `pid`, `attempts`, `started_ms`, `elapsed_ms`, then the job's own fields
-/// (an object's fields, or `value`) or `error`.
+/// `pid`, `attempts`, `started_ms`, `elapsed_ms`, then, when it was
+/// retried, `earlier_attempts` (each earlier attempt, oldest first, as
+/// `outcome`, `error`, `worker`, `pid`, `started_ms`, `elapsed_ms`), then
+/// the job's own fields (an object's fields, or `value`) or `error`.
 pub fn record<T: Serialize>(r: &ItemResult<T>, input: &Value) -> Value {
     let mut obj = Map::new();
     obj.insert("index".into(), json!(r.index));
@@ -109,6 +111,23 @@ pub fn record<T: Serialize>(r: &ItemResult<T>, input: &Value) -> Value {
     obj.insert("attempts".into(), json!(r.attempts));
     obj.insert("started_ms".into(), json!(r.started.map(ms)));
     obj.insert("elapsed_ms".into(), json!(ms(r.elapsed)));
+    if !r.earlier.is_empty() {
+        let earlier: Vec<Value> = r
+            .earlier
+            .iter()
+            .map(|a| {
+                json!({
+                    "outcome": a.outcome.name(),
+                    "error": a.outcome.error(),
+                    "worker": a.worker,
+                    "pid": a.pid,
+                    "started_ms": a.started.map(ms),
+                    "elapsed_ms": ms(a.elapsed),
+                })
+            })
+            .collect();
+        obj.insert("earlier_attempts".into(), Value::Array(earlier));
+    }
     match r.outcome.as_ok() {
         Some(v) => match serde_json::to_value(v) {
             Ok(Value::Object(fields)) => {
@@ -226,8 +245,8 @@ pub fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value
     }
     if bad.len() > SHOWN {
         tracing::error!(
-            "... and {} more not ok",
-            count((bad.len() - SHOWN) as u64, "item")
+            "... and {} not ok",
+            count((bad.len() - SHOWN) as u64, "more item")
         );
     }
     let mut not_run: Vec<(usize, String)> = results

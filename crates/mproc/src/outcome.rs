@@ -233,6 +233,22 @@ impl<T> Outcome<T> {
     }
 }
 
+/// One earlier attempt of an item that was run again (`retries`): how it
+/// ended, and where and when it ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    /// How this attempt ended (never ok: only a failed attempt is retried).
+    pub outcome: Outcome<()>,
+    /// The pool slot (worker index) that ran it; `None` in [`Serial`](crate::Serial).
+    pub worker: Option<usize>,
+    /// The pid of the process that ran it.
+    pub pid: Option<u32>,
+    /// When it started, counted from the pool's start.
+    pub started: Option<Duration>,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
 /// One item's outcome and where and when it ran.
 #[derive(Debug, Clone)]
 pub struct ItemResult<T> {
@@ -250,6 +266,12 @@ pub struct ItemResult<T> {
     pub started: Option<Duration>,
     /// How long its last attempt ran.
     pub elapsed: Duration,
+    /// Its earlier attempts, oldest first, each one that ended with an
+    /// outcome and was retried (empty, with no allocation, when the first
+    /// attempt was the last). `attempts` can be larger: an attempt whose
+    /// worker died before sending its finished result has no outcome, and
+    /// runs again without a record here.
+    pub earlier: Vec<Attempt>,
 }
 
 impl<T> ItemResult<T> {
@@ -269,6 +291,7 @@ impl<T> ItemResult<T> {
             attempts: self.attempts,
             started: self.started,
             elapsed: self.elapsed,
+            earlier: self.earlier.clone(),
         }
     }
 
@@ -282,7 +305,21 @@ impl<T> ItemResult<T> {
             attempts: self.attempts,
             started: self.started,
             elapsed: self.elapsed,
+            earlier: self.earlier,
         }
+    }
+
+    /// Every attempt, oldest first, the last one included: the earlier
+    /// ones, then this record's own.
+    pub fn every_attempt(&self) -> impl Iterator<Item = Attempt> + '_ {
+        let last = Attempt {
+            outcome: self.outcome.unvalued(),
+            worker: self.worker,
+            pid: self.pid,
+            started: self.started,
+            elapsed: self.elapsed,
+        };
+        self.earlier.iter().cloned().chain(std::iter::once(last))
     }
 
     /// The record of an item that never ran, for `why`.
@@ -295,6 +332,7 @@ impl<T> ItemResult<T> {
             attempts: 0,
             started: None,
             elapsed: Duration::ZERO,
+            earlier: Vec::new(),
         }
     }
 }

@@ -181,6 +181,7 @@ impl<O: DeserializeOwned> Process<O> {
                         .collect(),
                     run: RunInfo::default(),
                     attempts: 1,
+                    earlier: Vec::new(),
                 };
                 report
                     .into_results::<O>()

@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use crate::job::Job;
-use crate::outcome::ItemResult;
+use crate::outcome::{Attempt, ItemResult};
 use crate::settings::PoolSettings;
 use crate::worker::panic;
 
@@ -81,10 +81,13 @@ impl Serial {
         J::Input: Clone,
     {
         let mut attempts = 0;
+        let mut earlier = Vec::new();
         loop {
             attempts += 1;
             let start = Instant::now();
             let outcome = panic::run_item(|| job.run(input.clone()));
+            let (started, elapsed) = (start.saturating_duration_since(self.epoch), start.elapsed());
+            let pid = Some(std::process::id());
             let retry =
                 !outcome.is_ok() && self.settings.retry_errors && attempts <= self.settings.retries;
             if !retry {
@@ -92,12 +95,20 @@ impl Serial {
                     index,
                     outcome,
                     worker: None,
-                    pid: Some(std::process::id()),
+                    pid,
                     attempts,
-                    started: Some(start.saturating_duration_since(self.epoch)),
-                    elapsed: start.elapsed(),
+                    started: Some(started),
+                    elapsed,
+                    earlier,
                 };
             }
+            earlier.push(Attempt {
+                outcome: outcome.unvalued(),
+                worker: None,
+                pid,
+                started: Some(started),
+                elapsed,
+            });
         }
     }
 }

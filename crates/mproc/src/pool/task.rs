@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::outcome::{ItemResult, Outcome};
+use crate::outcome::{Attempt, ItemResult, Outcome};
 use crate::protocol::{self, Request};
 
 /// A job as the scheduler sends it: a key, its name and its encoded value.
@@ -78,6 +78,19 @@ pub(crate) struct RunInfo {
     pub elapsed: Duration,
 }
 
+impl RunInfo {
+    /// An attempt that ended with `outcome` and ran here.
+    pub(crate) fn attempt(&self, outcome: Outcome<()>) -> Attempt {
+        Attempt {
+            outcome,
+            worker: self.worker,
+            pid: self.pid,
+            started: self.started,
+            elapsed: self.elapsed,
+        }
+    }
+}
+
 /// Consecutive items of one batch, on their way to a worker.
 #[derive(Debug)]
 pub(crate) struct Chunk {
@@ -93,6 +106,9 @@ pub(crate) struct Chunk {
     /// Times it came back from a worker that died without naming a
     /// running item.
     pub returns: u32,
+    /// The earlier attempts of its item, when it is a retry (a retried
+    /// chunk holds one item); empty otherwise, and then allocates nothing.
+    pub earlier: Vec<Attempt>,
     reported: bool,
 }
 
@@ -106,6 +122,7 @@ impl Chunk {
             ends: Vec::new(),
             attempts: 0,
             returns: 0,
+            earlier: Vec::new(),
             reported: false,
         }
     }
@@ -159,7 +176,8 @@ impl Chunk {
         start..self.ends[offset] as usize
     }
 
-    /// Items `range` as a chunk of their own, with the same attempts.
+    /// Items `range` as a chunk of their own, with the same attempts (and
+    /// earlier attempts).
     pub(crate) fn split(&self, range: Range<usize>) -> Chunk {
         let bytes = if range.is_empty() {
             0..0
@@ -174,6 +192,7 @@ impl Chunk {
             ends: self.ends[range].iter().map(|e| e - base).collect(),
             attempts: self.attempts,
             returns: self.returns,
+            earlier: self.earlier.clone(),
             reported: false,
         }
     }
@@ -186,13 +205,12 @@ impl Chunk {
     }
 
     /// Reports every item now with `outcome`; consumes the chunk.
-    pub(crate) fn finish(self, outcome: Outcome<()>, run: RunInfo) {
+    pub(crate) fn finish(mut self, outcome: Outcome<()>, run: RunInfo) {
         let (first, count, attempts) = (self.first, self.count(), self.attempts);
+        let earlier = std::mem::take(&mut self.earlier);
         let batch = self.consume();
-        send(
-            &batch,
-            vec![Report::all(first, count, outcome, run, attempts)],
-        );
+        let report = Report::all(first, count, outcome, run, attempts).after(earlier);
+        send(&batch, vec![report]);
     }
 }
 
@@ -206,7 +224,8 @@ impl Drop for Chunk {
                 why,
                 RunInfo::default(),
                 self.attempts,
-            );
+            )
+            .after(std::mem::take(&mut self.earlier));
             send(&self.batch, vec![report]);
         }
     }
@@ -236,6 +255,9 @@ pub(crate) struct Report {
     pub run: RunInfo,
     /// Times started.
     pub attempts: u32,
+    /// The earlier attempts of its first item (a report of a retried item
+    /// holds that one item).
+    pub earlier: Vec<Attempt>,
 }
 
 impl Report {
@@ -255,6 +277,12 @@ impl Report {
             attempts,
             ..Report::default()
         }
+    }
+
+    /// The same report, its item's earlier attempts being `earlier`.
+    pub(crate) fn after(mut self, earlier: Vec<Attempt>) -> Report {
+        self.earlier = earlier;
+        self
     }
 
     /// The items as results, decoding each ok output as it goes. Each item
@@ -323,6 +351,7 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
             attempts: r.attempts,
             started: r.run.started.map(|s| s + share * offset as u32),
             elapsed: share,
+            earlier: std::mem::take(&mut r.earlier),
         })
     }
 }
@@ -359,7 +388,8 @@ impl Outbox {
             outcome,
             run,
             chunk.attempts,
-        );
+        )
+        .after(chunk.earlier.clone());
         self.push(&chunk.batch, report);
     }
 

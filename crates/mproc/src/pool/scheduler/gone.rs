@@ -142,7 +142,13 @@ impl Scheduler {
     /// Settles one chunk a dead worker held: its running item crashed (or
     /// timed out), and every other unreported item goes back to the queue,
     /// unless the pool is stopping.
-    fn settle_chunk(&mut self, slot: usize, pid: Option<u32>, entry: super::InFlight, d: &Death) {
+    fn settle_chunk(
+        &mut self,
+        slot: usize,
+        pid: Option<u32>,
+        mut entry: super::InFlight,
+        d: &Death,
+    ) {
         let count = entry.chunk.count();
         let remaining = entry.done..count;
         // A chunk the page names may not have been marked started (its
@@ -191,7 +197,9 @@ impl Scheduler {
         };
         self.requeue(&entry.chunk, entry.done..offset, true);
         if entry.chunk.attempts <= self.settings.retries && self.halted.is_none() {
-            let retry = entry.chunk.split(offset..offset + 1);
+            // The retry carries this attempt, reported with its last.
+            let mut retry = entry.chunk.split(offset..offset + 1);
+            retry.earlier.push(run.attempt(outcome));
             self.slots[slot].retry.push_back(retry);
         } else {
             let batch = std::sync::Arc::clone(&entry.chunk.batch);
@@ -201,7 +209,8 @@ impl Scheduler {
                 outcome,
                 run,
                 entry.chunk.attempts,
-            );
+            )
+            .after(std::mem::take(&mut entry.chunk.earlier));
             self.report(&batch, report, true);
         }
         self.requeue(&entry.chunk, offset + 1..count, false);

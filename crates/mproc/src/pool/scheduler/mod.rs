@@ -386,11 +386,16 @@ impl Scheduler {
                 && self.halted.is_none()
                 && done.count == 1;
             if retried {
-                retry.push(entry.chunk.split(offset as usize..offset as usize + 1));
+                // The retry carries this attempt, reported with its last.
+                let mut again = entry.chunk.split(offset as usize..offset as usize + 1);
+                again.earlier.push(run.attempt(outcome));
+                retry.push(again);
             } else {
                 failures.push((offset - done.from, outcome));
             }
         }
+        // A retried item's chunk holds it alone: its report carries them.
+        let earlier = std::mem::take(&mut entry.chunk.earlier);
         let finished = entry.done == entry.chunk.count();
         if finished {
             if let Some(f) = live.inflight.remove(position) {
@@ -413,6 +418,7 @@ impl Scheduler {
             failures,
             run,
             attempts,
+            earlier,
         };
         self.report(&batch, report, failed);
     }

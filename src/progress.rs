@@ -140,16 +140,7 @@ fn above(bar: &ProgressBar, line: &str) {
 /// `report::log_failures` logs it and the log sink's text form writes it):
 /// `ERROR [parent] item 3 (input): error`, escaped.
 fn failure_line(index: usize, input: &Value, error: &str) -> String {
-    let input = match input {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let input = if input.chars().count() > 80 {
-        input.chars().take(77).collect::<String>() + "..."
-    } else {
-        input
-    };
-    error_line(&format!("item {index} ({input}): {error}"))
+    error_line(&crate::report::failure_message(index, input, error))
 }
 
 /// `message` as the log sink's text form writes an error of the parent.

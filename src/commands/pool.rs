@@ -740,13 +740,12 @@ fn draw_timeline<O>(
         Runner::Serial(_) => (1, Vec::new()),
     };
     let title = format!(
-        "mproc pool {job}: {} items on {} {} in {:.2} s",
-        summary.total,
-        lanes,
+        "mproc pool {job}: {} on {} in {:.2} s",
+        report::count(summary.total as u64, "item"),
         if summary.processes == 0 {
-            "thread (serial)"
+            "1 thread (serial)".to_string()
         } else {
-            "processes"
+            report::count(lanes as u64, "process")
         },
         summary.elapsed_ms as f64 / 1000.0
     );

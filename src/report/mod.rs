@@ -87,12 +87,13 @@ impl Summary {
     }
 }
 
-/// A count and its noun, singular for one: `1 item`, `2 items`, `0 items`.
+/// A count and its noun, singular for one: `1 item`, `2 items`, `0 items`,
+/// `2 processes`.
 pub fn count(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
+    match n {
+        1 => format!("1 {noun}"),
+        _ if noun.ends_with('s') => format!("{n} {noun}es"),
+        _ => format!("{n} {noun}s"),
     }
 }
 
@@ -239,9 +240,8 @@ pub fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value
         .filter(|r| !r.outcome.is_ok() && r.outcome.name() != "not_run")
         .collect();
     for r in bad.iter().take(SHOWN) {
-        let input = short(&input(r.index));
         let error = r.outcome.error().unwrap_or_default();
-        tracing::error!("item {} ({input}): {error}", r.index);
+        tracing::error!("{}", failure_message(r.index, &input(r.index), &error));
     }
     if bad.len() > SHOWN {
         tracing::error!(
@@ -287,6 +287,12 @@ pub fn ranges(sorted: &[usize]) -> String {
         i += 1;
     }
     parts.join(", ")
+}
+
+/// The failure list's message for an item: `item 3 (input): error`, the
+/// input cut at 80 characters (as the progress bar names it too).
+pub fn failure_message(index: usize, input: &Value, error: &str) -> String {
+    format!("item {index} ({}): {error}", short(input))
 }
 
 fn short(v: &Value) -> String {

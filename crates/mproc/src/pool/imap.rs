@@ -45,8 +45,34 @@ pub struct IMap<'p, J: Job, I> {
 
 impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
     pub(super) fn new(pool: &'p Pool, job: &J, inputs: I, ordered: bool) -> Self {
-        let (batch, results) = pool.batch(job);
         let chunk = pool.chunk_size(inputs.size_hint().0);
+        IMap::empty(pool, job, Some(inputs), chunk, ordered)
+    }
+
+    /// A stream: `inputs` are pulled on a feeder thread.
+    pub(super) fn stream(pool: &'p Pool, job: &J, inputs: I, ordered: bool) -> Self
+    where
+        I: Send + 'static,
+    {
+        let mut imap = IMap::empty(pool, job, None, pool.chunk_size(0), ordered);
+        let (window, chunk) = (imap.window(), imap.chunk);
+        if let Some(batch) = imap.batch.clone() {
+            let ended = Arc::clone(&pool.ended);
+            imap.feeder = Some(feed::start(
+                inputs,
+                batch,
+                chunk,
+                window,
+                pool.submitter(),
+                ended,
+            ));
+        }
+        imap
+    }
+
+    /// A map of nothing yet, with its batch.
+    fn empty(pool: &'p Pool, job: &J, inputs: Option<I>, chunk: usize, ordered: bool) -> Self {
+        let (batch, results) = pool.batch(job);
         IMap {
             pool,
             batch: Some(batch),
@@ -55,7 +81,7 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             held: BTreeMap::new(),
             current: None,
             left: 0,
-            inputs: Some(inputs),
+            inputs,
             feeder: None,
             chunk,
             exhausted: false,
@@ -64,42 +90,6 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             ordered,
             job: PhantomData,
         }
-    }
-
-    /// A stream: `inputs` are pulled on a feeder thread.
-    pub(super) fn stream(pool: &'p Pool, job: &J, inputs: I, ordered: bool) -> Self
-    where
-        I: Send + 'static,
-    {
-        let (batch, results) = pool.batch(job);
-        let chunk = pool.chunk_size(0);
-        let mut imap = IMap {
-            pool,
-            batch: Some(Arc::clone(&batch)),
-            results,
-            arrived: VecDeque::new(),
-            held: BTreeMap::new(),
-            current: None,
-            left: 0,
-            inputs: None,
-            feeder: None,
-            chunk,
-            exhausted: false,
-            submitted: 0,
-            delivered: 0,
-            ordered,
-            job: PhantomData,
-        };
-        let window = imap.window();
-        imap.feeder = Some(feed::start(
-            inputs,
-            batch,
-            chunk,
-            window,
-            pool.submitter(),
-            Arc::clone(&pool.ended),
-        ));
-        imap
     }
 
     /// Items outstanding at most: the pool's window, and at least four

@@ -1060,3 +1060,23 @@ fn proxies_are_used_as_curl_uses_them() {
     let e = run(&["fetch", "--proxy", "socks5://127.0.0.1:1", &http], 2).stderr;
     assert!(e.contains("--proxy") && e.contains("socks5"), "{e}");
 }
+
+#[test]
+fn imap_prints_a_row_per_page_as_it_comes_and_map_a_table() {
+    let s = site(3);
+    let sitemap = format!("{}/sitemap.xml", s.base_url());
+    let rows = run(&["fetch", "-n", "2", "--mode", "imap", &sitemap], 0).stdout;
+    let lines: Vec<&str> = rows.lines().collect();
+    assert_eq!(lines.len(), 4, "{rows}");
+    for (i, line) in lines[..3].iter().enumerate() {
+        let title = format!("Page {} · mproc demo", i + 1);
+        assert!(
+            line.trim_start()
+                .starts_with(&format!("{i}    200  {title}  ")),
+            "{line}"
+        );
+    }
+    assert!(lines[3].starts_with("3 items: 3 ok"), "{rows}");
+    let table = run(&["fetch", "-n", "2", &sitemap], 0).stdout;
+    assert!(table.starts_with("# status  title"), "{table}");
+}

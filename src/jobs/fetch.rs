@@ -170,29 +170,22 @@ impl Builtin for Fetch {
     /// then a footer. A failed row shows the error without its kind's URL,
     /// the status when the error is `http_status`, and the URL the error
     /// names (after redirects) or else the input.
+    /// In the imap modes, a row as it comes (the title cut as in the
+    /// table; not padded, as later titles are not known yet).
+    fn line(result: &ItemResult<Page>, input: &String) -> Option<String> {
+        let [index, status, title, url] = cells(result, input);
+        let title = fit(&title, TITLE_COLUMNS);
+        Some(format!("{index:>4} {status:>6}  {title}  {url}\n"))
+    }
+
     fn report(run: &Report<'_, Fetch>) -> String {
+        if run.streamed {
+            return format!("{}\n", footer(run));
+        }
         let rows: Vec<[String; 4]> = run
             .results
             .iter()
-            .map(|r| {
-                let input = run.inputs.get(r.index).map_or("?", String::as_str);
-                match r.outcome.as_ok() {
-                    Some(page) => [
-                        r.index.to_string(),
-                        page.status.to_string(),
-                        page.title.clone().unwrap_or_else(|| "(no title)".into()),
-                        page.url.clone(),
-                    ],
-                    None => {
-                        let error = r.outcome.error().unwrap_or_default();
-                        let (message, url) = crate::web::error::split_url(&error);
-                        let status = crate::web::error::http_status(&error)
-                            .map_or("-".to_string(), |s| s.to_string());
-                        let url = url.unwrap_or(input).to_string();
-                        [r.index.to_string(), status, message.to_string(), url]
-                    }
-                }
-            })
+            .map(|r| cells(r, run.inputs.get(r.index).map_or("?", String::as_str)))
             .collect();
         let index_width = rows
             .iter()
@@ -225,6 +218,27 @@ impl Builtin for Fetch {
         }
         let _ = writeln!(s, "{}", footer(run));
         s
+    }
+}
+
+/// One result's cells: index, HTTP status, title (or what went wrong)
+/// and URL.
+fn cells(r: &ItemResult<Page>, input: &str) -> [String; 4] {
+    match r.outcome.as_ok() {
+        Some(page) => [
+            r.index.to_string(),
+            page.status.to_string(),
+            page.title.clone().unwrap_or_else(|| "(no title)".into()),
+            page.url.clone(),
+        ],
+        None => {
+            let error = r.outcome.error().unwrap_or_default();
+            let (message, url) = crate::web::error::split_url(&error);
+            let status =
+                crate::web::error::http_status(&error).map_or("-".to_string(), |s| s.to_string());
+            let url = url.unwrap_or(input).to_string();
+            [r.index.to_string(), status, message.to_string(), url]
+        }
     }
 }
 

@@ -36,3 +36,14 @@ $t "python: Pool(2).map(f, range(100000), chunksize=1)" "$py bench/py/square.py 
 # The chapter's program as learners run it: a line per item.
 $t "python: Pool(2).map, each item prints its input and pid, 100,000 items" "$py bench/py/square_print.py 100000 2" \
    "mproc: pool -n 2 square 100000, each item logs its input and pid" "$mproc pool -n 2 square 100000"
+
+# A list of inputs: read before the run from a file, or streamed from
+# stdin (one item a chunk, pulled as results are taken).
+list=$(mktemp -d)
+trap 'rm -rf "$list"' EXIT
+echo "one 1" > "$list/a.txt"
+for _ in $(seq 20000); do echo "$list/a.txt"; done > "$list/paths"
+$t "mproc: pool -n 2 analyze --files-from FILE (20,000 paths, read first)" "$mproc -q pool -n 2 --jsonl analyze --files-from $list/paths" \
+   "mproc: the same list on stdin (streamed)" "$mproc -q pool -n 2 --jsonl analyze --files-from - < $list/paths" \
+   "mproc: the same on stdin, --chunksize 64" "$mproc -q pool -n 2 --jsonl --chunksize 64 analyze --files-from - < $list/paths" \
+   "xargs -P 2 -n 64 wc (the same list)" "xargs -P 2 -n 64 wc < $list/paths"

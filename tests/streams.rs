@@ -276,3 +276,35 @@ fn a_line_too_long_for_a_path_is_skipped_by_name_and_the_rest_runs() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.matches("\"outcome\":\"ok\"").count(), 2, "{stdout}");
 }
+
+#[test]
+fn a_serial_run_of_an_endless_list_stops_when_stdouts_reader_goes() {
+    let dir = temp_dir("stream-serial");
+    let path = dir.join("a.txt");
+    std::fs::write(&path, "1\n").unwrap();
+    let mut child = spawn(&[
+        "-q",
+        "pool",
+        "--serial",
+        "analyze",
+        "--files-from",
+        "-",
+        "--jsonl",
+    ]);
+    let mut stdin = child.stdin.take().unwrap();
+    let line = format!("{}\n", path.display()).repeat(64);
+    let writer = std::thread::spawn(move || while stdin.write_all(line.as_bytes()).is_ok() {});
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("\"ok\""), "{first}");
+    drop(stdout);
+    let out = wait_bounded(&mut child, 60);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    writer.join().unwrap();
+}

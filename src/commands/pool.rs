@@ -294,6 +294,22 @@ fn collect<J: Builtin>(
     let mut collect = Collect::<J>::new(runner, cmd, book, count, out)?;
     // What the parent said before the run comes before the run's output.
     crate::progress::flush_logs();
+    // Serial runs have no pool to stop: their inputs end instead. (A
+    // pool's list keeps its exact length, which sizes its chunks.)
+    let unread = Arc::clone(&collect.unread);
+    let feed = match feed {
+        feed if matches!(runner, Runner::Pool(_)) => feed,
+        Feed::List(inputs) => {
+            Feed::List(Box::new(inputs.take_while(move |_| {
+                !unread.load(std::sync::atomic::Ordering::Relaxed)
+            })))
+        }
+        Feed::Stream(inputs) => {
+            Feed::Stream(Box::new(inputs.take_while(move |_| {
+                !unread.load(std::sync::atomic::Ordering::Relaxed)
+            })))
+        }
+    };
     run_mode(runner, job, feed, cmd.mode, |r, more| collect.take(r, more))?;
     let Collect {
         mut summary,
@@ -490,6 +506,8 @@ struct Collect<'a, J: Builtin> {
     log_error: Option<mproc::Error>,
     lines: Lines<'a>,
     stopper: Option<mproc::Stopper>,
+    /// Set once stdout takes no more.
+    unread: Arc<std::sync::atomic::AtomicBool>,
     stopping: bool,
     /// Human lines are printed as results arrive (`imap` modes).
     streams: bool,
@@ -529,6 +547,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
             joblog,
             log_error: None,
             lines: Lines::new(cmd.output, out),
+            unread: Arc::default(),
             stopper: match runner {
                 Runner::Pool(pool) => Some(pool.stopper()),
                 Runner::Serial(_) => None,
@@ -602,6 +621,8 @@ impl<'a, J: Builtin> Collect<'a, J> {
         let out = &self.lines.out;
         if out.stopped() && !self.stopping {
             self.stopping = true;
+            self.unread
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             if let Some(stopper) = &self.stopper {
                 stopper.stop(if out.closed() {
                     "stdout is closed"

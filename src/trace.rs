@@ -286,7 +286,8 @@ mod tests {
             pid: Some(11),
             started: Some(Duration::from_millis(50)),
             elapsed: Duration::from_millis(200),
-        }];
+        }]
+        .into();
         r
     }
 

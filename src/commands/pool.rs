@@ -449,7 +449,10 @@ fn run_mode<J: Builtin>(
 ) -> Result<()> {
     let pool = match runner {
         Runner::Serial(serial) => {
-            let each = |r| take(r, false);
+            // Each item runs here, between two results: output is written
+            // in blocks, at least every `Lines::EVERY` (not a write per
+            // item).
+            let each = |r| take(r, true);
             match feed {
                 Feed::List(inputs) => serial.for_each(job, inputs, each),
                 Feed::Stream(inputs) => serial.for_each(job, inputs, each),
@@ -562,6 +565,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
         })
     }
 
+    #[inline]
     fn take(&mut self, mut r: ItemResult<J::Output>, more: bool) {
         let Some((index, input)) = self.book.take(r.index) else {
             // Every result the pool gives is of an input it was handed.
@@ -699,8 +703,8 @@ impl<'a> Lines<'a> {
         if !self.buf.is_empty() {
             self.out.print(&self.buf);
             self.buf.clear();
+            self.written = Instant::now();
         }
-        self.written = Instant::now();
     }
 
     /// Ends the output with the summary and the job's totals, if it has

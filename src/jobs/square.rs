@@ -41,6 +41,7 @@ impl Builtin for Square {
     type Row = Option<u64>;
     const ABOUT: &'static str = "f(x) = x*x over 0..COUNT, printed as Python prints a list";
 
+    #[inline]
     fn row(result: ItemResult<u64>) -> Option<u64> {
         result.outcome.ok()
     }

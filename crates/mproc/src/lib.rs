@@ -114,7 +114,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use file_path::FilePath;
 pub use hosts::Placement;
 pub use job::{Job, JobError};
-pub use outcome::{values, Attempt, Exit, ItemResult, Outcome, OutcomeKind};
+pub use outcome::{values, Attempt, Attempts, Exit, ItemResult, Outcome, OutcomeKind};
 pub use pool::{AsyncResult, IMap, Pool, Stopper};
 pub use process::Process;
 pub use registry::Registry;

@@ -181,7 +181,7 @@ impl<O: DeserializeOwned> Process<O> {
                         .collect(),
                     run: RunInfo::default(),
                     attempts: 1,
-                    earlier: Vec::new(),
+                    earlier: Default::default(),
                 };
                 report
                     .into_results::<O>()

@@ -81,7 +81,7 @@ impl Serial {
         J::Input: Clone,
     {
         let mut attempts = 0;
-        let mut earlier = Vec::new();
+        let mut earlier = crate::outcome::Attempts::default();
         loop {
             attempts += 1;
             let start = Instant::now();

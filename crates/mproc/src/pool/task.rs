@@ -351,7 +351,7 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
             attempts: r.attempts,
             started: r.run.started.map(|s| s + share * offset as u32),
             elapsed: share,
-            earlier: std::mem::take(&mut r.earlier),
+            earlier: std::mem::take(&mut r.earlier).into(),
         })
     }
 }

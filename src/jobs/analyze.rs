@@ -188,8 +188,9 @@ pub struct AnalyzeArgs {
     /// unless --files-from lists them.
     #[arg(value_name = "FILE", required_unless_present = "files_from")]
     pub files: Vec<PathBuf>,
-    /// Also analyze the paths listed in LIST, one per line (- reads stdin);
-    /// a list is read whole first, at most 64 MiB.
+    /// Also analyze the paths listed in LIST, one per line (- reads stdin):
+    /// stdin or a pipe streams (files start while the list is written); a
+    /// regular file is read whole first, at most 64 MiB.
     #[arg(long, value_name = "LIST")]
     pub files_from: Option<PathBuf>,
     /// Analyze every file below each directory, in sorted order (links to

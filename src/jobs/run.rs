@@ -224,7 +224,8 @@ impl SpoolDir {
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// Read the inputs from FILE, one per line (with -0: NUL-separated),
-    /// instead of stdin.
+    /// instead of stdin (stdin and pipes stream: commands start as lines
+    /// arrive).
     #[arg(short = 'a', long = "files-from", value_name = "FILE")]
     pub files_from: Option<PathBuf>,
     /// Inputs on stdin or in --files-from end with a NUL byte, not a newline.

@@ -308,3 +308,52 @@ fn a_serial_run_of_an_endless_list_stops_when_stdouts_reader_goes() {
     );
     writer.join().unwrap();
 }
+
+#[test]
+fn resume_reads_a_streamed_list_against_the_job_log() {
+    let dir = temp_dir("stream-resume");
+    for name in ["a.txt", "b.txt"] {
+        std::fs::write(dir.join(name), "1\n").unwrap();
+    }
+    let log = dir.join("jobs.tsv");
+    let list = |names: &[&str]| -> String {
+        names
+            .iter()
+            .map(|n| format!("{}\n", dir.join(n).display()))
+            .collect()
+    };
+    let run_with = |names: &[&str]| {
+        let mut child = spawn(&[
+            "pool",
+            "-n",
+            "2",
+            "analyze",
+            "--files-from",
+            "-",
+            "--jsonl",
+            "--resume",
+            log.to_str().unwrap(),
+        ]);
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(list(names).as_bytes()).unwrap();
+        drop(stdin);
+        wait_bounded(&mut child, 60)
+    };
+    let first = run_with(&["a.txt"]);
+    assert!(first.status.success());
+    // a.txt ran; the second run, with b.txt added, runs b.txt alone, as
+    // item 1 of the list.
+    let second = run_with(&["a.txt", "b.txt"]);
+    assert!(second.status.success());
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &serde_json::Value| r.get("index").is_some())
+        .collect();
+    assert_eq!(records.len(), 1, "{stdout}");
+    assert_eq!(records[0]["index"], 1);
+    assert!(records[0]["input"].as_str().unwrap().ends_with("b.txt"));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("ran 1 of the 2 items read"), "{stderr}");
+}

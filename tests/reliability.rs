@@ -556,7 +556,11 @@ fn ctrl_c_while_workers_start_exits_at_once() {
     ]);
     let parent = child.id();
     wait_until("the launcher to start", || !children(parent).is_empty());
-    let launchers = children(parent);
+    let launchers: Vec<(u32, Option<u64>)> = children(parent)
+        .into_iter()
+        .map(|pid| (pid, start_time(pid)))
+        .collect();
+    assert!(launchers.iter().all(|(_, start)| start.is_some()));
     signal(parent, Signal::SIGINT);
     // Well under the 30 s the handshake may take.
     let r: Run = wait_bounded(&mut child, 20).into();
@@ -566,7 +570,9 @@ fn ctrl_c_while_workers_start_exits_at_once() {
         "{}",
         r.stderr
     );
-    for pid in launchers {
-        wait_until(&format!("launcher {pid} to end"), || !alive(pid));
+    for (pid, start) in launchers {
+        wait_until(&format!("launcher {pid} to end"), || {
+            !still_alive(pid, start)
+        });
     }
 }

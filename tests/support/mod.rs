@@ -192,6 +192,26 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
+/// When `pid` started (clock ticks after boot), to tell it from a later
+/// process that reuses its number; `None` once it is gone.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command's closing parenthesis: state is the 3rd
+    // field of the line, start time the 22nd.
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
+/// True while the process `pid` that started at `start` exists and is not
+/// a zombie (a new process with the same number does not count).
+pub fn still_alive(pid: u32, start: Option<u64>) -> bool {
+    alive(pid) && start_time(pid) == start
+}
+
 /// The direct children of `pid`, from /proc.
 pub fn children(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();

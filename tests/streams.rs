@@ -50,6 +50,15 @@ impl Lines {
     }
 }
 
+/// Runs mproc with `input` written to its stdin, then closed.
+fn with_stdin(args: &[&str], input: &str) -> std::process::Output {
+    let mut child = spawn(args);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    wait_bounded(&mut child, 60)
+}
+
 fn spawn(args: &[&str]) -> Child {
     mproc()
         .args(args)
@@ -107,11 +116,10 @@ fn a_list_in_a_human_report_is_kept_whole() {
         dir.join("a.txt").display(),
         dir.join("missing.txt").display()
     );
-    let mut child = spawn(&["-q", "pool", "-n", "2", "analyze", "--files-from", "-"]);
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(list.as_bytes()).unwrap();
-    drop(stdin);
-    let out = wait_bounded(&mut child, 60);
+    let out = with_stdin(
+        &["-q", "pool", "-n", "2", "analyze", "--files-from", "-"],
+        &list,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     // Both rows, named, and the TOTAL of the one that could be read.
     assert!(stdout.contains("a.txt"), "{stdout}");
@@ -122,19 +130,19 @@ fn a_list_in_a_human_report_is_kept_whole() {
 
 #[test]
 fn an_endless_list_stops_when_stdouts_reader_goes() {
+    endless_list_stops(&["-n", "2"]);
+}
+
+/// `yes path | mproc pool POOL analyze --files-from - --jsonl | head -1`:
+/// the run stops when the reader goes, quietly (exit 0).
+fn endless_list_stops(pool: &[&str]) {
     let dir = temp_dir("stream-endless");
     let path = dir.join("a.txt");
     std::fs::write(&path, "1\n").unwrap();
-    let mut child = spawn(&[
-        "-q",
-        "pool",
-        "-n",
-        "2",
-        "analyze",
-        "--files-from",
-        "-",
-        "--jsonl",
-    ]);
+    let mut args = vec!["-q", "pool"];
+    args.extend(pool);
+    args.extend(["analyze", "--files-from", "-", "--jsonl"]);
+    let mut child = spawn(&args);
     let mut stdin = child.stdin.take().unwrap();
     // `yes path`: written until mproc stops reading.
     let line = format!("{}\n", path.display()).repeat(64);
@@ -143,15 +151,10 @@ fn an_endless_list_stops_when_stdouts_reader_goes() {
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
     assert!(first.contains("\"ok\""), "{first}");
-    // The reader goes (`| head -1`): the run stops, quietly.
     drop(stdout);
     let out = wait_bounded(&mut child, 60);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     writer.join().unwrap();
 }
 
@@ -263,11 +266,8 @@ fn a_line_too_long_for_a_path_is_skipped_by_name_and_the_rest_runs() {
         dir.join("a.txt").display(),
         dir.join("a.txt").display()
     );
-    let mut child = spawn(&["pool", "-n", "2", "analyze", "--files-from", "-", "--jsonl"]);
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(list.as_bytes()).unwrap();
-    drop(stdin);
-    let out = wait_bounded(&mut child, 60);
+    let args = ["pool", "-n", "2", "analyze", "--files-from", "-", "--jsonl"];
+    let out = with_stdin(&args, &list);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("--files-from -: line 1 is 100000 bytes, over the limit of 65536; skipped"),
@@ -279,34 +279,7 @@ fn a_line_too_long_for_a_path_is_skipped_by_name_and_the_rest_runs() {
 
 #[test]
 fn a_serial_run_of_an_endless_list_stops_when_stdouts_reader_goes() {
-    let dir = temp_dir("stream-serial");
-    let path = dir.join("a.txt");
-    std::fs::write(&path, "1\n").unwrap();
-    let mut child = spawn(&[
-        "-q",
-        "pool",
-        "--serial",
-        "analyze",
-        "--files-from",
-        "-",
-        "--jsonl",
-    ]);
-    let mut stdin = child.stdin.take().unwrap();
-    let line = format!("{}\n", path.display()).repeat(64);
-    let writer = std::thread::spawn(move || while stdin.write_all(line.as_bytes()).is_ok() {});
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    assert!(first.contains("\"ok\""), "{first}");
-    drop(stdout);
-    let out = wait_bounded(&mut child, 60);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    writer.join().unwrap();
+    endless_list_stops(&["--serial"]);
 }
 
 #[test]
@@ -322,23 +295,19 @@ fn resume_reads_a_streamed_list_against_the_job_log() {
             .map(|n| format!("{}\n", dir.join(n).display()))
             .collect()
     };
-    let run_with = |names: &[&str]| {
-        let mut child = spawn(&[
-            "pool",
-            "-n",
-            "2",
-            "analyze",
-            "--files-from",
-            "-",
-            "--jsonl",
-            "--resume",
-            log.to_str().unwrap(),
-        ]);
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(list(names).as_bytes()).unwrap();
-        drop(stdin);
-        wait_bounded(&mut child, 60)
-    };
+    let log_path = log.to_str().unwrap();
+    let args = [
+        "pool",
+        "-n",
+        "2",
+        "analyze",
+        "--files-from",
+        "-",
+        "--jsonl",
+        "--resume",
+        log_path,
+    ];
+    let run_with = |names: &[&str]| with_stdin(&args, &list(names));
     let first = run_with(&["a.txt"]);
     assert!(first.status.success());
     // a.txt ran; the second run, with b.txt added, runs b.txt alone, as

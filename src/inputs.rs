@@ -9,7 +9,8 @@
 //! while it is read ends the stream; the items read before still run and
 //! are reported, and the failure is the run's error afterwards.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use mproc::{Error, Result};
@@ -81,6 +82,30 @@ impl Failure {
     /// The error that ended the stream early, if one did.
     pub fn take(&self) -> Option<Error> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// A `--files-from` list, opened: a regular file is read whole before the
+/// run (so the count is known); stdin (`-`) or anything else (a pipe,
+/// `<(find ...)`) streams.
+pub enum List {
+    /// A regular file.
+    File(std::fs::File),
+    /// Stdin, a pipe, a socket.
+    Stream(Box<dyn Read + Send>),
+}
+
+impl List {
+    /// Opens the list at `path` (`-`: stdin).
+    pub fn open(path: &Path) -> std::io::Result<List> {
+        if path.as_os_str() == "-" {
+            return Ok(List::Stream(Box::new(std::io::stdin())));
+        }
+        let file = std::fs::File::open(path)?;
+        Ok(match file.metadata() {
+            Ok(m) if m.is_file() => List::File(file),
+            _ => List::Stream(Box::new(file)),
+        })
     }
 }
 

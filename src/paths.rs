@@ -19,55 +19,51 @@ use std::path::{Path, PathBuf};
 
 use mproc::error::{io_message, Error, ErrorKind, Result};
 
-use crate::inputs::{Inputs, Stream};
+use crate::inputs::{Inputs, List, Stream};
 
-/// The paths as a run's inputs: `args`, then those `list` names, read
-/// before the run from a regular file, or streamed from stdin or a pipe.
+/// The paths as a run's inputs: `args`, then those `list` names (`-`:
+/// stdin), one per line; with `recursive`, each directory is replaced by
+/// the files below it. A list in a regular file is read before the run;
+/// stdin or a pipe streams.
 pub(crate) fn inputs(
     args: &[PathBuf],
     list: Option<&Path>,
     recursive: bool,
 ) -> Result<Inputs<PathBuf>> {
-    let Some(source) = list.filter(|l| is_stream(l)) else {
-        return collect(args, list, recursive).map(Inputs::from);
+    let mut named = args.to_vec();
+    let Some(source) = list else {
+        return Ok(expand_all(named, recursive).into());
     };
     let name = source.display().to_string();
-    let reader: Box<dyn io::Read + Send> = if source.as_os_str() == "-" {
-        Box::new(io::stdin())
-    } else {
-        Box::new(fs::File::open(source).map_err(|e| cannot_read(&name, &e))?)
+    let reader = match List::open(source).map_err(|e| cannot_read(&name, &e))? {
+        List::File(file) => {
+            named.extend(read_list(BufReader::new(file)).map_err(|e| cannot_read(&name, &e))?);
+            return Ok(expand_all(named, recursive).into());
+        }
+        List::Stream(reader) => reader,
     };
-    let named: Vec<PathBuf> = args.to_vec();
-    let named = named.into_iter().map(Ok);
     let listed = crate::inputs::records(BufReader::new(reader), b'\n', MAX_LINE)
         .enumerate()
         .filter_map(move |(n, record)| match record {
             Err(e) => Some(Err(cannot_read(&name, &e))),
-            Ok((line, Some(len))) => {
+            Ok((_, Some(len))) => {
                 tracing::error!(
                     "--files-from {name}: line {} is {len} bytes, over the limit of {MAX_LINE}; skipped",
                     n + 1
                 );
-                drop(line);
                 None
             }
             Ok((line, None)) => path_of(line).map(Ok),
         });
-    let paths = named.chain(listed).flat_map(move |path| match path {
-        Ok(path) if recursive && path.is_dir() => {
-            let mut files = Vec::new();
-            walk(path, &mut files);
-            files.into_iter().map(Ok).collect()
-        }
-        other => vec![other],
-    });
+    let paths = named
+        .into_iter()
+        .map(Ok)
+        .chain(listed)
+        .flat_map(move |path| match path {
+            Ok(path) => expand(path, recursive).into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        });
     Ok(Inputs::Stream(Stream::new(paths)))
-}
-
-/// Whether the list `path` is read as a stream: stdin, or anything but a
-/// regular file.
-fn is_stream(path: &Path) -> bool {
-    path.as_os_str() == "-" || fs::metadata(path).is_ok_and(|m| !m.is_file())
 }
 
 /// The longest line of a streamed list (a path is at most 4096 bytes on
@@ -90,69 +86,47 @@ fn path_of(mut line: Vec<u8>) -> Option<PathBuf> {
     (!line.is_empty()).then(|| PathBuf::from(OsString::from_vec(line)))
 }
 
-/// `args`, then the paths `list` names, one per line (`-`: standard
-/// input); with `recursive`, each directory is replaced by the files below
-/// it.
-pub(crate) fn collect(
-    args: &[PathBuf],
-    list: Option<&Path>,
-    recursive: bool,
-) -> Result<Vec<PathBuf>> {
-    let mut named = args.to_vec();
-    match list {
-        None => {}
-        Some(source) => {
-            let read = if source.as_os_str() == "-" {
-                read_list(io::stdin().lock())
-            } else {
-                fs::File::open(source).and_then(|f| read_list(BufReader::new(f)))
-            };
-            named.extend(read.map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "cannot read --files-from {}: {}",
-                        source.display(),
-                        io_message(&e)
-                    ),
-                )
-            })?);
-        }
-    }
+/// `paths`, each directory replaced by the files below it when
+/// `recursive`.
+fn expand_all(paths: Vec<PathBuf>, recursive: bool) -> Vec<PathBuf> {
     if !recursive {
-        return Ok(named);
+        return paths;
     }
-    let mut files = Vec::with_capacity(named.len());
-    for path in named {
-        if path.is_dir() {
-            walk(path, &mut files);
-        } else {
-            files.push(path);
-        }
-    }
-    Ok(files)
+    paths.into_iter().flat_map(|p| expand(p, true)).collect()
 }
 
-/// The largest `--files-from` list read, in bytes (a file or stdin).
+/// `path`, or with `recursive` and a directory, the files below it.
+fn expand(path: PathBuf, recursive: bool) -> Vec<PathBuf> {
+    if recursive && path.is_dir() {
+        let mut files = Vec::new();
+        walk(path, &mut files);
+        files
+    } else {
+        vec![path]
+    }
+}
+
+/// The largest `--files-from` list read before the run, in bytes (a
+/// regular file).
 pub const MAX_LIST: u64 = 64 << 20;
 
 /// One path per line; empty lines are skipped and a trailing '\r' is
 /// dropped. Bytes are kept as they are, so any file name can be listed.
 /// A list longer than [`MAX_LIST`] is an error, not an ever-growing
-/// memory (`yes path | mproc pool analyze --files-from -`).
+/// memory.
 fn read_list(reader: impl BufRead) -> io::Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     let mut reader = reader.take(MAX_LIST + 1);
     let mut read = 0u64;
     for line in (&mut reader).split(b'\n') {
-        let mut line = line?;
+        let line = line?;
         read += line.len() as u64 + 1;
         if read > MAX_LIST {
             return Err(io::Error::other(format!(
                 "the list is over the limit of {MAX_LIST} bytes"
             )));
         }
-        paths.extend(path_of(std::mem::take(&mut line)));
+        paths.extend(path_of(line));
     }
     Ok(paths)
 }

@@ -250,13 +250,8 @@ fn layout(width: usize, s: &Snapshot) -> Line {
             },
         ),
         width,
-    };
-    for part in DROP_ORDER {
-        if line.text_width() <= width {
-            break;
-        }
-        line.drop_part(part, s.done, total);
     }
+    .fit();
     let spare = width.saturating_sub(line.text_width());
     if let Some((cells, filled)) = line.bar.as_mut() {
         *cells = (MIN_BAR + spare).min(MAX_BAR);
@@ -270,7 +265,7 @@ fn layout(width: usize, s: &Snapshot) -> Line {
 /// The line while the count is not known (a stream of inputs): elapsed
 /// time, items done, not ok and rate; no bar, percentage or ETA.
 fn unknown_total(width: usize, s: &Snapshot) -> Line {
-    let mut line = Line {
+    Line {
         elapsed: clock(s.elapsed),
         bar: None,
         percent: String::new(),
@@ -282,23 +277,30 @@ fn unknown_total(width: usize, s: &Snapshot) -> Line {
             .then(|| format!("{:.0}/s", s.per_sec.max(0.0))),
         eta: None,
         width,
-    };
-    for part in DROP_ORDER {
-        if line.text_width() <= width {
-            break;
-        }
-        line.drop_part(part, s.done, s.done);
-        if part == Part::ItemsWord {
-            line.count = Some(s.done.to_string());
-        }
     }
-    line
+    .fit()
 }
 
 impl Line {
-    fn drop_part(&mut self, part: Part, done: u64, total: u64) {
+    /// The line with parts dropped, least useful first, until it fits its
+    /// width.
+    fn fit(mut self) -> Line {
+        for part in DROP_ORDER {
+            if self.text_width() <= self.width {
+                break;
+            }
+            self.drop_part(part);
+        }
+        self
+    }
+
+    fn drop_part(&mut self, part: Part) {
         match part {
-            Part::ItemsWord => self.count = Some(format!("{done}/{total}")),
+            Part::ItemsWord => {
+                if let Some(count) = &mut self.count {
+                    count.truncate(count.trim_end_matches(" items").len());
+                }
+            }
             Part::Rate => self.rate = None,
             Part::Eta => self.eta = None,
             Part::Bar => self.bar = None,

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
@@ -36,6 +37,19 @@ impl Runner {
         match self {
             Runner::Pool(pool) => pool.processes(),
             Runner::Serial(_) => 0,
+        }
+    }
+
+    /// Lanes of a timeline or trace: one per worker slot (one when serial).
+    fn lanes(&self) -> usize {
+        self.processes().max(1)
+    }
+
+    /// The host of each worker slot (`None`: this machine).
+    fn hosts(&self) -> Vec<Option<String>> {
+        match self {
+            Runner::Pool(pool) => pool.hosts().to_vec(),
+            Runner::Serial(_) => Vec::new(),
         }
     }
 
@@ -106,7 +120,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     }
     // The pictures come after the results: a failed one hides nothing.
     let workers = worker_events(&runner);
-    let input = |i: usize| inputs.get(i).map_or(Value::Null, |x| json!(x));
+    let input = |i: usize| shown(&inputs, i);
     #[cfg(feature = "timeline")]
     let picture = match &cmd.observe.timeline {
         Some(path) => draw_timeline(path, &runner, &workers, J::NAME, &bars, &summary, &input),
@@ -154,6 +168,11 @@ fn check_outputs(cmd: &PoolCommand) -> Result<()> {
     Ok(())
 }
 
+/// Input `i` as reports and pictures show it (`null` if there is none).
+fn shown<T: serde::Serialize>(inputs: &[T], i: usize) -> Value {
+    inputs.get(i).map_or(Value::Null, |x| json!(x))
+}
+
 /// What a run leaves for its report.
 struct Ran<J: Builtin> {
     /// Every input (for a stream, every input read).
@@ -199,7 +218,7 @@ fn execute<J: Builtin>(
         })
     };
     let human = cmd.output == OutputFormat::Human;
-    let (inputs, mut ran, failure) = match inputs {
+    let (inputs, ran, failure) = match inputs {
         Inputs::List(all) => {
             let chosen: Option<Vec<usize>> = observe
                 .resume
@@ -253,20 +272,26 @@ fn execute<J: Builtin>(
             (held.seen, ran, failure.take())
         }
     };
+    let Gathered {
+        rows,
+        streamed,
+        failures,
+        bars,
+        summary,
+    } = ran;
     // A reader that went away (`| head`) wanted no more: a quiet end.
     if human && !out.closed() {
-        let shown = |i: usize| inputs.get(i).map_or(Value::Null, |x| json!(x));
-        report::log_failures(&ran.failures, shown);
-        if !ran.summary.all_ok() {
-            tracing::warn!("{}", ran.summary.line());
+        report::log_failures(&failures, |i| shown(&inputs, i));
+        if !summary.all_ok() {
+            tracing::warn!("{}", summary.line());
         }
     }
     Ok(Ran {
         inputs,
-        rows: std::mem::take(&mut ran.rows),
-        streamed: ran.streamed,
-        bars: std::mem::take(&mut ran.bars),
-        summary: ran.summary,
+        rows,
+        streamed,
+        bars,
+        summary,
         failure,
     })
 }
@@ -297,18 +322,11 @@ fn collect<J: Builtin>(
     // Serial runs have no pool to stop: their inputs end instead. (A
     // pool's list keeps its exact length, which sizes its chunks.)
     let unread = Arc::clone(&collect.unread);
-    let feed = match feed {
-        feed if matches!(runner, Runner::Pool(_)) => feed,
-        Feed::List(inputs) => {
-            Feed::List(Box::new(inputs.take_while(move |_| {
-                !unread.load(std::sync::atomic::Ordering::Relaxed)
-            })))
-        }
-        Feed::Stream(inputs) => {
-            Feed::Stream(Box::new(inputs.take_while(move |_| {
-                !unread.load(std::sync::atomic::Ordering::Relaxed)
-            })))
-        }
+    let feed = match runner {
+        Runner::Pool(_) => feed,
+        Runner::Serial(_) => Feed::List(Box::new(
+            feed.take_while(move |_| !unread.load(Ordering::Relaxed)),
+        )),
     };
     run_mode(runner, job, feed, cmd.mode, |r, more| collect.take(r, more))?;
     let Collect {
@@ -452,11 +470,7 @@ fn run_mode<J: Builtin>(
             // Each item runs here, between two results: output is written
             // in blocks, at least every `Lines::EVERY` (not a write per
             // item).
-            let each = |r| take(r, true);
-            match feed {
-                Feed::List(inputs) => serial.for_each(job, inputs, each),
-                Feed::Stream(inputs) => serial.for_each(job, inputs, each),
-            }
+            serial.for_each(job, feed, |r| take(r, true));
             return Ok(());
         }
         Runner::Pool(pool) => pool,
@@ -509,9 +523,9 @@ struct Collect<'a, J: Builtin> {
     log_error: Option<mproc::Error>,
     lines: Lines<'a>,
     stopper: Option<mproc::Stopper>,
-    /// Set once stdout takes no more.
-    unread: Arc<std::sync::atomic::AtomicBool>,
-    stopping: bool,
+    /// Set once stdout takes no more (the pool is then stopped, and a
+    /// serial run's inputs end).
+    unread: Arc<AtomicBool>,
     /// Human lines are printed as results arrive (`imap` modes).
     streams: bool,
     /// Some were.
@@ -555,7 +569,6 @@ impl<'a, J: Builtin> Collect<'a, J> {
                 Runner::Pool(pool) => Some(pool.stopper()),
                 Runner::Serial(_) => None,
             },
-            stopping: false,
             streams: human && matches!(cmd.mode, Mode::Imap | Mode::ImapUnordered),
             streamed: false,
             rows: Vec::with_capacity(if human { count.unwrap_or(0) } else { 0 }),
@@ -623,10 +636,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
     /// Stops the pool once stdout takes no more: nobody would see the rest.
     fn stop_if_unread(&mut self) {
         let out = &self.lines.out;
-        if out.stopped() && !self.stopping {
-            self.stopping = true;
-            self.unread
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+        if out.stopped() && !self.unread.swap(true, Ordering::Relaxed) {
             if let Some(stopper) = &self.stopper {
                 stopper.stop(if out.closed() {
                     "stdout is closed"
@@ -760,10 +770,7 @@ fn draw_timeline<O>(
         .filter(|e| e.3)
         .map(|&(lane, pid, at, _)| (lane, pid, at.as_secs_f64()))
         .collect();
-    let (lanes, hosts) = match runner {
-        Runner::Pool(pool) => (pool.processes(), pool.hosts().to_vec()),
-        Runner::Serial(_) => (1, Vec::new()),
-    };
+    let (lanes, hosts) = (runner.lanes(), runner.hosts());
     let title = format!(
         "mproc pool {job}: {} on {} in {:.2} s",
         report::count(summary.total as u64, "item"),
@@ -789,10 +796,7 @@ fn write_trace<O>(
     results: &[ItemResult<O>],
     input: &dyn Fn(usize) -> Value,
 ) -> Result<()> {
-    let (lanes, hosts) = match runner {
-        Runner::Pool(pool) => (pool.processes(), pool.hosts().to_vec()),
-        Runner::Serial(_) => (1, Vec::new()),
-    };
+    let (lanes, hosts) = (runner.lanes(), runner.hosts());
     let run = crate::trace::Run {
         job,
         lanes,

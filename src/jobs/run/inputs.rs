@@ -10,7 +10,7 @@ use std::path::Path;
 use mproc::error::Error;
 use mproc::Result;
 
-use crate::inputs::{records, Inputs, Stream};
+use crate::inputs::{records, Inputs, List, Stream};
 
 /// The longest input read from stdin or `--files-from` (longer lines are
 /// failed items; `exec` itself refuses one argument over 128 KiB).
@@ -72,17 +72,12 @@ pub fn bounded(mut arg: Vec<u8>) -> Item {
 /// else (a pipe).
 pub fn read_list(path: &Path, sep: u8) -> Result<Inputs<Item>> {
     let name = format!("--files-from {}", path.display());
-    if path.as_os_str() == "-" {
-        return Ok(stream(Box::new(std::io::stdin()), name, sep));
-    }
-    let file =
-        std::fs::File::open(path).map_err(|e| Error::io(format!("cannot open {name}"), e))?;
-    if file.metadata().is_ok_and(|m| m.is_file()) {
-        return read_items(BufReader::new(file), sep)
+    match List::open(path).map_err(|e| Error::io(format!("cannot open {name}"), e))? {
+        List::File(file) => read_items(BufReader::new(file), sep)
             .map(Inputs::from)
-            .map_err(|e| Error::io(format!("cannot read {name}"), e));
+            .map_err(|e| Error::io(format!("cannot read {name}"), e)),
+        List::Stream(reader) => Ok(stream(reader, name, sep)),
     }
-    Ok(stream(Box::new(file), name, sep))
 }
 
 /// The inputs `reader` gives, read as the run goes; `name` says where

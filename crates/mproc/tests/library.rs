@@ -94,7 +94,7 @@ fn dropping_a_pool_leaves_no_child() {
     // Items that are still running when the pool is dropped.
     let dir = TempDir::new("drop");
     let files: Vec<String> = (0..3)
-        .map(|i| dir.join(&format!("pid{i}")).display().to_string())
+        .map(|i| dir.join(format!("pid{i}")).display().to_string())
         .collect();
     let _pending = pool.map_async(
         &Chaos,

@@ -3,9 +3,10 @@
 //! line that names the missing call: it never starts workers of its own.
 
 use std::process::Command;
-use std::time::Duration;
 
 use mproc::Pool;
+
+use crate::support::wait_bounded;
 
 /// Set in the child this test starts: the child plays the forgetful
 /// worker.
@@ -34,20 +35,8 @@ fn a_worker_that_reaches_pool_new_exits_naming_the_missing_call() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the forgetful worker did not exit within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let out = wait_bounded(&mut child, 60);
+    let (status, stderr) = (out.status, String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         status.code(),
         Some(i32::from(mproc::WORKER_EXIT_ERROR)),

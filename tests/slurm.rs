@@ -206,6 +206,17 @@ impl Cluster {
     }
 
     /// `salloc -n TASKS` running `MPROC ARGS`, started.
+    /// `mproc ARGS` started with this cluster's configuration, its output
+    /// piped.
+    fn mproc(&self, args: &[&str]) -> Child {
+        self.command(MPROC)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     fn salloc(&self, tasks: &str, args: &[&str]) -> Child {
         self.command("salloc")
             .args(["-n", tasks, "--quiet", "--time=5", MPROC])
@@ -379,40 +390,16 @@ fn square_and_analyze_through_the_srun_launcher() {
         return;
     };
     let launcher = ["--launcher", "srun -N1 -n1 --quiet --unbuffered"];
-    let mut square = cluster.command(MPROC);
-    square
-        .args(["-q", "pool", "-n", "2"])
-        .args(launcher)
-        .args(["--json", "square", "20"]);
-    let doc = finished(
-        &mut square
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        120,
-        0,
-    )
-    .json();
+    let mut args = vec!["-q", "pool", "-n", "2"];
+    args.extend(launcher);
+    let square = [&args[..], &["--json", "square", "20"]].concat();
+    let doc = finished(&mut cluster.mproc(&square), 120, 0).json();
     assert_eq!(values(&doc), (0..20).map(|x| x * x).collect::<Vec<_>>());
 
     let files = text_files();
-    let mut analyze = cluster.command(MPROC);
-    analyze
-        .args(["-q", "pool", "-n", "2"])
-        .args(launcher)
-        .args(["--json", "analyze"])
-        .args(&files);
-    let doc = finished(
-        &mut analyze
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        120,
-        0,
-    )
-    .json();
+    let mut analyze = [&args[..], &["--json", "analyze"]].concat();
+    analyze.extend(files.iter().map(String::as_str));
+    let doc = finished(&mut cluster.mproc(&analyze), 120, 0).json();
     assert_eq!(analysis(&doc), local_analysis(&files));
 }
 

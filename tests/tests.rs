@@ -22,5 +22,6 @@ mod reliability;
 mod run;
 mod slurm;
 mod streams;
+mod trust;
 mod tutorial;
 mod words;

@@ -14,6 +14,7 @@ mod child;
 mod inputs;
 mod line;
 mod output;
+mod spool;
 mod watcher;
 
 use std::ffi::OsString;
@@ -27,14 +28,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use mproc::error::Error;
-use mproc::{ItemResult, Job, JobError, Outcome, Result};
+use mproc::{Failure, ItemResult, Job, JobError, Outcome, Result};
 
 pub use self::child::Captured;
 use self::child::{Ended, Finished, StartError};
 use self::inputs::{bounded, read_list, split_groups, stream, Item, MAX_INPUT};
 use self::line::Template;
 pub use self::output::JSON_MAX;
-use self::output::{decode_failure, encode_failure};
+use self::spool::SpoolDir;
 use super::{Builtin, Context, Inputs, Plan, Report};
 use crate::options::OutputFormat;
 
@@ -86,17 +87,21 @@ impl Job for Run {
 
     fn run(&self, input: RunInput) -> std::result::Result<RunOutput, JobError> {
         if let Some(len) = input.too_long {
-            return Err(format!("input is {len} bytes, over the limit of {MAX_INPUT}").into());
+            let why = format!("input is {len} bytes, over the limit of {MAX_INPUT}");
+            return Err(failure(why, &RunOutput::default()));
         }
         let argv = self.template.argv(&input.arg, input.seq);
         let program = self.template.program(&input.arg, input.seq);
         let spool = self.spool.as_deref().filter(|d| d.is_dir());
-        let finished = child::run(&argv, input.seq, self.pass_stderr, spool)
-            .map_err(|StartError(e)| start_error(&program, &argv, &e))?;
+        let finished =
+            child::run(&argv, input.seq, self.pass_stderr, spool).map_err(|StartError(e)| {
+                failure(start_error(&program, &argv, &e), &RunOutput::default())
+            })?;
         let Finished {
             ended,
             stdout,
             stderr,
+            lost,
         } = finished;
         let mut output = RunOutput {
             stdout,
@@ -115,13 +120,30 @@ impl Job for Run {
             Ended::Code(c) => output.exit_code = Some(c),
             Ended::Signal(s) => output.signal = Some(s),
         }
+        if let Some(lost) = lost {
+            // Never a cut output reported as whole.
+            output.release();
+            return Err(failure(lost, &output));
+        }
         if let Some(dir) = &self.results {
-            write_results(dir, input.seq, &output)?;
+            if let Err(why) = write_results(dir, input.seq, &output) {
+                output.release();
+                return Err(failure(why, &output));
+            }
         }
         match headline {
             None => Ok(output),
-            Some(headline) => Err(encode_failure(&headline, &output).into()),
+            Some(headline) => Err(failure(headline, &output)),
         }
+    }
+}
+
+/// A failed item: the headline for people, and the command's output beside
+/// it as typed data, never inside the text.
+fn failure(headline: String, output: &RunOutput) -> JobError {
+    match Failure::new(headline.as_str()).with_data(output) {
+        Ok(failure) => failure.into(),
+        Err(e) => format!("{headline} (its output could not be kept: {e})").into(),
     }
 }
 
@@ -186,38 +208,6 @@ fn write_results(dir: &Path, seq: u64, output: &RunOutput) -> std::result::Resul
     let path = item.join("exit");
     std::fs::write(&path, format!("{code}\n")).map_err(|e| fail(&path, e))
 }
-/// The parent's spool folder, removed with everything in it when dropped.
-#[derive(Debug)]
-struct SpoolDir(PathBuf);
-
-impl Drop for SpoolDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl SpoolDir {
-    fn create() -> Option<SpoolDir> {
-        use std::os::unix::fs::DirBuilderExt;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path =
-            std::env::temp_dir().join(format!("mproc-run-{}-{nanos:08x}", std::process::id()));
-        match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-            Ok(()) => Some(SpoolDir(path)),
-            Err(e) => {
-                tracing::warn!(
-                    "cannot create a spool folder {} ({e}): output past {} MiB per item is cut",
-                    path.display(),
-                    child::INLINE_MAX >> 20
-                );
-                None
-            }
-        }
-    }
-}
-
 /// `mproc run` (also `mproc pool run`).
 // The field docs are the command's help text, written for a terminal.
 #[allow(rustdoc::invalid_html_tags)]
@@ -304,7 +294,7 @@ impl Builtin for Run {
                 template,
                 results: args.results,
                 pass_stderr: args.pass_stderr,
-                spool: guard.as_ref().map(|g| g.0.clone()),
+                spool: guard.as_ref().map(|g| g.path().to_path_buf()),
                 _spool_guard: guard,
             },
             inputs,
@@ -321,13 +311,25 @@ impl Builtin for Run {
         input: &RunInput,
         format: OutputFormat,
     ) -> Option<Map<String, Value>> {
-        let mut failed = None;
-        if let Outcome::Failed(message) = &mut result.outcome {
-            if let Some((headline, output)) = decode_failure(message) {
-                *message = headline;
-                failed = Some(output);
+        // Every attempt's record is read alike: an earlier attempt's output
+        // is let go (its spool files removed), and only its headline kept.
+        for attempt in result.earlier.iter_mut() {
+            if let Outcome::Failed(failure) = &mut attempt.outcome {
+                if let Some(mut output) = take_output(failure, input.seq) {
+                    output.release();
+                }
             }
         }
+        let mut failed = match &mut result.outcome {
+            Outcome::Failed(failure) => take_output(failure, input.seq),
+            Outcome::Ok(output) => {
+                if let Err(why) = output.resolve(None, input.seq) {
+                    tracing::error!("item {}: {why}", result.index);
+                }
+                None
+            }
+            _ => None,
+        };
         let index = result.index;
         match format {
             OutputFormat::Human => {
@@ -345,11 +347,30 @@ impl Builtin for Run {
                 }
                 failed.map(|mut output| {
                     let fields = output.json_fields();
-                    output.stdout.release();
-                    output.stderr.release();
+                    output.release();
                     fields
                 })
             }
+        }
+    }
+}
+
+/// The command's output that a failure carries as its data, with its spool
+/// files found in this run's folder; the failure keeps its message alone.
+/// A failure that carries none (a crash, a timeout) gives `None`.
+fn take_output(failure: &mut Failure, seq: u64) -> Option<RunOutput> {
+    let decoded = failure.data::<RunOutput>();
+    failure.clear_data();
+    match decoded? {
+        Ok(mut output) => {
+            if let Err(why) = output.resolve(None, seq) {
+                tracing::error!("item {seq}: {why}");
+            }
+            Some(output)
+        }
+        Err(e) => {
+            tracing::error!("item {seq}: cannot read the output its failure carries: {e}");
+            None
         }
     }
 }

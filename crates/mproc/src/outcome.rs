@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::failure::Failure;
+
 /// How a worker process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,8 +116,9 @@ impl fmt::Display for OutcomeKind {
 pub enum Outcome<T> {
     /// The job returned this value.
     Ok(T),
-    /// The job returned an error with this message.
-    Failed(String),
+    /// The job returned an error: its message, and any data the job
+    /// attached ([`Failure::with_data`]).
+    Failed(Failure),
     /// The job panicked.
     Panicked {
         /// The panic message.
@@ -181,7 +184,7 @@ impl<T> Outcome<T> {
     pub fn error(&self) -> Option<String> {
         Some(match self {
             Outcome::Ok(_) => return None,
-            Outcome::Failed(m) => m.clone(),
+            Outcome::Failed(f) => f.message().to_string(),
             Outcome::Panicked { message, location } => match location {
                 Some(l) => format!("panicked at {l}: {message}"),
                 None => format!("panicked: {message}"),
@@ -206,7 +209,7 @@ impl<T> Outcome<T> {
     pub fn unvalued(&self) -> Outcome<()> {
         match self {
             Outcome::Ok(_) => Outcome::Ok(()),
-            Outcome::Failed(m) => Outcome::Failed(m.clone()),
+            Outcome::Failed(f) => Outcome::Failed(f.clone()),
             Outcome::Panicked { message, location } => Outcome::Panicked {
                 message: message.clone(),
                 location: location.clone(),
@@ -224,7 +227,7 @@ impl<T> Outcome<T> {
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
         match self {
             Outcome::Ok(v) => Outcome::Ok(f(v)),
-            Outcome::Failed(m) => Outcome::Failed(m),
+            Outcome::Failed(f) => Outcome::Failed(f),
             Outcome::Panicked { message, location } => Outcome::Panicked { message, location },
             Outcome::Crashed { exit, detail } => Outcome::Crashed { exit, detail },
             Outcome::TimedOut(d) => Outcome::TimedOut(d),
@@ -262,6 +265,15 @@ impl Attempts {
     /// Adds an attempt after the others.
     pub fn push(&mut self, attempt: Attempt) {
         self.0.get_or_insert_with(Box::default).push(attempt);
+    }
+
+    /// The attempts, to change in place (a job's hook reads a failure's
+    /// data, then lets it go).
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Attempt> {
+        match self.0.as_deref_mut() {
+            Some(attempts) => attempts.iter_mut(),
+            None => [].iter_mut(),
+        }
     }
 }
 

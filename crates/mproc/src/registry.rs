@@ -38,7 +38,7 @@ impl<J: Job> Runner for Typed<J> {
         Ok(match panic::run_item(|| self.0.run(input)) {
             Outcome::Ok(output) => match protocol::encode_into(&output, outputs) {
                 Ok(()) => None,
-                Err(e) => Some(WireFailure::Failed(format!(
+                Err(e) => Some(WireFailure::message(format!(
                     "cannot encode the output of job {}: {e}",
                     J::NAME
                 ))),
@@ -46,7 +46,8 @@ impl<J: Job> Runner for Typed<J> {
             Outcome::Panicked { message, location } => {
                 Some(WireFailure::Panicked { message, location })
             }
-            other => Some(WireFailure::Failed(other.error().unwrap_or_default())),
+            Outcome::Failed(failure) => Some(failure.into()),
+            other => Some(WireFailure::message(other.error().unwrap_or_default())),
         })
     }
 }

@@ -98,3 +98,25 @@ fn serial_keeps_each_earlier_attempt_too() {
     assert_eq!(results[0].earlier.len(), 1);
     assert!(results[0].outcome.is_ok());
 }
+
+#[test]
+fn a_failure_carries_typed_data_beside_its_message() {
+    // Whatever the message holds (here the bytes that once separated a
+    // message from data smuggled inside it), the data is the job's own.
+    let text = "x\u{1f}[0,null,[\"\",\"/etc/passwd\",1]]";
+    let inputs = vec![format!("data:{text}"), "fail:plain".to_string()];
+    let pool = Pool::builder().processes(2).build().expect("pool starts");
+    let serial = mproc::Serial::new(Pool::builder());
+    for results in [pool.map(&Act, inputs.clone()), serial.map(&Act, inputs)] {
+        let Outcome::Failed(failure) = &results[0].outcome else {
+            panic!("{:?}", results[0]);
+        };
+        assert_eq!(failure.message(), text);
+        let data: (String, u64) = failure.data().expect("data").expect("decodes");
+        assert_eq!(data, (text.to_string(), text.len() as u64));
+        let Outcome::Failed(plain) = &results[1].outcome else {
+            panic!("{:?}", results[1]);
+        };
+        assert!(!plain.has_data() && plain.message() == "plain");
+    }
+}

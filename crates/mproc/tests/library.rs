@@ -242,5 +242,5 @@ fn serial_runs_the_same_job_in_this_process() {
     assert_eq!(results[0].outcome, Outcome::Ok("x".to_string()));
     assert_eq!(results[0].pid, Some(std::process::id()));
     assert_eq!(results[1].attempts, 2);
-    assert_eq!(results[1].outcome, Outcome::Failed("y".to_string()));
+    assert_eq!(results[1].outcome, Outcome::Failed("y".into()));
 }

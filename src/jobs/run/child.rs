@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde::{Deserialize, Serialize};
 
+use super::spool;
 use super::watcher::Watcher;
 
 /// Bytes of one stream kept in memory; past this, the stream goes to a
@@ -28,19 +29,53 @@ pub struct Captured {
     /// The bytes, or the first ones when `len` is larger and there is no
     /// spool file.
     pub bytes: Vec<u8>,
-    /// A file holding all `len` bytes (then `bytes` is empty).
-    pub spooled: Option<PathBuf>,
+    /// The name (never a path) of the spool file holding all `len` bytes
+    /// (then `bytes` is empty), as the worker sent it: read only once
+    /// [`resolve`](Captured::resolve) has found it in the run's folder.
+    pub spooled: Option<String>,
     /// Bytes the command wrote in all.
     pub len: u64,
+    /// The spool file's path, once resolved in this process.
+    #[serde(skip)]
+    file: Option<PathBuf>,
 }
 
 impl Captured {
+    /// Captured bytes in memory.
+    pub fn in_memory(bytes: Vec<u8>) -> Captured {
+        Captured {
+            len: bytes.len() as u64,
+            bytes,
+            ..Captured::default()
+        }
+    }
+
+    /// Finds the spool file of item `seq` in `dir` (or in this process's
+    /// run folder): the only way a spool file is ever read or removed. A
+    /// name that is not this item's file in that folder is refused, and the
+    /// stream then reads as empty.
+    pub fn resolve(&mut self, dir: Option<&Path>, seq: u64) -> Result<(), String> {
+        let Some(name) = &self.spooled else {
+            return Ok(());
+        };
+        match spool::resolve(dir, name, seq) {
+            Ok(path) => {
+                self.file = Some(path);
+                Ok(())
+            }
+            Err(why) => {
+                self.spooled = None;
+                Err(why)
+            }
+        }
+    }
+
     /// Reads at most `limit` bytes (from memory or the spool file).
     pub fn head(&self, limit: usize) -> Vec<u8> {
-        match &self.spooled {
+        match &self.file {
             Some(path) => {
                 let mut out = Vec::new();
-                if let Ok(f) = File::open(path) {
+                if let Ok(f) = open_plain(path) {
                     let _ = f.take(limit as u64).read_to_end(&mut out);
                 }
                 out
@@ -51,19 +86,29 @@ impl Captured {
 
     /// Copies everything into `out`.
     pub fn copy_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        match &self.spooled {
-            Some(path) => std::io::copy(&mut File::open(path)?, out).map(drop),
+        match &self.file {
+            Some(path) => std::io::copy(&mut open_plain(path)?, out).map(drop),
             None => out.write_all(&self.bytes),
         }
     }
 
     /// Forgets the bytes and removes the spool file, keeping the length.
     pub fn release(&mut self) {
-        if let Some(path) = self.spooled.take() {
+        if let Some(path) = self.file.take() {
             let _ = std::fs::remove_file(path);
         }
+        self.spooled = None;
         self.bytes = Vec::new();
     }
+}
+
+/// Opens a spool file for reading, never through a symbolic link.
+fn open_plain(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
 }
 
 /// How a command ended.
@@ -84,6 +129,9 @@ pub struct Finished {
     pub stdout: Captured,
     /// Its stderr (empty with `pass_stderr`).
     pub stderr: Captured,
+    /// Why what it wrote is not all there (a spool write that failed,
+    /// output past the in-memory limit with no spool folder), if so.
+    pub lost: Option<String>,
 }
 
 /// Why a command could not start.
@@ -140,10 +188,13 @@ pub fn run(
         (None, Some(sig)) => Ended::Signal(sig),
         (None, None) => Ended::Code(-1),
     };
+    let (stdout, lost_out) = out.finish();
+    let (stderr, lost_err) = err.finish();
     Ok(Finished {
         ended,
-        stdout: out.finish(),
-        stderr: err.finish(),
+        stdout,
+        stderr,
+        lost: lost_out.or(lost_err),
     })
 }
 
@@ -278,24 +329,30 @@ impl ReadFd for std::process::ChildStderr {
 
 /// One stream being captured.
 struct Capture {
+    name: &'static str,
     bytes: Vec<u8>,
     file: Option<(File, PathBuf)>,
     len: u64,
+    /// Where the stream goes once it passes [`INLINE_MAX`], if anywhere.
     spool: Option<PathBuf>,
+    /// Why the capture stopped keeping bytes: then only `len` counts on.
+    lost: Option<String>,
 }
 
 impl Capture {
-    fn new(dir: Option<&Path>, seq: u64, name: &str) -> Capture {
+    fn new(dir: Option<&Path>, seq: u64, name: &'static str) -> Capture {
         static N: AtomicU64 = AtomicU64::new(0);
         Capture {
+            name,
             bytes: Vec::new(),
             file: None,
             len: 0,
+            lost: None,
             spool: dir.map(|d| {
-                d.join(format!(
-                    "{seq}-{}-{}-{name}",
-                    std::process::id(),
-                    N.fetch_add(1, Ordering::Relaxed)
+                d.join(spool::file_name(
+                    seq,
+                    N.fetch_add(1, Ordering::Relaxed),
+                    name,
                 ))
             }),
         }
@@ -303,47 +360,79 @@ impl Capture {
 
     fn push(&mut self, data: &[u8]) {
         self.len += data.len() as u64;
-        if let Some((file, _)) = &mut self.file {
-            if file.write_all(data).is_ok() {
-                return;
+        if self.lost.is_some() {
+            return;
+        }
+        if let Some((file, path)) = &mut self.file {
+            if let Err(e) = file.write_all(data) {
+                let path = path.clone();
+                self.fail(&path, &e);
             }
-            // A full disk: keep what is in memory, count the rest.
-            self.file = None;
+            return;
         }
         if self.bytes.len() + data.len() <= INLINE_MAX {
             self.bytes.extend_from_slice(data);
             return;
         }
-        if let Some(path) = self.spool.take() {
-            if let Ok(mut file) = File::create(&path) {
-                if file
-                    .write_all(&self.bytes)
-                    .and_then(|()| file.write_all(data))
-                    .is_ok()
-                {
-                    self.bytes = Vec::new();
-                    self.file = Some((file, path));
-                    return;
-                }
-                let _ = std::fs::remove_file(&path);
+        let Some(path) = self.spool.take() else {
+            self.lost = Some(format!(
+                "{} passed the {} MiB kept in memory and this worker has no spool folder",
+                self.name,
+                INLINE_MAX >> 20
+            ));
+            return;
+        };
+        let written = create_private(&path).and_then(|mut file| {
+            file.write_all(&self.bytes)?;
+            file.write_all(data)?;
+            Ok(file)
+        });
+        match written {
+            Ok(file) => {
+                self.bytes = Vec::new();
+                self.file = Some((file, path));
             }
+            Err(e) => self.fail(&path, &e),
         }
-        let room = INLINE_MAX.saturating_sub(self.bytes.len());
-        self.bytes.extend_from_slice(&data[..room.min(data.len())]);
     }
 
-    fn finish(self) -> Captured {
-        match self.file {
-            Some((_, path)) => Captured {
-                bytes: Vec::new(),
-                spooled: Some(path),
-                len: self.len,
-            },
-            None => Captured {
-                bytes: self.bytes,
-                spooled: None,
-                len: self.len,
-            },
-        }
+    /// A spool write failed: nothing of the stream is kept, and the item
+    /// fails naming the file and the error.
+    fn fail(&mut self, path: &Path, e: &std::io::Error) {
+        self.lost = Some(format!(
+            "cannot write {} to spool file {}: {}",
+            self.name,
+            path.display(),
+            mproc::error::io_message(e)
+        ));
+        self.file = None;
+        self.bytes = Vec::new();
+        let _ = std::fs::remove_file(path);
     }
+
+    /// The captured stream, and why it is not whole, if it is not.
+    fn finish(self) -> (Captured, Option<String>) {
+        let spooled = self
+            .file
+            .as_ref()
+            .and_then(|(_, path)| path.file_name().map(|n| n.to_string_lossy().into_owned()));
+        let captured = Captured {
+            bytes: self.bytes,
+            file: self.file.map(|(_, path)| path),
+            spooled,
+            len: self.len,
+        };
+        (captured, self.lost)
+    }
+}
+
+/// Creates a new spool file readable by its owner alone; never opens a
+/// file that is already there.
+fn create_private(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
 }

@@ -1,9 +1,9 @@
-//! A command's output on its way to the user: carried inside a failure
-//! message when the command failed, as JSON fields (`exit_code`, `signal`,
-//! `stdout`, `stderr`, cut at [`JSON_MAX`]), and printed whole per item.
+//! A command's output on its way to the user: carried as a failure's
+//! typed data when the command failed (never inside its message), as JSON
+//! fields (`exit_code`, `signal`, `stdout`, `stderr`, cut at [`JSON_MAX`]),
+//! and printed whole per item.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::de::Deserializer;
@@ -17,71 +17,6 @@ use super::{signal_name, RunInput, RunOutput};
 /// Bytes of each of stdout and stderr that a JSON record carries; past
 /// this the text is cut and ends with a marker.
 pub const JSON_MAX: usize = 1 << 20;
-
-/// Separates a failure's headline from the output it carries to the parent.
-const MARK: char = '\u{1f}';
-
-/// A failure's message: the headline, then the output as JSON, which
-/// [`decode_failure`] takes off again in the parent.
-pub(super) fn encode_failure(headline: &str, output: &RunOutput) -> String {
-    let payload = (
-        output.exit_code,
-        output.signal,
-        Hex(&output.stdout),
-        Hex(&output.stderr),
-    );
-    match serde_json::to_string(&payload) {
-        Ok(json) => format!("{headline}{MARK}{json}"),
-        Err(_) => headline.to_string(),
-    }
-}
-
-/// The headline (with anything the pool appended after the output, such
-/// as ` (on host2)`) and the output, from an [`encode_failure`] message.
-pub(super) fn decode_failure(message: &str) -> Option<(String, RunOutput)> {
-    let (headline, rest) = message.split_once(MARK)?;
-    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<FailPayload>();
-    let payload = values.next()?.ok()?;
-    let suffix = &rest[values.byte_offset()..];
-    let (exit_code, signal, stdout, stderr) = payload;
-    Some((
-        format!("{headline}{suffix}"),
-        RunOutput {
-            exit_code,
-            signal,
-            stdout: stdout.0,
-            stderr: stderr.0,
-        },
-    ))
-}
-
-type FailPayload = (Option<i32>, Option<i32>, Owned, Owned);
-
-/// A captured stream inside a failure message, its bytes as hex.
-struct Hex<'a>(&'a Captured);
-struct Owned(Captured);
-
-impl Serialize for Hex<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let hex: String = self.0.bytes.iter().map(|b| format!("{b:02x}")).collect();
-        (hex, &self.0.spooled, self.0.len).serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Owned {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let (hex, spooled, len) = <(String, Option<PathBuf>, u64)>::deserialize(d)?;
-        let bytes = (0..hex.len() / 2)
-            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
-            .collect::<std::result::Result<Vec<u8>, _>>()
-            .map_err(serde::de::Error::custom)?;
-        Ok(Owned(Captured {
-            bytes,
-            spooled,
-            len,
-        }))
-    }
-}
 
 impl Serialize for RunOutput {
     /// In JSON: `exit_code`, `signal` (its name), `stdout`, `stderr` (text,
@@ -126,6 +61,24 @@ fn json_text(c: &Captured) -> String {
 }
 
 impl RunOutput {
+    /// Finds the spool files of item `seq`'s streams in `dir` (or this
+    /// process's run folder): see [`Captured::resolve`].
+    pub(super) fn resolve(
+        &mut self,
+        dir: Option<&std::path::Path>,
+        seq: u64,
+    ) -> Result<(), String> {
+        let out = self.stdout.resolve(dir, seq);
+        let err = self.stderr.resolve(dir, seq);
+        out.and(err)
+    }
+
+    /// Lets both streams go, removing their spool files.
+    pub(super) fn release(&mut self) {
+        self.stdout.release();
+        self.stderr.release();
+    }
+
     /// Keeps only what a JSON record shows, and removes spool files.
     pub(super) fn keep_for_json(&mut self) {
         for c in [&mut self.stdout, &mut self.stderr] {
@@ -181,29 +134,5 @@ fn print_stdout(c: &Captured) {
             tracing::error!("cannot write to stdout: {e}");
         }
         STDOUT_CLOSED.store(true, Ordering::Relaxed);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failure_carries_its_output_past_the_pools_suffix() {
-        let output = RunOutput {
-            exit_code: Some(3),
-            signal: None,
-            stdout: Captured {
-                bytes: vec![0, 255, b'\n'],
-                spooled: None,
-                len: 3,
-            },
-            stderr: Captured::default(),
-        };
-        let message = format!("{} (on host2)", encode_failure("exit 3", &output));
-        let (headline, back) = decode_failure(&message).unwrap();
-        assert_eq!(headline, "exit 3 (on host2)");
-        assert_eq!(back, output);
-        assert!(decode_failure("exit 3").is_none());
     }
 }

@@ -147,7 +147,7 @@ impl Chunk {
                     vec![Report::all(
                         index,
                         1,
-                        Outcome::Failed(why),
+                        Outcome::Failed(why.into()),
                         RunInfo::default(),
                         0,
                     )],
@@ -335,7 +335,7 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
                     self.output += 1;
                     match protocol::decode::<O>(bytes) {
                         Ok(v) => Outcome::Ok(v),
-                        Err(e) => Outcome::Failed(format!("cannot decode result: {e}")),
+                        Err(e) => Outcome::Failed(format!("cannot decode result: {e}").into()),
                     }
                 }
                 None => Outcome::Failed("the worker sent no output for it".into()),

@@ -14,10 +14,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::failure::Failure;
 use crate::outcome::Outcome;
 
 /// The protocol version a worker announces in its [`Hello`].
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The first four bytes of every [`Hello`], so a stream that is not an
 /// mproc worker (a shell banner, another program) is told apart.
@@ -168,7 +169,13 @@ impl Done {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum WireFailure {
     /// The job returned an error.
-    Failed(String),
+    Failed {
+        /// Its message, for people (never parsed).
+        message: String,
+        /// The data the job attached, encoded with [`encode`].
+        #[serde(with = "serde_bytes")]
+        data: Option<Vec<u8>>,
+    },
     /// The job panicked.
     Panicked {
         /// The panic message.
@@ -178,10 +185,29 @@ pub enum WireFailure {
     },
 }
 
+impl WireFailure {
+    /// A failure with a message and no data.
+    pub fn message(message: impl Into<String>) -> WireFailure {
+        WireFailure::Failed {
+            message: message.into(),
+            data: None,
+        }
+    }
+}
+
+impl From<Failure> for WireFailure {
+    fn from(failure: Failure) -> WireFailure {
+        let (message, data) = failure.into_parts();
+        WireFailure::Failed { message, data }
+    }
+}
+
 impl<T> From<WireFailure> for Outcome<T> {
     fn from(wire: WireFailure) -> Self {
         match wire {
-            WireFailure::Failed(message) => Outcome::Failed(message),
+            WireFailure::Failed { message, data } => {
+                Outcome::Failed(Failure::from_parts(message, data))
+            }
             WireFailure::Panicked { message, location } => Outcome::Panicked { message, location },
         }
     }

@@ -118,7 +118,11 @@ mod properties {
 
     fn failure() -> impl Strategy<Value = WireFailure> {
         prop_oneof![
-            ".{0,40}".prop_map(WireFailure::Failed),
+            (
+                ".{0,40}",
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..16))
+            )
+                .prop_map(|(message, data)| WireFailure::Failed { message, data }),
             (".{0,40}", proptest::option::of(".{0,20}"))
                 .prop_map(|(message, location)| WireFailure::Panicked { message, location }),
         ]
@@ -252,11 +256,11 @@ fn a_done_that_does_not_add_up_is_told_apart() {
         micros: 0,
         outputs: vec![1, 2, 3],
         ends: vec![1, 3],
-        failures: vec![(3, WireFailure::Failed("x".into()))],
+        failures: vec![(3, WireFailure::message("x"))],
     };
     assert!(ok.is_consistent());
     let below = Done {
-        failures: vec![(1, WireFailure::Failed("x".into()))],
+        failures: vec![(1, WireFailure::message("x"))],
         ..ok.clone()
     };
     let past_the_outputs = Done {

@@ -409,7 +409,7 @@ impl Chunk {
                 Err(msg) => {
                     // Nothing after an input that cannot be read can be found.
                     for o in offset..self.count {
-                        done.failures.push((o, WireFailure::Failed(msg.clone())));
+                        done.failures.push((o, WireFailure::message(msg.clone())));
                     }
                     done.count += self.count - offset;
                     break;

@@ -4,6 +4,8 @@ use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
+use crate::failure::Failure;
+use crate::job::JobError;
 use crate::outcome::Outcome;
 
 thread_local! {
@@ -11,15 +13,19 @@ thread_local! {
     static LAST: RefCell<Option<(String, Option<String>)>> = const { RefCell::new(None) };
 }
 
-/// Runs one item of a job: its value, its error's message, or its panic
+/// Runs one item of a job: its value, its error (a [`Failure`] as the job
+/// built it, with its data; any other error by its message), or its panic
 /// (message and location), as an [`Outcome`]. The one place a job's
 /// result becomes an outcome, in a worker and in [`Serial`](crate::Serial).
-pub(crate) fn run_item<T, E: std::fmt::Display>(f: impl FnOnce() -> Result<T, E>) -> Outcome<T> {
+pub(crate) fn run_item<T>(f: impl FnOnce() -> Result<T, JobError>) -> Outcome<T> {
     static HOOK: Once = Once::new();
     HOOK.call_once(install_hook);
     match catch(f) {
         Ok(Ok(value)) => Outcome::Ok(value),
-        Ok(Err(e)) => Outcome::Failed(e.to_string()),
+        Ok(Err(e)) => Outcome::Failed(match e.downcast::<Failure>() {
+            Ok(failure) => *failure,
+            Err(e) => Failure::new(e.to_string()),
+        }),
         Err((message, location)) => Outcome::Panicked { message, location },
     }
 }

@@ -20,7 +20,7 @@ impl Job for Square {
 }
 
 /// One scripted action per item: `ok:TEXT`, `sleep:MS`, `fail:TEXT`,
-/// `panic:TEXT`, `kill` (SIGKILL its process), `hang:FILE` (writes its pid
+/// `data:TEXT` (fails carrying data), `panic:TEXT`, `kill` (SIGKILL its process), `hang:FILE` (writes its pid
 /// to FILE, then sleeps for ever).
 #[derive(Serialize, Deserialize)]
 pub struct Act;
@@ -40,6 +40,11 @@ impl Job for Act {
                 Ok(format!("slept {ms} ms"))
             }
             "fail" => Err(arg.into()),
+            // A failure whose message is the text and whose data is the
+            // text again with its length, typed.
+            "data" => Err(mproc::Failure::new(arg)
+                .with_data(&(arg.to_string(), arg.len() as u64))?
+                .into()),
             "panic" => panic!("{arg}"),
             "kill" => {
                 let _ = nix_kill();

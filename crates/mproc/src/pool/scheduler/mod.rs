@@ -378,8 +378,8 @@ impl Scheduler {
         for (offset, failure) in done.failures {
             let mut outcome: Outcome<()> = failure.into();
             // A remote worker's error (a missing file, say) names its host.
-            if let (Outcome::Failed(message), Some(host)) = (&mut outcome, &host) {
-                message.push_str(&format!(" (on {host})"));
+            if let (Outcome::Failed(failure), Some(host)) = (&mut outcome, &host) {
+                failure.append(&format!(" (on {host})"));
             }
             let retried = self.settings.retry_errors
                 && attempts <= self.settings.retries

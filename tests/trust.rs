@@ -297,3 +297,74 @@ fn an_earlier_attempt_keeps_its_headline_not_its_output() {
     assert!(log.len() < 4096, "a job log of {} bytes", log.len());
     assert!(!log.contains('\u{1f}'));
 }
+
+/// Pids of live processes whose argv holds `marker` as one word.
+fn with_marker(marker: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if cmdline.split(|&b| b == 0).any(|w| w == marker.as_bytes()) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn what_leaves_its_commands_group_ends_with_its_item() {
+    let dir = temp_dir("trust-setsid");
+    // At the item's end: a background child, one in a session of its own,
+    // one that also cleared its environment, and a double fork.
+    let script = "sleep 1234.71 & setsid sleep 1234.72 & \
+                  setsid env -i sleep 1234.73 & (setsid sleep 1234.74 &) ; echo {}";
+    for mode in [["-n", "1"], ["-n", "2"], ["--serial", "--json"]] {
+        let r = run_in(
+            dir.path(),
+            &[
+                os("run"),
+                os(mode[0]),
+                os(mode[1]),
+                os(script),
+                os(":::"),
+                os("a"),
+                os("b"),
+            ],
+            b"",
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        for marker in ["1234.71", "1234.72", "1234.73", "1234.74"] {
+            assert_eq!(
+                with_marker(marker),
+                Vec::<u32>::new(),
+                "{marker} left ({mode:?})"
+            );
+        }
+    }
+    // At --timeout, its worker killed: the ones that kept their mark.
+    let script = "setsid sleep 1234.75 & (setsid sleep 1234.76 &); sleep 1234.77 # {}";
+    let r = run_in(
+        dir.path(),
+        &[
+            os("run"),
+            os("--timeout"),
+            os("0.5"),
+            os(script),
+            os(":::"),
+            os("a"),
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    for marker in ["1234.75", "1234.76", "1234.77"] {
+        assert_eq!(
+            with_marker(marker),
+            Vec::<u32>::new(),
+            "{marker} left at the timeout"
+        );
+    }
+}

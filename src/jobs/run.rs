@@ -13,6 +13,7 @@
 mod child;
 mod inputs;
 mod line;
+mod orphans;
 mod output;
 mod spool;
 mod watcher;

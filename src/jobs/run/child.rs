@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde::{Deserialize, Serialize};
 
+use super::orphans;
 use super::spool;
 use super::watcher::Watcher;
 
@@ -147,8 +148,10 @@ pub fn run(
     spool: Option<&Path>,
 ) -> Result<Finished, StartError> {
     let watcher = Watcher::get();
+    let (item, mark) = orphans::begin();
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
+        .env(orphans::VAR, mark)
         .env("MPROC_SEQ", seq.to_string())
         .env("PARALLEL_SEQ", seq.to_string())
         .stdin(Stdio::null())
@@ -163,7 +166,13 @@ pub fn run(
     // matters when each item is one short command.
     cmd.process_group(0);
     unignore_sigint();
-    let mut child = cmd.spawn().map_err(StartError)?;
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            orphans::end(item, watcher.map(Watcher::pid));
+            return Err(StartError(e));
+        }
+    };
     let pid = child.id() as i32;
     if let Some(w) = watcher {
         w.add(pid);
@@ -173,16 +182,24 @@ pub fn run(
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     pump(pid, stdout, stderr, &mut out, &mut err);
-    // Wait without reaping, tell the watcher, then reap: the group's id
-    // cannot be reused while the watcher holds it.
+    // Wait without reaping, end what is left of the group (a background
+    // child), tell the watcher, then reap: the group's id cannot be reused
+    // while its leader is unreaped.
     let _ = nix::sys::wait::waitid(
         nix::sys::wait::Id::Pid(nix::unistd::Pid::from_raw(pid)),
         nix::sys::wait::WaitPidFlag::WEXITED | nix::sys::wait::WaitPidFlag::WNOWAIT,
     );
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(-pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     if let Some(w) = watcher {
         w.remove(pid);
     }
-    let status = child.wait().map_err(StartError)?;
+    let status = child.wait();
+    // Then what left the group: orphans that came to this process.
+    orphans::end(item, watcher.map(Watcher::pid));
+    let status = status.map_err(StartError)?;
     let ended = match (status.code(), status.signal()) {
         (Some(code), _) => Ended::Code(code),
         (None, Some(sig)) => Ended::Signal(sig),

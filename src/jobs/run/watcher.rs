@@ -28,6 +28,7 @@ const MAX_GROUPS: usize = 4096;
 #[derive(Debug)]
 pub struct Watcher {
     pipe: OwnedFd,
+    pid: i32,
 }
 
 static WATCHER: OnceLock<Option<Watcher>> = OnceLock::new();
@@ -51,17 +52,34 @@ impl Watcher {
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         let limit = open_fd_limit();
         let (read_fd, write_fd) = (read.as_raw_fd(), write.as_raw_fd());
+        // What marks this process's commands and their descendants
+        // (`orphans.rs`), built before the fork: the child allocates nothing.
+        let mut needle = [0u8; NEEDLE_MAX];
+        let text = format!("{}={}:", super::orphans::VAR, std::process::id());
+        needle[..text.len()].copy_from_slice(text.as_bytes());
+        let needle = (needle, text.len());
         // SAFETY: the child branch runs only `watch`, which makes
         // async-signal-safe system calls (signal, close, read, kill,
         // _exit), allocates nothing and takes no lock, as a child forked
         // from a multi-threaded process must.
         match unsafe { nix::unistd::fork() }? {
-            nix::unistd::ForkResult::Child => unsafe { watch(read_fd, write_fd, limit) },
-            nix::unistd::ForkResult::Parent { .. } => {
+            nix::unistd::ForkResult::Child => unsafe {
+                watch(read_fd, write_fd, limit, &needle.0[..needle.1])
+            },
+            nix::unistd::ForkResult::Parent { child } => {
                 drop(read);
-                Ok(Watcher { pipe: write })
+                Ok(Watcher {
+                    pipe: write,
+                    pid: child.as_raw(),
+                })
             }
         }
+    }
+
+    /// The watcher's process id (a child of this process, never an orphan
+    /// to sweep).
+    pub fn pid(&self) -> i32 {
+        self.pid
     }
 
     /// Tells the watcher that group `pgid` runs.
@@ -93,7 +111,7 @@ fn open_fd_limit() -> RawFd {
 /// # Safety
 ///
 /// Call only in a freshly forked child: it never returns.
-unsafe fn watch(read_fd: RawFd, write_fd: RawFd, limit: RawFd) -> ! {
+unsafe fn watch(read_fd: RawFd, write_fd: RawFd, limit: RawFd, needle: &[u8]) -> ! {
     // SAFETY (whole body): plain system calls on numbers; see `start`.
     unsafe {
         for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
@@ -141,6 +159,115 @@ unsafe fn watch(read_fd: RawFd, write_fd: RawFd, limit: RawFd) -> ! {
         for &pgid in &groups[..count] {
             libc::kill(-pgid, libc::SIGKILL);
         }
+        // Then the descendants that left their groups, by their mark; a
+        // second and third pass catch what forked during the first.
+        for _ in 0..3 {
+            if kill_marked(needle) == 0 {
+                break;
+            }
+        }
         libc::_exit(0)
+    }
+}
+
+/// The longest mark prefix (`MPROC_ITEM=<pid>:`).
+const NEEDLE_MAX: usize = 48;
+
+/// Sends SIGKILL to every process whose environment holds an entry that
+/// starts with `needle`; returns how many. Raw system calls on stack
+/// buffers only (the caller is a child forked from a threaded process).
+///
+/// # Safety
+///
+/// Call only from the watcher's forked child.
+unsafe fn kill_marked(needle: &[u8]) -> usize {
+    // SAFETY (whole body): open, getdents64, read, close and kill on
+    // numbers and stack buffers.
+    unsafe {
+        let proc_fd = libc::open(c"/proc".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+        if proc_fd < 0 {
+            return 0;
+        }
+        let mut killed = 0;
+        let mut dents = [0u8; 4096];
+        loop {
+            let n = libc::syscall(
+                libc::SYS_getdents64,
+                proc_fd,
+                dents.as_mut_ptr(),
+                dents.len(),
+            );
+            if n <= 0 {
+                break;
+            }
+            let mut at = 0usize;
+            while at + 19 < n as usize {
+                let reclen = u16::from_ne_bytes([dents[at + 16], dents[at + 17]]) as usize;
+                let name = &dents[at + 19..at + reclen];
+                let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+                if let Some(pid) = parse_pid(name) {
+                    if pid != libc::getpid() && environ_has(name, needle) {
+                        libc::kill(pid, libc::SIGKILL);
+                        killed += 1;
+                    }
+                }
+                at += reclen.max(1);
+            }
+        }
+        libc::close(proc_fd);
+        killed
+    }
+}
+
+/// A /proc entry's name as a process id.
+fn parse_pid(name: &[u8]) -> Option<i32> {
+    if name.is_empty() || name.len() > 9 || !name.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(name.iter().fold(0i32, |n, &d| n * 10 + i32::from(d - b'0')))
+}
+
+/// True when `/proc/<pid>/environ` has an entry starting with `needle`.
+///
+/// # Safety
+///
+/// As [`kill_marked`].
+unsafe fn environ_has(pid: &[u8], needle: &[u8]) -> bool {
+    let mut path = [0u8; 32];
+    let parts: [&[u8]; 3] = [b"/proc/", pid, b"/environ\0"];
+    let mut len = 0;
+    for part in parts {
+        path[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    // SAFETY (whole body): see `kill_marked`.
+    unsafe {
+        let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY);
+        if fd < 0 {
+            return false;
+        }
+        // `buf[0]` is the byte before the window: an entry starts after a
+        // NUL, or at the very start (a NUL stands in for it there).
+        let mut buf = [0u8; 4096 + NEEDLE_MAX + 1];
+        let mut have = 1usize;
+        let mut found = false;
+        loop {
+            let n = libc::read(fd, buf.as_mut_ptr().add(have).cast(), buf.len() - have);
+            if n <= 0 {
+                break;
+            }
+            have += n as usize;
+            found = (1..=have.saturating_sub(needle.len()))
+                .any(|i| buf[i - 1] == 0 && buf[i..i + needle.len()] == *needle);
+            if found {
+                break;
+            }
+            // Keep the tail that a match across the boundary needs.
+            let keep = needle.len().min(have);
+            buf.copy_within(have - keep..have, 0);
+            have = keep;
+        }
+        libc::close(fd);
+        found
     }
 }

@@ -11,6 +11,7 @@ mod excel;
 mod excel_limits;
 mod fetch;
 mod hangup;
+mod limits;
 mod load;
 mod names;
 mod newcomer;

@@ -10,6 +10,7 @@ mod distributed;
 mod excel;
 mod excel_limits;
 mod fetch;
+mod fetch_limits;
 mod hangup;
 mod limits;
 mod load;

@@ -52,7 +52,8 @@ pub struct PoolSettings {
     pub retry_errors: bool,
     /// Stop dispatching after the first item that is not ok.
     pub halt_on_error: bool,
-    /// Items run at once inside each worker, on threads (default 1).
+    /// Items run at once inside each worker, on threads (default 1, at
+    /// most [`MAX_CONCURRENCY`]).
     pub concurrency: u32,
     /// Largest result frame accepted from a worker, in bytes (default 64 MiB).
     pub max_frame: usize,

@@ -224,6 +224,10 @@ fn unescape(s: &str) -> Vec<u8> {
     out
 }
 
+/// The most bytes `--resume` reads of a job log: 1 GiB, some ten million
+/// lines of short inputs.
+pub const MAX_RESUME: u64 = 1 << 30;
+
 /// What an earlier run's job log says: the last outcome of each input.
 #[derive(Debug, Default)]
 pub struct Previous {
@@ -231,14 +235,12 @@ pub struct Previous {
 }
 
 impl Previous {
-    /// Reads a job log; a missing file is an empty log. An incomplete last
+    /// Reads a job log of at most [`MAX_RESUME`] bytes; a missing file is
+    /// an empty log. An incomplete last
     /// line (no newline, too few fields) is ignored with a warning.
     pub fn read(path: &Path) -> Result<Previous> {
-        let cannot = |e| Error::io(format!("cannot read --resume {}", path.display()), e);
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Previous::default()),
-            Err(e) => return Err(cannot(e)),
+        let Some(bytes) = mproc::bounded::read_if_exists("--resume", path, MAX_RESUME)? else {
+            return Ok(Previous::default());
         };
         let text = String::from_utf8_lossy(&bytes);
         let complete = text.ends_with('\n');

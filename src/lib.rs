@@ -73,7 +73,15 @@ where
         Err(e) => fail(&e),
     };
     progress::flush_logs();
-    code
+    match logging::lost() {
+        // A log that lost lines (a command's stderr among them) is a run
+        // that did not deliver what it was asked to.
+        Some(lost) => {
+            eprintln!("mproc: {}", report::escaped(&lost));
+            code.max(EXIT_ERROR)
+        }
+        None => code,
+    }
 }
 
 fn fail(e: &mproc::Error) -> u8 {

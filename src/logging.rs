@@ -6,15 +6,22 @@
 //! ([`mproc::log_bridge`]), with `worker` and `pid` fields. Workers filter
 //! with the same directive as the parent ([`LogOptions::directive`]), which
 //! the pool settings carry to them.
+//!
+//! Every write to a `--log-file` is checked: the first one that fails (a
+//! full disk, `/dev/full`) is remembered with a count of the lines lost
+//! from then on, and [`lost`] turns that into the one line the run ends
+//! with, and a nonzero exit.
 
 use std::fmt::{self, Write as _};
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
@@ -66,6 +73,7 @@ pub fn init(options: &LogOptions) -> Result<()> {
     let format = LineFormat(options.format);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(parent_filter)
+        .log_internal_errors(false)
         .event_format(format);
     let result = match &options.file {
         Some(path) => {
@@ -74,12 +82,89 @@ pub fn init(options: &LogOptions) -> Result<()> {
                 .append(true)
                 .open(path)
                 .map_err(|e| Error::io(format!("cannot open --log-file {}", path.display()), e))?;
-            builder.with_writer(Mutex::new(file)).try_init()
+            let sink = LOG_FILE.get_or_init(|| LogFile::new(path, file));
+            builder.with_writer(sink).try_init()
         }
         None => builder.with_writer(crate::progress::LogWriter).try_init(),
     };
     drop(result);
     Ok(())
+}
+
+/// The `--log-file` of this process, once opened.
+static LOG_FILE: OnceLock<LogFile> = OnceLock::new();
+
+/// What a `--log-file` that could not be written lost, as the one line the
+/// run ends with (`None` when every line was written, or there is no file).
+pub fn lost() -> Option<String> {
+    let sink = LOG_FILE.get()?;
+    let state = sink.state.lock().unwrap_or_else(|e| e.into_inner());
+    let (error, lines) = state.failed.as_ref()?;
+    Some(format!(
+        "cannot write --log-file {}: {error}: {} lost (the log is incomplete)",
+        sink.path.display(),
+        crate::report::count(*lines, "log line"),
+    ))
+}
+
+/// A log file whose writes are checked: after the first failure, each line
+/// is still tried (a disk may get space back) and counted if it is lost.
+struct LogFile {
+    path: PathBuf,
+    state: Mutex<FileState>,
+}
+
+struct FileState {
+    file: File,
+    /// The first write error, and the lines lost since.
+    failed: Option<(String, u64)>,
+}
+
+impl LogFile {
+    fn new(path: &Path, file: File) -> LogFile {
+        LogFile {
+            path: path.to_path_buf(),
+            state: Mutex::new(FileState { file, failed: None }),
+        }
+    }
+}
+
+/// One event's line, written whole when it is dropped.
+struct FileLine<'a>(&'a LogFile, Vec<u8>);
+
+impl Write for FileLine<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.1.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for FileLine<'_> {
+    fn drop(&mut self) {
+        if self.1.is_empty() {
+            return;
+        }
+        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = state.file.write_all(&self.1) {
+            let lines = self.1.iter().filter(|&&b| b == b'\n').count().max(1) as u64;
+            match &mut state.failed {
+                Some((_, lost)) => *lost += lines,
+                None => state.failed = Some((mproc::error::io_message(&e), lines)),
+            }
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for &'static LogFile {
+    type Writer = FileLine<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        FileLine(self, Vec::with_capacity(128))
+    }
 }
 
 /// Collects an event's fields: the message, `worker`, `pid`, and the rest.

@@ -234,7 +234,8 @@ impl Timeline {
         }
     }
 
-    /// Draws the picture as SVG into `path`.
+    /// Draws the picture as SVG into `path`, whole or not at all: the
+    /// previous file stays until the new one is complete.
     pub fn write_svg(&self, path: &Path) -> Result<()> {
         let fail = |e: &dyn std::fmt::Display| {
             Error::new(
@@ -254,13 +255,12 @@ impl Timeline {
             .rfind("</svg>")
             .ok_or_else(|| fail(&"plotters wrote no </svg>"))?;
         let io = |e: std::io::Error| fail(&mproc::error::io_message(&e));
-        let file = std::fs::File::create(path).map_err(io)?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-        out.write_all(&frame.as_bytes()[..at])
-            .and_then(|()| self.marks(&area, &mut out))
-            .and_then(|()| out.write_all(&frame.as_bytes()[at..]))
-            .and_then(|()| out.flush())
-            .map_err(io)
+        crate::report::write_whole(path, |out| {
+            out.write_all(&frame.as_bytes()[..at])?;
+            self.marks(&area, out)?;
+            out.write_all(&frame.as_bytes()[at..])
+        })
+        .map_err(io)
     }
 
     /// The time the picture spans, in seconds.

@@ -243,7 +243,8 @@ pub fn write_to<T>(
     out.write_all(b"}\n")
 }
 
-/// Writes the trace of a run into `path` (see [`write_to`]).
+/// Writes the trace of a run into `path` (see [`write_to`]), whole or not
+/// at all: the previous file stays until the new one is complete.
 pub fn write<T>(
     path: &Path,
     run: &Run<'_>,
@@ -260,11 +261,7 @@ pub fn write<T>(
             ),
         )
     };
-    let file = std::fs::File::create(path).map_err(fail)?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-    write_to(&mut out, run, results, input)
-        .and_then(|()| out.flush())
-        .map_err(fail)
+    crate::report::write_whole(path, |out| write_to(out, run, results, input)).map_err(fail)
 }
 
 #[cfg(test)]

@@ -160,10 +160,10 @@ fn check_outputs(cmd: &PoolCommand) -> Result<()> {
     }
     #[cfg(feature = "timeline")]
     if let Some(path) = &observe.timeline {
-        report::check_writable("--timeline", path)?;
+        report::check_replaceable("--timeline", path)?;
     }
     if let Some(path) = &observe.trace {
-        report::check_writable("--trace", path)?;
+        report::check_replaceable("--trace", path)?;
     }
     Ok(())
 }

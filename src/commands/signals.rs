@@ -1,6 +1,7 @@
-//! Ctrl-C and SIGTERM for pool commands.
+//! Ctrl-C, SIGTERM and SIGHUP for pool commands.
 //!
-//! The first SIGINT or SIGTERM stops the pool: its workers are killed, what
+//! The first SIGINT, SIGTERM or SIGHUP (a closed terminal, a dropped ssh
+//! session) stops the pool: its workers are killed, what
 //! did not finish ends `not_run`, and the command prints what did finish
 //! and exits with 128 + the signal number. A second signal exits at once,
 //! unless it is the same signal within [`SAME_REQUEST`] of the first: GNU
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
 use mproc::error::{Error, Result};
@@ -22,7 +23,7 @@ use mproc::Stopper;
 /// How soon a repeat of the first signal counts as the same request.
 pub(super) const SAME_REQUEST: Duration = Duration::from_secs(1);
 
-/// Watches for SIGINT and SIGTERM while a pool starts and runs.
+/// Watches for SIGINT, SIGTERM and SIGHUP while a pool starts and runs.
 pub(super) struct Interrupts {
     received: Arc<AtomicI32>,
     handle: Handle,
@@ -35,7 +36,7 @@ impl Interrupts {
     /// [`stops`](Interrupts::stops) is given the pool, the first signal
     /// stops it.
     pub(super) fn watch() -> Result<Interrupts> {
-        let mut signals = Signals::new([SIGINT, SIGTERM])
+        let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])
             .map_err(|e| Error::io("cannot install signal handlers", e))?;
         let handle = signals.handle();
         let received = Arc::new(AtomicI32::new(0));
@@ -47,7 +48,7 @@ impl Interrupts {
             .spawn(move || {
                 let mut first: Option<(i32, Instant)> = None;
                 for sig in signals.forever() {
-                    let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+                    let name = name(sig);
                     let running = pool.lock().unwrap_or_else(|e| e.into_inner()).clone();
                     match (first, running) {
                         (None, None) => {
@@ -90,6 +91,15 @@ impl Interrupts {
             0 => None,
             sig => Some(sig),
         }
+    }
+}
+
+/// The name of a signal this module watches.
+fn name(sig: i32) -> &'static str {
+    match sig {
+        SIGINT => "SIGINT",
+        SIGHUP => "SIGHUP",
+        _ => "SIGTERM",
     }
 }
 

@@ -92,6 +92,14 @@ pub struct FetchArgs {
     /// Fetch only the first K URLs.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
+    /// Child sitemaps read from sitemap indexes, at most; the rest are
+    /// skipped with a warning naming how many.
+    #[arg(long, value_name = "N", default_value_t = crate::web::source::MAX_SITEMAPS)]
+    pub max_sitemaps: usize,
+    /// URLs kept from the source, at most; the rest are skipped with a
+    /// warning naming how many (--limit stops quietly).
+    #[arg(long, value_name = "N", default_value_t = crate::web::source::MAX_URLS)]
+    pub max_urls: usize,
     /// Seconds to resolve a host name, and again to connect (TLS included).
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = crate::cli::seconds)]
     pub connect_timeout: Duration,
@@ -145,12 +153,16 @@ impl Builtin for Fetch {
             },
             network,
         );
-        let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let caps = crate::web::source::Caps {
+            limit: args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            max_sitemaps: args.max_sitemaps,
+            max_urls: args.max_urls,
+        };
         let client = job.client().map_err(mproc::Error::usage)?;
         for warning in client.warnings() {
             tracing::warn!("system certificate store: {warning}");
         }
-        let urls = crate::web::source::load(&args.source, client, limit)?;
+        let urls = crate::web::source::load(&args.source, client, caps)?;
         if urls.is_empty() {
             tracing::warn!("no URLs in {}", args.source);
         } else {

@@ -8,9 +8,11 @@
 mod escape;
 mod outputs;
 pub mod table;
+mod whole_file;
 
 pub use escape::{escaped, needs_escape};
-pub use outputs::check_writable;
+pub use outputs::{check_replaceable, check_writable};
+pub use whole_file::write_whole;
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -49,6 +49,28 @@ pub fn check_writable(flag: &str, path: &Path) -> Result<()> {
     }
 }
 
+/// [`check_writable`] for a file written whole ([`write_whole`]): an
+/// existing regular file is replaced by a new one beside it, so its folder
+/// must take new files too.
+///
+/// [`write_whole`]: super::write_whole
+pub fn check_replaceable(flag: &str, path: &Path) -> Result<()> {
+    check_writable(flag, path)?;
+    let real = match std::fs::canonicalize(path) {
+        Ok(real) if real.is_file() => real,
+        _ => return Ok(()),
+    };
+    let dir = real.parent().unwrap_or(Path::new("/"));
+    access(dir, AccessFlags::W_OK | AccessFlags::X_OK).map_err(|e| {
+        Error::usage(format!(
+            "cannot write {flag} {}: cannot create files in {} (the file is replaced whole): {}",
+            path.display(),
+            dir.display(),
+            mproc::error::lower_first(e.desc())
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::check_writable;

@@ -4,8 +4,10 @@
 //!
 //! [`Client::page`] fetches one page and reads only as far as its title:
 //! it stops once `</title>` has arrived, and gives up after `max_bytes`.
-//! [`Client::document`] reads a whole body (a sitemap). Neither retries
-//! nor logs; a failure is a [`FetchError`].
+//! [`Client::document`] reads a whole body (a sitemap). Neither logs; a
+//! failure is a [`FetchError`]. The one retry is curl's: a request that
+//! met a pooled connection the server had just closed is sent once more
+//! on a new connection ([`reuse`](super::reuse)).
 //!
 //! Redirects are followed here, not in ureq, so that each step is
 //! checked: only to http and https (anything else is `bad_redirect`,
@@ -20,7 +22,8 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use ureq::unversioned::transport::{Connector, TcpConnector};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{Connector, DefaultConnector, TcpConnector};
 use ureq::Agent;
 use url::Url;
 
@@ -28,6 +31,7 @@ use super::charset::{self, PRESCAN_BYTES};
 use super::error::{FetchError, FetchErrorKind};
 use super::page::Page;
 use super::proxy::{AbsoluteForm, Proxies, ProxyUrl, ToProxy};
+use super::reuse::{self, CountOpened};
 use super::title::{self, Scan};
 
 /// The `User-Agent` header: `mproc/VERSION`.
@@ -132,7 +136,10 @@ impl Client {
         };
         let http = match &proxies.http {
             Some(proxy) => {
-                let connector = ().chain(TcpConnector::default()).chain(AbsoluteForm);
+                let connector =
+                    ().chain(TcpConnector::default())
+                        .chain(AbsoluteForm)
+                        .chain(CountOpened);
                 let agent = Agent::with_parts(config(None), connector, ToProxy::new(proxy)?);
                 Some(Route {
                     agent,
@@ -146,14 +153,14 @@ impl Client {
                 let tunnel = ureq::Proxy::new(&proxy.full)
                     .map_err(|e| format!("bad proxy URL {} in {}: {e}", proxy.url, proxy.from))?;
                 Some(Route {
-                    agent: Agent::new_with_config(config(Some(tunnel))),
+                    agent: counted(config(Some(tunnel))),
                     proxy: proxy.clone(),
                 })
             }
             None => None,
         };
         Ok(Client {
-            direct: Agent::new_with_config(config(None)),
+            direct: counted(config(None)),
             http,
             https,
             proxies,
@@ -311,23 +318,35 @@ impl Client {
             None => None,
         };
         let agent = route.map_or(&self.direct, |r| &r.agent);
-        let mut request = agent.get(url.as_str());
-        if let Some(auth) = route
-            .filter(|_| url.scheme() == "http")
-            .and_then(|r| r.proxy.authorization.as_ref())
-        {
-            request = request.header("Proxy-Authorization", auth);
-        }
-        let left = self.limits.request_timeout.saturating_sub(start.elapsed());
-        if left.is_zero() {
-            return Err(self.error(ureq::Error::Timeout(ureq::Timeout::Global), host, None));
-        }
-        request
-            .config()
-            .timeout_global(Some(left))
-            .build()
-            .call()
-            .map_err(|e| self.error(e, host, route.map(|r| &r.proxy)))
+        let call = |fresh: bool| {
+            let mut request = agent.get(url.as_str());
+            if let Some(auth) = route
+                .filter(|_| url.scheme() == "http")
+                .and_then(|r| r.proxy.authorization.as_ref())
+            {
+                request = request.header("Proxy-Authorization", auth);
+            }
+            let left = self.limits.request_timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(ureq::Error::Timeout(ureq::Timeout::Global));
+            }
+            let config = request.config().timeout_global(Some(left));
+            // No pooled connection is young enough: a new one is opened.
+            let config = match fresh {
+                true => config.max_idle_age(Duration::ZERO),
+                false => config,
+            };
+            config.build().call()
+        };
+        let opened = reuse::opened();
+        let result = match call(false) {
+            Err(e) if reuse::peer_gone(&e) && reuse::opened() == opened => {
+                tracing::debug!("{url}: a pooled connection was closed under the request ({e}): once more on a new one");
+                call(true)
+            }
+            result => result,
+        };
+        result.map_err(|e| self.error(e, host, route.map(|r| &r.proxy)))
     }
 
     fn error(&self, e: ureq::Error, host: &str, proxy: Option<&ProxyUrl>) -> FetchError {
@@ -383,6 +402,13 @@ impl Client {
             )),
         }
     }
+}
+
+/// An agent with ureq's own connectors, whose new connections
+/// [`reuse`](super::reuse) counts.
+fn counted(config: ureq::config::Config) -> Agent {
+    let connector = DefaultConnector::new().chain(CountOpened);
+    Agent::with_parts(config, connector, DefaultResolver::default())
 }
 
 /// What decoding a page needs besides its bytes.

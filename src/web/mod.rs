@@ -17,6 +17,7 @@ pub mod error;
 pub mod http_server;
 pub mod page;
 pub mod proxy;
+mod reuse;
 pub mod sitemap;
 pub mod source;
 pub mod title;

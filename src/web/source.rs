@@ -4,9 +4,13 @@
 //! its magic bytes, whatever the name), standard input (`-`), or an http(s)
 //! URL of any of these.
 //!
-//! Sitemap indexes are followed: their child sitemaps are fetched in order,
-//! down to [`MAX_DEPTH`] levels of indexes, each at most once; a child that
-//! cannot be read is logged and skipped. Relative locations are resolved
+//! Sitemap indexes are followed: their child sitemaps are fetched
+//! [`PARALLEL`] at a time and read in order, down to [`MAX_DEPTH`] levels
+//! of indexes, each at most once; a child that cannot be read is logged
+//! and skipped. Two caps ([`Caps`]) keep an index that fans out without
+//! end from holding the run before its first page: at most
+//! `--max-sitemaps` child sitemaps are read and at most `--max-urls` URLs
+//! kept, and one warning each names what was skipped. Relative locations are resolved
 //! against the URL of the sitemap or list they came from; in a local file
 //! they stay as written, and the fetch of that item fails with `bad_url`.
 //! Lines and locations are not checked here: a bad one is a failed item,
@@ -30,14 +34,40 @@ pub const MAX_DEPTH: u32 = 3;
 /// allows 50 MB).
 pub const MAX_DOCUMENT: u64 = 64 << 20;
 
-/// Reads the URLs that `source` lists, at most `limit` of them.
-pub fn load(source: &str, client: &Client, limit: Option<usize>) -> Result<Vec<String>> {
-    let mut loader = Loader {
-        client,
-        limit: limit.unwrap_or(usize::MAX),
-        urls: Vec::new(),
-        seen: HashSet::new(),
-    };
+/// Child sitemaps fetched at once while following an index.
+pub const PARALLEL: usize = 16;
+
+/// `--max-sitemaps` when not given: child sitemaps read from indexes.
+pub const MAX_SITEMAPS: usize = 1000;
+
+/// `--max-urls` when not given: URLs kept from one source.
+pub const MAX_URLS: usize = 1_000_000;
+
+/// How much of a source is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// `--limit`: the first K URLs are wanted, quietly.
+    pub limit: Option<usize>,
+    /// Child sitemaps read from indexes, in all; the rest are skipped
+    /// with a warning.
+    pub max_sitemaps: usize,
+    /// URLs kept; the rest are skipped with a warning.
+    pub max_urls: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Caps {
+        Caps {
+            limit: None,
+            max_sitemaps: MAX_SITEMAPS,
+            max_urls: MAX_URLS,
+        }
+    }
+}
+
+/// Reads the URLs that `source` lists, within `caps`.
+pub fn load(source: &str, client: &Client, caps: Caps) -> Result<Vec<String>> {
+    let mut loader = Loader::new(client, caps);
     if is_url(source) {
         let (base, bytes) = loader
             .fetch(source)
@@ -51,6 +81,7 @@ pub fn load(source: &str, client: &Client, limit: Option<usize>) -> Result<Vec<S
             .document(&bytes, None, 0)
             .map_err(|e| Error::usage(format!("cannot read {source}: {e}")))?;
     }
+    loader.warn_skipped();
     let mut urls = loader.urls;
     urls.truncate(loader.limit);
     Ok(urls)
@@ -64,26 +95,68 @@ pub fn is_url(source: &str) -> bool {
 
 struct Loader<'a> {
     client: &'a Client,
+    /// The URLs kept at most: `--limit` or `--max-urls`, the smaller.
     limit: usize,
+    caps: Caps,
     urls: Vec<String>,
     seen: HashSet<String>,
+    /// Child sitemaps read so far.
+    sitemaps: usize,
+    /// Child sitemaps skipped over `--max-sitemaps`, and the first one.
+    skipped_sitemaps: (usize, Option<String>),
+    /// URLs skipped over `--max-urls`, and child sitemaps left unread.
+    skipped_urls: (usize, usize),
 }
 
-impl Loader<'_> {
+impl<'a> Loader<'a> {
+    fn new(client: &'a Client, caps: Caps) -> Loader<'a> {
+        Loader {
+            client,
+            limit: caps.limit.unwrap_or(usize::MAX).min(caps.max_urls),
+            caps,
+            urls: Vec::new(),
+            seen: HashSet::new(),
+            sitemaps: 0,
+            skipped_sitemaps: (0, None),
+            skipped_urls: (0, 0),
+        }
+    }
+
     fn full(&self) -> bool {
         self.urls.len() >= self.limit
     }
 
-    /// Fetches a list or sitemap: its final URL (the base for relative
-    /// locations) and its bytes.
-    fn fetch(&mut self, url: &str) -> std::result::Result<(Url, Vec<u8>), String> {
+    /// True when the URLs stop at `--max-urls`, not at `--limit`.
+    fn capped(&self) -> bool {
+        self.caps
+            .limit
+            .is_none_or(|limit| limit > self.caps.max_urls)
+    }
+
+    /// One warning per cap that skipped something, naming what.
+    fn warn_skipped(&self) {
+        if let (n @ 1.., Some(first)) = &self.skipped_sitemaps {
+            tracing::warn!(
+                "read {} (--max-sitemaps {}): skipped {n} more, the first {first}",
+                crate::report::count(self.sitemaps as u64, "child sitemap"),
+                self.caps.max_sitemaps,
+            );
+        }
+        let (urls, unread) = self.skipped_urls;
+        if urls + unread > 0 {
+            tracing::warn!(
+                "kept the first {} (--max-urls {}): skipped {urls} more listed in the sitemaps read, and {} unread",
+                crate::report::count(self.urls.len() as u64, "URL"),
+                self.caps.max_urls,
+                crate::report::count(unread as u64, "child sitemap"),
+            );
+        }
+    }
+
+    /// Fetches the source itself (see [`fetch`]).
+    fn fetch(&mut self, url: &str) -> Fetched {
         self.seen.insert(url.to_string());
-        let (final_url, bytes) = self
-            .client
-            .document(url, MAX_DOCUMENT)
-            .map_err(|e| format!("cannot fetch {url}: {e}"))?;
-        let base = Url::parse(&final_url).map_err(|e| format!("bad URL {final_url}: {e}"))?;
-        Ok((base, bytes))
+        fetch(self.client, url)
     }
 
     /// Adds the URLs in one list or sitemap.
@@ -119,7 +192,8 @@ impl Loader<'_> {
         Ok(())
     }
 
-    /// Follows the child sitemaps of an index.
+    /// Follows the child sitemaps of an index: fetched [`PARALLEL`] at a
+    /// time, read in order, within `--max-sitemaps`.
     fn index(&mut self, children: Vec<String>, base: Option<&Url>, depth: u32) {
         if depth >= MAX_DEPTH {
             tracing::warn!(
@@ -128,30 +202,97 @@ impl Loader<'_> {
             );
             return;
         }
-        for child in children {
-            if self.full() {
-                return;
+        let mut children = children.iter().map(|c| resolve(c, base)).peekable();
+        while children.peek().is_some() && !self.full() {
+            let mut batch = Vec::with_capacity(PARALLEL);
+            for child in children.by_ref() {
+                if self.sitemaps >= self.caps.max_sitemaps {
+                    self.skip_sitemap(child);
+                } else if !self.seen.insert(child.clone()) {
+                    tracing::warn!("sitemap {child} listed twice: read once");
+                } else {
+                    self.sitemaps += 1;
+                    batch.push(child);
+                    if batch.len() == PARALLEL {
+                        break;
+                    }
+                }
             }
-            let child = resolve(&child, base);
-            if self.seen.contains(&child) {
-                tracing::warn!("sitemap {child} listed twice: read once");
-                continue;
+            let fetched = self.fetch_all(&batch);
+            let mut unread = fetched.len();
+            for (child, fetched) in fetched {
+                if self.full() {
+                    break;
+                }
+                unread -= 1;
+                let result =
+                    fetched.and_then(|(url, bytes)| self.document(&bytes, Some(&url), depth + 1));
+                if let Err(e) = result {
+                    tracing::warn!("skipping child sitemap {child}: {e}");
+                }
             }
-            tracing::debug!("reading child sitemap {child}");
-            let result = self
-                .fetch(&child)
-                .and_then(|(url, bytes)| self.document(&bytes, Some(&url), depth + 1));
-            if let Err(e) = result {
-                tracing::warn!("skipping child sitemap {child}: {e}");
-            }
+            self.unread(unread);
         }
+        let rest = children.count();
+        self.unread(rest);
+    }
+
+    /// Counts child sitemaps left unread because `--max-urls` was reached.
+    fn unread(&mut self, n: usize) {
+        if self.full() && self.capped() {
+            self.skipped_urls.1 += n;
+        }
+    }
+
+    /// Fetches `urls` at once, one thread each: their results in order.
+    fn fetch_all<'u>(&self, urls: &'u [String]) -> Vec<(&'u String, Fetched)> {
+        let client = self.client;
+        std::thread::scope(|scope| {
+            let fetches: Vec<_> = urls
+                .iter()
+                .map(|url| {
+                    tracing::debug!("reading child sitemap {url}");
+                    (url, scope.spawn(move || fetch(client, url)))
+                })
+                .collect();
+            fetches
+                .into_iter()
+                .map(|(url, fetch)| {
+                    let fetched = fetch
+                        .join()
+                        .unwrap_or_else(|_| Err(format!("cannot fetch {url}: the fetch panicked")));
+                    (url, fetched)
+                })
+                .collect()
+        })
+    }
+
+    fn skip_sitemap(&mut self, child: String) {
+        let (n, first) = &mut self.skipped_sitemaps;
+        *n += 1;
+        first.get_or_insert(child);
     }
 
     fn push(&mut self, url: String) {
         if !self.full() {
             self.urls.push(url);
+        } else if self.capped() {
+            self.skipped_urls.0 += 1;
         }
     }
+}
+
+/// A fetched list or sitemap: its final URL (the base for relative
+/// locations) and its bytes; or why not.
+type Fetched = std::result::Result<(Url, Vec<u8>), String>;
+
+/// Fetches a list or sitemap (see [`Fetched`]).
+fn fetch(client: &Client, url: &str) -> Fetched {
+    let (final_url, bytes) = client
+        .document(url, MAX_DOCUMENT)
+        .map_err(|e| format!("cannot fetch {url}: {e}"))?;
+    let base = Url::parse(&final_url).map_err(|e| format!("bad URL {final_url}: {e}"))?;
+    Ok((base, bytes))
 }
 
 /// `loc` made absolute against `base`; as written when it cannot be.
@@ -210,20 +351,14 @@ fn read_local(source: &str) -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{gunzip, resolve, Client, Loader};
-    use std::collections::HashSet;
+    use super::{gunzip, resolve, Caps, Client, Loader};
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sitemaps");
 
     /// The URLs in `bytes`, read as a local file (nothing is fetched).
     fn local(bytes: &[u8]) -> Vec<String> {
         let client = Client::new(Default::default()).unwrap();
-        let mut loader = Loader {
-            client: &client,
-            limit: usize::MAX,
-            urls: Vec::new(),
-            seen: HashSet::new(),
-        };
+        let mut loader = Loader::new(&client, Caps::default());
         loader.document(bytes, None, 0).unwrap();
         loader.urls
     }

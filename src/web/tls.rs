@@ -21,6 +21,10 @@ pub struct Roots {
     pub warnings: Vec<String>,
 }
 
+/// The most bytes `--cacert` reads: 16 MiB (the whole Mozilla bundle is
+/// about 200 KiB).
+pub const MAX_CACERT: u64 = 16 << 20;
+
 /// The system store plus `cacert` (a PEM file with one or more
 /// certificates). A `cacert` that cannot be read or holds no certificate
 /// is an error naming it.
@@ -43,12 +47,8 @@ pub fn roots(cacert: Option<&str>) -> Result<Roots, String> {
     }
     let mut extra = 0;
     if let Some(path) = cacert {
-        let pem = std::fs::read(path).map_err(|e| {
-            format!(
-                "cannot read --cacert {path}: {}",
-                mproc::error::io_message(&e)
-            )
-        })?;
+        let pem = mproc::bounded::read_file("--cacert", std::path::Path::new(path), MAX_CACERT)
+            .map_err(|e| e.to_string())?;
         for item in ureq::tls::parse_pem(&pem) {
             match item {
                 Ok(PemItem::Certificate(c)) => {

@@ -47,10 +47,20 @@ pub fn parse_hosts(spec: &str) -> Result<Vec<HostSlots>> {
     Ok(list)
 }
 
-/// Reads a host file: one entry per line as in `--hosts`, `#` comments.
+/// The most bytes a host file may hold: 1 MiB, some 50,000 hosts.
+pub const MAX_HOSTFILE: u64 = 1 << 20;
+
+/// Reads a host file: one entry per line as in `--hosts`, `#` comments; at
+/// most [`MAX_HOSTFILE`] bytes of UTF-8.
 pub fn read_hostfile(path: &Path) -> Result<Vec<HostSlots>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("cannot read --hostfile {}", path.display()), e))?;
+    let bytes = crate::bounded::read_file("--hostfile", path, MAX_HOSTFILE)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::usage(format!(
+            "--hostfile {} is not UTF-8 text (byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     let mut list = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();

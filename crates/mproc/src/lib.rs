@@ -88,6 +88,7 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("mproc runs on Linux only: it uses prctl(PR_SET_PDEATHSIG), /proc and cgroups");
 
+pub mod bounded;
 mod child;
 mod connection;
 pub mod cpu;

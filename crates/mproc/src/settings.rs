@@ -20,6 +20,15 @@ use crate::{Outcome, Serial};
 /// machine runs out of those long before it runs faster.
 pub const MAX_PROCESSES: usize = 4096;
 
+/// The most items one worker runs at once ([`PoolSettings::concurrency`]).
+/// Each is a thread with its own stack in the worker, and each holds at
+/// least one descriptor while it runs (a connection, a command's pipes):
+/// past 1024, the default soft limit on open descriptors
+/// (`RLIMIT_NOFILE`), items fail for want of descriptors rather than run
+/// sooner, and a few such workers exhaust the kernel's process table
+/// (`pid_max`, 32768 by default, counts threads).
+pub const MAX_CONCURRENCY: u32 = 1024;
+
 /// Every setting of a pool; build with [`Pool::builder`] and start with
 /// [`build`](PoolSettings::build).
 #[derive(Debug, Clone)]
@@ -43,7 +52,8 @@ pub struct PoolSettings {
     pub retry_errors: bool,
     /// Stop dispatching after the first item that is not ok.
     pub halt_on_error: bool,
-    /// Items run at once inside each worker, on threads (default 1).
+    /// Items run at once inside each worker, on threads (default 1, at
+    /// most [`MAX_CONCURRENCY`]).
     pub concurrency: u32,
     /// Largest result frame accepted from a worker, in bytes (default 64 MiB).
     pub max_frame: usize,
@@ -172,8 +182,16 @@ impl PoolSettings {
     }
 
     /// How many workers these settings start: the hosts' counts, else
-    /// `processes`, else the usable CPUs. Checked against [`MAX_PROCESSES`].
+    /// `processes`, else the usable CPUs. Checked against [`MAX_PROCESSES`],
+    /// and the concurrency against [`MAX_CONCURRENCY`], before any worker
+    /// starts.
     pub fn worker_count(&self) -> Result<usize> {
+        if self.concurrency > MAX_CONCURRENCY {
+            return Err(Error::usage(format!(
+                "a concurrency of {} is over the limit of {MAX_CONCURRENCY} items at once per worker",
+                self.concurrency
+            )));
+        }
         let n = if self.placement.hosts.is_empty() {
             match self.processes {
                 Some(0) => return Err(Error::usage("a pool needs at least 1 process")),

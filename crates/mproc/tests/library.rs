@@ -244,3 +244,39 @@ fn serial_runs_the_same_job_in_this_process() {
     assert_eq!(results[1].attempts, 2);
     assert_eq!(results[1].outcome, Outcome::Failed("y".into()));
 }
+
+/// An input larger than a worker accepts fails in the parent with its size
+/// and the limit, and no worker is harmed: the next item runs in the same
+/// worker.
+#[test]
+fn an_input_over_the_frame_limit_fails_in_the_parent_naming_size_and_limit() {
+    let pool = Pool::builder().processes(1).chunksize(3).build().unwrap();
+    let huge = format!("ok:{}", "x".repeat(mproc::protocol::DECODE_LIMIT));
+    let results = pool.map(&Chaos, vec!["ok:a".to_string(), huge, "ok:b".to_string()]);
+    assert_eq!(results[0].outcome, Outcome::Ok("a".to_string()));
+    assert_eq!(results[2].outcome, Outcome::Ok("b".to_string()));
+    assert_eq!(results[0].pid, results[2].pid, "one worker ran both");
+    let Outcome::Failed(why) = &results[1].outcome else {
+        panic!("{:?}", results[1].outcome.kind());
+    };
+    let size = mproc::protocol::DECODE_LIMIT + 3 + 5; // the text and its length (varint)
+    assert!(
+        why.starts_with(&format!(
+            "input of {size} bytes once encoded is over the limit of "
+        )),
+        "{why}"
+    );
+    assert!(why.ends_with(" bytes a worker accepts"), "{why}");
+}
+
+/// Inputs that each fit a request to a worker, but not together, go in
+/// requests of their own: the worker sees (and here rejects) each one.
+#[test]
+fn inputs_that_fit_alone_but_not_together_are_sent_apart() {
+    let pool = Pool::builder().processes(1).chunksize(2).build().unwrap();
+    let big = || format!("big:{}", "x".repeat(mproc::protocol::DECODE_LIMIT / 2 + 1));
+    let results = pool.map(&Chaos, vec![big(), big()]);
+    for r in &results {
+        assert_eq!(r.outcome, Outcome::Failed("unknown action big".to_string()));
+    }
+}

@@ -108,11 +108,15 @@ fn sniff(path: &Path, zip_error: bool) -> Option<String> {
 }
 
 /// True for an OLE2 file holding an Office encryption stream: what Excel
-/// writes for a workbook with an open password.
+/// writes for a workbook with an open password. Reads at most the first
+/// [`MAX_INFLATED`](super::open::MAX_INFLATED) bytes.
 fn encrypted(path: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path)
+        .and_then(|f| f.take(super::open::MAX_INFLATED).read_to_end(&mut bytes));
+    if read.is_err() {
         return false;
-    };
+    }
     // The directory names its streams in UTF-16LE.
     let name: Vec<u8> = "EncryptionInfo"
         .encode_utf16()

@@ -12,7 +12,7 @@ mod imap;
 pub(crate) mod scheduler;
 pub(crate) mod task;
 
-pub use crate::settings::MAX_PROCESSES;
+pub use crate::settings::{MAX_CONCURRENCY, MAX_PROCESSES};
 pub use async_result::AsyncResult;
 pub use imap::IMap;
 
@@ -425,12 +425,23 @@ impl<'b> Chunks<'b> {
         let chunk = self
             .current
             .get_or_insert_with(|| Chunk::new(Arc::clone(self.batch), index));
+        let at = chunk.inputs.len();
         if chunk.push(input).is_err() {
             if let Some(c) = self.current.take() {
                 self.close(c);
             }
             return;
         }
+        // An input that fits a request to a worker, but not with the rest
+        // of its chunk, starts the next chunk.
+        if let Some(last) = chunk.split_if_over(at) {
+            if let Some(c) = self.current.replace(last) {
+                self.close(c);
+            }
+        }
+        let Some(chunk) = self.current.as_ref() else {
+            return;
+        };
         if chunk.count() >= self.size {
             if let Some(c) = self.current.take() {
                 self.close(c);

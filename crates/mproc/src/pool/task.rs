@@ -20,6 +20,21 @@ use crate::error::Result;
 use crate::outcome::{Attempt, ItemResult, Outcome};
 use crate::protocol::{self, Request};
 
+/// The most bytes of encoded inputs one request to a worker carries: what
+/// a worker decodes ([`protocol::DECODE_LIMIT`]), less room for the
+/// request's own fields.
+pub(crate) const MAX_REQUEST_INPUTS: usize = protocol::DECODE_LIMIT - 4096;
+
+/// Why an input of `len` encoded bytes cannot go to any worker, if it
+/// cannot: such an item fails in the parent, before a worker sees it.
+fn over_request_limit(len: usize) -> Option<String> {
+    (len > MAX_REQUEST_INPUTS).then(|| {
+        format!(
+            "input of {len} bytes once encoded is over the limit of {MAX_REQUEST_INPUTS} bytes a worker accepts"
+        )
+    })
+}
+
 /// A job as the scheduler sends it: a key, its name and its encoded value.
 #[derive(Debug)]
 pub(crate) struct JobSpec {
@@ -131,15 +146,20 @@ impl Chunk {
     /// reported failed at once (ending this chunk: the next item starts a
     /// new one) and `Err` gives the chunk back.
     pub(crate) fn push<T: serde::Serialize>(&mut self, input: &T) -> std::result::Result<(), ()> {
-        match protocol::encode_into(input, &mut self.inputs) {
-            Ok(()) if self.inputs.len() <= u32::MAX as usize => {
+        let start = self.inputs.len();
+        let result = protocol::encode_into(input, &mut self.inputs);
+        let oversized = over_request_limit(self.inputs.len() - start);
+        match result {
+            Ok(()) if oversized.is_none() && self.inputs.len() <= u32::MAX as usize => {
                 self.ends.push(self.inputs.len() as u32);
                 Ok(())
             }
             result => {
-                let why = match result {
-                    Err(e) => format!("cannot encode input: {e}"),
-                    Ok(()) => "cannot encode input: chunk over 4 GiB".to_string(),
+                self.inputs.truncate(start);
+                let why = match (result, oversized) {
+                    (Err(e), _) => format!("cannot encode input: {e}"),
+                    (Ok(()), Some(why)) => why,
+                    (Ok(()), None) => "cannot encode input: chunk over 4 GiB".to_string(),
                 };
                 let index = self.first + self.count();
                 send(
@@ -155,6 +175,20 @@ impl Chunk {
                 Err(())
             }
         }
+    }
+
+    /// When the inputs no longer fit one request to a worker, moves the
+    /// last item (whose input starts at byte `at`) into a chunk of its own
+    /// and returns it.
+    pub(crate) fn split_if_over(&mut self, at: usize) -> Option<Chunk> {
+        if self.count() < 2 || self.inputs.len() <= MAX_REQUEST_INPUTS {
+            return None;
+        }
+        let mut last = Chunk::new(Arc::clone(&self.batch), self.first + self.count() - 1);
+        last.inputs = self.inputs.split_off(at);
+        last.ends.push(last.inputs.len() as u32);
+        self.ends.pop();
+        Some(last)
     }
 
     /// Items in the chunk.

@@ -157,8 +157,10 @@ impl WorkerCommand {
                 if nix::unistd::getppid() != parent {
                     let _ = signal::raise(death);
                 }
-                // Ctrl-C reaches the whole foreground group; the parent decides.
+                // Ctrl-C and a terminal's hangup reach the whole foreground
+                // group; the parent decides.
                 let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
+                let _ = signal::signal(Signal::SIGHUP, SigHandler::SigIgn);
                 if let Some(fd) = page {
                     let target = crate::progress::CHILD_FD;
                     // dup2 leaves close-on-exec off on the copy; on the

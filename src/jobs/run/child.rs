@@ -215,11 +215,11 @@ pub fn run(
     })
 }
 
-/// A worker ignores SIGINT (the parent decides), and an ignored signal
-/// stays ignored across `exec`: commands would inherit that. A handler
-/// that does nothing ignores it just as well here, and `exec` resets it
-/// to the default. Only an ignored SIGINT is replaced (never a parent's
-/// own handler, with `--serial`).
+/// A worker ignores SIGINT and SIGHUP (the parent decides), and an
+/// ignored signal stays ignored across `exec`: commands would inherit that.
+/// A handler that does nothing ignores it just as well here, and `exec`
+/// resets it to the default. Only an ignored signal is replaced (never a
+/// parent's own handler, with `--serial`).
 fn unignore_sigint() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     extern "C" fn nothing(_: nix::libc::c_int) {}
@@ -230,12 +230,14 @@ fn unignore_sigint() {
             SaFlags::SA_RESTART,
             SigSet::empty(),
         );
-        // SAFETY: installs a handler that does nothing (async-signal-safe
-        // trivially), and only to put back an ignored disposition.
-        unsafe {
-            if let Ok(old) = sigaction(Signal::SIGINT, &handler) {
-                if old.handler() != SigHandler::SigIgn {
-                    let _ = sigaction(Signal::SIGINT, &old);
+        for signal in [Signal::SIGINT, Signal::SIGHUP] {
+            // SAFETY: installs a handler that does nothing (async-signal-safe
+            // trivially), and only to put back an ignored disposition.
+            unsafe {
+                if let Ok(old) = sigaction(signal, &handler) {
+                    if old.handler() != SigHandler::SigIgn {
+                        let _ = sigaction(signal, &old);
+                    }
                 }
             }
         }

@@ -277,6 +277,7 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     // SAFETY: setting a signal to SIG_IGN installs no handler code.
     unsafe {
         let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
+        let _ = signal::signal(Signal::SIGHUP, SigHandler::SigIgn);
     }
     // The death signal is set by the parent for a local worker (see
     // `child.rs`). Behind a launcher the parent may be a launcher's

@@ -37,6 +37,7 @@ pub mod text;
 #[cfg(feature = "timeline")]
 pub mod timeline;
 pub mod trace;
+mod units;
 #[cfg(feature = "fetch")]
 pub mod web;
 

@@ -5,8 +5,31 @@ use std::path::PathBuf;
 
 use mproc::PoolSettings;
 
-use crate::jobs::Call;
 use crate::logging::LogOptions;
+
+/// How a command ended, as the process exit code: 0 all ok, 1 some items
+/// not ok. (Errors, exit 2, are `Err`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status(pub u8);
+
+impl Status {
+    /// Every item ok.
+    pub const OK: Status = Status(0);
+    /// Some item not ok.
+    pub const SOME_FAILED: Status = Status(1);
+}
+
+/// A job's parsed arguments, ready to run with a pool command's settings:
+/// the one value of a parsed command line that is not plain data. The job
+/// table makes it (`jobs::Args`); `commands` runs it.
+pub trait Call: Send + std::fmt::Debug {
+    /// The job's name.
+    fn name(&self) -> &'static str;
+    /// Plans the job, runs it and prints its results.
+    fn run(self: Box<Self>, command: &PoolCommand) -> mproc::Result<Status>;
+    /// The arguments, as `jobs::Args<J>`, for a test to look at.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
 
 /// A parsed command line.
 #[derive(Debug)]

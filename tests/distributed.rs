@@ -243,7 +243,7 @@ fn another_version_behind_a_launcher_is_named_by_host() {
     );
     assert!(
         r.stderr
-            .contains(&format!("this mproc speaks {}", mproc::protocol::VERSION)),
+            .contains(&format!("this mproc speaks {}", mproc::PROTOCOL_VERSION)),
         "{}",
         r.stderr
     );

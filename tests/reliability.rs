@@ -393,7 +393,7 @@ fn hostile_frames_are_crashed_workers_with_a_clear_message() {
     for (name, bytes, needle) in cases {
         let dir = temp_dir("hostile");
         let script = dir.join("fake-worker");
-        fake_worker(&script, mproc::protocol::VERSION, Some(bytes));
+        fake_worker(&script, mproc::PROTOCOL_VERSION, Some(bytes));
         let pool = mproc::Pool::builder()
             .processes(1)
             .program(&script)

@@ -12,6 +12,7 @@ mod excel_limits;
 mod fetch;
 mod fetch_limits;
 mod hangup;
+mod layers;
 mod limits;
 mod load;
 mod names;

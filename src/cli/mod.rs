@@ -3,7 +3,6 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{
     ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
@@ -14,6 +13,7 @@ use mproc::error::{Error, Result};
 use crate::generate::excel::ExcelSpec;
 use crate::logging::{LogFormat, LogOptions};
 use crate::options::{Command, GenCommand, Invocation, ProcessDemo};
+pub(crate) use crate::units::seconds;
 #[cfg(feature = "fetch")]
 use crate::web::DemoOptions;
 
@@ -311,20 +311,6 @@ fn processes(s: &str) -> std::result::Result<usize, String> {
     Ok(n)
 }
 
-/// The longest time limit a flag takes: a year.
-const MAX_SECONDS: f64 = 366.0 * 24.0 * 3600.0;
-
-/// A positive number of seconds, at most [`MAX_SECONDS`].
-pub(crate) fn seconds(s: &str) -> std::result::Result<Duration, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= MAX_SECONDS => Ok(Duration::from_secs_f64(v)),
-        Ok(v) if v > MAX_SECONDS => Err(format!(
-            "'{s}' seconds is over the limit of {MAX_SECONDS} (a year)"
-        )),
-        _ => Err(format!("'{s}' is not a positive number of seconds")),
-    }
-}
-
 impl Cli {
     fn into_invocation(self, matches: &ArgMatches) -> Result<Invocation> {
         let filter = if self.quiet {
@@ -369,7 +355,7 @@ impl Cli {
             #[cfg(feature = "fetch")]
             Sub::ServeDemo(args) => Command::ServeDemo(DemoOptions {
                 port: args.port,
-                latency: Duration::from_millis(args.latency_ms),
+                latency: std::time::Duration::from_millis(args.latency_ms),
                 pages: args.pages,
             }),
             Sub::Gen(GenSub::Text {

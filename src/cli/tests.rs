@@ -114,7 +114,7 @@ fn fetch_is_a_pool_command_with_io_defaults() {
     assert_eq!(p.settings.processes, None);
     let f = args::<jobs::Fetch>(job.as_ref());
     assert_eq!((f.source.as_str(), f.limit), ("urls.txt", Some(5)));
-    assert_eq!(f.request_timeout, Duration::from_millis(500));
+    assert_eq!(f.request_timeout, std::time::Duration::from_millis(500));
     assert_eq!(f.connect_timeout, Limits::default().connect_timeout);
     assert_eq!(f.max_bytes, Limits::default().max_bytes);
     assert_eq!(f.max_redirects, Limits::default().max_redirects);
@@ -148,7 +148,7 @@ fn serve_demo_parses_into_plain_values() {
     };
     assert_eq!(
         (d.port, d.latency, d.pages),
-        (0, Duration::from_millis(5), 100)
+        (0, std::time::Duration::from_millis(5), 100)
     );
 }
 

@@ -1,5 +1,6 @@
 //! Running a parsed [`Command`]: one file per command.
 
+mod call;
 mod cpu_count;
 mod gen;
 #[cfg(feature = "excel")]
@@ -15,17 +16,7 @@ use mproc::WORKER_EXIT_ERROR;
 
 use crate::options::Command;
 
-/// How a command ended, as the process exit code: 0 all ok, 1 some items
-/// not ok. (Errors, exit 2, are `Err`.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Status(pub u8);
-
-impl Status {
-    /// Every item ok.
-    pub const OK: Status = Status(0);
-    /// Some item not ok.
-    pub const SOME_FAILED: Status = Status(1);
-}
+pub use crate::options::Status;
 
 /// Runs `command`.
 pub fn execute(command: Command) -> Result<Status> {

@@ -240,90 +240,97 @@ impl Builtin for Analyze {
             .iter()
             .map(|f| crate::report::escaped(&f.0.display().to_string()))
             .collect();
-        let results = run.results;
-        let totals = AnalyzeTotals::of(results);
-        let total = &totals.counts;
-        let name_width = names
-            .iter()
-            .map(|n| n.chars().count())
-            .chain([5])
-            .max()
-            .unwrap_or(5);
-        let show_invalid = total.invalid > 0;
-        let width = total
-            .digit_counts
-            .iter()
-            .map(|n| n.to_string().len())
-            .max()
-            .unwrap_or(1);
-        let invalid_width = total.invalid.to_string().len().max("invalid".len());
-        let row = |s: &mut String, name: &str, cells: &[String], invalid: &str| {
-            let _ = write!(s, "{name:<name_width$}");
-            for cell in cells {
-                let _ = write!(s, " {cell:>width$}");
-            }
-            if show_invalid {
-                let _ = write!(s, " {invalid:>invalid_width$}");
-            }
-            s.push('\n');
-        };
-        let numbers = |counts: &[u64; 10]| counts.map(|n| n.to_string());
-        let mut s = String::new();
-        row(
-            &mut s,
-            "file",
-            &std::array::from_fn::<_, 10, _>(|d| d.to_string()),
-            "invalid",
-        );
-        for r in results {
-            let name = names.get(r.index).map_or("?", String::as_str);
-            match r.outcome.as_ok() {
-                Some(c) => row(
-                    &mut s,
-                    name,
-                    &numbers(&c.digit_counts),
-                    &c.invalid.to_string(),
-                ),
-                None => row(&mut s, name, &["-"; 10].map(String::from), "-"),
-            }
-        }
-        row(
-            &mut s,
-            "TOTAL",
-            &numbers(&total.digit_counts),
-            &total.invalid.to_string(),
-        );
-        let failed = totals.not_analyzed;
+        let totals = AnalyzeTotals::of(run.results);
+        let mut s = digit_table(&names, run.results, &totals.counts);
         s.push('\n');
-        let lines = [
-            ("files", totals.files),
-            ("chars", total.chars),
-            ("bytes", total.bytes),
-            ("lines", total.lines),
-            ("digits", total.digits),
-            ("letters", total.letters),
-            ("spaces", total.spaces),
-            ("other", total.other),
-            ("invalid", total.invalid),
-        ];
-        let value_width = lines
-            .iter()
-            .map(|(_, n)| n.to_string().len())
-            .max()
-            .unwrap_or(1);
-        for (label, n) in lines {
-            let _ = write!(s, "{label:<8}{n:>value_width$}");
-            if label == "files" && failed > 0 {
-                let _ = write!(s, " ({failed} not analyzed)");
-            }
-            s.push('\n');
-        }
+        s.push_str(&summary(&totals));
         s
     }
 
     fn totals() -> Option<Box<dyn Totals<TextCounts>>> {
         Some(Box::<AnalyzeTotals>::default())
     }
+}
+
+/// One row per file with how many of each ASCII digit it has (`-` for a
+/// file that was not analyzed), then the TOTAL row; an `invalid` column
+/// when some file had undecodable bytes.
+fn digit_table(names: &[String], results: &[ItemResult<TextCounts>], total: &TextCounts) -> String {
+    let name_width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .chain([5])
+        .max()
+        .unwrap_or(5);
+    let show_invalid = total.invalid > 0;
+    let width = total
+        .digit_counts
+        .iter()
+        .map(|n| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let invalid_width = total.invalid.to_string().len().max("invalid".len());
+    let row = |s: &mut String, name: &str, cells: &[String], invalid: &str| {
+        let _ = write!(s, "{name:<name_width$}");
+        for cell in cells {
+            let _ = write!(s, " {cell:>width$}");
+        }
+        if show_invalid {
+            let _ = write!(s, " {invalid:>invalid_width$}");
+        }
+        s.push('\n');
+    };
+    let numbers = |counts: &[u64; 10]| counts.map(|n| n.to_string());
+    let mut s = String::new();
+    let header = std::array::from_fn::<_, 10, _>(|d| d.to_string());
+    row(&mut s, "file", &header, "invalid");
+    for r in results {
+        let name = names.get(r.index).map_or("?", String::as_str);
+        match r.outcome.as_ok() {
+            Some(c) => row(
+                &mut s,
+                name,
+                &numbers(&c.digit_counts),
+                &c.invalid.to_string(),
+            ),
+            None => row(&mut s, name, &["-"; 10].map(String::from), "-"),
+        }
+    }
+    let invalid = total.invalid.to_string();
+    row(&mut s, "TOTAL", &numbers(&total.digit_counts), &invalid);
+    s
+}
+
+/// The totals of the other counts, one per line, and how many files were
+/// not analyzed.
+fn summary(totals: &AnalyzeTotals) -> String {
+    let total = &totals.counts;
+    let failed = totals.not_analyzed;
+    let lines = [
+        ("files", totals.files),
+        ("chars", total.chars),
+        ("bytes", total.bytes),
+        ("lines", total.lines),
+        ("digits", total.digits),
+        ("letters", total.letters),
+        ("spaces", total.spaces),
+        ("other", total.other),
+        ("invalid", total.invalid),
+    ];
+    let value_width = lines
+        .iter()
+        .map(|(_, n)| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let mut s = String::new();
+    for (label, n) in lines {
+        let _ = write!(s, "{label:<8}{n:>value_width$}");
+        if label == "files" && failed > 0 {
+            let _ = write!(s, " ({failed} not analyzed)");
+        }
+        s.push('\n');
+    }
+    s
 }
 
 /// The run's totals: the report's TOTAL row (`digit_counts`) and the

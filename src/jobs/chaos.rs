@@ -79,44 +79,10 @@ impl Job for Chaos {
             "abort" => std::process::abort(),
             "segv" => raise(nix::sys::signal::Signal::SIGSEGV),
             "kill" => raise(nix::sys::signal::Signal::SIGKILL),
-            "hang" => {
-                if !arg.is_empty() {
-                    let tmp = format!("{arg}.tmp");
-                    std::fs::write(&tmp, std::process::id().to_string())?;
-                    std::fs::rename(&tmp, arg)?;
-                }
-                loop {
-                    std::thread::sleep(Duration::from_secs(3600));
-                }
-            }
-            "wait" => {
-                let path = std::path::Path::new(arg);
-                let end = std::time::Instant::now() + WAIT_LIMIT;
-                while !path.exists() {
-                    if std::time::Instant::now() >= end {
-                        return Err(format!("{arg} did not appear within 60 s").into());
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                format!("{arg} appeared")
-            }
-            "print" | "eprint" => {
-                let n = number()? as usize;
-                let line = "x".repeat(99) + "\n";
-                let mut left = n;
-                let mut out: Box<dyn Write> = if name == "print" {
-                    Box::new(std::io::stdout().lock())
-                } else {
-                    Box::new(std::io::stderr().lock())
-                };
-                while left > 0 {
-                    let take = left.min(line.len());
-                    out.write_all(&line.as_bytes()[line.len() - take..])?;
-                    left -= take;
-                }
-                out.flush()?;
-                format!("printed {}", crate::report::count(n as u64, "byte"))
-            }
+            "hang" => hang(arg)?,
+            "wait" => wait_for(arg)?,
+            "print" => print(number()? as usize, std::io::stdout().lock())?,
+            "eprint" => print(number()? as usize, std::io::stderr().lock())?,
             "log" => {
                 tracing::info!("{arg}");
                 arg.to_string()
@@ -141,6 +107,48 @@ impl Job for Chaos {
             value,
         })
     }
+}
+
+/// `hang:FILE`: writes this pid to FILE (whole, by a rename), then sleeps
+/// for ever.
+fn hang(file: &str) -> std::io::Result<String> {
+    if !file.is_empty() {
+        let tmp = format!("{file}.tmp");
+        std::fs::write(&tmp, std::process::id().to_string())?;
+        std::fs::rename(&tmp, file)?;
+    }
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// `wait:FILE`: returns once FILE exists, or fails after [`WAIT_LIMIT`].
+fn wait_for(file: &str) -> Result<String, JobError> {
+    let path = std::path::Path::new(file);
+    let end = std::time::Instant::now() + WAIT_LIMIT;
+    while !path.exists() {
+        if std::time::Instant::now() >= end {
+            return Err(format!("{file} did not appear within 60 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(format!("{file} appeared"))
+}
+
+/// `print:N`, `eprint:N`: writes N bytes of 100-byte lines to `out`.
+fn print(n: usize, mut out: impl Write) -> std::io::Result<String> {
+    let line = "x".repeat(99) + "\n";
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(line.len());
+        out.write_all(&line.as_bytes()[line.len() - take..])?;
+        left -= take;
+    }
+    out.flush()?;
+    Ok(format!(
+        "printed {}",
+        crate::report::count(n as u64, "byte")
+    ))
 }
 
 fn raise(sig: nix::sys::signal::Signal) -> ! {

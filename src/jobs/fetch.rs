@@ -101,10 +101,10 @@ pub struct FetchArgs {
     #[arg(long, value_name = "N", default_value_t = crate::web::source::MAX_URLS)]
     pub max_urls: usize,
     /// Seconds to resolve a host name, and again to connect (TLS included).
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = crate::cli::seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = crate::units::seconds)]
     pub connect_timeout: Duration,
     /// Seconds for a whole request: connecting, redirects and reading.
-    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = crate::cli::seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = crate::units::seconds)]
     pub request_timeout: Duration,
     /// Redirects to follow before failing with too_many_redirects.
     #[arg(long, value_name = "N", default_value = "10")]

@@ -142,7 +142,7 @@ pub struct LoadArgs {
     pub total: u64,
     /// Each share draws for SECONDS instead (e.g. 30, to watch every CPU
     /// busy in `top`); at most a year.
-    #[arg(long, value_name = "SECONDS", conflicts_with = "total", value_parser = crate::cli::seconds)]
+    #[arg(long, value_name = "SECONDS", conflicts_with = "total", value_parser = crate::units::seconds)]
     pub seconds: Option<Duration>,
     /// Random seed.
     #[arg(long, default_value = "1")]

@@ -12,9 +12,9 @@ use std::marker::PhantomData;
 
 use mproc::{ItemResult, Job, Registry, Result};
 
-use crate::commands::Status;
 pub use crate::inputs::Inputs;
-use crate::options::{OutputFormat, PoolCommand};
+pub use crate::options::Call;
+use crate::options::OutputFormat;
 use crate::report::Summary;
 
 pub mod analyze;
@@ -184,16 +184,6 @@ pub trait Entry: Sync {
     fn parse(&self, matches: &clap::ArgMatches) -> std::result::Result<Box<dyn Call>, clap::Error>;
 }
 
-/// A job's parsed arguments, ready to run with a pool command's settings.
-pub trait Call: Send + std::fmt::Debug {
-    /// The job's name.
-    fn name(&self) -> &'static str;
-    /// Plans the job, runs it and prints its results.
-    fn run(self: Box<Self>, command: &PoolCommand) -> Result<Status>;
-    /// The arguments, as [`Args<J>`](Args), for a test to look at.
-    fn as_any(&self) -> &dyn std::any::Any;
-}
-
 /// The table entry of job `J`.
 pub struct Of<J>(PhantomData<fn() -> J>);
 
@@ -227,19 +217,5 @@ pub struct Args<J: Builtin>(pub J::Args);
 impl<J: Builtin> std::fmt::Debug for Args<J> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} job", J::NAME)
-    }
-}
-
-impl<J: Builtin> Call for Args<J> {
-    fn name(&self) -> &'static str {
-        J::NAME
-    }
-
-    fn run(self: Box<Self>, command: &PoolCommand) -> Result<Status> {
-        crate::commands::pool::run::<J>(self.0, command)
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }

@@ -7,7 +7,7 @@
 //! [`Client::document`] reads a whole body (a sitemap). Neither logs; a
 //! failure is a [`FetchError`]. The one retry is curl's: a request that
 //! met a pooled connection the server had just closed is sent once more
-//! on a new connection ([`reuse`](super::reuse)).
+//! on a new connection (`web/reuse.rs`).
 //!
 //! Redirects are followed here, not in ureq, so that each step is
 //! checked: only to http and https (anything else is `bad_redirect`,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::child::WorkerCommand;
 use crate::error::{Error, Result};
-use crate::settings::MAX_PROCESSES;
+use crate::limits::MAX_PROCESSES;
 pub use slurm::SlurmAllocation;
 
 /// A number of workers on one host (`None`: this machine).

@@ -97,12 +97,20 @@ mod failure;
 mod file_path;
 pub mod hosts;
 mod job;
+mod limits;
 pub mod log_bridge;
 mod outcome;
 pub mod pool;
 mod process;
 mod progress;
+// The wire format is private: job authors see serde types, never frames.
+// The fuzz target reaches it through the `fuzz-internals` feature; nothing
+// else may.
+#[cfg(feature = "fuzz-internals")]
+#[doc(hidden)]
 pub mod protocol;
+#[cfg(not(feature = "fuzz-internals"))]
+mod protocol;
 mod registry;
 mod serial;
 mod settings;
@@ -120,6 +128,10 @@ pub use job::{Job, JobError};
 pub use outcome::{values, Attempt, Attempts, Exit, ItemResult, Outcome, OutcomeKind};
 pub use pool::{AsyncResult, IMap, Pool, Stopper};
 pub use process::Process;
+/// The worker protocol's version, which a worker announces in its handshake,
+/// and the most bytes one decoded payload (an input, an output, a job) may
+/// take: see `docs/PROTOCOL.md`.
+pub use protocol::{DECODE_LIMIT, VERSION as PROTOCOL_VERSION};
 pub use registry::Registry;
 pub use serde;
 pub use serial::Serial;

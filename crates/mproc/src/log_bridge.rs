@@ -1,7 +1,7 @@
 //! The log bridge: worker `tracing` events and printed lines, re-emitted in
 //! the parent.
 //!
-//! Worker events arrive as [`LogRecord`] frames and are re-emitted here
+//! Worker events arrive as `LogRecord` frames and are re-emitted here
 //! with `worker` (pool slot) and `pid` fields under [`WORKER_TARGET`]; a
 //! job's prints arrive through the worker's stderr and are re-emitted under
 //! [`OUTPUT_TARGET`]. Whatever subscriber the parent installed shows them

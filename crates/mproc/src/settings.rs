@@ -10,24 +10,10 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::hosts::Placement;
-use crate::pool::Pool;
+use crate::limits::{MAX_CONCURRENCY, MAX_PROCESSES};
 use crate::protocol;
 #[cfg(doc)]
-use crate::{Outcome, Serial};
-
-/// The most worker processes one pool starts. Each worker costs a process,
-/// three pipe threads in the parent and a few descriptors; past this the
-/// machine runs out of those long before it runs faster.
-pub const MAX_PROCESSES: usize = 4096;
-
-/// The most items one worker runs at once ([`PoolSettings::concurrency`]).
-/// Each is a thread with its own stack in the worker, and each holds at
-/// least one descriptor while it runs (a connection, a command's pipes):
-/// past 1024, the default soft limit on open descriptors
-/// (`RLIMIT_NOFILE`), items fail for want of descriptors rather than run
-/// sooner, and a few such workers exhaust the kernel's process table
-/// (`pid_max`, 32768 by default, counts threads).
-pub const MAX_CONCURRENCY: u32 = 1024;
+use crate::{Outcome, Pool, Serial};
 
 /// Every setting of a pool; build with [`Pool::builder`] and start with
 /// [`build`](PoolSettings::build).
@@ -174,11 +160,6 @@ impl PoolSettings {
     pub fn log_filter(mut self, directive: impl Into<String>) -> Self {
         self.log_filter = Some(directive.into());
         self
-    }
-
-    /// Starts the workers and waits for each one's handshake.
-    pub fn build(self) -> Result<Pool> {
-        Pool::start(self)
     }
 
     /// How many workers these settings start: the hosts' counts, else

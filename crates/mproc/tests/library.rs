@@ -192,7 +192,7 @@ fn another_protocol_version_is_named_in_the_error() {
     assert!(err.message().contains("version 99"), "{err}");
     assert!(
         err.message()
-            .contains(&format!("speaks {}", mproc::protocol::VERSION)),
+            .contains(&format!("speaks {}", mproc::PROTOCOL_VERSION)),
         "{err}"
     );
 }
@@ -251,7 +251,7 @@ fn serial_runs_the_same_job_in_this_process() {
 #[test]
 fn an_input_over_the_frame_limit_fails_in_the_parent_naming_size_and_limit() {
     let pool = Pool::builder().processes(1).chunksize(3).build().unwrap();
-    let huge = format!("ok:{}", "x".repeat(mproc::protocol::DECODE_LIMIT));
+    let huge = format!("ok:{}", "x".repeat(mproc::DECODE_LIMIT));
     let results = pool.map(&Chaos, vec!["ok:a".to_string(), huge, "ok:b".to_string()]);
     assert_eq!(results[0].outcome, Outcome::Ok("a".to_string()));
     assert_eq!(results[2].outcome, Outcome::Ok("b".to_string()));
@@ -259,7 +259,8 @@ fn an_input_over_the_frame_limit_fails_in_the_parent_naming_size_and_limit() {
     let Outcome::Failed(why) = &results[1].outcome else {
         panic!("{:?}", results[1].outcome.kind());
     };
-    let size = mproc::protocol::DECODE_LIMIT + 3 + 5; // the text and its length (varint)
+    let why = why.message();
+    let size = mproc::DECODE_LIMIT + 3 + 5; // the text and its length (varint)
     assert!(
         why.starts_with(&format!(
             "input of {size} bytes once encoded is over the limit of "
@@ -274,9 +275,9 @@ fn an_input_over_the_frame_limit_fails_in_the_parent_naming_size_and_limit() {
 #[test]
 fn inputs_that_fit_alone_but_not_together_are_sent_apart() {
     let pool = Pool::builder().processes(1).chunksize(2).build().unwrap();
-    let big = || format!("big:{}", "x".repeat(mproc::protocol::DECODE_LIMIT / 2 + 1));
+    let big = || format!("big:{}", "x".repeat(mproc::DECODE_LIMIT / 2 + 1));
     let results = pool.map(&Chaos, vec![big(), big()]);
     for r in &results {
-        assert_eq!(r.outcome, Outcome::Failed("unknown action big".to_string()));
+        assert_eq!(r.outcome, Outcome::Failed("unknown action big".into()));
     }
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use super::HostSlots;
 use crate::child::WorkerCommand;
 use crate::error::{Error, Result};
-use crate::settings::MAX_PROCESSES;
+use crate::limits::MAX_PROCESSES;
 
 /// The most node names a node list may expand to.
 const MAX_NODES: usize = 65_536;

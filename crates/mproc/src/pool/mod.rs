@@ -12,7 +12,7 @@ mod imap;
 pub(crate) mod scheduler;
 pub(crate) mod task;
 
-pub use crate::settings::{MAX_CONCURRENCY, MAX_PROCESSES};
+pub use crate::limits::{MAX_CONCURRENCY, MAX_PROCESSES};
 pub use async_result::AsyncResult;
 pub use imap::IMap;
 
@@ -132,6 +132,14 @@ pub struct Pool {
     closed: bool,
     /// Set when the scheduler takes no more work.
     ended: Arc<feed::Ended>,
+}
+
+impl PoolSettings {
+    /// Starts the workers and waits for each one's handshake
+    /// ([`Pool::start`]).
+    pub fn build(self) -> Result<Pool> {
+        Pool::start(self)
+    }
 }
 
 impl Pool {

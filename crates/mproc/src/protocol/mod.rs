@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::failure::Failure;
 use crate::outcome::Outcome;
 
-/// The protocol version a worker announces in its [`Hello`].
+/// The protocol version a worker announces in its handshake (`Hello`).
 pub const VERSION: u32 = 3;
 
 /// The first four bytes of every [`Hello`], so a stream that is not an

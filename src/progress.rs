@@ -15,6 +15,10 @@
 //! forced onto something that is not a terminal it assumes `COLUMNS`
 //! columns (else 80) and draws without colour.
 //!
+//! Standard output goes through [`to_stdout`]: while a bar is drawn on the
+//! terminal stdout shows, the bar is lifted and the text is written above
+//! it as whole lines.
+//!
 //! This module draws; it neither decides outcomes nor keeps results.
 
 use std::io::{self, IsTerminal, Write};
@@ -50,7 +54,11 @@ const SHOWN: u64 = 50;
 pub struct Progress {
     bar: ProgressBar,
     not_ok: Arc<AtomicU64>,
-    named: u64,
+    /// The items whose failure was named above the bar, which the
+    /// end-of-run list leaves out (a failure is named once).
+    named: Vec<usize>,
+    /// Failures not named above the bar, past [`SHOWN`].
+    unnamed: u64,
 }
 
 impl Progress {
@@ -91,7 +99,8 @@ impl Progress {
         Some(Progress {
             bar,
             not_ok,
-            named: 0,
+            named: Vec::new(),
+            unnamed: 0,
         })
     }
 
@@ -104,18 +113,31 @@ impl Progress {
             // Items not run are summed up as ranges at the end, as there.
             let named = r.outcome.kind() != OutcomeKind::NotRun
                 && tracing::enabled!(target: "mproc_cli::report", tracing::Level::ERROR);
-            if named && self.named <= SHOWN {
-                let line = if self.named < SHOWN {
-                    let error = r.outcome.error().unwrap_or_default();
-                    failure_line(r.index, &input(), &error)
-                } else {
-                    error_line("more items not ok: the bar counts them")
-                };
-                self.named += 1;
-                above(&self.bar, &line);
+            if named && (self.named.len() as u64) < SHOWN {
+                let error = r.outcome.error().unwrap_or_default();
+                self.named.push(r.index);
+                above(&self.bar, &failure_line(r.index, &input(), &error));
+            } else if named {
+                if self.unnamed == 0 {
+                    above(
+                        &self.bar,
+                        &error_line("more items not ok: named at the end"),
+                    );
+                }
+                self.unnamed += 1;
             }
         }
         self.bar.inc(1);
+    }
+}
+
+impl Progress {
+    /// Clears the bar and gives the items whose failure was named above
+    /// it, sorted (the end-of-run list leaves them out).
+    pub fn finish(mut self) -> Vec<usize> {
+        let mut named = std::mem::take(&mut self.named);
+        named.sort_unstable();
+        named
     }
 }
 
@@ -123,6 +145,73 @@ impl Drop for Progress {
     fn drop(&mut self) {
         *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.bar.finish_and_clear();
+        // The end of a line the commands wrote without its newline, held
+        // back while the bar was drawn below it.
+        let tail = std::mem::take(&mut *TAIL.lock().unwrap_or_else(|e| e.into_inner()));
+        if !tail.is_empty() {
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(&tail).and_then(|()| out.flush());
+        }
+    }
+}
+
+/// What was written to a terminal's stdout after its last newline while a
+/// bar was drawn: written when more comes, or when the bar goes.
+static TAIL: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Writes to stdout with `write`. While a bar is drawn on the terminal
+/// that stdout also shows, the bar is lifted for the write and the text
+/// appears as whole lines above it: a last line without its newline waits
+/// for the rest (or for the bar to go), so the bar never overwrites it.
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let bar = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let Some(bar) = bar.filter(|_| io::stdout().is_terminal()) else {
+        let mut out = io::stdout().lock();
+        return write(&mut out).and_then(|()| out.flush());
+    };
+    flush_logs();
+    bar.suspend(|| {
+        let mut tail = TAIL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines = WholeLines {
+            out: io::stdout().lock(),
+            tail: &mut tail,
+        };
+        write(&mut lines).and_then(|()| lines.out.flush())
+    })
+}
+
+/// The longest line end held back.
+const TAIL_MAX: usize = 64 << 10;
+
+/// A writer that passes on whole lines and keeps the rest in `tail`.
+struct WholeLines<'a, W: Write> {
+    out: W,
+    tail: &'a mut Vec<u8>,
+}
+
+impl<W: Write> Write for WholeLines<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match buf.iter().rposition(|&b| b == b'\n') {
+            Some(end) => {
+                if !self.tail.is_empty() {
+                    self.out.write_all(self.tail)?;
+                    self.tail.clear();
+                }
+                self.out.write_all(&buf[..=end])?;
+                self.tail.extend_from_slice(&buf[end + 1..]);
+            }
+            None => self.tail.extend_from_slice(buf),
+        }
+        // A command that never ends its line is shown all the same.
+        if self.tail.len() > TAIL_MAX {
+            self.out.write_all(self.tail)?;
+            self.tail.clear();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -733,6 +822,27 @@ mod tests {
             }
         }
         assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn whole_lines_pass_and_a_line_without_its_newline_waits() {
+        let (mut out, mut tail) = (Vec::new(), Vec::new());
+        let mut lines = WholeLines {
+            out: &mut out,
+            tail: &mut tail,
+        };
+        lines.write_all(b"one\ntw").unwrap();
+        lines.write_all(b"o").unwrap();
+        lines.write_all(b"\nthree").unwrap();
+        assert_eq!(out, b"one\ntwo\n");
+        assert_eq!(tail, b"three");
+        let (mut out, mut tail) = (Vec::new(), Vec::new());
+        let mut lines = WholeLines {
+            out: &mut out,
+            tail: &mut tail,
+        };
+        lines.write_all(&vec![b'.'; TAIL_MAX + 1]).unwrap();
+        assert_eq!((out.len(), tail.len()), (TAIL_MAX + 1, 0));
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod process;
 mod progress;
 mod reliability;
 mod run;
+mod screen;
 mod slurm;
 mod streams;
 mod tutorial;

@@ -341,7 +341,10 @@ fn collect<J: Builtin>(
         totals,
         ..
     } = collect;
-    drop(progress);
+    // A failure named above the bar is not named again at the end.
+    let named = progress.map(Progress::finish).unwrap_or_default();
+    let mut failures = failures;
+    failures.retain(|r| named.binary_search(&r.index).is_err());
     if let Some(e) = log_error {
         return Err(e);
     }

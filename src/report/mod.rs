@@ -12,7 +12,7 @@ pub mod table;
 pub use escape::{escaped, needs_escape};
 pub use outputs::check_writable;
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -182,8 +182,7 @@ impl Stdout {
         if self.stopped() {
             return;
         }
-        let mut out = io::stdout().lock();
-        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if let Err(e) = crate::progress::to_stdout(|out| out.write_all(text.as_bytes())) {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 self.closed = true;
             } else {

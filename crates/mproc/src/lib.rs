@@ -84,6 +84,7 @@
 //! reads `/proc` and cgroups. On another target the crate does not compile,
 //! with a message that says so.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("mproc runs on Linux only: it uses prctl(PR_SET_PDEATHSIG), /proc and cgroups");
@@ -93,6 +94,7 @@ mod connection;
 pub mod cpu;
 pub mod error;
 mod file_path;
+mod function;
 pub mod hosts;
 mod job;
 pub mod log_bridge;
@@ -112,6 +114,7 @@ pub use child::WorkerCommand;
 pub use cpu::{cpu_count, cpu_info, CpuInfo};
 pub use error::{Error, ErrorKind, Result};
 pub use file_path::FilePath;
+pub use function::{build_id, FnJob};
 pub use hosts::Placement;
 pub use job::{Job, JobError};
 pub use outcome::{values, Attempt, Attempts, Exit, ItemResult, Outcome, OutcomeKind};

@@ -7,6 +7,7 @@ mod analyze;
 mod cli;
 mod cmd;
 mod distributed;
+mod doc_names;
 mod excel;
 mod excel_limits;
 mod fetch;

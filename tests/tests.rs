@@ -11,6 +11,7 @@ mod doc_names;
 mod excel;
 mod excel_limits;
 mod fetch;
+mod hosts;
 mod load;
 mod names;
 mod newcomer;

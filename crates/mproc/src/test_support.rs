@@ -46,6 +46,21 @@ pub fn serve_test_worker(registry: impl FnOnce() -> Registry) {
 /// }
 /// ```
 ///
+/// For plain functions only, list nothing:
+///
+/// ```no_run
+/// mproc::enable_test_support!();
+///
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// fn main() {
+///     let pool = mproc::Pool::new(2).unwrap();
+///     assert_eq!(mproc::values(pool.map_fn(square, 0..4)).unwrap(), [0, 1, 4, 9]);
+/// }
+/// ```
+///
 /// The test binary becomes the worker program: a process it starts as a
 /// worker serves these jobs before the test harness runs, so the harness
 /// prints nothing onto the worker's frame stream.

@@ -50,6 +50,10 @@ pub struct FnJob<I, O> {
     make: i64,
     /// The function's distance from [`anchor`].
     func: i64,
+    /// The function and its constructor lie in the object (executable or
+    /// shared library) that holds [`anchor`]: only then is a distance the
+    /// same in every process.
+    placed: bool,
     #[serde(skip)]
     types: PhantomData<fn(I) -> O>,
 }
@@ -62,10 +66,13 @@ where
     /// Wraps `f`.
     pub fn new(f: fn(I) -> O) -> FnJob<I, O> {
         let make: registry::Make = registry::make::<FnJob<I, O>>;
+        let (make, func) = (make as *const () as usize, f as *const () as usize);
+        let home = object_of(anchor_address() as usize);
         FnJob {
             build: build_id(),
-            make: distance(make as *const () as usize),
-            func: distance(f as *const () as usize),
+            make: distance(make),
+            func: distance(func),
+            placed: object_of(make) == home && object_of(func) == home,
             types: PhantomData,
         }
     }
@@ -109,8 +116,16 @@ where
 /// The registry's hook for [`NAME`]: checks the build, then rebuilds the
 /// job with the constructor the parent named.
 pub(crate) fn instantiate(config: &[u8]) -> std::result::Result<Box<dyn Runner>, String> {
-    let ((build, make), _) = protocol::decode_prefix::<(u64, i64)>(config)
+    let ((build, make, _, placed), _) = protocol::decode_prefix::<(u64, i64, i64, bool)>(config)
         .map_err(|e| format!("cannot decode a plain function's job: {e}"))?;
+    if !placed {
+        return Err(
+            "a plain function (map_fn) must live in the same executable or library \
+                    as mproc, and this one does not (is mproc or the function in a \
+                    shared library?): register a Job instead"
+                .into(),
+        );
+    }
     let own = build_id();
     if build != own {
         return Err(format!(
@@ -142,6 +157,19 @@ fn distance(addr: usize) -> i64 {
 
 fn address(distance: i64) -> usize {
     anchor_address().wrapping_add(distance) as usize
+}
+
+/// The load address of the object (the executable or a shared library)
+/// that holds `addr`, if the dynamic loader knows it (a fully static
+/// program has one object, and the loader may know none).
+fn object_of(addr: usize) -> Option<usize> {
+    // SAFETY: Dl_info is plain data (pointers and integers), for which all
+    // zeroes is a valid value.
+    let mut info: nix::libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only reads `addr` as a number and writes one Dl_info
+    // into `info`, which lives for the call.
+    let found = unsafe { nix::libc::dladdr(addr as *const std::ffi::c_void, &mut info) };
+    (found != 0).then_some(info.dli_fbase as usize)
 }
 
 /// This process's build: the same for every process started from the same
@@ -245,5 +273,51 @@ impl<O: Serialize + DeserializeOwned + Send + 'static> Process<O> {
         I: Serialize + DeserializeOwned + Send + 'static,
     {
         Process::start(&FnJob::new(f), input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn double(x: u32) -> u32 {
+        2 * x
+    }
+
+    #[test]
+    fn a_function_of_this_program_is_placed_and_one_of_a_shared_library_is_not() {
+        let home = object_of(anchor_address() as usize);
+        assert!(home.is_some());
+        let job = FnJob::new(double);
+        assert!(job.placed && job.build == build_id());
+        // getpid lives in the C library, loaded at an address of its own
+        // (unless the program is linked statically, when it is home).
+        let getpid = nix::libc::getpid as unsafe extern "C" fn() -> nix::libc::pid_t;
+        let libc = object_of(getpid as *const () as usize);
+        assert!(libc.is_some());
+        assert_eq!(libc != home, cfg!(target_env = "gnu"));
+    }
+
+    #[test]
+    fn a_distance_leads_back_to_its_function() {
+        let job = FnJob::new(double);
+        // SAFETY: the distance was just taken from `double`, a fn(u32) -> u32.
+        let f = unsafe { std::mem::transmute::<usize, fn(u32) -> u32>(address(job.func)) };
+        assert_eq!(f(21), 42);
+        assert_eq!(job.run(4).unwrap(), 8);
+        let config = protocol::encode(&job).unwrap();
+        assert!(instantiate(&config).is_ok());
+        let mut other: FnJob<u32, u32> = job;
+        other.build ^= 1;
+        let refused = instantiate(&protocol::encode(&other).unwrap())
+            .err()
+            .unwrap();
+        assert!(refused.contains("runs only in workers started from the parent's own executable"));
+        other = job;
+        other.placed = false;
+        let refused = instantiate(&protocol::encode(&other).unwrap())
+            .err()
+            .unwrap();
+        assert!(refused.contains("shared library"), "{refused}");
     }
 }

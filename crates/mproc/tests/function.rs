@@ -53,6 +53,11 @@ fn map_fn_and_its_kin_take_a_plain_function() {
     }
     assert_eq!(mproc::values(pool.map_fn(cube, [2u64])).unwrap(), [8]);
     assert_eq!(mproc::values(pool.map_fn(square, [2u64])).unwrap(), [4]);
+    // A closure that captures nothing is a plain function too.
+    assert_eq!(
+        mproc::values(pool.map_fn(|x: u64| x + 1, [1u64, 2])).unwrap(),
+        [2, 3]
+    );
     // A Job and a function side by side.
     assert_eq!(mproc::values(pool.map(&Square, [5u64])).unwrap(), [25]);
 }

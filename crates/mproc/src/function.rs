@@ -12,6 +12,9 @@
 //! [`Hello`](crate::protocol::Hello)); another build is refused, item by
 //! item, with a message that names both builds. Workers of another build
 //! (another host, another copy of the program) need a registered [`Job`].
+//! A function in another loaded object than mproc (a shared library,
+//! loaded at an address of its own) is refused the same way: the parent
+//! checks where both lie (`dladdr`) and says so in the job.
 //!
 //! This module must not look at anything but the job's own bytes: the
 //! registry hands it the setup frame's value and nothing else.

@@ -51,7 +51,8 @@ pub fn text_instead_of_frames(first: &[u8]) -> Option<String> {
          must call mproc::enable_test_support!(Job, ...) once in its test binary \
          (feature \"test-support\" of mproc)"
     } else {
-        "is its main missing mproc::serve_if_worker(&registry) as its first call?"
+        "text comes from a login or shell banner, or from a program whose main does not \
+         call mproc::serve_if_worker(&registry) first"
     };
     Some(format!(
         "wrote text where frames belong (\"{shown}\"): {hint}"

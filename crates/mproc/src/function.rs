@@ -44,7 +44,7 @@ pub(crate) const NAME: &str = "mproc::fn";
 /// Runs only in workers of the same build as the parent (the same
 /// executable file); [`Pool::map_fn`] and the other `_fn` methods make one
 /// for you.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(bound = "")]
 pub struct FnJob<I, O> {
     /// The parent's [`build_id`], checked first by the worker.
@@ -57,8 +57,32 @@ pub struct FnJob<I, O> {
     /// shared library) that holds [`anchor`]: only then is a distance the
     /// same in every process.
     placed: bool,
+    /// Made by [`FnJob::new`], or decoded by a worker's setup after its
+    /// checks ([`instantiate`]): only such a job calls its address. One
+    /// decoded anywhere else (from bytes anyone could write) refuses to.
+    #[serde(skip)]
+    trusted: bool,
     #[serde(skip)]
     types: PhantomData<fn(I) -> O>,
+}
+
+thread_local! {
+    /// Set while [`instantiate`] decodes a job it has checked.
+    static CHECKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl<'de, I, O> Deserialize<'de> for FnJob<I, O> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let (build, make, func, placed) = <(u64, i64, i64, bool)>::deserialize(d)?;
+        Ok(FnJob {
+            build,
+            make,
+            func,
+            placed,
+            trusted: CHECKED.with(std::cell::Cell::get),
+            types: PhantomData,
+        })
+    }
 }
 
 impl<I, O> FnJob<I, O>
@@ -76,6 +100,7 @@ where
             make: distance(make),
             func: distance(func),
             placed: object_of(make) == home && object_of(func) == home,
+            trusted: true,
             types: PhantomData,
         }
     }
@@ -107,10 +132,18 @@ where
     type Output = O;
 
     fn run(&self, input: I) -> std::result::Result<O, JobError> {
-        // SAFETY: a worker builds an FnJob only through `instantiate`,
-        // which checked that this process is the parent's build, so
-        // `func` is the distance from `anchor` to a `fn(I) -> O` here as
-        // it was there; in the parent, `new` took it from such a function.
+        if !(self.trusted && self.placed) {
+            return Err(
+                "this plain function's job was not made by FnJob::new nor set up \
+                        by a worker of the parent's build: it does not run"
+                    .into(),
+            );
+        }
+        // SAFETY: a trusted job was made by `new` in this process, from a
+        // `fn(I) -> O`, or decoded by `instantiate` after it checked that
+        // this process is the parent's build, where the distance from
+        // `anchor` to that function is the same; `placed` says both lie
+        // in the object that holds `anchor`.
         let f: fn(I) -> O = unsafe { std::mem::transmute::<usize, fn(I) -> O>(address(self.func)) };
         Ok(f(input))
     }
@@ -143,7 +176,10 @@ pub(crate) fn instantiate(config: &[u8]) -> std::result::Result<Box<dyn Runner>,
     // whose distance `FnJob::new` sends.
     let make: registry::Make =
         unsafe { std::mem::transmute::<usize, registry::Make>(address(make)) };
-    make(config)
+    CHECKED.with(|c| c.set(true));
+    let made = make(config);
+    CHECKED.with(|c| c.set(false));
+    made
 }
 
 /// The point functions are measured from.
@@ -316,6 +352,9 @@ mod tests {
             .err()
             .unwrap();
         assert!(refused.contains("runs only in workers started from the parent's own executable"));
+        // Decoded anywhere else, it does not run.
+        let decoded: FnJob<u32, u32> = protocol::decode(&config).unwrap();
+        assert!(decoded.run(4).is_err());
         other = job;
         other.placed = false;
         let refused = instantiate(&protocol::encode(&other).unwrap())

@@ -95,6 +95,8 @@ impl Terminal {
     fn finish(mut self) -> (i32, Vec<String>) {
         let out = wait_bounded(&mut self.child.0, PATIENCE.as_secs());
         self.screen.drain();
+        // To look at what a failing run wrote: SCREEN_RAW=FILE keeps the
+        // bytes (the last test to finish wins).
         if let Ok(path) = std::env::var("SCREEN_RAW") {
             let _ = std::fs::write(path, &self.screen.raw);
         }

@@ -114,7 +114,7 @@ fn xml(text: &str) -> String {
 }
 
 /// The tooltip of one attempt.
-fn title_of(span: &Span, input: &str, serial: bool) -> String {
+fn title_of(span: &Span, input: &str, serial: bool, host: Option<&str>) -> String {
     let outcome = match &span.error {
         Some(e) => format!("{}: {}", span.outcome, shortened(e, 200)),
         None => span.outcome.to_string(),
@@ -124,6 +124,10 @@ fn title_of(span: &Span, input: &str, serial: bool) -> String {
         (true, None) => "serial".to_string(),
         (false, Some(pid)) => format!("worker {} · pid {pid}", span.lane),
         (false, None) => format!("worker {}", span.lane),
+    };
+    let place = match host {
+        Some(host) => format!("{place} · on {host}"),
+        None => place,
     };
     format!(
         "item {}: {}\nattempt {} of {} · {outcome}\n{place}\n{:.3} s (from {:.3} s to {:.3} s)",
@@ -198,10 +202,12 @@ impl Timeline {
     /// Builds the picture's data from a run's results (every attempt of
     /// each), its worker starts `(lane, pid, seconds)`, and `input`, which
     /// gives item `i`'s input as text for the tooltips. `serial` names the
-    /// one lane this process.
+    /// one lane this process. `hosts` names each lane's host when not this
+    /// machine, in its label and in each of its attempts' tooltips.
     pub fn from_run<T>(
         title: &str,
         lanes: usize,
+        hosts: Vec<Option<String>>,
         results: &[ItemResult<T>],
         starts: &[(usize, u32, f64)],
         input: &dyn Fn(usize) -> String,
@@ -218,7 +224,12 @@ impl Timeline {
                 start: span.start,
                 end: span.end,
                 outcome: span.outcome,
-                title: title_of(span, &input(span.index), serial),
+                title: title_of(
+                    span,
+                    &input(span.index),
+                    serial,
+                    hosts.get(span.lane).and_then(Option::as_deref),
+                ),
                 retry_of,
             });
         }
@@ -230,7 +241,7 @@ impl Timeline {
                 .iter()
                 .map(|&(lane, pid, at)| Start { lane, pid, at })
                 .collect(),
-            hosts: Vec::new(),
+            hosts,
         }
     }
 

@@ -175,6 +175,8 @@ pub fn write_to<T>(
             "attempt": span.attempt,
             "attempts": span.attempts,
             "worker": if run.serial { Value::Null } else { json!(span.lane) },
+            // The slot's host (null: this machine), as the job log's.
+            "host": run.hosts.get(span.lane).cloned().flatten(),
         });
         if let Some(error) = &span.error {
             args["error"] = json!(error);

@@ -4,45 +4,28 @@
 
 use std::path::{Path, PathBuf};
 
+/// Nothing above the jobs.
+const BELOW_JOBS: &[&str] = &["crate::commands", "crate::cli", "crate::jobs"];
+/// Nothing above the commands.
+const BELOW_COMMANDS: &[&str] = &["crate::commands", "crate::cli"];
+
 /// `(files under this folder or this file, may not name these paths)`.
 const APP: &[(&str, &[&str])] = &[
     // The jobs know nothing of the commands or the command line.
-    (
-        "src/jobs",
-        &["crate::commands", "crate::cli", "crate::progress"],
-    ),
+    ("src/jobs", BELOW_COMMANDS),
     // Plain values and leaves import nothing above them.
-    (
-        "src/options.rs",
-        &["crate::commands", "crate::cli", "crate::jobs"],
-    ),
+    ("src/options.rs", BELOW_JOBS),
     ("src/units.rs", &["crate::"]),
-    (
-        "src/inputs.rs",
-        &["crate::commands", "crate::cli", "crate::jobs"],
-    ),
-    // Records and their formats never name a job.
-    (
-        "src/report",
-        &["crate::commands", "crate::cli", "crate::jobs"],
-    ),
-    (
-        "src/joblog.rs",
-        &["crate::commands", "crate::cli", "crate::jobs"],
-    ),
-    (
-        "src/trace.rs",
-        &["crate::commands", "crate::cli", "crate::jobs"],
-    ),
-    (
-        "src/timeline.rs",
-        &["crate::commands", "crate::cli", "crate::jobs"],
-    ),
-    ("src/web", &["crate::commands", "crate::cli", "crate::jobs"]),
-    (
-        "src/text",
-        &["crate::commands", "crate::cli", "crate::jobs"],
-    ),
+    ("src/inputs.rs", BELOW_JOBS),
+    // Records, their formats and the terminal never name a job.
+    ("src/report", BELOW_JOBS),
+    ("src/joblog.rs", BELOW_JOBS),
+    ("src/trace.rs", BELOW_JOBS),
+    ("src/timeline.rs", BELOW_JOBS),
+    ("src/progress.rs", BELOW_JOBS),
+    ("src/progress", BELOW_JOBS),
+    ("src/web", BELOW_JOBS),
+    ("src/text", BELOW_JOBS),
     // The command line turns words into values; it runs nothing.
     ("src/cli", &["crate::commands"]),
 ];

@@ -335,7 +335,8 @@ fn analysis(doc: &serde_json::Value) -> Vec<serde_json::Value> {
     let mut records = doc["results"].as_array().unwrap().clone();
     for r in &mut records {
         let r = r.as_object_mut().unwrap();
-        for volatile in ["pid", "worker", "started_ms", "elapsed_ms"] {
+        // Where and when it ran (the host: the node, or null here).
+        for volatile in ["pid", "worker", "host", "started_ms", "elapsed_ms"] {
             r.remove(volatile);
         }
     }
@@ -443,6 +444,12 @@ fn square_and_analyze_as_job_steps_inside_salloc_and_sbatch() {
         let label = format!("worker {lane} · {} · pid", cluster.node);
         assert!(svg.contains(&label), "no lane labelled {label:?}");
     }
+    // The records name the node too, as the job log does.
+    let records = doc["results"].as_array().unwrap();
+    assert!(
+        records.iter().all(|r| r["host"] == cluster.node.as_str()),
+        "{records:?}"
+    );
 
     let files = text_files();
     let mut args = vec!["-q", "pool", "--slurm", "--json", "analyze"];

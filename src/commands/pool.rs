@@ -341,7 +341,10 @@ fn collect<J: Builtin>(
         totals,
         ..
     } = collect;
-    drop(progress);
+    // A failure named above the bar is not named again at the end.
+    let named = progress.map(Progress::finish).unwrap_or_default();
+    let mut failures = failures;
+    failures.retain(|r| named.binary_search(&r.index).is_err());
     if let Some(e) = log_error {
         return Err(e);
     }
@@ -594,13 +597,13 @@ impl<'a, J: Builtin> Collect<'a, J> {
         if let Some(p) = self.progress.as_mut() {
             p.item(&r, || serde_json::to_value(&*input).unwrap_or(Value::Null));
         }
+        // Each pool slot's host (none for this machine, or serial).
+        let hosts: &[Option<String>] = match self.runner {
+            Runner::Pool(pool) => pool.hosts(),
+            Runner::Serial(_) => &[],
+        };
         if let Some(log) = self.joblog.as_mut() {
-            let host = match self.runner {
-                Runner::Pool(pool) => r
-                    .worker
-                    .and_then(|w| pool.hosts().get(w).cloned().flatten()),
-                Runner::Serial(_) => None,
-            };
+            let host = r.worker.and_then(|w| hosts.get(w).cloned().flatten());
             let logged = J::log_input(&input);
             if let Err(e) = log.record(&r, &logged, host.as_deref()) {
                 self.log_error.get_or_insert(e);
@@ -608,7 +611,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
         }
         if !self.human {
             let shown = serde_json::to_value(&*input).unwrap_or(Value::Null);
-            let record = with_extra(report::record(&r, &shown), extra);
+            let record = with_extra(report::record(&r, &shown, hosts), extra);
             self.lines.record(&record);
         }
         if self.human && !r.outcome.is_ok() {
@@ -782,8 +785,8 @@ fn draw_timeline<O>(
         summary.elapsed_ms as f64 / 1000.0
     );
     let text = |i: usize| crate::trace::input_text(&input(i));
-    let mut timeline = crate::timeline::Timeline::from_run(&title, lanes, results, &starts, &text);
-    timeline.hosts = hosts;
+    let timeline =
+        crate::timeline::Timeline::from_run(&title, lanes, hosts, results, &starts, &text);
     timeline.write_svg(path)
 }
 

@@ -14,7 +14,7 @@ pub use escape::{escaped, needs_escape};
 pub use outputs::{check_replaceable, check_writable};
 pub use whole_file::write_whole;
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -100,17 +100,21 @@ pub fn count(n: u64, noun: &str) -> String {
 }
 
 /// One result as a JSON object: `index`, `input`, `outcome`, `worker`,
-/// `pid`, `attempts`, `started_ms`, `elapsed_ms`, then, when it was
+/// `pid`, `host`, `attempts`, `started_ms`, `elapsed_ms`, then, when it was
 /// retried, `earlier_attempts` (each earlier attempt, oldest first, as
-/// `outcome`, `error`, `worker`, `pid`, `started_ms`, `elapsed_ms`), then
-/// the job's own fields (an object's fields, or `value`) or `error`.
-pub fn record<T: Serialize>(r: &ItemResult<T>, input: &Value) -> Value {
+/// `outcome`, `error`, `worker`, `pid`, `host`, `started_ms`,
+/// `elapsed_ms`), then the job's own fields (an object's fields, or
+/// `value`) or `error`. `hosts` names each pool slot's host (`host` is
+/// null for this machine), as the job log does.
+pub fn record<T: Serialize>(r: &ItemResult<T>, input: &Value, hosts: &[Option<String>]) -> Value {
+    let host = |worker: Option<usize>| worker.and_then(|w| hosts.get(w).cloned().flatten());
     let mut obj = Map::new();
     obj.insert("index".into(), json!(r.index));
     obj.insert("input".into(), input.clone());
     obj.insert("outcome".into(), json!(r.outcome.name()));
     obj.insert("worker".into(), json!(r.worker));
     obj.insert("pid".into(), json!(r.pid));
+    obj.insert("host".into(), json!(host(r.worker)));
     obj.insert("attempts".into(), json!(r.attempts));
     obj.insert("started_ms".into(), json!(r.started.map(ms)));
     obj.insert("elapsed_ms".into(), json!(ms(r.elapsed)));
@@ -124,6 +128,7 @@ pub fn record<T: Serialize>(r: &ItemResult<T>, input: &Value) -> Value {
                     "error": a.outcome.error(),
                     "worker": a.worker,
                     "pid": a.pid,
+                    "host": host(a.worker),
                     "started_ms": a.started.map(ms),
                     "elapsed_ms": ms(a.elapsed),
                 })
@@ -184,8 +189,7 @@ impl Stdout {
         if self.stopped() {
             return;
         }
-        let mut out = io::stdout().lock();
-        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if let Err(e) = crate::progress::to_stdout(|out| out.write_all(text.as_bytes())) {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 self.closed = true;
             } else {

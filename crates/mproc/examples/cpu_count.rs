@@ -2,7 +2,7 @@
 //! mproc also honours the affinity mask, a cgroup CPU quota and the
 //! `MPROC_CPU_COUNT` override.
 //!
-//! Run with `cargo run --example cpu_count`.
+//! Run with `cargo run -p mproc --example cpu_count`.
 
 fn main() -> mproc::Result<()> {
     println!("usable CPUs: {}", mproc::cpu_count());

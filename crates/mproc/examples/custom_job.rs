@@ -1,7 +1,7 @@
 //! A job defined outside the mproc crate, run in a pool of this program's
 //! own processes.
 //!
-//! Run with `cargo run --example custom_job`.
+//! Run with `cargo run -p mproc --example custom_job`.
 
 use mproc::{Job, JobError, Pool, Registry};
 use serde::{Deserialize, Serialize};

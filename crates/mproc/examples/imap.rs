@@ -1,7 +1,7 @@
 //! `imap` yields each result as soon as it and those before it are ready;
 //! `imap_unordered` yields them as they finish.
 //!
-//! Run with `cargo run --example imap`.
+//! Run with `cargo run -p mproc --example imap`.
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! in the parent; a child that crashes or panics does not take the parent
 //! or the other workers with it; each worker has its own pid and memory.
 //!
-//! Run with `cargo run --example isolation`.
+//! Run with `cargo run -p mproc --example isolation`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -4,7 +4,7 @@
 //! sink is any `tracing` subscriber the parent installs (this one is
 //! `tracing-subscriber`'s `fmt`); workers apply the parent's level.
 //!
-//! Run with `cargo run --example logging`.
+//! Run with `cargo run -p mproc --example logging`.
 
 use mproc::{Job, JobError, Pool, Registry};
 use serde::{Deserialize, Serialize};

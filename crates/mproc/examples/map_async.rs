@@ -1,7 +1,7 @@
 //! `map_async` returns at once; the parent does other work and collects
 //! the results later, with a callback when they are ready.
 //!
-//! Run with `cargo run --example map_async`.
+//! Run with `cargo run -p mproc --example map_async`.
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! `Pool(3).map(f, range(11))`: results come back in input order, computed
 //! by three worker processes.
 //!
-//! Run with `cargo run --example pool_map`.
+//! Run with `cargo run -p mproc --example pool_map`.
 
 use mproc::{Job, JobError, Pool, Registry};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! One job in one child process: Python's `multiprocessing.Process`.
 //!
-//! Run with `cargo run --example process`.
+//! Run with `cargo run -p mproc --example process`.
 
 use mproc::{Job, JobError, Process, Registry};
 use serde::{Deserialize, Serialize};

@@ -258,8 +258,13 @@ fn read_loop(
     Ok(())
 }
 
-fn read_hello<R: Read>(frames: &mut FrameReader<R>, program: &str) -> Result<Hello> {
+fn read_hello<R: Read>(frames: &mut FrameReader<BufReader<R>>, program: &str) -> Result<Hello> {
     let handshake = |msg: String| Error::new(ErrorKind::Handshake, msg);
+    if let Ok(first) = frames.get_mut().fill_buf() {
+        if let Some(text) = protocol::text_instead_of_frames(first) {
+            return Err(handshake(format!("{program} {text}")));
+        }
+    }
     let bytes = match frames.read_raw() {
         Ok(Some(bytes)) => bytes,
         Ok(None) => {
@@ -269,10 +274,7 @@ fn read_hello<R: Read>(frames: &mut FrameReader<R>, program: &str) -> Result<Hel
         }
         Err(e) => return Err(handshake(format!("{program} failed the handshake: {e}"))),
     };
-    let hello: Hello = protocol::decode(bytes)
-        .map_err(|e| handshake(format!("{program} sent a malformed handshake: {e}")))?;
-    protocol::check_hello(&hello).map_err(|e| handshake(format!("{program} {e}")))?;
-    Ok(hello)
+    protocol::decode_hello(bytes).map_err(|e| handshake(format!("{program} {}", e.message())))
 }
 
 fn drain_stderr(stderr: ChildStderr, worker: usize, pid: u32) {

@@ -31,6 +31,30 @@
 //! }
 //! ```
 //!
+//! # Plain functions
+//!
+//! A non-capturing `fn(I) -> O` needs no [`Job`] impl and no registry
+//! entry: [`Pool::map_fn`] (and `imap_fn`, `imap_unordered_fn`,
+//! `map_async_fn`, `apply_fn`, [`Process::start_fn`]) run it.
+//!
+//! ```no_run
+//! fn square(x: u64) -> u64 {
+//!     x * x
+//! }
+//!
+//! fn main() -> mproc::Result<()> {
+//!     mproc::serve_if_worker(&mproc::Registry::new());
+//!     let pool = mproc::Pool::new(3)?;
+//!     assert_eq!(mproc::values(pool.map_fn(square, 0..4))?, [0, 1, 4, 9]);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The function travels by its place in the executable, so only workers
+//! started from the parent's own executable file run it ([`FnJob`]); a
+//! worker of another build (another copy of the program, another host)
+//! refuses it with a message, and needs a registered [`Job`].
+//!
 //! A job's value, input and output cross process boundaries, so they are
 //! serde types. A program adds two lines to its `Cargo.toml`:
 //!
@@ -84,6 +108,7 @@
 //! reads `/proc` and cgroups. On another target the crate does not compile,
 //! with a message that says so.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("mproc runs on Linux only: it uses prctl(PR_SET_PDEATHSIG), /proc and cgroups");
@@ -95,6 +120,7 @@ pub mod cpu;
 pub mod error;
 mod failure;
 mod file_path;
+mod function;
 pub mod hosts;
 mod job;
 mod limits;
@@ -123,6 +149,7 @@ pub use cpu::{cpu_count, cpu_info, CpuInfo};
 pub use error::{Error, ErrorKind, Result};
 pub use failure::Failure;
 pub use file_path::FilePath;
+pub use function::{build_id, FnJob};
 pub use hosts::Placement;
 pub use job::{Job, JobError};
 pub use outcome::{values, Attempt, Attempts, Exit, ItemResult, Outcome, OutcomeKind};

@@ -2,8 +2,9 @@
 //! `multiprocessing.Process`.
 //!
 //! The child is a worker like a pool's: it gets one item, runs it, sends
-//! the result back and exits. `exit_code` follows Python (minus the signal
-//! number when killed by one). Dropping a `Process` kills a child that is
+//! the result back and exits. `exit_code` follows Python: 1 after an error
+//! or a panic, the code passed to `exit`, minus the signal number when
+//! killed by one. Dropping a `Process` kills a child that is
 //! still running, so join it first to let it finish.
 
 use std::marker::PhantomData;
@@ -29,6 +30,8 @@ pub struct Process<O> {
     pid: u32,
     reported_pid: Option<u32>,
     done: Option<Done>,
+    /// The job failed or panicked (Python's exit code 1 after an exception).
+    job_failed: bool,
     exit: Option<Exit>,
     detail: Option<String>,
     output: PhantomData<fn() -> O>,
@@ -87,6 +90,7 @@ impl<O: DeserializeOwned> Process<O> {
             pid,
             reported_pid: None,
             done: None,
+            job_failed: false,
             exit: None,
             detail: None,
             output: PhantomData,
@@ -105,6 +109,7 @@ impl<O: DeserializeOwned> Process<O> {
                 // A Done that does not add up is no result: the child
                 // then ends as it ends, and that is its outcome.
                 if let Some(done) = batch.into_iter().next().filter(Done::is_consistent) {
+                    self.job_failed = !done.failures.is_empty();
                     self.done = Some(done);
                 }
             }
@@ -145,11 +150,16 @@ impl<O: DeserializeOwned> Process<O> {
         self.exit
     }
 
-    /// Python's `exitcode`: `None` while running, the exit code, or minus
-    /// the signal that killed it.
+    /// Python's `exitcode`: `None` while running; 1 when the job returned
+    /// an error or panicked (Python's 1 after an exception); else the code
+    /// the child exited with (the code a job passed to
+    /// `std::process::exit`), or minus the signal that killed it.
     pub fn exit_code(&mut self) -> Option<i32> {
         self.is_alive();
-        self.exit.map(Exit::python_code)
+        self.exit.map(|exit| match exit {
+            Exit::Code(0) if self.job_failed => 1,
+            other => other.python_code(),
+        })
     }
 
     /// Sends SIGTERM.

@@ -52,9 +52,9 @@ impl<J: Job> Runner for Typed<J> {
     }
 }
 
-type Make = fn(&[u8]) -> Result<Box<dyn Runner>, String>;
+pub(crate) type Make = fn(&[u8]) -> Result<Box<dyn Runner>, String>;
 
-fn make<J: Job>(config: &[u8]) -> Result<Box<dyn Runner>, String> {
+pub(crate) fn make<J: Job>(config: &[u8]) -> Result<Box<dyn Runner>, String> {
     let job: J =
         protocol::decode(config).map_err(|e| format!("cannot decode job {}: {e}", J::NAME))?;
     Ok(Box::new(Typed(job)))
@@ -91,6 +91,8 @@ impl Registry {
     pub(crate) fn instantiate(&self, name: &str, config: &[u8]) -> Result<Box<dyn Runner>, String> {
         match self.jobs.get(name) {
             Some(make) => make(config),
+            // A plain function (`Pool::map_fn`) needs no entry.
+            None if name == crate::function::NAME => crate::function::instantiate(config),
             None => Err(format!(
                 "this worker has no job named '{name}' (it knows: {}); register it in the worker binary's Registry",
                 self.names().join(", ")

@@ -30,7 +30,9 @@ pub fn serve_test_worker(registry: impl FnOnce() -> Registry) {
 
 /// Lets pools run inside this test binary's `#[test]` functions: list the
 /// jobs the tests run, once per test binary (at the top of `tests/x.rs` or
-/// of the crate's `lib.rs` under `#[cfg(test)]`).
+/// of the crate's `lib.rs` under `#[cfg(test)]`). Plain functions
+/// ([`Pool::map_fn`](crate::Pool::map_fn)) need no entry:
+/// `enable_test_support!()` is enough for them.
 ///
 /// ```ignore
 /// // Cargo.toml: [dev-dependencies] mproc = { version = "0.2", features = ["test-support"] }
@@ -44,16 +46,32 @@ pub fn serve_test_worker(registry: impl FnOnce() -> Registry) {
 /// }
 /// ```
 ///
+/// For plain functions only, list nothing:
+///
+/// ```no_run
+/// mproc::enable_test_support!();
+///
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// fn main() {
+///     let pool = mproc::Pool::new(2).unwrap();
+///     assert_eq!(mproc::values(pool.map_fn(square, 0..4)).unwrap(), [0, 1, 4, 9]);
+/// }
+/// ```
+///
 /// The test binary becomes the worker program: a process it starts as a
 /// worker serves these jobs before the test harness runs, so the harness
 /// prints nothing onto the worker's frame stream.
 #[macro_export]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-support")))]
 macro_rules! enable_test_support {
-    ($($job:ty),+ $(,)?) => {
+    ($($job:ty),* $(,)?) => {
         #[$crate::__private::ctor]
         fn __mproc_test_support() {
             $crate::__private::serve_test_worker(|| {
-                $crate::Registry::new()$(.register::<$job>())+
+                $crate::Registry::new()$(.register::<$job>())*
             });
         }
     };

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod function;
 mod library;
 mod refusal;
 mod stream;

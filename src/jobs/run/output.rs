@@ -3,7 +3,6 @@
 //! fields (`exit_code`, `signal`, `stdout`, `stderr`, cut at [`JSON_MAX`]),
 //! and printed whole per item.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::de::Deserializer;
@@ -126,8 +125,7 @@ fn print_stdout(c: &Captured) {
     if c.len == 0 || STDOUT_CLOSED.load(Ordering::Relaxed) {
         return;
     }
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = c.copy_to(&mut out).and_then(|()| out.flush()) {
+    if let Err(e) = crate::progress::to_stdout(|out| c.copy_to(out)) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             crate::report::reader_gone();
         } else {

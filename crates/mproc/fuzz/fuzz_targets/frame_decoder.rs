@@ -12,4 +12,6 @@ fuzz_target!(|data: &[u8]| {
     let mut requests = FrameReader::new(data, 1 << 16);
     while let Ok(Some(_)) = requests.read::<Request>() {}
     let _ = mproc::protocol::decode::<mproc::protocol::Hello>(data);
+    let _ = mproc::protocol::decode_hello(data);
+    let _ = mproc::protocol::text_instead_of_frames(data);
 });

@@ -7,8 +7,10 @@
 //! [`decode`]. Swapping the codec means changing this module alone.
 
 mod frame;
+mod hello;
 
 pub use frame::{FrameReader, FrameWriter};
+pub use hello::{decode_hello, text_instead_of_frames};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -47,6 +49,10 @@ pub struct Hello {
     pub version: u32,
     /// The worker's process id.
     pub pid: u32,
+    /// The worker's [`build_id`](crate::build_id) (0 from a worker that
+    /// does not say): a plain function runs only where it equals the
+    /// parent's. It follows the fields whose layout never changes.
+    pub build: u64,
 }
 
 impl Hello {
@@ -56,6 +62,7 @@ impl Hello {
             magic: MAGIC,
             version: VERSION,
             pid: std::process::id(),
+            build: crate::function::build_id(),
         }
     }
 }

@@ -594,21 +594,24 @@ impl<'a, J: Builtin> Collect<'a, J> {
         if let Some(p) = self.progress.as_mut() {
             p.item(&r, || serde_json::to_value(&*input).unwrap_or(Value::Null));
         }
+        // The host of each slot: a slot's workers all run on one host.
+        let hosts = match self.runner {
+            Runner::Pool(pool) => pool.hosts(),
+            Runner::Serial(_) => &[],
+        };
         if let Some(log) = self.joblog.as_mut() {
-            let host = match self.runner {
-                Runner::Pool(pool) => r
-                    .worker
-                    .and_then(|w| pool.hosts().get(w).cloned().flatten()),
-                Runner::Serial(_) => None,
-            };
             let logged = J::log_input(&input);
-            if let Err(e) = log.record(&r, &logged, host.as_deref()) {
+            if let Err(e) = log.record(&r, &logged, hosts) {
                 self.log_error.get_or_insert(e);
             }
         }
         if !self.human {
             let shown = serde_json::to_value(&*input).unwrap_or(Value::Null);
-            let record = with_extra(report::record(&r, &shown), extra);
+            let mut record = with_extra(report::record(&r, &shown), extra);
+            if let Value::Object(fields) = &mut record {
+                let host = r.worker.and_then(|w| hosts.get(w).cloned().flatten());
+                fields.insert("host".into(), json!(host));
+            }
             self.lines.record(&record);
         }
         if self.human && !r.outcome.is_ok() {

@@ -102,25 +102,6 @@ fn an_allocation_of_three_nodes_runs_workers_on_each_and_every_record_names_its_
     }
 }
 
-/// Waits (up to `seconds`, polling) until `cond` holds; fails naming
-/// `what` and what `show` gives.
-#[track_caller]
-pub(crate) fn wait_long(what: &str, seconds: u64, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    while !cond() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out ({seconds} s) waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// The text of `path`, or nothing yet.
-fn text(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
 #[test]
 fn a_node_killed_mid_run_is_left_out_and_the_other_nodes_finish_every_item() {
     let Some(mut cluster) = Cluster::three() else {

@@ -180,3 +180,122 @@ fn a_node_killed_mid_run_is_left_out_and_the_other_nodes_finish_every_item() {
     done.sort();
     assert_eq!(done, (0..items.len()).collect::<Vec<_>>(), "{rows}");
 }
+
+/// The last row of each item in a job log, by index: (outcome, host).
+fn last_rows(log: &Path) -> BTreeMap<usize, (String, String)> {
+    let mut last = BTreeMap::new();
+    for row in text(log).lines().skip(1) {
+        let fields: Vec<&str> = row.split('\t').collect();
+        let index = fields[0].parse().unwrap();
+        last.insert(index, (fields[7].to_string(), fields[9].to_string()));
+    }
+    last
+}
+
+/// The JSON lines of `path` from line `from` on, without the summary.
+fn records(path: &Path, from: usize) -> Vec<Value> {
+    text(path)
+        .lines()
+        .skip(from)
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r.get("summary").is_none())
+        .collect()
+}
+
+#[test]
+fn a_batch_job_cancelled_with_sigterm_leaves_a_complete_job_log_and_resumes_where_it_stopped() {
+    let Some(cluster) = Cluster::three() else {
+        return;
+    };
+    let path = |name: &str| cluster.dir.join(name);
+    let (log, out, go, script) = (
+        path("jobs.tsv"),
+        path("out.jsonl"),
+        path("go"),
+        path("job.sh"),
+    );
+    // 20 items that end at once, and 6 that wait for a file the test
+    // creates only before the second job: the first is cancelled while
+    // they run.
+    let wait = format!("wait:{}", go.display());
+    let mut items: Vec<String> = (0..20).map(|i| format!("ok:{i}")).collect();
+    items.extend(std::iter::repeat_n(wait, 6));
+    // The script of docs/DISTRIBUTED.md: `exec`, so that mproc is the
+    // batch step's process and gets its signals; the same command line
+    // starts and resumes.
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec {MPROC} pool --slurm --resume {} --jsonl chaos {} >> {}\n",
+            log.display(),
+            items.join(" "),
+            out.display()
+        ),
+    )
+    .unwrap();
+    let sbatch = |err: &str, wait: bool| {
+        let err = format!("--error={}", path(err).display());
+        let script = script.display().to_string();
+        let mut args = vec!["sbatch", "--parsable", "-N", "3", "-n", "6", "--time=5"];
+        args.extend(["--output=/dev/null", &err]);
+        if wait {
+            args.push("--wait");
+        }
+        args.push(&script);
+        cluster.client(&args, 120)
+    };
+    let first = sbatch("first.err", false);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let job = first.stdout.trim().to_string();
+    wait_long("the 20 quick items in the job log", 60, || {
+        text(&log).matches("\tok\t").count() == 20
+    });
+    // As at the time limit: SIGTERM to the batch shell (mproc) and to
+    // every step (its workers).
+    let cancel = cluster.client(&["scancel", "--signal=TERM", "--full", &job], 30);
+    assert_eq!(cancel.code, 0, "{}", cancel.stderr);
+    wait_long("the job to end", 60, || {
+        cluster
+            .client(&["squeue", "-h", "-j", &job], 10)
+            .stdout
+            .trim()
+            .is_empty()
+    });
+    let logged = text(&path("first.err"));
+    assert!(logged.contains("received SIGTERM"), "{logged}");
+
+    // The job log is complete: a last row for every item, the waiting ones
+    // not ok; the JSON lines too.
+    let last = last_rows(&log);
+    assert_eq!(last.len(), items.len(), "{}\n{logged}", text(&log));
+    for (index, (outcome, host)) in &last {
+        assert_eq!(
+            outcome == "ok",
+            *index < 20,
+            "item {index}: {outcome}\n{logged}"
+        );
+        assert!(
+            ["d1", "d2", "d3"].contains(&host.as_str()),
+            "item {index}: {host}"
+        );
+    }
+    let printed = records(&out, 0);
+    assert_eq!(printed.len(), items.len(), "{}", text(&out));
+    let printed_lines = text(&out).lines().count();
+
+    // Resubmitted, the same script runs only what is left.
+    std::fs::write(&go, "go").unwrap();
+    let second = sbatch("second.err", true);
+    let logged = text(&path("second.err"));
+    assert_eq!(second.code, 0, "{}\n{logged}", second.stderr);
+    assert!(logged.contains("running 6 of 26 items"), "{logged}");
+    let again: Vec<u64> = records(&out, printed_lines)
+        .iter()
+        .map(|r| {
+            assert_eq!(r["outcome"], "ok", "{r}");
+            r["index"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(again, (20..26).collect::<Vec<_>>());
+    assert!(last_rows(&log).values().all(|(outcome, _)| outcome == "ok"));
+}

@@ -85,7 +85,8 @@ fn square_and_analyze_through_the_srun_launcher() {
     let Some(cluster) = Cluster::one() else {
         return;
     };
-    let launcher = ["--launcher", "srun -N1 -n1 --quiet --unbuffered"];
+    // As people type it: mproc adds --unbuffered.
+    let launcher = ["--launcher", "srun -N1 -n1"];
     let mut args = vec!["-q", "pool", "-n", "2"];
     args.extend(launcher);
     let square = [&args[..], &["--json", "square", "20"]].concat();

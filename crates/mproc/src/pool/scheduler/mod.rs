@@ -17,7 +17,7 @@
 //! | state | leaves on |
 //! |---|---|
 //! | `Starting` | every worker ready → `Running`; a worker that cannot start → the start fails, `Stopping` |
-//! | `Running` | `Close` → `Closing`; `Terminate` → `Stopping`; no worker can start → the pool is broken: waiting items end at once, later ones are refused |
+//! | `Running` | `Close` → `Closing`; `Terminate` → `Stopping`; no worker can start → the pool is broken: waiting items end at once, later ones are refused (on several hosts: only once every host is left out, `hosts_down.rs`) |
 //! | `Closing` | nothing queued or in flight → every worker's stdin closed, `Stopping`; `Terminate` → `Stopping` |
 //! | `Stopping` | every worker gone → the thread ends. A worker that has not exited [`STOP_GRACE`] after its stdin closed is killed; one whose end is not seen [`KILL_GRACE`] after the kill is given up on. |
 //!

@@ -61,19 +61,22 @@ impl Scheduler {
 
     /// True when the pool's slots run on more than one host.
     pub(super) fn spread(&self) -> bool {
-        let first = self.host_of(0);
-        (1..self.slots.len()).any(|slot| self.host_of(slot) != first)
+        let first = self.conn.command(0).host();
+        (1..self.slots.len()).any(|slot| self.conn.command(slot).host() != first)
     }
 
     /// True unless `slot` waits for its back-off or its host is left out.
     pub(super) fn may_spawn(&self, slot: usize) -> bool {
-        !self.down.respawn.contains_key(&slot) && !self.down.left_out.contains(&self.host_of(slot))
+        let left_out = || self.down.left_out.contains(&self.host_of(slot));
+        !self.down.respawn.contains_key(&slot) && (self.down.left_out.is_empty() || !left_out())
     }
 
     /// A worker on `slot`'s host became ready: the host is up.
     pub(super) fn host_up(&mut self, slot: usize) {
-        let host = self.host_of(slot);
-        self.down.failures.remove(&host);
+        if !self.down.failures.is_empty() {
+            let host = self.host_of(slot);
+            self.down.failures.remove(&host);
+        }
     }
 
     /// A worker of a spread pool failed to start while the pool runs:

@@ -31,7 +31,7 @@ fn analysis(doc: &serde_json::Value) -> Vec<serde_json::Value> {
     let mut records = doc["results"].as_array().unwrap().clone();
     for r in &mut records {
         let r = r.as_object_mut().unwrap();
-        for volatile in ["pid", "worker", "started_ms", "elapsed_ms"] {
+        for volatile in ["pid", "worker", "host", "started_ms", "elapsed_ms"] {
             r.remove(volatile);
         }
     }

@@ -97,7 +97,15 @@ fn a_host_that_cannot_start_workers_again_is_left_out_once_and_the_run_ends_ok()
     let mut child = mproc()
         .arg("--log-file")
         .arg(&mproc_log)
-        .args(["pool", "--hosts", "up:1,down:1", "--ssh", &ssh, "--worker-path", MPROC])
+        .args([
+            "pool",
+            "--hosts",
+            "up:1,down:1",
+            "--ssh",
+            &ssh,
+            "--worker-path",
+            MPROC,
+        ])
         .args(["--retries", "1", "--joblog", &log_arg, "--json", "chaos"])
         .args(&items)
         .stdout(Stdio::piped())

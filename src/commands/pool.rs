@@ -608,10 +608,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
         if !self.human {
             let shown = serde_json::to_value(&*input).unwrap_or(Value::Null);
             let mut record = with_extra(report::record(&r, &shown), extra);
-            if let Value::Object(fields) = &mut record {
-                let host = r.worker.and_then(|w| hosts.get(w).cloned().flatten());
-                fields.insert("host".into(), json!(host));
-            }
+            with_hosts(&mut record, &r, hosts);
             self.lines.record(&record);
         }
         if self.human && !r.outcome.is_ok() {
@@ -652,6 +649,23 @@ impl<'a, J: Builtin> Collect<'a, J> {
 }
 
 /// A JSON record with a job's extra fields added (see `Builtin::arrived`).
+/// Adds `host` to a record and to each of its earlier attempts: the host
+/// of the slot that ran it (null for this machine).
+fn with_hosts<T>(record: &mut Value, r: &ItemResult<T>, hosts: &[Option<String>]) {
+    let host = |worker: Option<usize>| json!(worker.and_then(|w| hosts.get(w)?.as_deref()));
+    let Value::Object(fields) = record else {
+        return;
+    };
+    fields.insert("host".into(), host(r.worker));
+    if let Some(Value::Array(earlier)) = fields.get_mut("earlier_attempts") {
+        for (attempt, a) in earlier.iter_mut().zip(r.earlier.iter()) {
+            if let Value::Object(a_fields) = attempt {
+                a_fields.insert("host".into(), host(a.worker));
+            }
+        }
+    }
+}
+
 fn with_extra(mut record: Value, extra: Option<Map<String, Value>>) -> Value {
     if let (Value::Object(fields), Some(extra)) = (&mut record, extra) {
         for (k, v) in extra {

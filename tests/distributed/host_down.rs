@@ -61,6 +61,7 @@ fn an_ssh_host_whose_sshd_stops_mid_run_is_left_out_and_the_other_finishes() {
             retried += 1;
             assert_eq!(r["host"], "127.0.0.1", "{r}");
             assert_eq!(r["earlier_attempts"][0]["outcome"], "crashed", "{r}");
+            assert_eq!(r["earlier_attempts"][0]["host"], "127.0.0.2", "{r}");
         }
     }
     assert!(retried > 0, "no item was running on 127.0.0.2:\n{rows}");

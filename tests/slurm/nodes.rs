@@ -158,6 +158,7 @@ fn a_node_killed_mid_run_is_left_out_and_the_other_nodes_finish_every_item() {
         assert!(r["host"] == "d1" || r["host"] == "d3", "{r}");
         let earlier = r["earlier_attempts"].as_array().unwrap();
         assert_eq!(earlier[0]["outcome"], "crashed", "{r}");
+        assert_eq!(earlier[0]["host"], "d2", "{r}");
     }
     // The job log has a row per attempt, each naming its node; after the
     // kill no new worker ran anything on d2.

@@ -336,6 +336,10 @@ impl Sshd {
     /// (and what runs in them) killed at once. Returns how many processes
     /// the sessions held.
     pub(crate) fn kill_all(&mut self) -> usize {
+        // Once reaped, its pid may be another process's: leave it alone.
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return 0;
+        }
         let mut all = Vec::new();
         let mut next = vec![self.child.id()];
         while let Some(pid) = next.pop() {

@@ -330,7 +330,11 @@ impl Drop for Cluster {
             let _ = scancel.wait();
         }
         for (_, child) in self.daemons.iter_mut().rev() {
-            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+            // A killed node's slurmd is reaped already: its pid may be
+            // another process's now.
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+            }
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         for (_, child) in self.daemons.iter_mut().rev() {

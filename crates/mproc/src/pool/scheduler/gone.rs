@@ -1,5 +1,5 @@
 //! A worker's end: what happens to the chunks it held, and whether it is
-//! replaced.
+//! replaced (when, on several hosts, is `hosts_down.rs`'s to say).
 
 use std::time::Instant;
 
@@ -71,7 +71,9 @@ impl Scheduler {
     }
 
     /// A worker that ended before its handshake: start another, or give
-    /// up (fail the start, or break the pool). True when given up.
+    /// up (fail the start, or break the pool). In a running pool on
+    /// several hosts, its host's count decides instead (`hosts_down.rs`).
+    /// True when the start failed.
     fn failed_start(
         &mut self,
         slot: usize,

@@ -296,8 +296,35 @@ impl Cluster {
     /// The processes of this cluster's job steps on `node`: those whose
     /// environment names this cluster's configuration and the node.
     pub fn tasks_on(&self, node: &str) -> Vec<u32> {
-        let conf = format!("SLURM_CONF={}", self.conf.display());
         let on = format!("SLURMD_NODENAME={node}");
+        self.processes(|vars| vars.contains(&on.as_bytes()))
+    }
+
+    /// Every process of this cluster but its daemons and their children
+    /// (slurmctld's script daemon): step daemons, tasks, clients. Each has
+    /// this cluster's `SLURM_CONF` (a temp path no other cluster uses) in
+    /// its environment.
+    fn leftovers(&self) -> Vec<u32> {
+        let daemons: Vec<u32> = self.daemons.iter().map(|(_, c)| c.id()).collect();
+        let parent = |pid: u32| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("PPid:"))
+                .and_then(|p| p.trim().parse::<u32>().ok())
+        };
+        self.processes(|_| true)
+            .into_iter()
+            .filter(|&pid| {
+                !daemons.contains(&pid) && !parent(pid).is_some_and(|p| daemons.contains(&p))
+            })
+            .collect()
+    }
+
+    /// The processes with this cluster's `SLURM_CONF` whose environment
+    /// (its variables) also passes `also`.
+    fn processes(&self, also: impl Fn(&[&[u8]]) -> bool) -> Vec<u32> {
+        let conf = format!("SLURM_CONF={}", self.conf.display());
         let Ok(procs) = std::fs::read_dir("/proc") else {
             return Vec::new();
         };
@@ -309,7 +336,7 @@ impl Cluster {
                     return false;
                 };
                 let vars: Vec<&[u8]> = env.split(|&b| b == 0).collect();
-                vars.contains(&conf.as_bytes()) && vars.contains(&on.as_bytes())
+                vars.contains(&conf.as_bytes()) && also(&vars)
             })
             .collect()
     }
@@ -329,6 +356,13 @@ impl Drop for Cluster {
             let _ = scancel.kill();
             let _ = scancel.wait();
         }
+        // The step daemons of cancelled steps end once they have told
+        // slurmctld (after KillWait); stopped before that, they would wait
+        // for it for ever.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.leftovers().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         for (_, child) in self.daemons.iter_mut().rev() {
             // A killed node's slurmd is reaped already: its pid may be
             // another process's now.
@@ -344,11 +378,9 @@ impl Drop for Cluster {
             let _ = child.kill();
             let _ = child.wait();
         }
-        // What a killed node left (its tasks, were any still there).
-        for node in self.nodes.clone() {
-            for pid in self.tasks_on(&node) {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            }
+        // Whatever is left (a killed node's step daemons, say).
+        for pid in self.leftovers() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
         }
     }
 }

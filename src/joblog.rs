@@ -95,9 +95,18 @@ impl JobLog {
     }
 
     /// Appends the lines of one finished item, one per attempt; `input` is
-    /// its exact text ([`input_bytes`]). `host` ran it (its retries run
-    /// in the same pool slot, so on the same host).
-    pub fn record<T>(&mut self, r: &ItemResult<T>, input: &[u8], host: Option<&str>) -> Result<()> {
+    /// its exact text ([`input_bytes`]). `hosts` names each pool slot's
+    /// host (`None`, or no entry: this machine); an attempt ran on its
+    /// slot's host (a retry may run in another slot than the first try).
+    pub fn record<T>(
+        &mut self,
+        r: &ItemResult<T>,
+        input: &[u8],
+        hosts: &[Option<String>],
+    ) -> Result<()> {
+        let host_of = |worker: Option<usize>| -> Option<&str> {
+            worker.and_then(|w| hosts.get(w)?.as_deref())
+        };
         let input = escape(input);
         let mut lines = String::new();
         for (n, a) in r.earlier.iter().enumerate() {
@@ -108,7 +117,7 @@ impl JobLog {
                 elapsed: a.elapsed,
                 attempt: n as u32 + 1,
             };
-            lines.push_str(&self.row(r.index, &input, &run, &a.outcome, host));
+            lines.push_str(&self.row(r.index, &input, &run, &a.outcome, host_of(a.worker)));
             lines.push('\n');
         }
         let run = Run {
@@ -118,7 +127,7 @@ impl JobLog {
             elapsed: r.elapsed,
             attempt: r.attempts,
         };
-        lines.push_str(&self.row(r.index, &input, &run, &r.outcome, host));
+        lines.push_str(&self.row(r.index, &input, &run, &r.outcome, host_of(r.worker)));
         self.line(&lines)
     }
 

@@ -10,6 +10,8 @@ use nix::unistd::Pid;
 
 use crate::support::*;
 
+mod host_down;
+
 /// Says, where `cargo test` shows it even for a passing test, that a test
 /// did not run here and why.
 pub(crate) fn skipped(why: &str) {
@@ -249,16 +251,23 @@ fn another_version_behind_a_launcher_is_named_by_host() {
     );
 }
 
-/// An sshd on 127.0.0.1 with a throwaway host key and user key.
-struct Sshd {
+/// An sshd on one loopback address with a throwaway host key and user key.
+pub(crate) struct Sshd {
     child: Child,
     dir: TempDir,
     port: u16,
 }
 
 impl Sshd {
-    /// Starts one, or says why it cannot (sshd missing outside CI).
+    /// Starts one on 127.0.0.1, or says why it cannot (sshd missing
+    /// outside CI).
     fn start() -> Option<Sshd> {
+        Sshd::start_on("127.0.0.1", None)
+    }
+
+    /// Starts one on `address`; `like` gives the port and the user key
+    /// (one ssh command then reaches both).
+    pub(crate) fn start_on(address: &str, like: Option<&Sshd>) -> Option<Sshd> {
         let sshd = Path::new("/usr/sbin/sshd");
         if !sshd.exists() {
             assert!(
@@ -277,18 +286,24 @@ impl Sshd {
                 .unwrap();
             assert!(status.success());
         }
-        std::fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys")).unwrap();
+        let user_key = like.map_or(dir.join("user_key.pub"), |l| l.dir.join("user_key.pub"));
+        std::fs::copy(user_key, dir.join("authorized_keys")).unwrap();
         let _ = std::fs::create_dir_all("/run/sshd");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = like.map_or_else(
+            || {
+                TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port()
+            },
+            |l| l.port,
+        );
         let config = dir.join("sshd_config");
         std::fs::write(
             &config,
             format!(
-                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
+                "ListenAddress {address}\nPort {port}\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n\
                  StrictModes no\nUsePAM no\nPidFile {d}/sshd.pid\nLogLevel ERROR\n",
                 d = dir.display()
@@ -304,28 +319,50 @@ impl Sshd {
             .spawn()
             .unwrap();
         wait_until("sshd to listen", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+            TcpStream::connect((address, port)).is_ok()
         });
         Some(Sshd { child, dir, port })
     }
 
-    fn ssh(&self) -> String {
+    pub(crate) fn ssh(&self) -> String {
         format!(
             "ssh -T -p {} -i {}/user_key -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
             self.port,
             self.dir.display()
         )
     }
+
+    /// Stops it as a host that goes down: the server and every session
+    /// (and what runs in them) killed at once. Returns how many processes
+    /// the sessions held.
+    pub(crate) fn kill_all(&mut self) -> usize {
+        // Once reaped, its pid may be another process's: leave it alone.
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return 0;
+        }
+        let mut all = Vec::new();
+        let mut next = vec![self.child.id()];
+        while let Some(pid) = next.pop() {
+            let below = children(pid);
+            next.extend(&below);
+            all.extend(below);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for &pid in &all {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+        all.len()
+    }
 }
 
 impl Drop for Sshd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill_all();
     }
 }
 
-fn remote_args<'a>(sshd: &'a str, hosts: &'a str) -> Vec<&'a str> {
+pub(crate) fn remote_args<'a>(sshd: &'a str, hosts: &'a str) -> Vec<&'a str> {
     vec![
         "-q",
         "pool",

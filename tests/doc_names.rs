@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Names the docs use that are not this tree's: Python's, other tools'
 /// and other crates'. Each is checked to be used, so the list stays short.
-const FOREIGN: [&str; 5] = [
+const FOREIGN: [&str; 6] = [
     // Python's logging and urllib.
     "QueueHandler",
     "QueueListener",
@@ -21,6 +21,8 @@ const FOREIGN: [&str; 5] = [
     "Shift_JIS",
     // The standard library's trait.
     "Drop",
+    // A slurm.conf setting.
+    "SlurmdTimeout",
 ];
 
 fn root() -> PathBuf {

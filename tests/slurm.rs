@@ -1,324 +1,20 @@
-//! Workers as Slurm job steps, on a real one-node Slurm cluster (Debian's
-//! `munged`, `slurmctld`, `slurmd`) that each test starts on localhost in a
-//! temp dir and stops when it ends. Needs root and the packages that
-//! `.ci/run` installs; elsewhere each test says it was skipped and why.
+//! Workers as Slurm job steps, on a real Slurm cluster (Debian's
+//! `munged`, `slurmctld`, `slurmd`) that each test starts on this host in a
+//! temp dir and stops when it ends ([`cluster`]): one node here, three in
+//! [`nodes`]. Needs root and the packages that `.ci/run` installs;
+//! elsewhere each test says it was skipped and why.
 
-use std::net::TcpListener;
+mod cluster;
+mod nodes;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::process::{Child, Stdio};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::distributed::skipped;
 use crate::support::*;
-
-/// One cluster at a time: the machine has few CPUs, and each cluster
-/// claims all of them.
-static ONE_CLUSTER: Mutex<()> = Mutex::new(());
-
-/// The programs a cluster needs.
-const DAEMONS: [&str; 3] = [
-    "/usr/sbin/munged",
-    "/usr/sbin/slurmctld",
-    "/usr/sbin/slurmd",
-];
-const CLIENTS: [&str; 5] = ["srun", "salloc", "sbatch", "squeue", "scancel"];
-
-/// A one-node Slurm cluster on 127.0.0.1 in a temp dir. Dropping it
-/// cancels its jobs and stops its three daemons.
-struct Cluster {
-    daemons: Vec<(&'static str, Child)>,
-    conf: PathBuf,
-    node: String,
-    dir: TempDir,
-    _one: MutexGuard<'static, ()>,
-}
-
-impl Cluster {
-    /// Starts one, or says why this machine cannot.
-    fn start() -> Option<Cluster> {
-        if let Err(why) = Cluster::can_start() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run as root with slurmctld slurmd slurm-client munge installed (see .ci/run): {why}"
-            );
-            skipped(&why);
-            return None;
-        }
-        let one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = temp_dir("slurm");
-        let node = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .unwrap()
-            .trim()
-            .split('.')
-            .next()
-            .unwrap()
-            .to_string();
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        for sub in ["munge", "state", "spool", "log"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
-        let key = dir.join("munge/munge.key");
-        // A random key: with a known one, anyone on this machine could
-        // forge credentials and run jobs as root on the test cluster.
-        let mut random = vec![0u8; 1024];
-        std::io::Read::read_exact(
-            &mut std::fs::File::open("/dev/urandom").unwrap(),
-            &mut random,
-        )
-        .unwrap();
-        std::fs::write(&key, random).unwrap();
-        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o400))
-            .unwrap();
-        let socket = dir.join("munge/socket");
-        let conf = dir.join("slurm.conf");
-        std::fs::write(&conf, slurm_conf(&dir, &node, cpus, &socket)).unwrap();
-        let mut cluster = Cluster {
-            daemons: Vec::new(),
-            conf,
-            node,
-            dir,
-            _one: one,
-        };
-        let d = cluster.dir.display().to_string();
-        cluster.daemon(
-            "munged",
-            &[
-                "-F",
-                "--force",
-                &format!("--socket={}", socket.display()),
-                &format!("--key-file={}", key.display()),
-                &format!("--pid-file={d}/munge/pid"),
-                &format!("--seed-file={d}/munge/seed"),
-                &format!("--log-file={d}/log/munged.log"),
-            ],
-        );
-        wait_until("munged's socket", || socket.exists());
-        let conf = cluster.conf.display().to_string();
-        cluster.daemon("slurmctld", &["-D", "-f", &conf]);
-        cluster.daemon("slurmd", &["-D", "-f", &conf]);
-        cluster.wait_idle();
-        Some(cluster)
-    }
-
-    /// Root and every program, or why not.
-    fn can_start() -> Result<(), String> {
-        use std::os::unix::fs::MetadataExt;
-        // /proc/self belongs to this process's effective user.
-        if std::fs::metadata("/proc/self").map_or(true, |m| m.uid() != 0) {
-            return Err("a Slurm cluster needs root (slurmd runs jobs as their user)".into());
-        }
-        for daemon in DAEMONS {
-            if !Path::new(daemon).exists() {
-                return Err(format!(
-                    "{daemon} is not installed (apt-get install slurmctld slurmd slurm-client munge)"
-                ));
-            }
-        }
-        for client in CLIENTS {
-            let found = std::env::var_os("PATH")
-                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(client).exists()));
-            if !found {
-                return Err(format!(
-                    "{client} is not installed (apt-get install slurm-client)"
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn daemon(&mut self, name: &'static str, args: &[&str]) {
-        let log = std::fs::File::create(self.dir.join(format!("log/{name}.out"))).unwrap();
-        let child = self
-            .command(&format!("/usr/sbin/{name}"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        self.daemons.push((name, child));
-    }
-
-    /// Waits (up to 60 s) for the node to take jobs; fails with the logs.
-    fn wait_idle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let state = self.client(&["sinfo", "-h", "-o", "%T"], 10);
-            if state.code == 0 && state.stdout.trim() == "idle" {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "the Slurm node never became idle (last: {:?} {:?}); logs:\n{}",
-                    state.stdout,
-                    state.stderr,
-                    self.logs()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The last lines each daemon logged.
-    fn logs(&self) -> String {
-        ["munged", "slurmctld", "slurmd"]
-            .iter()
-            .map(|name| {
-                let text = std::fs::read_to_string(self.dir.join(format!("log/{name}.out")))
-                    .unwrap_or_default();
-                let lines: Vec<&str> = text.lines().collect();
-                let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-                format!("== {name}\n{tail}\n")
-            })
-            .collect()
-    }
-
-    /// A command that talks to this cluster and to no other: none of the
-    /// environment of a Slurm job this test suite may itself run in.
-    fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("SLURM") {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.env("SLURM_CONF", &self.conf)
-            .env_remove("RUST_LOG")
-            .env_remove("MPROC_CPU_COUNT")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    /// Runs a Slurm client to its end (at most `seconds`).
-    fn client(&self, args: &[&str], seconds: u64) -> Run {
-        let mut child = self
-            .command(args[0])
-            .args(&args[1..])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_bounded(&mut child, seconds).into()
-    }
-
-    /// `salloc -n TASKS` running `MPROC ARGS`, started.
-    /// `mproc ARGS` started with this cluster's configuration, its output
-    /// piped.
-    fn mproc(&self, args: &[&str]) -> Child {
-        self.command(MPROC)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
-
-    fn salloc(&self, tasks: &str, args: &[&str]) -> Child {
-        self.command("salloc")
-            .args(["-n", tasks, "--quiet", "--time=5", MPROC])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
-
-    /// The `JOB.STEP` that process `pid` runs in, from `scontrol listpids`.
-    fn step_of(&self, pid: u32) -> String {
-        let list = self.client(&["scontrol", "listpids"], 30);
-        list.stdout
-            .lines()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>())
-            .find(|w| w.first() == Some(&pid.to_string().as_str()))
-            .map(|w| format!("{}.{}", w[1], w[2]))
-            .unwrap_or_else(|| panic!("pid {pid} is in no job step:\n{}", list.stdout))
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let jobs = self.client(&["squeue", "--all", "--steps"], 10);
-            eprintln!("squeue --steps:\n{}\n{}", jobs.stdout, self.logs());
-        }
-        if let Ok(mut scancel) = self.command("scancel").args(["--user", "root"]).spawn() {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while scancel.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = scancel.kill();
-            let _ = scancel.wait();
-        }
-        for (_, child) in self.daemons.iter_mut().rev() {
-            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        for (_, child) in self.daemons.iter_mut().rev() {
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn slurm_conf(dir: &Path, node: &str, cpus: usize, socket: &Path) -> String {
-    let port = || {
-        TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    // Job ids that no other test cluster uses, so that a late message from
-    // a stopped cluster's step daemon can never name a job of this one.
-    static CLUSTERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = CLUSTERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let first_job = (std::process::id() % 60) * 1_000_000 + (n % 90) * 10_000 + 1;
-    let d = dir.display();
-    format!(
-        "ClusterName=mproctest\n\
-         FirstJobId={first_job}\n\
-         SlurmctldHost={node}(127.0.0.1)\n\
-         SlurmctldPort={ctld}\n\
-         SlurmdPort={slurmd}\n\
-         SlurmUser=root\n\
-         SlurmdUser=root\n\
-         AuthType=auth/munge\n\
-         CredType=cred/munge\n\
-         AuthInfo=socket={socket}\n\
-         StateSaveLocation={d}/state\n\
-         SlurmdSpoolDir={d}/spool\n\
-         SlurmctldPidFile={d}/slurmctld.pid\n\
-         SlurmdPidFile={d}/slurmd.pid\n\
-         SlurmctldLogFile={d}/log/slurmctld.log\n\
-         SlurmdLogFile={d}/log/slurmd.log\n\
-         ProctrackType=proctrack/linuxproc\n\
-         TaskPlugin=task/none\n\
-         JobAcctGatherType=jobacct_gather/none\n\
-         AccountingStorageType=accounting_storage/none\n\
-         MpiDefault=none\n\
-         SwitchType=switch/none\n\
-         SchedulerType=sched/builtin\n\
-         SelectType=select/cons_tres\n\
-         SelectTypeParameters=CR_CPU\n\
-         SlurmdParameters=config_overrides\n\
-         ReturnToService=2\n\
-         InactiveLimit=0\n\
-         KillWait=2\n\
-         MinJobAge=2\n\
-         NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} State=UNKNOWN\n\
-         PartitionName=debug Nodes={node} Default=YES MaxTime=10 State=UP\n",
-        ctld = port(),
-        slurmd = port(),
-        socket = socket.display(),
-    )
-}
+use cluster::Cluster;
 
 /// The values of a `--json` document.
 fn values(doc: &serde_json::Value) -> Vec<u64> {
@@ -387,10 +83,11 @@ fn slurm_outside_an_allocation_is_a_usage_error() {
 
 #[test]
 fn square_and_analyze_through_the_srun_launcher() {
-    let Some(cluster) = Cluster::start() else {
+    let Some(cluster) = Cluster::one() else {
         return;
     };
-    let launcher = ["--launcher", "srun -N1 -n1 --quiet --unbuffered"];
+    // As people type it: mproc adds --unbuffered.
+    let launcher = ["--launcher", "srun -N1 -n1"];
     let mut args = vec!["-q", "pool", "-n", "2"];
     args.extend(launcher);
     let square = [&args[..], &["--json", "square", "20"]].concat();
@@ -406,7 +103,7 @@ fn square_and_analyze_through_the_srun_launcher() {
 
 #[test]
 fn square_and_analyze_as_job_steps_inside_salloc_and_sbatch() {
-    let Some(cluster) = Cluster::start() else {
+    let Some(cluster) = Cluster::one() else {
         return;
     };
     let log = cluster.dir.join("jobs.tsv").display().to_string();
@@ -436,18 +133,18 @@ fn square_and_analyze_as_job_steps_inside_salloc_and_sbatch() {
     let on_node = rows
         .lines()
         .skip(1)
-        .filter(|l| l.ends_with(&format!("\t{}", cluster.node)))
+        .filter(|l| l.ends_with(&format!("\t{}", cluster.node())))
         .count();
     assert_eq!(on_node, 20, "the host column names the node:\n{rows}");
     let svg = std::fs::read_to_string(&svg).unwrap();
     for lane in 0..2 {
-        let label = format!("worker {lane} · {} · pid", cluster.node);
+        let label = format!("worker {lane} · {} · pid", cluster.node());
         assert!(svg.contains(&label), "no lane labelled {label:?}");
     }
     // The records name the node too, as the job log does.
     let records = doc["results"].as_array().unwrap();
     assert!(
-        records.iter().all(|r| r["host"] == cluster.node.as_str()),
+        records.iter().all(|r| r["host"] == cluster.node()),
         "{records:?}"
     );
 
@@ -492,7 +189,7 @@ fn square_and_analyze_as_job_steps_inside_salloc_and_sbatch() {
 
 #[test]
 fn a_worker_step_cancelled_mid_map_is_a_crash_and_the_run_goes_on() {
-    let Some(cluster) = Cluster::start() else {
+    let Some(cluster) = Cluster::one() else {
         return;
     };
     let pidfile = cluster.dir.join("pid");
@@ -510,7 +207,7 @@ fn a_worker_step_cancelled_mid_map_is_a_crash_and_the_run_goes_on() {
     let doc = finished(&mut salloc, 120, 1).json();
     assert_eq!(outcomes(&doc), ["ok", "crashed", "ok", "ok", "ok"]);
     let error = doc["results"][1]["error"].as_str().unwrap();
-    assert!(error.contains(&format!("on {}", cluster.node)), "{error}");
+    assert!(error.contains(&format!("on {}", cluster.node())), "{error}");
 }
 
 /// Runs `MPROC ARGS` inside an allocation that outlives it, and returns the
@@ -556,7 +253,7 @@ fn mproc_under(salloc: &Child) -> u32 {
 
 #[test]
 fn no_job_step_outlives_ctrl_c_a_timeout_or_a_killed_parent() {
-    let Some(cluster) = Cluster::start() else {
+    let Some(cluster) = Cluster::one() else {
         return;
     };
     for (name, signal) in [

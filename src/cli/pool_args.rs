@@ -89,7 +89,7 @@ pub(super) struct PoolFlags {
     /// at most 1024 [default: 1; 16 for mproc fetch].
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=mproc::pool::MAX_CONCURRENCY as i64), global = true)]
     concurrency: Option<u32>,
-    /// Start each worker behind this command, e.g. 'srun -N1 -n1' or a wrapper script.
+    /// Start each worker behind this command, e.g. 'srun -N1 -n1' or a wrapper script (srun gets --unbuffered added).
     #[arg(long, value_name = "CMD", global = true)]
     launcher: Option<String>,
     /// The mproc binary where workers run [default: this one locally, 'mproc' on remote hosts].

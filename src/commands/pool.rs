@@ -603,9 +603,8 @@ impl<'a, J: Builtin> Collect<'a, J> {
             Runner::Serial(_) => &[],
         };
         if let Some(log) = self.joblog.as_mut() {
-            let host = r.worker.and_then(|w| hosts.get(w).cloned().flatten());
             let logged = J::log_input(&input);
-            if let Err(e) = log.record(&r, &logged, host.as_deref()) {
+            if let Err(e) = log.record(&r, &logged, hosts) {
                 self.log_error.get_or_insert(e);
             }
         }

@@ -105,3 +105,22 @@ pub fn outcomes(doc: &serde_json::Value) -> Vec<&str> {
         .map(|r| r["outcome"].as_str().expect("an outcome"))
         .collect()
 }
+
+/// Waits (up to `seconds`, polling) until `cond` holds, for waits longer
+/// than [`wait_until`]'s (a cluster noticing a dead node).
+#[track_caller]
+pub fn wait_long(what: &str, seconds: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out ({seconds} s) waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The text of `path`, or nothing while it does not exist.
+pub fn text(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}

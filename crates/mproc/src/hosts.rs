@@ -149,8 +149,19 @@ pub fn split_command(flag: &str, command: &str) -> Result<Vec<OsString>> {
     }
 }
 
-/// True when `launcher` is `srun` without `-u`/`--unbuffered`, which
-/// would hold the worker's binary output until a newline.
+/// The launcher as it runs: one whose first word is `srun` gets
+/// `--unbuffered` after that word unless it has `-u`/`--unbuffered`, since
+/// slurmstepd would otherwise hold the worker's binary output (and its
+/// handshake) until a newline. So `srun -N1 -n1` works as people type it.
+pub fn launcher_words(launcher: &[OsString]) -> Vec<OsString> {
+    let mut words = launcher.to_vec();
+    if srun_without_unbuffered(launcher) {
+        words.insert(1, "--unbuffered".into());
+    }
+    words
+}
+
+/// True when `launcher` is `srun` without `-u`/`--unbuffered`.
 fn srun_without_unbuffered(launcher: &[OsString]) -> bool {
     let is_srun = launcher
         .first()
@@ -245,16 +256,8 @@ impl Placement {
         if self.launcher.is_empty() && self.worker_path.is_none() {
             return WorkerCommand::current_exe();
         }
-        if srun_without_unbuffered(&self.launcher)
-            && std::env::var_os("SLURM_UNBUFFEREDIO").is_none()
-        {
-            tracing::warn!(
-                "--launcher runs srun without --unbuffered: slurmstepd holds a worker's \
-                 output until a newline, so its handshake may never arrive \
-                 (add --unbuffered, or use --slurm inside an allocation)"
-            );
-        }
-        Ok(WorkerCommand::program(self.worker_program()?).with_launcher(self.launcher.clone()))
+        Ok(WorkerCommand::program(self.worker_program()?)
+            .with_launcher(launcher_words(&self.launcher)))
     }
 
     /// The worker binary behind a launcher: `--worker-path`, else this
@@ -327,5 +330,13 @@ mod tests {
         assert!(!srun("srun -N1 -n1 --quiet --unbuffered"));
         assert!(!srun("srun -u -n1"));
         assert!(!srun("ssh -T host"));
+        let typed = |s| launcher_words(&split_command("--launcher", s).unwrap());
+        assert_eq!(
+            typed("srun -N1 -n1"),
+            ["srun", "--unbuffered", "-N1", "-n1"]
+        );
+        assert_eq!(typed("/usr/bin/srun"), ["/usr/bin/srun", "--unbuffered"]);
+        assert_eq!(typed("srun -u -n1"), ["srun", "-u", "-n1"]);
+        assert_eq!(typed("ssh -T h"), ["ssh", "-T", "h"]);
     }
 }

@@ -34,6 +34,9 @@ impl Scheduler {
                 }
             }
         }
+        if let Some(t) = self.down.next_respawn() {
+            consider(t);
+        }
         next
     }
 
@@ -97,5 +100,6 @@ impl Scheduler {
             );
             self.on_gone(slot, Exit::Signal(9), None);
         }
+        self.respawn_due();
     }
 }

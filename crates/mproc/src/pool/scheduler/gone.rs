@@ -1,5 +1,5 @@
 //! A worker's end: what happens to the chunks it held, and whether it is
-//! replaced.
+//! replaced (when, on several hosts, is `hosts_down.rs`'s to say).
 
 use std::time::Instant;
 
@@ -71,7 +71,9 @@ impl Scheduler {
     }
 
     /// A worker that ended before its handshake: start another, or give
-    /// up (fail the start, or break the pool). True when given up.
+    /// up (fail the start, or break the pool). In a running pool on
+    /// several hosts, its host's count decides instead (`hosts_down.rs`).
+    /// True when the start failed.
     fn failed_start(
         &mut self,
         slot: usize,
@@ -108,6 +110,14 @@ impl Scheduler {
         // exited or answered wrongly will do so again.
         let killed = matches!(exit, Exit::Signal(_)) && live.kill_reason.is_none();
         self.slots[slot].start_failures += 1;
+        // On several hosts, it counts against its host (`hosts_down.rs`).
+        if matches!(self.state, State::Running | State::Closing) && self.spread() {
+            if !self.host_start_failed(slot, &why) {
+                tracing::error!("workers keep failing to start on every host: {why}");
+                self.break_pool(format!("no worker could start on any host: {why}"));
+            }
+            return false;
+        }
         let given_up = !killed || self.slots[slot].start_failures >= MAX_START_FAILURES;
         if !given_up {
             tracing::warn!("a worker failed to start, starting another: {why}");
@@ -273,7 +283,8 @@ impl Scheduler {
         }
     }
 
-    /// Starts a replacement for `slot` if there is work left.
+    /// Starts a replacement for `slot` if there is work left (and its host
+    /// is not waiting or left out, `hosts_down.rs`).
     fn replace(&mut self, slot: usize) {
         for chunk in self.requeued.drain(..).rev() {
             self.queue.push_front(chunk);
@@ -282,6 +293,18 @@ impl Scheduler {
             let why = Outcome::NotRun(self.stop_reason.clone());
             for chunk in self.slots[slot].retry.drain(..) {
                 chunk.finish(why.clone(), RunInfo::default());
+            }
+            return;
+        }
+        if self.spread() {
+            // Its host may be down: its retries go to the first free
+            // worker, on any host, not only to its replacement.
+            self.release_retries(slot);
+        }
+        if !self.may_spawn(slot) {
+            if !self.some_host_left() && self.broken.is_none() {
+                tracing::error!("every host was left out");
+                self.break_pool("no worker could start: every host was left out".into());
             }
             return;
         }

@@ -17,7 +17,7 @@
 //! | state | leaves on |
 //! |---|---|
 //! | `Starting` | every worker ready → `Running`; a worker that cannot start → the start fails, `Stopping` |
-//! | `Running` | `Close` → `Closing`; `Terminate` → `Stopping`; no worker can start → the pool is broken: waiting items end at once, later ones are refused |
+//! | `Running` | `Close` → `Closing`; `Terminate` → `Stopping`; no worker can start → the pool is broken: waiting items end at once, later ones are refused (on several hosts: only once every host is left out, `hosts_down.rs`) |
 //! | `Closing` | nothing queued or in flight → every worker's stdin closed, `Stopping`; `Terminate` → `Stopping` |
 //! | `Stopping` | every worker gone → the thread ends. A worker that has not exited [`STOP_GRACE`] after its stdin closed is killed; one whose end is not seen [`KILL_GRACE`] after the kill is given up on. |
 //!
@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 mod deadlines;
 mod dispatch;
 mod gone;
+mod hosts_down;
 
 use super::task::{Batch, Chunk, Outbox, Report, RunInfo};
 use crate::connection::{ConnConfig, ConnEvent, Connection};
@@ -177,6 +178,8 @@ pub(crate) struct Scheduler {
     requeued: Vec<Chunk>,
     /// Set when this scheduler takes no more work (for streams).
     pub(crate) ended: Arc<super::feed::Ended>,
+    /// Hosts that fail to start workers (`hosts_down.rs`).
+    down: hosts_down::HostsDown,
 }
 
 const MAX_START_FAILURES: u32 = 3;
@@ -211,6 +214,7 @@ impl Scheduler {
             outbox: Outbox::default(),
             requeued: Vec::new(),
             ended: Arc::default(),
+            down: hosts_down::HostsDown::default(),
         }
     }
 
@@ -308,6 +312,7 @@ impl Scheduler {
             live.pid = Some(pid);
             live.last_report = Instant::now();
             self.slots[slot].start_failures = 0;
+            self.host_up(slot);
             let _ = self.lifecycle.try_send(Lifecycle {
                 slot,
                 pid,

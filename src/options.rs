@@ -60,6 +60,9 @@ pub struct PoolCommand {
     pub output: OutputFormat,
     /// Progress bar, job log, resume and timeline.
     pub observe: Observe,
+    /// With `halt_on_error`: also stop the items running at the first
+    /// one not ok (GNU parallel's `--halt now,fail=1`).
+    pub halt_now: bool,
 }
 
 /// How a run can be watched and recorded.
@@ -78,6 +81,8 @@ pub struct Observe {
     pub timeline: Option<PathBuf>,
     /// Write the run as Chrome trace event JSON into this file.
     pub trace: Option<PathBuf>,
+    /// The job log's columns (`mproc run`: GNU parallel's).
+    pub joblog_format: crate::joblog::Format,
 }
 
 /// Which pool method runs the items.

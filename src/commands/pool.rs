@@ -106,6 +106,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         bars,
         summary,
         failure,
+        halted_by,
     } = execute(&runner, &job, inputs, cmd, &mut out)?;
     if cmd.output == OutputFormat::Human {
         // The log lines about the run come before its report.
@@ -145,7 +146,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     Ok(match interrupts.and_then(|i| i.signal()) {
         Some(sig) => Status(128 + sig as u8),
         None if summary.all_ok() || reader_gone => Status::OK,
-        None => Status::SOME_FAILED,
+        None => J::status(&summary, halted_by).map_or(Status::SOME_FAILED, Status),
     })
 }
 
@@ -153,8 +154,12 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
 /// written.
 fn check_outputs(cmd: &PoolCommand) -> Result<()> {
     let observe = &cmd.observe;
+    if observe.resume_failed && observe.resume.is_none() {
+        return Err(mproc::Error::usage("--resume-failed needs --resume FILE"));
+    }
     match (&observe.joblog, &observe.resume) {
-        (Some(path), _) => report::check_writable("--joblog", path)?,
+        (Some(path), _) if path.as_os_str() == "-" => {}
+        (Some(path), _) => report::check_writable("--joblog", &crate::joblog::log_path(path).0)?,
         (None, Some(path)) => report::check_writable("--resume", path)?,
         (None, None) => {}
     }
@@ -186,6 +191,8 @@ struct Ran<J: Builtin> {
     summary: Summary,
     /// Why a stream of inputs ended early.
     failure: Option<mproc::Error>,
+    /// How the item that halted the run ended (`--halt-on-error`).
+    halted_by: Option<i32>,
 }
 
 /// Runs `job` over `inputs` with the command's mode; prints JSON forms,
@@ -209,12 +216,7 @@ fn execute<J: Builtin>(
     let resume_failed = observe.resume_failed;
     let skip = move |input: &J::Input| {
         previous.as_ref().is_some_and(|previous| {
-            let input = J::log_input(input);
-            if resume_failed {
-                !previous.was_not_ok(&input)
-            } else {
-                previous.was_ok(&input)
-            }
+            previous.skips(&J::log_input(input), J::log_seq(input), resume_failed)
         })
     };
     let human = cmd.output == OutputFormat::Human;
@@ -278,6 +280,7 @@ fn execute<J: Builtin>(
         failures,
         bars,
         summary,
+        halted_by,
     } = ran;
     // A reader that went away (`| head`) wanted no more: a quiet end.
     if human && !out.closed() {
@@ -293,6 +296,7 @@ fn execute<J: Builtin>(
         bars,
         summary,
         failure,
+        halted_by,
     })
 }
 
@@ -303,6 +307,7 @@ struct Gathered<J: Builtin> {
     failures: Vec<ItemResult<()>>,
     bars: Vec<ItemResult<()>>,
     summary: Summary,
+    halted_by: Option<i32>,
 }
 
 /// Runs the job over `feed` and hands each result to a [`Collect`].
@@ -316,7 +321,7 @@ fn collect<J: Builtin>(
     out: &mut Stdout,
 ) -> Result<Gathered<J>> {
     let start = Instant::now();
-    let mut collect = Collect::<J>::new(runner, cmd, book, count, out)?;
+    let mut collect = Collect::<J>::new(runner, job, cmd, book, count, out)?;
     // What the parent said before the run comes before the run's output.
     crate::progress::flush_logs();
     // Serial runs have no pool to stop: their inputs end instead. (A
@@ -339,6 +344,7 @@ fn collect<J: Builtin>(
         bars,
         streamed,
         totals,
+        halted_by,
         ..
     } = collect;
     drop(progress);
@@ -353,6 +359,7 @@ fn collect<J: Builtin>(
         failures,
         bars,
         summary,
+        halted_by,
     })
 }
 
@@ -514,6 +521,12 @@ fn drain<J: Builtin, I: Iterator<Item = J::Input>>(
 /// and the timeline keep.
 struct Collect<'a, J: Builtin> {
     runner: &'a Runner,
+    job: &'a J,
+    /// `--halt-on-error`, and whether it stops running items too.
+    halt: bool,
+    halt_now: bool,
+    /// How the first item not ok ended, with `halt`.
+    halted_by: Option<i32>,
     book: Book<'a, J::Input>,
     human: bool,
     timeline: bool,
@@ -540,6 +553,7 @@ struct Collect<'a, J: Builtin> {
 impl<'a, J: Builtin> Collect<'a, J> {
     fn new(
         runner: &'a Runner,
+        job: &'a J,
         cmd: &PoolCommand,
         book: Book<'a, J::Input>,
         count: Option<usize>,
@@ -547,12 +561,25 @@ impl<'a, J: Builtin> Collect<'a, J> {
     ) -> Result<Self> {
         let epoch = runner.epoch();
         let joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
-            Some(path) => Some(JobLog::open(path, SystemTime::now() - epoch.elapsed())?),
+            Some(path) => {
+                let (path, plus) = crate::joblog::log_path(path);
+                let format = match cmd.observe.joblog_format {
+                    crate::joblog::Format::Gnu { append } => crate::joblog::Format::Gnu {
+                        append: append || plus,
+                    },
+                    f => f,
+                };
+                Some(JobLog::open(&path, SystemTime::now() - epoch.elapsed(), format)?)
+            }
             None => None,
         };
         let human = cmd.output == OutputFormat::Human;
         Ok(Collect {
             runner,
+            job,
+            halt: cmd.settings.halt_on_error,
+            halt_now: cmd.halt_now,
+            halted_by: None,
             book,
             human,
             timeline: cmd.observe.timeline.is_some() || cmd.observe.trace.is_some(),
@@ -586,6 +613,13 @@ impl<'a, J: Builtin> Collect<'a, J> {
             return;
         };
         r.index = index;
+        let gnu_log = self.joblog.as_ref().is_some_and(JobLog::is_gnu);
+        let exit = if gnu_log || (self.halt && !r.outcome.is_ok()) {
+            J::exit_of(&r)
+        } else {
+            None
+        };
+        self.halt_on(&r, exit);
         let extra = J::arrived(&mut r, &input, self.lines.format);
         self.summary.add(&r);
         if let Some(totals) = self.totals.as_mut() {
@@ -601,8 +635,14 @@ impl<'a, J: Builtin> Collect<'a, J> {
                     .and_then(|w| pool.hosts().get(w).cloned().flatten()),
                 Runner::Serial(_) => None,
             };
-            let logged = J::log_input(&input);
-            if let Err(e) = log.record(&r, &logged, host.as_deref()) {
+            let written = if log.is_gnu() {
+                let seq = J::log_seq(&input).unwrap_or(index as u64 + 1);
+                let command = self.job.command_line(&input).unwrap_or_default();
+                log.record_gnu(&r, seq, exit, &command, host.as_deref())
+            } else {
+                log.record(&r, &J::log_input(&input), host.as_deref())
+            };
+            if let Err(e) = written {
                 self.log_error.get_or_insert(e);
             }
         }
@@ -631,6 +671,24 @@ impl<'a, J: Builtin> Collect<'a, J> {
             self.lines.flush();
         }
         self.stop_if_unread();
+    }
+
+    /// With `--halt-on-error`, notes how the first item not ok ended, and
+    /// with `halt_now` stops the items still running.
+    fn halt_on(&mut self, r: &ItemResult<J::Output>, exit: Option<(i32, i32)>) {
+        if !self.halt || r.outcome.is_ok() || self.halted_by.is_some() {
+            return;
+        }
+        self.halted_by = Some(match exit {
+            Some((_, sig)) if sig > 0 => 128 + sig,
+            Some((code, _)) => code,
+            None => 1,
+        });
+        if self.halt_now {
+            if let Some(stopper) = &self.stopper {
+                stopper.stop("--halt now: a job failed");
+            }
+        }
     }
 
     /// Stops the pool once stdout takes no more: nobody would see the rest.

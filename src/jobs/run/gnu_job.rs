@@ -1,0 +1,193 @@
+//! What GNU parallel's options do to one job, in the worker: `--dry-run`
+//! (the line instead of the run), `--timeout` (the command behind
+//! coreutils' `timeout`, which ends its whole process group and keeps
+//! what it wrote), `-v` (the line before the output), `--tag` and
+//! `--tagstring` (each output line prefixed), and `--results DIR` in GNU
+//! parallel's layout (`DIR/1/<arg>/stdout`, `stderr`, `seq`).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::child::Captured;
+use super::line::Template;
+use super::{RunInput, RunOutput};
+
+/// The exit status of coreutils' `timeout` when the time ran out.
+const TIMED_OUT: i32 = 124;
+
+/// GNU parallel's options as each job needs them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GnuJob {
+    /// `-v`: the command line first.
+    pub verbose: bool,
+    /// `--tag`/`--tagstring`: the tag's template (empty: the arguments).
+    pub tag: Option<Option<Template>>,
+    /// `--dry-run`
+    pub dry_run: bool,
+    /// `--timeout`
+    pub timeout: Option<Duration>,
+    /// `--header` names, for `--results` folders.
+    pub header: Vec<Vec<u8>>,
+    /// `--results` in GNU parallel's layout (else mproc's `DIR/<seq>/`).
+    pub gnu_results: bool,
+}
+
+impl GnuJob {
+    /// `--dry-run`: the output the job has instead of running.
+    pub fn dry_run(&self, template: &Template, input: &RunInput) -> Option<RunOutput> {
+        if !self.dry_run {
+            return None;
+        }
+        let mut line = template.line(&input.args, input.seq);
+        line.push(b'\n');
+        let mut out = RunOutput::default();
+        out.stdout = Captured {
+            len: line.len() as u64,
+            bytes: line,
+            spooled: None,
+        };
+        out.exit_code = Some(0);
+        Some(out)
+    }
+
+    /// The argv behind `timeout` when there is a time limit: TERM at the
+    /// limit to the whole group, KILL 0.35 s later (GNU parallel's
+    /// default `--termseq` takes that long).
+    pub fn wrap(&self, argv: Vec<OsString>) -> Vec<OsString> {
+        let Some(limit) = self.timeout else {
+            return argv;
+        };
+        let mut wrapped: Vec<OsString> = vec![
+            "timeout".into(),
+            "-k".into(),
+            "0.35".into(),
+            format!("{:.3}", limit.as_secs_f64()).into(),
+        ];
+        wrapped.extend(argv);
+        wrapped
+    }
+
+    /// True when a job that ended with `code` ran out of time.
+    pub fn timed_out(&self, code: i32) -> bool {
+        self.timeout.is_some() && (code == TIMED_OUT || code == 128 + 9)
+    }
+
+    /// `-v`, `--tag`: the output as GNU parallel prints it.
+    pub fn decorate(&self, template: &Template, input: &RunInput, output: &mut RunOutput) {
+        if let Some(tag) = &self.tag {
+            let mut prefix = match tag {
+                Some(t) => t.words_only(&input.args, input.seq),
+                None => input.args.join(&b' '),
+            };
+            prefix.push(b'\t');
+            tag_lines(&mut output.stdout, &prefix);
+            tag_lines(&mut output.stderr, &prefix);
+        }
+        if self.verbose {
+            let mut line = template.line(&input.args, input.seq);
+            line.push(b'\n');
+            let mut head = line;
+            head.extend(output.stdout.head(usize::MAX));
+            output.stdout.release();
+            output.stdout = Captured {
+                len: head.len() as u64,
+                bytes: head,
+                spooled: None,
+            };
+        }
+    }
+
+    /// The folder `--results dir` keeps this job's files in.
+    pub fn results_dir(&self, dir: &Path, input: &RunInput) -> PathBuf {
+        if !self.gnu_results {
+            return dir.join(input.seq.to_string());
+        }
+        let mut path = dir.to_path_buf();
+        for (i, arg) in input.args.iter().enumerate() {
+            let name = match self.header.get(i) {
+                Some(h) => folder_name(h),
+                None => (i + 1).to_string(),
+            };
+            path.push(name);
+            path.push(folder_name(arg));
+        }
+        path
+    }
+}
+
+/// A value as one folder name, as GNU parallel writes it (`\` as `\\`,
+/// a tab as `\t`, NUL as `\0`, `/` as `\_`), and, unlike GNU parallel,
+/// never `.`, `..` or empty (written `\.`, `\.\.`, `\e`), so no input
+/// names a folder outside DIR; at most 255 bytes.
+fn folder_name(value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value);
+    let mut out = String::new();
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            '/' => out.push_str("\\_"),
+            c => out.push(c),
+        }
+    }
+    let out = match out.as_str() {
+        "" => "\\e".to_string(),
+        "." => "\\.".to_string(),
+        ".." => "\\.\\.".to_string(),
+        _ => out,
+    };
+    let mut end = out.len().min(255);
+    while !out.is_char_boundary(end) {
+        end -= 1;
+    }
+    out[..end].to_string()
+}
+
+/// Each line of `c` with `prefix` in front (a last line without a
+/// newline too).
+fn tag_lines(c: &mut Captured, prefix: &[u8]) {
+    if c.len == 0 {
+        return;
+    }
+    let all = c.head(usize::MAX);
+    let mut out = Vec::with_capacity(all.len() + prefix.len());
+    for line in all.split_inclusive(|&b| b == b'\n') {
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(line);
+    }
+    c.release();
+    *c = Captured {
+        len: out.len() as u64,
+        bytes: out,
+        spooled: None,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_stay_inside_and_follow_gnu() {
+        assert_eq!(folder_name(b"a/b"), "a\\_b");
+        assert_eq!(folder_name(b".."), "\\.\\.");
+        assert_eq!(folder_name(b""), "\\e");
+        assert_eq!(folder_name(b"c d"), "c d");
+        assert_eq!(folder_name("é".repeat(200).as_bytes()).len(), 254);
+    }
+
+    #[test]
+    fn lines_are_tagged() {
+        let mut c = Captured {
+            bytes: b"a\nb".to_vec(),
+            spooled: None,
+            len: 3,
+        };
+        tag_lines(&mut c, b"x\t");
+        assert_eq!(c.bytes, b"x\ta\nx\tb");
+    }
+}

@@ -22,7 +22,7 @@ mkdir -p bench/out
 inputs=bench/out/run-inputs.txt
 seq "$n" > "$inputs"
 t="python3 bench/timeit.py $runs"
-m="$MPROC -q run -n 2"
+m="env RUST_LOG=error $MPROC run -j 2"
 p="parallel --will-cite -j 2"
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

@@ -81,7 +81,10 @@ pub fn log_path(path: &Path) -> (PathBuf, bool) {
     match bytes.strip_prefix(b"+") {
         Some(rest) if !rest.is_empty() => {
             use std::os::unix::ffi::OsStrExt;
-            (Path::new(std::ffi::OsStr::from_bytes(rest)).to_path_buf(), true)
+            (
+                Path::new(std::ffi::OsStr::from_bytes(rest)).to_path_buf(),
+                true,
+            )
         }
         _ => (path.to_path_buf(), false),
     }

@@ -10,6 +10,7 @@ mod distributed;
 mod excel;
 mod excel_limits;
 mod fetch;
+mod gnu;
 mod load;
 mod names;
 mod newcomer;

@@ -35,40 +35,44 @@ pub fn command() -> clap::Command {
 /// clashes with it (`-n`, `-j`, `--jobs`, `--resume`, `--halt-on-error`,
 /// `--timeout`, `--retries`); `mproc pool run` keeps mproc's.
 fn gnu_run(run: clap::Command) -> clap::Command {
-    run.mut_arg("processes", |a| {
-        a.short(None)
-            .short_alias(None)
-            .visible_alias(None)
-            .help("Worker processes (GNU parallel's -j N is the same) [default: usable CPUs]")
-    })
-    .mut_arg("resume", |a| a.long("mproc-resume").hide(true))
-    .mut_arg("resume_failed", |a| {
-        a.help(
-            "Run again the jobs the --joblog file records as failed, and those it does \
+    // GNU parallel takes a flag given twice (-k --keep-order).
+    run.args_override_self(true)
+        .mut_arg("processes", |a| {
+            a.short(None)
+                .short_alias(None)
+                .visible_alias(None)
+                .help("Worker processes (GNU parallel's -j N is the same) [default: usable CPUs]")
+        })
+        .mut_arg("resume", |a| a.long("mproc-resume").hide(true))
+        .mut_arg("resume_failed", |a| {
+            a.help(
+                "Run again the jobs the --joblog file records as failed, and those it does \
              not record (GNU parallel's --resume-failed)",
-        )
-    })
-    .mut_arg("halt_on_error", |a| a.long("mproc-halt-on-error").hide(true))
-    .mut_arg("timeout", |a| {
-        a.value_parser(crate::jobs::run::gnu_args::timeout)
-            .value_name("DURATION")
-            .help(
-                "Kill a job that runs longer than DURATION (seconds, or 1m, 2h30m), \
-                 keeping its output; it fails (GNU parallel's --timeout)",
             )
-    })
-    .mut_arg("retries", |a| {
-        a.value_name("N")
-            .default_value("0")
-            .help("Try a failed job up to N times in all (GNU parallel's --retries)")
-    })
-    .mut_arg("retry_errors", |a| a.hide(true))
-    .mut_arg("joblog", |a| {
-        a.help(
-            "Write GNU parallel's job log to FILE (- for stdout; +FILE appends): Seq, \
+        })
+        .mut_arg("halt_on_error", |a| {
+            a.long("mproc-halt-on-error").hide(true)
+        })
+        .mut_arg("timeout", |a| {
+            a.value_parser(crate::jobs::run::gnu_args::timeout)
+                .value_name("DURATION")
+                .help(
+                    "Kill a job that runs longer than DURATION (seconds, or 1m, 2h30m), \
+                 keeping its output; it fails (GNU parallel's --timeout)",
+                )
+        })
+        .mut_arg("retries", |a| {
+            a.value_name("N")
+                .default_value("0")
+                .help("Try a failed job up to N times in all (GNU parallel's --retries)")
+        })
+        .mut_arg("retry_errors", |a| a.hide(true))
+        .mut_arg("joblog", |a| {
+            a.help(
+                "Write GNU parallel's job log to FILE (- for stdout; +FILE appends): Seq, \
              Host, Starttime, JobRuntime, Send, Receive, Exitval, Signal, Command",
-        )
-    })
+            )
+        })
 }
 
 /// What parsing gave: an invocation, or text clap already decided to show
@@ -115,10 +119,12 @@ fn shown_or_error(e: clap::Error) -> Result<Parsed> {
         clap::error::ErrorKind::UnknownArgument => {
             use clap::error::{ContextKind, ContextValue};
             match e.get(ContextKind::InvalidArg) {
-                Some(ContextValue::String(flag)) => match crate::jobs::run::refused::refusal(flag) {
-                    Some(why) => Err(Error::usage(why)),
-                    None => Err(usage(&e)),
-                },
+                Some(ContextValue::String(flag)) => {
+                    match crate::jobs::run::refused::refusal(flag) {
+                        Some(why) => Err(Error::usage(why)),
+                        None => Err(usage(&e)),
+                    }
+                }
                 _ => Err(usage(&e)),
             }
         }
@@ -388,7 +394,7 @@ impl Cli {
                 _ => Some("trace".to_string()),
             }
         };
-        let mut log = LogOptions {
+        let log = LogOptions {
             filter,
             format: match self.log_format {
                 LogFormatArg::Text => LogFormat::Text,
@@ -420,10 +426,7 @@ impl Cli {
                     gnu,
                     flags,
                 } = *args;
-                // -v and -q are GNU parallel's here: the log keeps its level
-                // (RUST_LOG sets it).
-                log.filter = None;
-                let mut pool = flags.into_command(Some(log.directive()), 1)?;
+                let mut pool = flags.into_command(worker_filter, 1)?;
                 crate::jobs::run::gnu_args::apply(gnu, &mut run, &mut pool)?;
                 Command::Pool {
                     job: Box::new(crate::jobs::Args::<crate::jobs::Run>(run)),

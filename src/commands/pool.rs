@@ -569,7 +569,11 @@ impl<'a, J: Builtin> Collect<'a, J> {
                     },
                     f => f,
                 };
-                Some(JobLog::open(&path, SystemTime::now() - epoch.elapsed(), format)?)
+                Some(JobLog::open(
+                    &path,
+                    SystemTime::now() - epoch.elapsed(),
+                    format,
+                )?)
             }
             None => None,
         };

@@ -15,7 +15,8 @@
 use std::collections::HashMap;
 
 /// The header line.
-pub const HEADER: &str = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand";
+pub const HEADER: &str =
+    "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand";
 
 /// One job's line, without its newline.
 pub struct Row<'a> {
@@ -41,7 +42,9 @@ impl Row<'_> {
             .iter()
             .map(|&b| if b == b'\n' { 0 } else { b })
             .collect();
-        let host = self.host.map_or(":".to_string(), |h| h.replace(['\t', '\n'], " "));
+        let host = self
+            .host
+            .map_or(":".to_string(), |h| h.replace(['\t', '\n'], " "));
         format!(
             "{}\t{}\t{:.3}\t{:10.3}\t0\t0\t{}\t{}\t{}",
             self.seq,
@@ -94,8 +97,14 @@ mod tests {
             exit: (3, 0),
             command: b"echo a\nb",
         };
-        assert_eq!(row.line(), "2\t:\t1700000000.500\t     0.250\t0\t0\t3\t0\techo a\0b");
-        let log = format!("{HEADER}\n{}\n1\t:\t1.0\t0.1\t0\t0\t0\t0\techo x\n", row.line());
+        assert_eq!(
+            row.line(),
+            "2\t:\t1700000000.500\t     0.250\t0\t0\t3\t0\techo a\0b"
+        );
+        let log = format!(
+            "{HEADER}\n{}\n1\t:\t1.0\t0.1\t0\t0\t0\t0\techo x\n",
+            row.line()
+        );
         assert!(is_gnu(&log));
         let jobs = read(&log).unwrap();
         assert_eq!(jobs.get(&2), Some(&false));

@@ -11,8 +11,8 @@
 //! into the log. See `docs/RUN.md`.
 
 mod child;
-pub mod gnu_args;
 mod exit;
+pub mod gnu_args;
 mod gnu_job;
 mod groups;
 mod inputs;
@@ -35,9 +35,9 @@ use mproc::{ItemResult, Job, JobError, Outcome, Result};
 
 pub use self::child::Captured;
 use self::child::{Ended, Finished, StartError};
+use self::exit::exit_of;
 use self::gnu_args::GnuOptions;
 use self::gnu_job::GnuJob;
-use self::exit::exit_of;
 use self::inputs::MAX_INPUT;
 use self::line::Template;
 pub use self::output::JSON_MAX;
@@ -136,6 +136,7 @@ impl Job for Run {
         }
         if let Some(dir) = &self.results {
             write_results(&self.gnu.results_dir(dir, &input), input.seq, &output)?;
+            self.gnu.results_written(&mut output);
         }
         match headline {
             None => Ok(output),
@@ -248,7 +249,12 @@ pub struct RunArgs {
     /// Read inputs from FILE, one per line (with -0: NUL-separated),
     /// instead of stdin; several -a are several input sources, as ::::
     /// (stdin and pipes stream: commands start as lines arrive).
-    #[arg(short = 'a', long = "files-from", visible_alias = "arg-file", value_name = "FILE")]
+    #[arg(
+        short = 'a',
+        long = "files-from",
+        visible_alias = "arg-file",
+        value_name = "FILE"
+    )]
     pub files_from: Vec<PathBuf>,
     /// Inputs on stdin or in files end with a NUL byte, not a newline.
     #[arg(short = '0', long = "null")]
@@ -269,8 +275,7 @@ pub struct RunArgs {
     /// `::: ARGS`, `:::+ ARGS` (linked), `:::: FILES`, `::::+ FILES`.
     #[arg(
         value_name = "COMMAND",
-        required = true,
-        num_args = 1..,
+        num_args = 0..,
         trailing_var_arg = true
     )]
     pub command: Vec<OsString>,

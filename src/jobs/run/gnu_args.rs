@@ -23,8 +23,14 @@ use super::groups::Colsep;
 pub struct GnuArgs {
     /// Jobs at once: N, N% of the CPUs, +N or -N CPUs, 0 for as many as
     /// there are jobs [default: usable CPUs].
-    #[arg(short = 'j', short_alias = 'P', long = "jobs", visible_alias = "max-procs",
-          value_name = "N", allow_hyphen_values = true)]
+    #[arg(
+        short = 'j',
+        short_alias = 'P',
+        long = "jobs",
+        visible_alias = "max-procs",
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
     pub jobs: Option<String>,
     /// At most N arguments per command line.
     #[arg(short = 'n', long = "max-args", value_name = "N")]
@@ -40,7 +46,7 @@ pub struct GnuArgs {
     #[arg(short = 'm')]
     pub multiple: bool,
     /// Print each command line on stdout before its output.
-    #[arg(id = "verbose", short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    #[arg(id = "verbose", short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Quote the command: its words are the program and its arguments.
     #[arg(id = "quiet", short = 'q', long = "quote")]
@@ -93,6 +99,9 @@ pub struct GnuArgs {
     /// a newline.
     #[arg(short = 'd', long = "delimiter", value_name = "DELIM")]
     pub delimiter: Option<String>,
+    /// GNU parallel's `--gnu`: nothing to do.
+    #[arg(long = "gnu", hide = true)]
+    pub gnu: bool,
 }
 
 /// What the run job takes of GNU parallel's options.
@@ -161,12 +170,7 @@ impl GnuArgs {
     /// The job's options and the pool's changes; `cpus` is what `-j N%`
     /// and `-j +N` count from.
     pub fn resolve(self, cpus: usize) -> Result<(GnuOptions, PoolChanges)> {
-        let per_job = match (self.max_args, self.max_replace_args) {
-            (Some(0), _) | (_, Some(0)) => {
-                return Err(Error::usage("-n and -N take a number of at least 1"))
-            }
-            (a, b) => b.or(a),
-        };
+        let per_job = self.max_replace_args.or(self.max_args);
         let options = GnuOptions {
             gnu: true,
             per_job,
@@ -311,9 +315,15 @@ pub fn timeout(spec: &str) -> std::result::Result<Duration, String> {
                 number.push(c);
                 continue;
             }
-            _ => return Err(format!("--timeout {spec}: not a duration (10, 1.5, 1m, 2h30m)")),
+            _ => {
+                return Err(format!(
+                    "--timeout {spec}: not a duration (10, 1.5, 1m, 2h30m)"
+                ))
+            }
         };
-        total += number.parse::<f64>().map_err(|_| format!("--timeout {spec}: not a duration"))?
+        total += number
+            .parse::<f64>()
+            .map_err(|_| format!("--timeout {spec}: not a duration"))?
             * unit;
         number.clear();
     }

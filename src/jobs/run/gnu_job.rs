@@ -100,6 +100,16 @@ impl GnuJob {
         }
     }
 
+    /// After `--results`: GNU parallel prints nothing more of the job.
+    pub fn results_written(&self, output: &mut RunOutput) {
+        if self.gnu_results {
+            for c in [&mut output.stdout, &mut output.stderr] {
+                c.release();
+                c.len = 0;
+            }
+        }
+    }
+
     /// The folder `--results dir` keeps this job's files in.
     pub fn results_dir(&self, dir: &Path, input: &RunInput) -> PathBuf {
         if !self.gnu_results {

@@ -96,10 +96,11 @@ pub fn jobs(sources: Vec<Source>, shape: &Shape) -> Result<Jobs> {
                 Ok(item) => record(item, &shape2).map(Ok),
                 Err(e) => Some(Err(e)),
             });
-            let PerJob::Fixed(n) = shape.per_job else {
-                return Box::new(recs);
-            };
-            Box::new(chunks(recs, n.max(1)))
+            match shape.per_job {
+                PerJob::Fixed(0) => Box::new(recs.map(|r| r.map(|(_, t)| (Vec::new(), t)))),
+                PerJob::Fixed(n) => Box::new(chunks(recs, n)),
+                PerJob::Spread { .. } => Box::new(recs),
+            }
         }));
         return Ok(Jobs {
             jobs,
@@ -116,7 +117,12 @@ pub fn jobs(sources: Vec<Source>, shape: &Shape) -> Result<Jobs> {
         if shape.header && !recs.is_empty() {
             header.extend(recs.remove(0).0);
         }
-        lists.push((recs, s.linked || (shape.link && !lists.is_empty())));
+        let link = match (s.linked, shape.link && !lists.is_empty()) {
+            (true, _) => Link::Shortest,
+            (false, true) => Link::Wrap,
+            (false, false) => Link::None,
+        };
+        lists.push((recs, link));
     }
     let mut records = combine(lists);
     if shape.skip_empty {
@@ -126,8 +132,9 @@ pub fn jobs(sources: Vec<Source>, shape: &Shape) -> Result<Jobs> {
         shuffle(&mut records);
     }
     let jobs = match shape.per_job {
-        PerJob::Fixed(n) => chunks(records.into_iter().map(Ok), n.max(1))
-            .collect::<Result<Vec<_>>>()?,
+        // -N0: a job per record, with no arguments.
+        PerJob::Fixed(0) => records.into_iter().map(|(_, t)| (Vec::new(), t)).collect(),
+        PerJob::Fixed(n) => chunks(records.into_iter().map(Ok), n).collect::<Result<Vec<_>>>()?,
         PerJob::Spread { slots } => spread(records, slots),
     };
     Ok(Jobs {
@@ -194,27 +201,51 @@ fn split((bytes, too_long): Item, colsep: Option<&Colsep>) -> JobArgs {
     }
     // GNU parallel trims blanks around each column with --colsep (--trim lr).
     let trim = |c: Vec<u8>| -> Vec<u8> {
-        let start = c.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(c.len());
-        let end = c.iter().rposition(|b| *b != b' ' && *b != b'\t').map_or(start, |e| e + 1);
+        let start = c
+            .iter()
+            .position(|b| *b != b' ' && *b != b'\t')
+            .unwrap_or(c.len());
+        let end = c
+            .iter()
+            .rposition(|b| *b != b' ' && *b != b'\t')
+            .map_or(start, |e| e + 1);
         c[start..end.max(start)].to_vec()
     };
     (cols.into_iter().map(trim).collect(), too_long)
 }
 
-/// Linked sources side by side (the shorter wrapped around), then every
-/// combination of the groups, the first varying slowest.
-fn combine(lists: Vec<(Vec<JobArgs>, bool)>) -> Vec<JobArgs> {
-    let mut groups: Vec<Vec<Vec<JobArgs>>> = Vec::new();
-    for (list, linked) in lists {
+/// How a source goes with the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// In every combination.
+    None,
+    /// Side by side, as long as the shortest (`:::+`).
+    Shortest,
+    /// Side by side, the shorter wrapped around (`--link`).
+    Wrap,
+}
+
+/// Linked sources side by side, then every combination of the groups,
+/// the first varying slowest.
+fn combine(lists: Vec<(Vec<JobArgs>, Link)>) -> Vec<JobArgs> {
+    let mut groups: Vec<(Vec<Vec<JobArgs>>, bool)> = Vec::new();
+    for (list, link) in lists {
         match groups.last_mut() {
-            Some(group) if linked => group.push(list),
-            _ => groups.push(vec![list]),
+            Some((group, shortest)) if link != Link::None => {
+                *shortest |= link == Link::Shortest;
+                group.push(list);
+            }
+            _ => groups.push((vec![list], false)),
         }
     }
     let zipped: Vec<Vec<JobArgs>> = groups
         .into_iter()
-        .map(|group| {
-            let longest = group.iter().map(Vec::len).max().unwrap_or(0);
+        .map(|(group, shortest)| {
+            let longest = if shortest {
+                group.iter().map(Vec::len).min().unwrap_or(0)
+            } else {
+                group.iter().map(Vec::len).max().unwrap_or(0)
+            };
             if group.iter().any(Vec::is_empty) {
                 return Vec::new();
             }
@@ -322,16 +353,30 @@ mod tests {
 
     #[test]
     fn sources_combine_as_gnu_parallel_combines_them() {
-        let product = combine(vec![(recs(&["a", "b"]), false), (recs(&["1", "2"]), false)]);
+        let product = combine(vec![
+            (recs(&["a", "b"]), Link::None),
+            (recs(&["1", "2"]), Link::None),
+        ]);
         assert_eq!(shown(&product), ["a 1", "a 2", "b 1", "b 2"]);
-        let linked = combine(vec![(recs(&["a", "b", "c"]), false), (recs(&["1"]), true)]);
+        let linked = combine(vec![
+            (recs(&["a", "b", "c"]), Link::None),
+            (recs(&["1"]), Link::Wrap),
+        ]);
         assert_eq!(shown(&linked), ["a 1", "b 1", "c 1"]);
-        assert!(combine(vec![(recs(&[]), false), (recs(&["1"]), false)]).is_empty());
+        let plus = combine(vec![
+            (recs(&["a", "b", "c"]), Link::None),
+            (recs(&["1", "2"]), Link::Shortest),
+        ]);
+        assert_eq!(shown(&plus), ["a 1", "b 2"]);
+        assert!(combine(vec![(recs(&[]), Link::None), (recs(&["1"]), Link::None)]).is_empty());
         let per2: Vec<JobArgs> = chunks(recs(&["a", "b", "c"]).into_iter().map(Ok), 2)
             .collect::<Result<_>>()
             .unwrap();
         assert_eq!(shown(&per2), ["a b", "c"]);
-        assert_eq!(shown(&spread(recs(&["a", "b", "c", "d", "e"]), 2)), ["a b c", "d e"]);
+        assert_eq!(
+            shown(&spread(recs(&["a", "b", "c", "d", "e"]), 2)),
+            ["a b c", "d e"]
+        );
     }
 
     #[test]

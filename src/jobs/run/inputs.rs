@@ -177,9 +177,10 @@ mod tests {
     #[test]
     fn separators_make_sources_linked_or_not() {
         let w = |s: &[&str]| s.iter().map(OsString::from).collect::<Vec<_>>();
-        let (cmd, sources) =
-            split_groups(w(&["echo", "{}", ":::", "a", "b", ":::+", "c", "::::", "f", "g"]))
-                .unwrap();
+        let (cmd, sources) = split_groups(w(&[
+            "echo", "{}", ":::", "a", "b", ":::+", "c", "::::", "f", "g",
+        ]))
+        .unwrap();
         assert_eq!(cmd, [b"echo".to_vec(), b"{}".to_vec()]);
         assert_eq!(sources.len(), 4);
         assert_eq!(sources[0].spec, Spec::Words(w(&["a", "b"])));

@@ -149,6 +149,11 @@ impl Template {
     /// The program the line starts (for "command not found" messages):
     /// the first word, up to any space in it.
     pub fn program(&self, args: &[Vec<u8>], seq: u64) -> String {
+        if !self.shell() && !self.raw {
+            let first = self.words.first().map(|w| self.word_argv(w, args, seq));
+            let word = first.and_then(|w| w.into_iter().next()).unwrap_or_default();
+            return String::from_utf8_lossy(&word).into_owned();
+        }
         let line = self.line(args, seq);
         let text = String::from_utf8_lossy(&line);
         text.split_whitespace().next().unwrap_or("").to_string()
@@ -237,7 +242,11 @@ impl Template {
         }
         let mut argv: Vec<OsString> = Vec::new();
         for word in &self.words {
-            argv.extend(self.word_argv(word, args, seq).into_iter().map(OsString::from_vec));
+            argv.extend(
+                self.word_argv(word, args, seq)
+                    .into_iter()
+                    .map(OsString::from_vec),
+            );
         }
         if self.append {
             argv.extend(args.iter().map(|a| OsString::from_vec(a.clone())));
@@ -307,7 +316,8 @@ fn nth<'a>(args: &'a [Vec<u8>], piece: &Piece) -> Option<&'a Vec<u8>> {
     let i = if *n > 0 {
         usize::try_from(*n - 1).ok()?
     } else {
-        args.len().checked_sub(usize::try_from(n.unsigned_abs()).ok()?)?
+        args.len()
+            .checked_sub(usize::try_from(n.unsigned_abs()).ok()?)?
     };
     args.get(i)
 }
@@ -336,9 +346,11 @@ fn refuse_perl(words: &[Vec<u8>]) -> Result<(), String> {
     let opens = all.windows(2).position(|w| w == b"{=");
     if let Some(at) = opens {
         if all[at..].windows(2).any(|w| w == b"=}") {
-            return Err("{= perl expression =} is GNU parallel's Perl; mproc run has no Perl: \
+            return Err(
+                "{= perl expression =} is GNU parallel's Perl; mproc run has no Perl: \
                  compute the value in the command (e.g. mproc run 'f={}; echo ${f%.gz}')"
-                .into());
+                    .into(),
+            );
         }
     }
     Ok(())
@@ -398,7 +410,9 @@ fn replacement(inside: &[u8], opts: &LineOptions) -> Result<Option<Piece>, Strin
     }
     let shown = String::from_utf8_lossy(inside);
     if inside == b"%" {
-        return Err("{%} (the job slot) is not available in mproc run: use {#} or MPROC_SEQ".into());
+        return Err(
+            "{%} (the job slot) is not available in mproc run: use {#} or MPROC_SEQ".into(),
+        );
     }
     let renamed = opts.replace.is_some();
     let neg = inside.first() == Some(&b'-');

@@ -101,29 +101,47 @@ fn braces_that_are_not_replacement_strings_stay() {
 fn unknown_replacement_strings_and_perl_are_refused() {
     for bad in ["{%}", "{..}", "x{1#}", "{0}", "{= s/a/b/ =}"] {
         let e = Template::parse(&words(&["echo", bad]), &opts()).unwrap_err();
-        assert!(e.contains("replacement string") || e.contains("{%}") || e.contains("Perl"), "{bad}: {e}");
+        assert!(
+            e.contains("replacement string") || e.contains("{%}") || e.contains("Perl"),
+            "{bad}: {e}"
+        );
     }
 }
 
 #[test]
 fn several_arguments_positional_and_context() {
     let o = opts();
-    assert_eq!(line_of(&["echo", "{1}", "{2}", "{-1}"], &o, &["a", "b c"]), "echo a 'b c' 'b c'");
+    assert_eq!(
+        line_of(&["echo", "{1}", "{2}", "{-1}"], &o, &["a", "b c"]),
+        "echo a 'b c' 'b c'"
+    );
     assert_eq!(line_of(&["echo", "{3}", "x"], &o, &["a"]), "echo  x");
     assert_eq!(line_of(&["echo", "x{}y"], &o, &["a", "b"]), "echo xa by");
-    let x = LineOptions { context: true, ..opts() };
+    let x = LineOptions {
+        context: true,
+        ..opts()
+    };
     assert_eq!(line_of(&["echo", "x{}y"], &x, &["a", "b"]), "echo xay xby");
     assert_eq!(line_of(&["echo"], &o, &["a", "b"]), "echo a b");
     let t = template(&["echo", "{3}", "x{}y"], &o);
-    assert_eq!(strings(t.argv(&[b"a".to_vec(), b"b".to_vec()], 1)), ["echo", "xa", "by"]);
+    assert_eq!(
+        strings(t.argv(&[b"a".to_vec(), b"b".to_vec()], 1)),
+        ["echo", "xa", "by"]
+    );
     let t = template(&["echo", "x{}y"], &x);
-    assert_eq!(strings(t.argv(&[b"a".to_vec(), b"b".to_vec()], 1)), ["echo", "xay", "xby"]);
+    assert_eq!(
+        strings(t.argv(&[b"a".to_vec(), b"b".to_vec()], 1)),
+        ["echo", "xay", "xby"]
+    );
 }
 
 #[test]
 fn no_command_runs_the_arguments_and_q_quotes_the_words() {
     assert_eq!(line_of(&[], &opts(), &["echo a", "b"]), "echo a b");
-    let q = LineOptions { quote: true, ..opts() };
+    let q = LineOptions {
+        quote: true,
+        ..opts()
+    };
     let t = template(&["perl", "-e", "print \"x$ARGV[0]\\n\""], &q);
     assert_eq!(
         strings(t.argv(&[b"a".to_vec()], 1)),
@@ -133,15 +151,24 @@ fn no_command_runs_the_arguments_and_q_quotes_the_words() {
         String::from_utf8(t.line(&[b"a b".to_vec()], 1)).unwrap(),
         "perl -e 'print \"x$ARGV[0]\\n\"' 'a b'"
     );
-    let i = LineOptions { replace: Some(b",".to_vec()), ..opts() };
+    let i = LineOptions {
+        replace: Some(b",".to_vec()),
+        ..opts()
+    };
     assert_eq!(line_of(&["echo", ",", "{}"], &i, &["a"]), "echo a {}");
-    let h = LineOptions { header: vec![b"foo".to_vec()], ..opts() };
+    let h = LineOptions {
+        header: vec![b"foo".to_vec()],
+        ..opts()
+    };
     assert_eq!(line_of(&["echo", "{foo}"], &h, &["1"]), "echo 1");
 }
 
 #[test]
 fn no_shell_substitutes_without_quoting() {
-    let o = LineOptions { no_shell: true, ..opts() };
+    let o = LineOptions {
+        no_shell: true,
+        ..opts()
+    };
     let t = Template::parse(&words(&["echo", "<{}>"]), &o).unwrap();
     assert!(!t.shell());
     assert_eq!(strings(t.argv(&[b"a'b".to_vec()], 1)), ["echo", "<a'b>"]);

@@ -54,7 +54,9 @@ pub fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
         (_, n) => PerJob::Fixed(n.unwrap_or(1)),
     };
     let shape = Shape {
-        sep: gnu.delimiter.unwrap_or(if args.null { b'\0' } else { b'\n' }),
+        sep: gnu
+            .delimiter
+            .unwrap_or(if args.null { b'\0' } else { b'\n' }),
         colsep: gnu.colsep.clone(),
         header: gnu.header,
         skip_empty: gnu.skip_empty,

@@ -8,9 +8,30 @@ use std::path::Path;
 
 /// Every shell GNU parallel knows by name.
 const SHELLS: &[&str] = &[
-    "ash", "bash", "bsd-csh", "csh", "dash", "fdsh", "fish", "fizsh", "ksh", "ksh93", "lksh",
-    "mksh", "pdksh", "posh", "rbash", "rc", "rush", "rzsh", "sash", "sh", "static-sh", "tcsh",
-    "yash", "zsh",
+    "ash",
+    "bash",
+    "bsd-csh",
+    "csh",
+    "dash",
+    "fdsh",
+    "fish",
+    "fizsh",
+    "ksh",
+    "ksh93",
+    "lksh",
+    "mksh",
+    "pdksh",
+    "posh",
+    "rbash",
+    "rc",
+    "rush",
+    "rzsh",
+    "sash",
+    "sh",
+    "static-sh",
+    "tcsh",
+    "yash",
+    "zsh",
 ];
 
 /// The shell for command lines; see the module docs.
@@ -120,6 +141,9 @@ mod tests {
     fn this_process_finds_a_shell_and_names_it() {
         assert!(!which().is_empty());
         assert!(foreign("/bin/tcsh") && foreign("rc") && !foreign("/usr/bin/bash"));
-        assert_eq!(parent_of(std::process::id()), Some(std::os::unix::process::parent_id()));
+        assert_eq!(
+            parent_of(std::process::id()),
+            Some(std::os::unix::process::parent_id())
+        );
     }
 }

@@ -192,7 +192,7 @@ fn the_parents_death_ends_every_command_group() {
     for serial in [false, true] {
         let mut child = mproc()
             .env("TMPDIR", tmp.path())
-            .args(["run", if serial { "--serial" } else { "-n2" }])
+            .args(["run", if serial { "--serial" } else { "-j2" }])
             .args(["sleep 1234.53 & sleep 1234.53; echo {}", ":::", "a", "b"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -214,7 +214,7 @@ fn hostile_file_names_stay_one_argument() {
         "a b; touch pwned",
         "it's",
         "$(touch pwned2)",
-        "-j",
+        "-n",
         "star*",
         "new\nline",
     ];
@@ -278,7 +278,7 @@ fn leading_dashes_are_inputs_not_flags() {
             "-j2",
             "printf '[%s]\\n'",
             ":::",
-            "-j",
+            "-n",
             "--help",
             "-0",
         ],

@@ -43,14 +43,15 @@ impl GnuJob {
         }
         let mut line = template.line(&input.args, input.seq);
         line.push(b'\n');
-        let mut out = RunOutput::default();
-        out.stdout = Captured {
-            len: line.len() as u64,
-            bytes: line,
-            spooled: None,
-        };
-        out.exit_code = Some(0);
-        Some(out)
+        Some(RunOutput {
+            exit_code: Some(0),
+            stdout: Captured {
+                len: line.len() as u64,
+                bytes: line,
+                spooled: None,
+            },
+            ..RunOutput::default()
+        })
     }
 
     /// The argv behind `timeout` when there is a time limit: TERM at the

@@ -60,9 +60,9 @@ pub struct PoolCommand {
     pub output: OutputFormat,
     /// Progress bar, job log, resume and timeline.
     pub observe: Observe,
-    /// With `halt_on_error`: also stop the items running at the first
-    /// one not ok (GNU parallel's `--halt now,fail=1`).
-    pub halt_now: bool,
+    /// When to stop the run early (GNU parallel's `--halt`), beyond the
+    /// pool's own `halt_on_error`.
+    pub halt: Option<crate::halt::Halt>,
 }
 
 /// How a run can be watched and recorded.

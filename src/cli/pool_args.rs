@@ -189,7 +189,7 @@ impl PoolFlags {
                 trace: f.trace,
                 joblog_format: crate::joblog::Format::Mproc,
             },
-            halt_now: false,
+            halt: None,
             output: match (f.json, f.jsonl) {
                 (true, _) => OutputFormat::Json,
                 (_, true) => OutputFormat::Jsonl,

@@ -344,9 +344,10 @@ fn collect<J: Builtin>(
         bars,
         streamed,
         totals,
-        halted_by,
+        halt,
         ..
     } = collect;
+    let halted_by = halt.and_then(|w| w.status());
     drop(progress);
     if let Some(e) = log_error {
         return Err(e);
@@ -522,11 +523,8 @@ fn drain<J: Builtin, I: Iterator<Item = J::Input>>(
 struct Collect<'a, J: Builtin> {
     runner: &'a Runner,
     job: &'a J,
-    /// `--halt-on-error`, and whether it stops running items too.
-    halt: bool,
-    halt_now: bool,
-    /// How the first item not ok ended, with `halt`.
-    halted_by: Option<i32>,
+    /// `--halt`: when the run stops early, and its exit status then.
+    halt: Option<crate::halt::Watch>,
     book: Book<'a, J::Input>,
     human: bool,
     timeline: bool,
@@ -581,9 +579,9 @@ impl<'a, J: Builtin> Collect<'a, J> {
         Ok(Collect {
             runner,
             job,
-            halt: cmd.settings.halt_on_error,
-            halt_now: cmd.halt_now,
-            halted_by: None,
+            halt: cmd
+                .halt
+                .map(|rule| crate::halt::Watch::new(rule, count.map(|n| n as u64))),
             book,
             human,
             timeline: cmd.observe.timeline.is_some() || cmd.observe.trace.is_some(),
@@ -618,7 +616,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
         };
         r.index = index;
         let gnu_log = self.joblog.as_ref().is_some_and(JobLog::is_gnu);
-        let exit = if gnu_log || (self.halt && !r.outcome.is_ok()) {
+        let exit = if gnu_log || self.halt.is_some() {
             J::exit_of(&r)
         } else {
             None
@@ -677,20 +675,15 @@ impl<'a, J: Builtin> Collect<'a, J> {
         self.stop_if_unread();
     }
 
-    /// With `--halt-on-error`, notes how the first item not ok ended, and
-    /// with `halt_now` stops the items still running.
+    /// With `--halt`, counts the result, and stops the items still
+    /// running when a `now` rule fires.
     fn halt_on(&mut self, r: &ItemResult<J::Output>, exit: Option<(i32, i32)>) {
-        if !self.halt || r.outcome.is_ok() || self.halted_by.is_some() {
+        let Some(watch) = self.halt.as_mut() else {
             return;
-        }
-        self.halted_by = Some(match exit {
-            Some((_, sig)) if sig > 0 => 128 + sig,
-            Some((code, _)) => code,
-            None => 1,
-        });
-        if self.halt_now {
+        };
+        if watch.see(r.outcome.is_ok(), exit) && watch.when() == crate::halt::When::Now {
             if let Some(stopper) = &self.stopper {
-                stopper.stop("--halt now: a job failed");
+                stopper.stop("--halt now: its condition was met");
             }
         }
     }

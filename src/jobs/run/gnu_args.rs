@@ -14,6 +14,7 @@ use mproc::error::Error;
 use mproc::Result;
 
 use super::groups::Colsep;
+use crate::halt::{Count, Halt, Why};
 
 /// GNU parallel's options, as `mproc run` takes them.
 // The field docs are the command's help text, written for a terminal.
@@ -76,8 +77,14 @@ pub struct GnuArgs {
     /// combination (as :::+).
     #[arg(long = "link", visible_alias = "xapply")]
     pub link: bool,
-    /// When to stop: never, soon,fail=1 (or 1), now,fail=1 (or 2).
-    #[arg(long = "halt", visible_alias = "halt-on-error", value_name = "WHEN")]
+    /// When to stop: never, now,fail=N, now,success=N, now,done=N (N or
+    /// N%), soon,fail=1; or 0, 1, 2, -2.
+    #[arg(
+        long = "halt",
+        visible_alias = "halt-on-error",
+        value_name = "WHEN",
+        allow_hyphen_values = true
+    )]
     pub halt: Option<String>,
     /// Skip the jobs that the --joblog file records (by sequence number),
     /// and append to it.
@@ -147,7 +154,7 @@ pub struct GnuOptions {
 pub struct PoolChanges {
     /// `-j`: jobs at once.
     pub processes: Option<usize>,
-    /// `--halt soon,fail=1` or `now,fail=1`.
+    /// `--halt`
     pub halt: Option<Halt>,
     /// `--resume`
     pub resume: bool,
@@ -155,15 +162,6 @@ pub struct PoolChanges {
     pub progress: bool,
     /// `-k`
     pub keep_order: bool,
-}
-
-/// `--halt`'s two supported forms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Halt {
-    /// `soon,fail=1`: no new job after the first failure.
-    Soon,
-    /// `now,fail=1`: running jobs are killed too.
-    Now,
 }
 
 impl GnuArgs {
@@ -195,7 +193,10 @@ impl GnuArgs {
         };
         let changes = PoolChanges {
             processes: self.jobs.as_deref().map(|j| jobs(j, cpus)).transpose()?,
-            halt: self.halt.as_deref().map(halt).transpose()?.flatten(),
+            halt: match self.halt.as_deref().map(Halt::parse).transpose() {
+                Ok(h) => h.flatten(),
+                Err(e) => return Err(Error::usage(e)),
+            },
             resume: self.resume,
             progress: self.bar,
             keep_order: self.keep_order,
@@ -228,8 +229,12 @@ pub fn apply(
         settings.processes = Some(n);
     }
     if let Some(halt) = changes.halt {
-        settings.halt_on_error = true;
-        pool.halt_now = halt == Halt::Now;
+        // The pool stops starting items at the first failure itself.
+        settings.halt_on_error = (halt.why, halt.count) == (Why::Fail, Count::Items(1));
+        // Each result reaches the parent as its job ends, so a rule fires
+        // before the next jobs end.
+        settings.chunksize.get_or_insert(1);
+        pool.halt = Some(halt);
     }
     let observe = &mut pool.observe;
     let resume = changes.resume || observe.resume_failed;
@@ -276,22 +281,6 @@ fn jobs(spec: &str, cpus: usize) -> Result<usize> {
         }
     };
     Ok(n.clamp(1, mproc::pool::MAX_PROCESSES as i64) as usize)
-}
-
-/// `--halt`: `never`/`0`, `soon,fail=1`/`1`, `now,fail=1`/`2`.
-fn halt(spec: &str) -> Result<Option<Halt>> {
-    Ok(match spec {
-        "0" | "never" => None,
-        "1" | "soon,fail=1" => Some(Halt::Soon),
-        "2" | "now,fail=1" => Some(Halt::Now),
-        _ => {
-            return Err(Error::usage(format!(
-                "--halt {spec}: mproc run supports never, soon,fail=1 (1) and now,fail=1 (2); \
-                 for other counts, percentages, success= and done= stop the run yourself \
-                 (mproc run --joblog - shows each job's end)"
-            )))
-        }
-    })
 }
 
 /// `--timeout`: seconds, or GNU parallel's units (`1m`, `2h30m`, `1d`);
@@ -440,11 +429,7 @@ mod tests {
     }
 
     #[test]
-    fn halt_colsep_and_delimiters() {
-        assert_eq!(halt("1").unwrap(), Some(Halt::Soon));
-        assert_eq!(halt("now,fail=1").unwrap(), Some(Halt::Now));
-        assert_eq!(halt("never").unwrap(), None);
-        assert!(halt("soon,fail=3").is_err());
+    fn colsep_and_delimiters() {
         assert_eq!(colsep(",").unwrap(), Colsep::Text(b",".to_vec()));
         assert_eq!(colsep("\\t").unwrap(), Colsep::Text(b"\t".to_vec()));
         assert_eq!(colsep("\\|").unwrap(), Colsep::Text(b"|".to_vec()));

@@ -139,7 +139,7 @@ pub fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
 /// the run.
 pub fn status(summary: &Summary, halted_by: Option<i32>) -> u8 {
     if let Some(code) = halted_by {
-        return u8::try_from(code).unwrap_or(1).max(1);
+        return u8::try_from(code).unwrap_or(255);
     }
     let failed = summary.total - summary.ok - summary.not_run;
     failed.min(101) as u8

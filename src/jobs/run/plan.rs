@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use mproc::error::Error;
 use mproc::Result;
 
+use super::gnu_args::GnuOptions;
 use super::gnu_job::GnuJob;
 use super::groups::{jobs, Jobs, PerJob, Shape};
 use super::inputs::{split_groups, Source, Spec};
@@ -28,42 +29,9 @@ pub struct Planned {
 /// Reads the sources and parses the command; see the module docs.
 pub fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
     let gnu = args.gnu;
-    let (words, mut sources) = split_groups(args.command)?;
-    if !args.files_from.is_empty() {
-        if !sources.is_empty() {
-            return Err(Error::usage(
-                "inputs come from ::: and :::: or from -a/--files-from, not both",
-            ));
-        }
-        sources = args
-            .files_from
-            .into_iter()
-            .map(|p| Source {
-                spec: Spec::File(p),
-                linked: false,
-            })
-            .collect();
-    }
-    if sources.is_empty() && std::io::stdin().is_terminal() {
-        tracing::info!("reading inputs from stdin, one per line (end with Ctrl-D)");
-    }
-    let per_job = match (gnu.multiple, gnu.per_job) {
-        (true, None) => PerJob::Spread {
-            slots: context.processes.max(1),
-        },
-        (_, n) => PerJob::Fixed(n.unwrap_or(1)),
-    };
-    let shape = Shape {
-        sep: gnu
-            .delimiter
-            .unwrap_or(if args.null { b'\0' } else { b'\n' }),
-        colsep: gnu.colsep.clone(),
-        header: gnu.header,
-        skip_empty: gnu.skip_empty,
-        link: gnu.link,
-        shuf: gnu.shuf,
-        per_job,
-    };
+    let (words, sources) = split_groups(args.command)?;
+    let sources = with_files(sources, args.files_from)?;
+    let shape = shape(&gnu, args.null, context);
     let shell = if gnu.gnu {
         shell::which()
     } else {
@@ -98,16 +66,7 @@ pub fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
     }
     let tag = match &gnu.tag {
         None => None,
-        Some(t) if t.is_empty() => Some(None),
-        Some(t) => {
-            let o = LineOptions {
-                no_shell: true,
-                ..opts.clone()
-            };
-            Some(Some(
-                Template::parse(std::slice::from_ref(t), &o).map_err(Error::usage)?,
-            ))
-        }
+        Some(t) => Some(tag_template(t, &opts)?),
     };
     if let Some(dir) = &args.results {
         std::fs::create_dir_all(dir)
@@ -132,6 +91,61 @@ pub fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
         pass_stderr: args.pass_stderr,
         inputs,
     })
+}
+
+/// The sources after the command, or each `-a FILE` (not both).
+fn with_files(sources: Vec<Source>, files: Vec<PathBuf>) -> Result<Vec<Source>> {
+    if files.is_empty() {
+        if sources.is_empty() && std::io::stdin().is_terminal() {
+            tracing::info!("reading inputs from stdin, one per line (end with Ctrl-D)");
+        }
+        return Ok(sources);
+    }
+    if !sources.is_empty() {
+        return Err(Error::usage(
+            "inputs come from ::: and :::: or from -a/--files-from, not both",
+        ));
+    }
+    Ok(files
+        .into_iter()
+        .map(|p| Source {
+            spec: Spec::File(p),
+            linked: false,
+        })
+        .collect())
+}
+
+/// How the records become jobs.
+fn shape(gnu: &GnuOptions, null: bool, context: &Context) -> Shape {
+    let per_job = match (gnu.multiple, gnu.per_job) {
+        (true, None) => PerJob::Spread {
+            slots: context.processes.max(1),
+        },
+        (_, n) => PerJob::Fixed(n.unwrap_or(1)),
+    };
+    Shape {
+        sep: gnu.delimiter.unwrap_or(if null { b'\0' } else { b'\n' }),
+        colsep: gnu.colsep.clone(),
+        header: gnu.header,
+        skip_empty: gnu.skip_empty,
+        link: gnu.link,
+        shuf: gnu.shuf,
+        per_job,
+    }
+}
+
+/// `--tag` (no template: the arguments) or `--tagstring STR`.
+fn tag_template(tagstring: &[u8], opts: &LineOptions) -> Result<Option<Template>> {
+    if tagstring.is_empty() {
+        return Ok(None);
+    }
+    let o = LineOptions {
+        no_shell: true,
+        ..opts.clone()
+    };
+    Template::parse(&[tagstring.to_vec()], &o)
+        .map(Some)
+        .map_err(Error::usage)
 }
 
 /// GNU parallel's exit status: the number of jobs that failed, 101 for

@@ -289,8 +289,8 @@ fn leading_dashes_are_inputs_not_flags() {
 
 #[test]
 fn bad_commands_are_refused_before_anything_runs() {
-    let r = run_expect(&["run", "echo {%}", ":::", "a"], 2);
-    assert!(r.stderr.contains("{%} (the job slot)"), "{}", r.stderr);
+    let r = run_expect(&["run", "echo {= s/a/b/ =}", ":::", "a"], 2);
+    assert!(r.stderr.contains("no Perl"), "{}", r.stderr);
     let r = run_expect(&["run", "echo {..}", ":::", "a"], 2);
     assert!(
         r.stderr.contains("unknown replacement string {..}"),

@@ -99,12 +99,13 @@ impl Job for Run {
         if let Some(len) = input.too_long {
             return Err(format!("input is {len} bytes, over the limit of {MAX_INPUT}").into());
         }
-        if let Some(output) = self.gnu.dry_run(&self.template, &input) {
+        let spool = self.spool.as_deref().filter(|d| d.is_dir());
+        let (nums, _slot) = self.gnu.slot(&self.template, &input, spool)?;
+        if let Some(output) = self.gnu.dry_run(&self.template, &input, nums) {
             return Ok(output);
         }
-        let argv = self.gnu.wrap(self.template.argv(&input.args, input.seq));
-        let program = self.template.program(&input.args, input.seq);
-        let spool = self.spool.as_deref().filter(|d| d.is_dir());
+        let argv = self.gnu.wrap(self.template.argv(&input.args, nums));
+        let program = self.template.program(&input.args, nums);
         let finished = child::run(&argv, input.seq, self.pass_stderr, spool)
             .map_err(|StartError(e)| start_error(&program, &argv, &e))?;
         let Finished {
@@ -117,7 +118,7 @@ impl Job for Run {
             stderr,
             ..RunOutput::default()
         };
-        self.gnu.decorate(&self.template, &input, &mut output);
+        self.gnu.decorate(&self.template, &input, nums, &mut output);
         let headline = match ended {
             Ended::Code(0) => None,
             Ended::Code(code) if self.gnu.timed_out(code) => Some(format!(
@@ -323,7 +324,12 @@ impl Builtin for Run {
     }
 
     fn command_line(&self, input: &RunInput) -> Option<Vec<u8>> {
-        Some(self.template.line(&input.args, input.seq))
+        // The parent does not know the slot a job ran in: {%} reads 0 here.
+        let nums = line::Nums {
+            seq: input.seq,
+            slot: 0,
+        };
+        Some(self.template.line(&input.args, nums))
     }
 
     fn status(summary: &crate::report::Summary, halted_by: Option<i32>) -> Option<u8> {

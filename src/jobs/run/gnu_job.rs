@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::child::Captured;
-use super::line::Template;
+use super::line::{Nums, Template};
 use super::{RunInput, RunOutput};
 
 /// The exit status of coreutils' `timeout` when the time ran out.
@@ -33,15 +33,21 @@ pub struct GnuJob {
     pub header: Vec<Vec<u8>>,
     /// `--results` in GNU parallel's layout (else mproc's `DIR/<seq>/`).
     pub gnu_results: bool,
+    /// Job slots (`{%}` is one of 1..=slots): jobs at once in the pool.
+    pub slots: u64,
 }
+
+/// A job slot held while its job runs (a lock on a file in the
+/// parent's spool folder, which ends with the process that holds it).
+pub struct Slot(#[allow(dead_code)] Option<nix::fcntl::Flock<std::fs::File>>);
 
 impl GnuJob {
     /// `--dry-run`: the output the job has instead of running.
-    pub fn dry_run(&self, template: &Template, input: &RunInput) -> Option<RunOutput> {
+    pub fn dry_run(&self, template: &Template, input: &RunInput, n: Nums) -> Option<RunOutput> {
         if !self.dry_run {
             return None;
         }
-        let mut line = template.line(&input.args, input.seq);
+        let mut line = template.line(&input.args, n);
         line.push(b'\n');
         Some(RunOutput {
             exit_code: Some(0),
@@ -52,6 +58,45 @@ impl GnuJob {
             },
             ..RunOutput::default()
         })
+    }
+
+    /// The job's numbers: its `{#}`, and when the line names `{%}` a free
+    /// job slot, held until the returned [`Slot`] is dropped. Slots are
+    /// locks on files `slot-N` in the spool folder, so the workers of one
+    /// run share them; a host without that folder cannot give `{%}`.
+    pub fn slot(
+        &self,
+        template: &Template,
+        input: &RunInput,
+        spool: Option<&Path>,
+    ) -> Result<(Nums, Slot), String> {
+        let mut nums = Nums {
+            seq: input.seq,
+            slot: 0,
+        };
+        if !template.uses_slot() || self.dry_run && spool.is_none() {
+            return Ok((nums, Slot(None)));
+        }
+        let Some(dir) = spool else {
+            return Err("{%} needs mproc's spool folder on this host (a shared /tmp)".into());
+        };
+        use nix::fcntl::{Flock, FlockArg};
+        // More slots than jobs at once can only be needed for a moment,
+        // between one job's end and its lock's release.
+        for n in 1..=self.slots.max(1) * 2 {
+            let path = dir.join(format!("slot-{n}"));
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| format!("cannot open job slot {}: {e}", path.display()))?;
+            if let Ok(lock) = Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                nums.slot = n;
+                return Ok((nums, Slot(Some(lock))));
+            }
+        }
+        Err(format!("no free job slot among {}", self.slots.max(1) * 2))
     }
 
     /// The argv behind `timeout` when there is a time limit: TERM at the
@@ -77,10 +122,10 @@ impl GnuJob {
     }
 
     /// `-v`, `--tag`: the output as GNU parallel prints it.
-    pub fn decorate(&self, template: &Template, input: &RunInput, output: &mut RunOutput) {
+    pub fn decorate(&self, template: &Template, input: &RunInput, n: Nums, output: &mut RunOutput) {
         if let Some(tag) = &self.tag {
             let mut prefix = match tag {
-                Some(t) => t.words_only(&input.args, input.seq),
+                Some(t) => t.words_only(&input.args, n),
                 None => input.args.join(&b' '),
             };
             prefix.push(b'\t');
@@ -88,7 +133,7 @@ impl GnuJob {
             tag_lines(&mut output.stderr, &prefix);
         }
         if self.verbose {
-            let mut line = template.line(&input.args, input.seq);
+            let mut line = template.line(&input.args, n);
             line.push(b'\n');
             let mut head = line;
             head.extend(output.stdout.head(usize::MAX));

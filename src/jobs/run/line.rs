@@ -5,6 +5,7 @@
 //! Replacement strings: `{}` the arguments, `{.}` without the extension,
 //! `{/}` the basename, `{//}` the dirname, `{/.}` the basename without
 //! extension, `{#}` the job's sequence number from 1; `{n}`, `{n.}`,
+//! `{%}` the job slot, `{n}`, `{n.}`,
 //! `{n/}`, `{n//}`, `{n/.}` the n-th argument (from the end with `-n`),
 //! `{name}` a `--header` column. With none, the arguments are appended.
 //! With several arguments per job (`-N`, `-m`, `-X`, several input
@@ -48,6 +49,17 @@ enum Piece {
     Arg(Repl, Option<i64>),
     /// `{#}`
     Seq,
+    /// `{%}`
+    Slot,
+}
+
+/// The numbers a job's line may name: `{#}` and `{%}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Nums {
+    /// `{#}`: the job's sequence number, from 1.
+    pub seq: u64,
+    /// `{%}`: the job slot it runs in, from 1 (0 when not known).
+    pub slot: u64,
 }
 
 /// How the line runs.
@@ -122,7 +134,7 @@ impl Template {
             && !words
                 .iter()
                 .flatten()
-                .any(|p| matches!(p, Piece::Arg(..) | Piece::Seq));
+                .any(|p| matches!(p, Piece::Arg(..) | Piece::Seq | Piece::Slot));
         let exec = if opts.quote {
             Exec::Quoted
         } else if opts.no_shell {
@@ -141,6 +153,11 @@ impl Template {
         })
     }
 
+    /// True when the line names the job slot (`{%}`).
+    pub fn uses_slot(&self) -> bool {
+        self.words.iter().flatten().any(|p| *p == Piece::Slot)
+    }
+
     /// True when the line runs through a shell.
     pub fn shell(&self) -> bool {
         matches!(self.exec, Exec::Shell(_))
@@ -148,13 +165,13 @@ impl Template {
 
     /// The program the line starts (for "command not found" messages):
     /// the first word, up to any space in it.
-    pub fn program(&self, args: &[Vec<u8>], seq: u64) -> String {
+    pub fn program(&self, args: &[Vec<u8>], n: Nums) -> String {
         if !self.shell() && !self.raw {
-            let first = self.words.first().map(|w| self.word_argv(w, args, seq));
+            let first = self.words.first().map(|w| self.word_argv(w, args, n));
             let word = first.and_then(|w| w.into_iter().next()).unwrap_or_default();
             return String::from_utf8_lossy(&word).into_owned();
         }
-        let line = self.line(args, seq);
+        let line = self.line(args, n);
         let text = String::from_utf8_lossy(&line);
         text.split_whitespace().next().unwrap_or("").to_string()
     }
@@ -177,7 +194,7 @@ impl Template {
     }
 
     /// The command line as GNU parallel shows and runs it.
-    pub fn line(&self, args: &[Vec<u8>], seq: u64) -> Vec<u8> {
+    pub fn line(&self, args: &[Vec<u8>], n: Nums) -> Vec<u8> {
         if self.raw {
             return args.join(&b' ');
         }
@@ -187,12 +204,12 @@ impl Template {
                 line.push(b' ');
             }
             if self.exec == Exec::Quoted {
-                let argv = self.word_argv(word, args, seq);
+                let argv = self.word_argv(word, args, n);
                 let quoted: Vec<Vec<u8>> = argv.iter().map(|w| quote(w)).collect();
                 line.extend(quoted.join(&b' '));
                 continue;
             }
-            self.shell_word(&mut line, word, args, seq);
+            self.shell_word(&mut line, word, args, n);
         }
         if self.append {
             for a in args {
@@ -203,47 +220,47 @@ impl Template {
         line
     }
 
-    fn shell_word(&self, line: &mut Vec<u8>, word: &[Piece], args: &[Vec<u8>], seq: u64) {
+    fn shell_word(&self, line: &mut Vec<u8>, word: &[Piece], args: &[Vec<u8>], n: Nums) {
         if self.context && has_all(word) && !args.is_empty() {
-            for (n, a) in args.iter().enumerate() {
-                if n > 0 {
+            for (k, a) in args.iter().enumerate() {
+                if k > 0 {
                     line.push(b' ');
                 }
                 for piece in word {
                     match piece {
                         Piece::Arg(r, None) => line.extend(quote(&apply(*r, a))),
-                        p => piece_into(line, p, args, seq, true),
+                        p => piece_into(line, p, args, n, true),
                     }
                 }
             }
             return;
         }
         for piece in word {
-            piece_into(line, piece, args, seq, true);
+            piece_into(line, piece, args, n, true);
         }
     }
 
     /// The words with the arguments substituted, unquoted, joined by
     /// spaces, and nothing appended (a `--tagstring`).
-    pub fn words_only(&self, args: &[Vec<u8>], seq: u64) -> Vec<u8> {
+    pub fn words_only(&self, args: &[Vec<u8>], n: Nums) -> Vec<u8> {
         let words: Vec<Vec<u8>> = self
             .words
             .iter()
-            .flat_map(|w| self.word_argv(w, args, seq))
+            .flat_map(|w| self.word_argv(w, args, n))
             .collect();
         words.join(&b' ')
     }
 
     /// The argv for one job: `SHELL -c LINE`, or the words themselves.
-    pub fn argv(&self, args: &[Vec<u8>], seq: u64) -> Vec<OsString> {
+    pub fn argv(&self, args: &[Vec<u8>], n: Nums) -> Vec<OsString> {
         if let Exec::Shell(shell) = &self.exec {
-            let line = self.line(args, seq);
+            let line = self.line(args, n);
             return vec![shell.into(), "-c".into(), OsString::from_vec(line)];
         }
         let mut argv: Vec<OsString> = Vec::new();
         for word in &self.words {
             argv.extend(
-                self.word_argv(word, args, seq)
+                self.word_argv(word, args, n)
                     .into_iter()
                     .map(OsString::from_vec),
             );
@@ -257,7 +274,7 @@ impl Template {
     /// The argv words one command word gives without a shell (several
     /// when `{}` stands for several arguments, none when it stands for
     /// nothing).
-    fn word_argv(&self, word: &[Piece], args: &[Vec<u8>], seq: u64) -> Vec<Vec<u8>> {
+    fn word_argv(&self, word: &[Piece], args: &[Vec<u8>], n: Nums) -> Vec<Vec<u8>> {
         if self.context && has_all(word) && !args.is_empty() {
             return args
                 .iter()
@@ -266,7 +283,7 @@ impl Template {
                     for piece in word {
                         match piece {
                             Piece::Arg(r, None) => w.extend(apply(*r, a)),
-                            p => piece_into(&mut w, p, args, seq, false),
+                            p => piece_into(&mut w, p, args, n, false),
                         }
                     }
                     w
@@ -280,8 +297,8 @@ impl Template {
         for piece in word {
             match piece {
                 Piece::Arg(r, None) => {
-                    for (n, a) in args.iter().enumerate() {
-                        if n > 0 {
+                    for (k, a) in args.iter().enumerate() {
+                        if k > 0 {
                             out.push(std::mem::take(&mut current));
                         }
                         current.extend(apply(*r, a));
@@ -289,11 +306,11 @@ impl Template {
                     }
                 }
                 Piece::Arg(_, Some(_)) if nth(args, piece).is_some() => solid = true,
-                Piece::Text(_) | Piece::Seq => solid = true,
+                Piece::Text(_) | Piece::Seq | Piece::Slot => solid = true,
                 Piece::Arg(..) => {}
             }
             if !matches!(piece, Piece::Arg(_, None)) {
-                piece_into(&mut current, piece, args, seq, false);
+                piece_into(&mut current, piece, args, n, false);
             }
         }
         if solid {
@@ -323,11 +340,12 @@ fn nth<'a>(args: &'a [Vec<u8>], piece: &Piece) -> Option<&'a Vec<u8>> {
 }
 
 /// Appends one piece: quoted for the shell or raw.
-fn piece_into(out: &mut Vec<u8>, piece: &Piece, args: &[Vec<u8>], seq: u64, quoted: bool) {
+fn piece_into(out: &mut Vec<u8>, piece: &Piece, args: &[Vec<u8>], n: Nums, quoted: bool) {
     let q = |v: Vec<u8>| if quoted { quote(&v) } else { v };
     match piece {
         Piece::Text(t) => out.extend_from_slice(t),
-        Piece::Seq => out.extend(seq.to_string().into_bytes()),
+        Piece::Seq => out.extend(n.seq.to_string().into_bytes()),
+        Piece::Slot => out.extend(n.slot.to_string().into_bytes()),
         Piece::Arg(r, None) => {
             let all: Vec<Vec<u8>> = args.iter().map(|a| q(apply(*r, a))).collect();
             out.extend(all.join(&b' '));
@@ -410,9 +428,7 @@ fn replacement(inside: &[u8], opts: &LineOptions) -> Result<Option<Piece>, Strin
     }
     let shown = String::from_utf8_lossy(inside);
     if inside == b"%" {
-        return Err(
-            "{%} (the job slot) is not available in mproc run: use {#} or MPROC_SEQ".into(),
-        );
+        return Ok(Some(Piece::Slot));
     }
     let renamed = opts.replace.is_some();
     let neg = inside.first() == Some(&b'-');

@@ -6,6 +6,10 @@ fn words(ws: &[&str]) -> Vec<Vec<u8>> {
     ws.iter().map(|w| w.as_bytes().to_vec()).collect()
 }
 
+fn nums(seq: u64) -> Nums {
+    Nums { seq, slot: 2 }
+}
+
 fn opts() -> LineOptions {
     LineOptions {
         shell: "sh".into(),
@@ -22,12 +26,12 @@ fn strings(v: Vec<OsString>) -> Vec<String> {
 }
 
 fn argv(ws: &[&str], input: &str) -> Vec<String> {
-    strings(template(ws, &opts()).argv(&[input.as_bytes().to_vec()], 7))
+    strings(template(ws, &opts()).argv(&[input.as_bytes().to_vec()], nums(7)))
 }
 
 fn line_of(ws: &[&str], o: &LineOptions, args: &[&str]) -> String {
     let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
-    String::from_utf8(template(ws, o).line(&args, 3)).unwrap()
+    String::from_utf8(template(ws, o).line(&args, nums(3))).unwrap()
 }
 
 #[test]
@@ -99,7 +103,7 @@ fn braces_that_are_not_replacement_strings_stay() {
 
 #[test]
 fn unknown_replacement_strings_and_perl_are_refused() {
-    for bad in ["{%}", "{..}", "x{1#}", "{0}", "{= s/a/b/ =}"] {
+    for bad in ["{..}", "x{1#}", "{0}", "{= s/a/b/ =}"] {
         let e = Template::parse(&words(&["echo", bad]), &opts()).unwrap_err();
         assert!(
             e.contains("replacement string") || e.contains("{%}") || e.contains("Perl"),
@@ -125,12 +129,12 @@ fn several_arguments_positional_and_context() {
     assert_eq!(line_of(&["echo"], &o, &["a", "b"]), "echo a b");
     let t = template(&["echo", "{3}", "x{}y"], &o);
     assert_eq!(
-        strings(t.argv(&[b"a".to_vec(), b"b".to_vec()], 1)),
+        strings(t.argv(&[b"a".to_vec(), b"b".to_vec()], nums(1))),
         ["echo", "xa", "by"]
     );
     let t = template(&["echo", "x{}y"], &x);
     assert_eq!(
-        strings(t.argv(&[b"a".to_vec(), b"b".to_vec()], 1)),
+        strings(t.argv(&[b"a".to_vec(), b"b".to_vec()], nums(1))),
         ["echo", "xay", "xby"]
     );
 }
@@ -144,11 +148,11 @@ fn no_command_runs_the_arguments_and_q_quotes_the_words() {
     };
     let t = template(&["perl", "-e", "print \"x$ARGV[0]\\n\""], &q);
     assert_eq!(
-        strings(t.argv(&[b"a".to_vec()], 1)),
+        strings(t.argv(&[b"a".to_vec()], nums(1))),
         ["perl", "-e", "print \"x$ARGV[0]\\n\"", "a"]
     );
     assert_eq!(
-        String::from_utf8(t.line(&[b"a b".to_vec()], 1)).unwrap(),
+        String::from_utf8(t.line(&[b"a b".to_vec()], nums(1))).unwrap(),
         "perl -e 'print \"x$ARGV[0]\\n\"' 'a b'"
     );
     let i = LineOptions {
@@ -171,5 +175,18 @@ fn no_shell_substitutes_without_quoting() {
     };
     let t = Template::parse(&words(&["echo", "<{}>"]), &o).unwrap();
     assert!(!t.shell());
-    assert_eq!(strings(t.argv(&[b"a'b".to_vec()], 1)), ["echo", "<a'b>"]);
+    assert_eq!(
+        strings(t.argv(&[b"a'b".to_vec()], nums(1))),
+        ["echo", "<a'b>"]
+    );
+}
+
+#[test]
+fn the_job_slot_and_number() {
+    let t = template(&["echo", "{%}", "{#}"], &opts());
+    assert!(t.uses_slot());
+    assert_eq!(
+        strings(t.argv(&[b"a".to_vec()], nums(5))),
+        ["echo", "2", "5"]
+    );
 }

@@ -86,6 +86,7 @@ pub fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
             timeout: gnu.timeout,
             header: opts.header,
             gnu_results: gnu.gnu,
+            slots: (context.processes.max(1) * context.concurrency.max(1) as usize) as u64,
         },
         results: args.results,
         pass_stderr: args.pass_stderr,

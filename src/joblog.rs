@@ -74,19 +74,17 @@ pub struct JobLog {
     format: Format,
 }
 
-/// The path a `--joblog` value names (`+FILE` appends to FILE, in GNU
-/// parallel's format).
-pub fn log_path(path: &Path) -> (PathBuf, bool) {
-    let bytes = path.as_os_str().as_encoded_bytes();
-    match bytes.strip_prefix(b"+") {
-        Some(rest) if !rest.is_empty() => {
-            use std::os::unix::ffi::OsStrExt;
-            (
-                Path::new(std::ffi::OsStr::from_bytes(rest)).to_path_buf(),
-                true,
-            )
-        }
-        _ => (path.to_path_buf(), false),
+/// The file a `--joblog` value names, and the format to open it with:
+/// in GNU parallel's format, `+FILE` appends to FILE.
+pub fn resolve(path: &Path, format: Format) -> (PathBuf, Format) {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    match (format, bytes.strip_prefix(b"+")) {
+        (Format::Gnu { .. }, Some(rest)) if !rest.is_empty() => (
+            Path::new(std::ffi::OsStr::from_bytes(rest)).to_path_buf(),
+            Format::Gnu { append: true },
+        ),
+        _ => (path.to_path_buf(), format),
     }
 }
 

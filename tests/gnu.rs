@@ -163,6 +163,7 @@ const CASES: &[Case] = &[
     (Same, None, &["-k", "--dry-run", "-N2", "echo", ":::", "a", "b", "c"]),
     (Same, None, &["-k", "--dry-run", "-q", "echo", "a b", "{}", ":::", "c d"]),
     (Same, None, &["-k", "--dry-run", ":::", "echo a", "echo b"]),
+    (Same, None, &["--dryrun", "--joblog", "-", "echo", ":::", "Only_this"]),
     (Same, None, &["-k", "--dry-run", "echo", ":::", "ü", "a\"b", "a'b'c", "\\"]),
     (Same, None, &["-k", "--dry-run", "echo", ":::", "a\tb", "~", "*", "#"]),
     (Same, None, &["-k", "-q", "perl", "-e", "print \"x$ARGV[0]\\n\"", ":::", "a", "b"]),

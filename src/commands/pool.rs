@@ -159,7 +159,10 @@ fn check_outputs(cmd: &PoolCommand) -> Result<()> {
     }
     match (&observe.joblog, &observe.resume) {
         (Some(path), _) if path.as_os_str() == "-" => {}
-        (Some(path), _) => report::check_writable("--joblog", &crate::joblog::log_path(path).0)?,
+        (Some(path), _) => {
+            let (path, _) = crate::joblog::resolve(path, observe.joblog_format);
+            report::check_writable("--joblog", &path)?
+        }
         (None, Some(path)) => report::check_writable("--resume", path)?,
         (None, None) => {}
     }
@@ -191,7 +194,7 @@ struct Ran<J: Builtin> {
     summary: Summary,
     /// Why a stream of inputs ended early.
     failure: Option<mproc::Error>,
-    /// How the item that halted the run ended (`--halt-on-error`).
+    /// The exit status a `--halt` rule gave, if one fired.
     halted_by: Option<i32>,
 }
 
@@ -560,13 +563,7 @@ impl<'a, J: Builtin> Collect<'a, J> {
         let epoch = runner.epoch();
         let joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
             Some(path) => {
-                let (path, plus) = crate::joblog::log_path(path);
-                let format = match cmd.observe.joblog_format {
-                    crate::joblog::Format::Gnu { append } => crate::joblog::Format::Gnu {
-                        append: append || plus,
-                    },
-                    f => f,
-                };
+                let (path, format) = crate::joblog::resolve(path, cmd.observe.joblog_format);
                 Some(JobLog::open(
                     &path,
                     SystemTime::now() - epoch.elapsed(),

@@ -71,7 +71,7 @@ pub struct GnuArgs {
     #[arg(long = "tagstring", value_name = "STR")]
     pub tagstring: Option<String>,
     /// Print the command lines instead of running them.
-    #[arg(long = "dry-run")]
+    #[arg(long = "dry-run", visible_alias = "dryrun")]
     pub dry_run: bool,
     /// Read the input sources side by side instead of in every
     /// combination (as :::+).
@@ -214,7 +214,7 @@ pub fn apply(
     run: &mut super::RunArgs,
     pool: &mut crate::options::PoolCommand,
 ) -> Result<()> {
-    use crate::joblog::{log_path, Format};
+    use crate::joblog::{resolve, Format};
     let (mut options, changes) = gnu.resolve(mproc::cpu_count())?;
     let settings = &mut pool.settings;
     options.timeout = settings.timeout.take();
@@ -244,10 +244,21 @@ pub fn apply(
                 "--resume and --resume-failed need --joblog FILE (as GNU parallel's)",
             ));
         };
-        observe.resume = Some(log_path(log).0);
-        observe.joblog = Some(log_path(log).0);
+        let (path, _) = resolve(log, Format::Gnu { append: true });
+        observe.resume = Some(path.clone());
+        observe.joblog = Some(path);
     }
     observe.joblog_format = Format::Gnu { append: resume };
+    if options.dry_run {
+        // GNU parallel writes no job log for a dry run.
+        if resume {
+            return Err(Error::usage(
+                "--dry-run with --resume: mproc run would not show which jobs the log skips; \
+                 run without --dry-run, or without --resume to see every line",
+            ));
+        }
+        observe.joblog = None;
+    }
     if changes.progress {
         observe.progress = crate::progress::ProgressChoice::Always;
     }

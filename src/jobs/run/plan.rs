@@ -32,6 +32,9 @@ pub fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
     let (words, sources) = split_groups(args.command)?;
     let sources = with_files(sources, args.files_from)?;
     let shape = shape(&gnu, args.null, context);
+    if gnu.gnu {
+        warn_gnu_defaults();
+    }
     let shell = if gnu.gnu {
         shell::which()
     } else {
@@ -92,6 +95,25 @@ pub fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
         pass_stderr: args.pass_stderr,
         inputs,
     })
+}
+
+/// GNU parallel reads default options from `$PARALLEL` and
+/// `~/.parallel/config`; mproc does not, and says so rather than run
+/// without them in silence.
+fn warn_gnu_defaults() {
+    if std::env::var_os("PARALLEL").is_some_and(|v| !v.is_empty()) {
+        tracing::warn!(
+            "$PARALLEL is set: mproc run does not read GNU parallel's default options from it; \
+             give them on the command line"
+        );
+    }
+    let config = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".parallel/config"));
+    if config.as_deref().is_some_and(std::path::Path::is_file) {
+        tracing::warn!(
+            "~/.parallel/config exists: mproc run does not read GNU parallel's default options \
+             from it; give them on the command line"
+        );
+    }
 }
 
 /// The sources after the command, or each `-a FILE` (not both).

@@ -182,6 +182,13 @@ const CASES: &[Case] = &[
     (Same, None, &["-k", "echo", ":::", "-n", "-e", "--", "-"]),
     // Commands from the arguments (no command), as cat jobs | sh.
     (Same, None, &["-k", ":::", "echo a", "echo b"]),
+    // A replacement string in the command itself quotes nothing.
+    (Same, None, &["{}", ":::", "echo a   b"]),
+    (Same, None, &["{}", "x", ":::", "echo a"]),
+    (Same, None, &["{.}", ":::", "echo a.b"]),
+    (Same, None, &["-v", "{}", ":::", "echo $HOME"]),
+    (Same, None, &["-v", "{}", "{}", ":::", "echo 1"]),
+    (Same, None, &["-k", "-v", "V={}", "sh", "-c", "'echo $V'", ":::", "a b"]),
     (Same, Some("echo 1\necho 2; echo 3\n"), &["-k"]),
     (Same, None, &["-k", "--gnu", "echo", ":::", "1", "2", "3", "--", "a", "b", "c"]),
     // The shell GNU parallel uses: the calling one (here the test's
@@ -522,4 +529,109 @@ fn job_logs_are_read_by_both_tools() {
             "{second} --resume-failed after {first}: {err}"
         );
     }
+}
+
+/// Every file under `dir`, relative, with its contents (mproc's extra
+/// `exit` files left out).
+fn tree(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n != "exit") {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, std::fs::read_to_string(&path).unwrap_or_default()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `--results DIR` writes the same folders and files as GNU parallel's.
+#[test]
+fn results_folders_are_gnu_parallels() {
+    if !have_parallel() {
+        println!("skipped: parallel not installed");
+        return;
+    }
+    let dir = temp_dir("gnu-results");
+    let cases: &[&[&str]] = &[
+        &["echo {}; echo e{} >&2", ":::", "a/b", "c d", "x\\y"],
+        &["echo", ":::", "a", "b", ":::", "1", "2"],
+        &[
+            "--header", ":", "echo", ":::", "foo", "x", ":::", "bar", "y",
+        ],
+        &["exit {}", ":::", "0", "3"],
+    ];
+    for args in cases {
+        let _ = std::fs::remove_dir_all(dir.path().join("g"));
+        let _ = std::fs::remove_dir_all(dir.path().join("m"));
+        let mut gnu = Command::new("parallel");
+        gnu.args(["--results", "g"]).args(*args);
+        let (_, gnu_code, _) = run_in(gnu, dir.path(), None);
+        let mut ours = mproc();
+        ours.args(["run", "--results", "m"]).args(*args);
+        let (out, code, err) = run_in(ours, dir.path(), None);
+        assert_eq!((code, out.as_str()), (gnu_code, ""), "{args:?}: {err}");
+        assert_eq!(
+            tree(&dir.path().join("m")),
+            tree(&dir.path().join("g")),
+            "{args:?}"
+        );
+    }
+}
+
+/// The job log's columns other than the times are GNU parallel's.
+#[test]
+fn job_log_lines_are_gnu_parallels() {
+    if !have_parallel() {
+        println!("skipped: parallel not installed");
+        return;
+    }
+    let dir = temp_dir("gnu-joblog-lines");
+    let args = [
+        "-k",
+        "--timeout",
+        "1",
+        "--joblog",
+        "-",
+        "{}",
+        ":::",
+        "exit 0",
+        "exit 3",
+        "kill -9 $$",
+        "echo 'a b'",
+        "no-such-program-x",
+        "sleep 5",
+    ];
+    // Seq, Host, Send, Receive (GNU counts received bytes of a job killed
+    // at --timeout; mproc does not), Exitval, Signal, Command.
+    let columns = |out: &str| -> Vec<String> {
+        let mut rows: Vec<String> = out
+            .lines()
+            .filter(|l| l.contains('\t'))
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                [f[0], f[1], f[4], f[6], f[7], f[8]].join("\t")
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let mut gnu = Command::new("parallel");
+    gnu.args(args);
+    let (gnu, gnu_code, _) = run_in(gnu, dir.path(), None);
+    let mut ours = mproc();
+    ours.arg("run").args(args);
+    let (out, code, err) = run_in(ours, dir.path(), None);
+    assert_eq!(code, gnu_code, "{err}");
+    assert_eq!(columns(&out), columns(&gnu), "{err}");
 }

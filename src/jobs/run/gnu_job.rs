@@ -161,17 +161,33 @@ impl GnuJob {
         if !self.gnu_results {
             return dir.join(input.seq.to_string());
         }
+        let mut named: Vec<(String, String)> = input
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| {
+                let name = match self.header.get(i) {
+                    Some(h) => folder_name(h),
+                    None => (i + 1).to_string(),
+                };
+                (name, folder_name(arg))
+            })
+            .collect();
+        // GNU parallel orders them by name: numbers first, by value.
+        named.sort_by_key(|(name, _)| (leading_number(name), name.clone()));
         let mut path = dir.to_path_buf();
-        for (i, arg) in input.args.iter().enumerate() {
-            let name = match self.header.get(i) {
-                Some(h) => folder_name(h),
-                None => (i + 1).to_string(),
-            };
+        for (name, value) in named {
             path.push(name);
-            path.push(folder_name(arg));
+            path.push(value);
         }
         path
     }
+}
+
+/// The number a name starts with (0 for none), as Perl's `<=>` reads it.
+fn leading_number(name: &str) -> u64 {
+    let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or(0)
 }
 
 /// A value as one folder name, as GNU parallel writes it (`\` as `\\`,

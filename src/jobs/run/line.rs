@@ -101,6 +101,10 @@ pub struct Template {
     context: bool,
     /// No command: each job's arguments are its command line.
     raw: bool,
+    /// A replacement string is (part of) the command itself (`{}`,
+    /// `{2} x`, `my_{}`): GNU parallel then quotes no argument, so an
+    /// input can be a command line.
+    unquoted: bool,
 }
 
 /// Shell words that only a shell can run (keywords and builtins with no
@@ -135,11 +139,12 @@ impl Template {
                 .iter()
                 .flatten()
                 .any(|p| matches!(p, Piece::Arg(..) | Piece::Seq | Piece::Slot));
+        let unquoted = !raw && names_the_command(&words);
         let exec = if opts.quote {
             Exec::Quoted
         } else if opts.no_shell {
             Exec::Direct
-        } else if raw || needs_shell(&words) {
+        } else if raw || unquoted || needs_shell(&words) {
             Exec::Shell(opts.shell.clone())
         } else {
             Exec::Direct
@@ -150,6 +155,7 @@ impl Template {
             append,
             context: opts.context,
             raw,
+            unquoted,
         })
     }
 
@@ -228,15 +234,16 @@ impl Template {
                 }
                 for piece in word {
                     match piece {
+                        Piece::Arg(r, None) if self.unquoted => line.extend(apply(*r, a)),
                         Piece::Arg(r, None) => line.extend(quote(&apply(*r, a))),
-                        p => piece_into(line, p, args, n, true),
+                        p => piece_into(line, p, args, n, !self.unquoted),
                     }
                 }
             }
             return;
         }
         for piece in word {
-            piece_into(line, piece, args, n, true);
+            piece_into(line, piece, args, n, !self.unquoted);
         }
     }
 
@@ -318,6 +325,20 @@ impl Template {
         }
         out
     }
+}
+
+/// True when a replacement string comes before the first blank or `=`
+/// of the line (GNU parallel's `/^[^ \t\n=]*\257</`): it is (part of)
+/// the command.
+fn names_the_command(words: &[Vec<Piece>]) -> bool {
+    for piece in words.first().into_iter().flatten() {
+        match piece {
+            Piece::Text(t) if t.iter().any(|b| b" \t\n=".contains(b)) => return false,
+            Piece::Text(_) => {}
+            _ => return true,
+        }
+    }
+    false
 }
 
 /// True when `word` holds a replacement string of every argument.

@@ -190,3 +190,14 @@ fn the_job_slot_and_number() {
         ["echo", "2", "5"]
     );
 }
+
+#[test]
+fn a_replacement_string_in_the_command_quotes_nothing() {
+    // parallel {} ::: "echo a b"; parallel {} {} ::: "echo 1"
+    let o = opts();
+    assert_eq!(line_of(&["{}"], &o, &["echo a   b"]), "echo a   b");
+    assert_eq!(line_of(&["{}", "{}"], &o, &["echo 1"]), "echo 1 echo 1");
+    assert_eq!(line_of(&["my_{}", "x y"], &o, &["a b"]), "my_a b x y");
+    assert_eq!(line_of(&["V={}", "cmd"], &o, &["a b"]), "V='a b' cmd");
+    assert!(template(&["{}"], &o).shell());
+}

@@ -30,7 +30,7 @@ pub struct Planned {
 pub fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
     let gnu = args.gnu;
     let (words, sources) = split_groups(args.command)?;
-    let sources = with_files(sources, args.files_from)?;
+    let sources = with_files(sources, args.files_from);
     let shape = shape(&gnu, args.null, context);
     if gnu.gnu {
         warn_gnu_defaults();
@@ -116,26 +116,21 @@ fn warn_gnu_defaults() {
     }
 }
 
-/// The sources after the command, or each `-a FILE` (not both).
-fn with_files(sources: Vec<Source>, files: Vec<PathBuf>) -> Result<Vec<Source>> {
-    if files.is_empty() {
-        if sources.is_empty() && std::io::stdin().is_terminal() {
-            tracing::info!("reading inputs from stdin, one per line (end with Ctrl-D)");
-        }
-        return Ok(sources);
+/// The input sources: each `-a FILE` first, then those after the
+/// command, as GNU parallel orders them.
+fn with_files(sources: Vec<Source>, files: Vec<PathBuf>) -> Vec<Source> {
+    if files.is_empty() && sources.is_empty() && std::io::stdin().is_terminal() {
+        tracing::info!("reading inputs from stdin, one per line (end with Ctrl-D)");
     }
-    if !sources.is_empty() {
-        return Err(Error::usage(
-            "inputs come from ::: and :::: or from -a/--files-from, not both",
-        ));
-    }
-    Ok(files
+    let mut all: Vec<Source> = files
         .into_iter()
         .map(|p| Source {
             spec: Spec::File(p),
             linked: false,
         })
-        .collect())
+        .collect();
+    all.extend(sources);
+    all
 }
 
 /// How the records become jobs.

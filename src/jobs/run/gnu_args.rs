@@ -241,7 +241,8 @@ pub fn apply(
     if resume {
         let Some(log) = &observe.joblog else {
             return Err(Error::usage(
-                "--resume and --resume-failed need --joblog FILE (as GNU parallel's)",
+                "--resume and --resume-failed need --joblog FILE (resuming from a --results \
+                 folder, which GNU parallel also does, is not supported)",
             ));
         };
         let (path, _) = resolve(log, Format::Gnu { append: true });

@@ -1,6 +1,7 @@
 //! GNU parallel's options on `mproc run`: what a GNU parallel 20221122 user
 //! types does what GNU parallel does, or is refused with one line naming
-//! the mproc way ([`refusal`]). Nothing is accepted with another meaning.
+//! the mproc way ([`super::refused::refusal`]). Nothing is accepted with
+//! another meaning.
 //!
 //! Where mproc's own spellings clash (`-n`, `-j`, `-v`, `-q`, `--resume`,
 //! `--halt-on-error`, `--timeout`, `--retries`), `mproc run` takes GNU

@@ -157,6 +157,8 @@ const CASES: &[Case] = &[
     (Same, None, &["-k", "--tagstring", "{#}", "echo", "ABC;echo", ":::", "x", "y"]),
     (Same, None, &["-k", "--tag", "printf", "a\\nb\\n", ":::", "x"]),
     (Same, None, &["-k", "--tag", "printf", "no-newline", ":::", "x"]),
+    (Same, None, &["-k", "--tagstring", "", "echo", ":::", "a"]),
+    (Same, None, &["-j0", "-X", "echo", ":::", "a", "b", "c"]),
     // -v, --dry-run, -q: the command lines as GNU parallel prints them.
     (Same, None, &["-kv", "echo", ":::", "a", "b"]),
     (Same, None, &["-k", "-v", "echo", "{}", "{}", ":::", "a b", "it's"]),

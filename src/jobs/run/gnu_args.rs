@@ -180,6 +180,9 @@ impl GnuArgs {
             colsep: self.colsep.as_deref().map(colsep).transpose()?,
             header: self.header.as_deref().map(header).transpose()?.is_some(),
             tag: match (self.tagstring, self.tag) {
+                // GNU parallel tags nothing with an empty --tagstring.
+                (Some(s), false) if s.is_empty() => None,
+                (Some(s), _) if s.is_empty() => Some(Vec::new()),
                 (Some(s), _) => Some(unescape(&s).into_bytes()),
                 (None, true) => Some(Vec::new()),
                 (None, false) => None,

@@ -466,7 +466,7 @@ fn replacement(inside: &[u8], opts: &LineOptions) -> Result<Option<Piece>, Strin
             .ok()
             .and_then(|g| g.parse().ok())
             .filter(|&n| n > 0)
-            .ok_or_else(|| format!("replacement string {{{shown}}}: no argument number 0"))?;
+            .ok_or_else(|| format!("replacement string {{{shown}}}: not an argument number"))?;
         Some(if neg { -n } else { n })
     };
     let repl = match rest {

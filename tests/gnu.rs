@@ -274,6 +274,49 @@ const CASES: &[Case] = &[
     (Same, None, &["-k", "echo", ":::", "a", "b", ":::", "c", ":::+", "d"]),
     (Same, None, &["-k", "-N0", "echo", "foo", ":::", "1", "2"]),
     (Same, None, &["-k", "--results", "res", "echo", ":::", "a", "b"]),
+    // man parallel_tutorial (src/parallel_tutorial.pod at 20221122), as its
+    // test (testsuite/tests-to-run/parallel-tutorial.sh) runs them, with -k.
+    (Same, None, &["-k", "echo", ":::", "A", "B", "C"]),
+    (Same, None, &["-k", "-a", "abc-file", "echo"]),
+    (Same, None, &["-k", "echo", ":::", "A", "B", "C", ":::", "D", "E", "F"]),
+    (Same, None, &["-k", "-a", "abc-file", "-a", "def-file", "echo"]),
+    (Same, None, &["-k", "echo", ":::", "A", "B", "C", "::::", "def-file"]),
+    (Same, None, &["-k", "--link", "echo", ":::", "A", "B", "C", ":::", "D", "E", "F"]),
+    (Same, None, &["-k", "--link", "echo", ":::", "A", "B", "C", "D", "E", ":::", "F", "G"]),
+    (Same, None, &["-k", "echo", "::::", "abc-file", ":::+", "G", "H", "I", "::::", "def-file"]),
+    (Same, None, &["-k", "echo", "::::", "abc-file", ":::", "G", "H", "I", "::::+", "def-file"]),
+    (Same, None, &["-k", "echo", ":::", "A", "B", "C", "D", "E", ":::+", "F", "G"]),
+    (Same, None, &["-k", "-d", "_", "echo", "::::", "abc_-file"]),
+    (Same, None, &["-k", "-d", "\\0", "echo", "::::", "abc0-file"]),
+    (Same, None, &["-k", ":::", "ls", "echo foo", "pwd"]),
+    (Same, None, &["-k", "echo", ":::", "A/B.C"]),
+    (Same, None, &["-k", "echo", "{.}", ":::", "A/B.C"]),
+    (Same, None, &["-k", "echo", "{/}", ":::", "A/B.C"]),
+    (Same, None, &["-k", "echo", "{//}", ":::", "A/B.C"]),
+    (Same, None, &["-k", "echo", "{/.}", ":::", "A/B.C"]),
+    (Same, None, &["-k", "echo", "{#}", ":::", "A", "B", "C"]),
+    (Same, None, &["-k", "-I", ",,", "echo", ",,", ":::", "A/B.C"]),
+    (Same, None, &["-k", "echo", "{1}", "and", "{2}", ":::", "A", "B", ":::", "C", "D"]),
+    (Same, None, &["-k", "echo", "/={1/}", "//={1//}", "/.={1/.}", ".={1.}", ":::", "A/B.C", "D/E.F"]),
+    (Same, None, &["-k", "echo", "1={1}", "2={2}", "3={3}", "-1={-1}", "-2={-2}", "-3={-3}", ":::", "A", "B", ":::", "C", "D", ":::", "E", "F"]),
+    (Same, None, &["-k", "--colsep", "\\t", "echo", "1={1}", "2={2}", "::::", "tsv-file.tsv"]),
+    (Same, None, &["-k", "--header", ":", "echo", "f1={f1}", "f2={f2}", ":::", "f1", "A", "B", ":::", "f2", "C", "D"]),
+    (Same, None, &["-k", "--header", ":", "--colsep", "\\t", "echo", "f1={f1}", "f2={f2}", "::::", "tsv-file.tsv"]),
+    (Same, None, &["-k", "--jobs", "4", "-m", "echo", ":::", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]),
+    (Same, None, &["-k", "--jobs", "4", "-X", "echo", "pre-{}-post", ":::", "A", "B", "C", "D", "E", "F", "G"]),
+    (Same, None, &["-k", "-N3", "echo", ":::", "A", "B", "C", "D", "E", "F", "G", "H"]),
+    (Same, None, &["-k", "-N3", "echo", "1={1}", "2={2}", "3={3}", ":::", "A", "B", "C", "D", "E", "F", "G", "H"]),
+    (Same, None, &["-k", "-N0", "echo", "foo", ":::", "1", "2", "3"]),
+    (Same, None, &["-k", "perl", "-e", "print \"@ARGV\\n\"", ":::", "This", "wont", "work"]),
+    (Same, None, &["-k", "-q", "perl", "-e", "print \"@ARGV\\n\"", ":::", "This", "works"]),
+    (Same, None, &["-k", "perl -e 'print \"@ARGV\\n\"'", ":::", "This", "also", "works"]),
+    (Same, None, &["-k", "echo", "={}", ":::", "zsh", "bash", "ls"]),
+    (Same, None, &["-k", "--tag", "echo", "foo-{}", ":::", "A", "B", "C"]),
+    (Same, None, &["-k", "--tagstring", "{}-bar", "echo", "foo-{}", ":::", "A", "B", "C"]),
+    (Same, None, &["-k", "--dryrun", "echo", "{}", ":::", "A", "B", "C"]),
+    (Same, None, &["-k", "-j2", "printf \"%s-start\\n%s\" {} {}; sleep {}; printf \"%s\\n\" -middle; echo {}-end", ":::", "1", "2"]),
+    (Same, None, &["-k", "echo", "{}", ":::", "*/!#$"]),
+    (Same, None, &["-k", "-j4", "echo", ":::", "1", "2", "3", ":::", "a"]),
     // GNU parallel's options mproc run refuses, naming its way.
     (Refused, Some("a\n"), &["--pipe", "cat"]),
     (Refused, None, &["-S", "host", "echo", ":::", "a"]),
@@ -380,6 +423,12 @@ fn fixtures(dir: &Path) {
     std::fs::write(dir.join("ab"), "a\nb\n").unwrap();
     std::fs::write(dir.join("tab.tsv"), "def\tabc\njkl\tghi\n").unwrap();
     std::fs::write(dir.join("h.csv"), "x,y\n1,2\n3,4\n").unwrap();
+    // The tutorial's files.
+    std::fs::write(dir.join("abc-file"), "A\nB\nC\n").unwrap();
+    std::fs::write(dir.join("def-file"), "D\nE\nF\n").unwrap();
+    std::fs::write(dir.join("abc_-file"), "A_B_C_").unwrap();
+    std::fs::write(dir.join("abc0-file"), "A\0B\0C\0").unwrap();
+    std::fs::write(dir.join("tsv-file.tsv"), "f1\tf2\nA\tB\nC\tD\n").unwrap();
 }
 
 fn sorted(s: &str) -> Vec<&str> {

@@ -72,6 +72,11 @@ const CASES: &[Case] = &[
     (Same, Some("a:b:c\n"), &["-k", "-d", ":", "echo", "[{}]"]),
     (Same, Some("a\tb\n"), &["-k", "-d", "\\t", "echo", "[{}]"]),
     (Same, None, &["echo", ":::"]),
+    (Same, None, &["echo", ":::", ":::"]),
+    (Same, None, &["-k", "echo", ":::", "a", ":::"]),
+    (Same, None, &["-k", "echo", "{}", "{#}", ":::", "a", ":::", ":::", "b"]),
+    (Same, None, &["-k", "echo", "::::", "/dev/null", ":::", "a"]),
+    (Same, None, &["-k", "echo", ":::", "a", ":::+"]),
     // man parallel: replacement strings.
     (Same, None, &["-k", "echo", "{.}", ":::", "dir/file.tar.gz", "a", ".bashrc", "x."]),
     (Same, None, &["-k", "echo", "{/}", ":::", "dir/file.tar.gz", "a", "dir/", "/"]),
@@ -157,6 +162,7 @@ const CASES: &[Case] = &[
     (Same, None, &["-k", "--tagstring", "{#}", "echo", "ABC;echo", ":::", "x", "y"]),
     (Same, None, &["-k", "--tag", "printf", "a\\nb\\n", ":::", "x"]),
     (Same, None, &["-k", "--tag", "printf", "no-newline", ":::", "x"]),
+    (Same, None, &["-k", "--tag", "-v", "echo", ":::", "a", "b"]),
     (Same, None, &["-k", "--tagstring", "", "echo", ":::", "a"]),
     (Same, None, &["-j0", "-X", "echo", ":::", "a", "b", "c"]),
     // -v, --dry-run, -q: the command lines as GNU parallel prints them.

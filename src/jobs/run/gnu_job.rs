@@ -123,15 +123,6 @@ impl GnuJob {
 
     /// `-v`, `--tag`: the output as GNU parallel prints it.
     pub fn decorate(&self, template: &Template, input: &RunInput, n: Nums, output: &mut RunOutput) {
-        if let Some(tag) = &self.tag {
-            let mut prefix = match tag {
-                Some(t) => t.words_only(&input.args, n),
-                None => input.args.join(&b' '),
-            };
-            prefix.push(b'\t');
-            tag_lines(&mut output.stdout, &prefix);
-            tag_lines(&mut output.stderr, &prefix);
-        }
         if self.verbose {
             let mut line = template.line(&input.args, n);
             line.push(b'\n');
@@ -143,6 +134,16 @@ impl GnuJob {
                 bytes: head,
                 spooled: None,
             };
+        }
+        // The -v line is tagged too, as GNU parallel tags it.
+        if let Some(tag) = &self.tag {
+            let mut prefix = match tag {
+                Some(t) => t.words_only(&input.args, n),
+                None => input.args.join(&b' '),
+            };
+            prefix.push(b'\t');
+            tag_lines(&mut output.stdout, &prefix);
+            tag_lines(&mut output.stderr, &prefix);
         }
     }
 

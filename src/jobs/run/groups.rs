@@ -124,6 +124,13 @@ pub fn jobs(sources: Vec<Source>, shape: &Shape) -> Result<Jobs> {
         };
         lists.push((recs, link));
     }
+    // An empty source among others gives one empty argument, as in GNU
+    // parallel (`echo ::: a :::` runs `echo a ''`); all empty: no job.
+    if lists.iter().any(|(l, _)| !l.is_empty()) {
+        for (list, _) in lists.iter_mut().filter(|(l, _)| l.is_empty()) {
+            list.push((vec![Vec::new()], None));
+        }
+    }
     let mut records = combine(lists);
     if shape.skip_empty {
         records.retain(|r| !blank(r));

@@ -22,7 +22,7 @@ mkdir -p bench/out
 inputs=bench/out/run-inputs.txt
 seq "$n" > "$inputs"
 t="python3 bench/timeit.py $runs"
-m="$MPROC -q run -n 2"
+m="env RUST_LOG=error $MPROC run -j 2"
 p="parallel --will-cite -j 2"
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -33,6 +33,9 @@ echo "|---|---|---|---|---|"
 $t "xargs: $n x true" "xargs -P2 -n1 true < $inputs" \
    "mproc run: $n x true" "$m true < $inputs" \
    "GNU parallel: $n x true" "$p true < $inputs"
+$t "xargs: $n x echo X" "xargs -P2 -n1 echo < $inputs" \
+   "mproc run: $n x echo {}" "$m echo {} < $inputs" \
+   "GNU parallel: $n x echo {}" "$p echo {} < $inputs"
 $t "xargs: $n x sh -c 'echo X'" "xargs -P2 -n1 sh -c 'echo \$0' < $inputs" \
    "mproc run: $n x sh -c 'echo X' (default: through sh)" "$m \"sh -c 'echo {}'\" < $inputs" \
    "mproc run --no-shell: $n x sh -c 'echo X'" "$m --no-shell sh -c 'echo \$0' < $inputs" \

@@ -57,6 +57,20 @@ impl<T: Send + 'static> Stream<T> {
         }
     }
 
+    /// The same stream reshaped by `f` (filtered, grouped), keeping where
+    /// its read error goes.
+    pub fn then<U: Send + 'static>(
+        self,
+        f: impl FnOnce(
+            Box<dyn Iterator<Item = Result<T>> + Send>,
+        ) -> Box<dyn Iterator<Item = Result<U>> + Send>,
+    ) -> Stream<U> {
+        Stream {
+            source: f(self.source),
+            failure: self.failure,
+        }
+    }
+
     /// The inputs, ending at the first error (which [`Failure::take`]
     /// gives once the run is over), and that failure's holder.
     pub fn split(self) -> (impl Iterator<Item = T> + Send + 'static, Failure) {

@@ -27,6 +27,10 @@
 //! not UTF-8 (a Linux file name need not be) as `\xHH`: every input reads
 //! back exactly, so `--resume` never takes `x\xff.txt` for `x\xfe.txt`.
 //!
+//! `mproc run` writes GNU parallel's format instead ([`gnu`]), and `-`
+//! as the path means stdout. `--resume` reads either format, knowing
+//! GNU parallel's by its header.
+//!
 //! A run killed while writing a line leaves it incomplete (no newline).
 //! `--resume` ignores such a last line with a warning, and the next run cuts
 //! it off before appending.
@@ -41,24 +45,72 @@ use mproc::error::{Error, Result};
 use mproc::{ItemResult, Outcome};
 
 mod exact;
+pub mod gnu;
 
 pub use exact::input_bytes;
 
 /// The header line.
 pub const HEADER: &str = "seq\tinput\tworker\tpid\tstart\truntime\tattempts\toutcome\terror\thost";
 
+/// Which columns a job log has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// mproc's (above), appended to.
+    #[default]
+    Mproc,
+    /// GNU parallel's ([`gnu`]): a new file each run, unless `append`
+    /// (`--resume`, or a path written `+FILE`).
+    Gnu {
+        /// Append instead of starting the file anew.
+        append: bool,
+    },
+}
+
 /// An open job log.
 pub struct JobLog {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<Box<dyn Write + Send>>,
     epoch: f64,
+    format: Format,
+}
+
+/// The file a `--joblog` value names, and the format to open it with:
+/// in GNU parallel's format, `+FILE` appends to FILE.
+pub fn resolve(path: &Path, format: Format) -> (PathBuf, Format) {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    match (format, bytes.strip_prefix(b"+")) {
+        (Format::Gnu { .. }, Some(rest)) if !rest.is_empty() => (
+            Path::new(std::ffi::OsStr::from_bytes(rest)).to_path_buf(),
+            Format::Gnu { append: true },
+        ),
+        _ => (path.to_path_buf(), format),
+    }
 }
 
 impl JobLog {
     /// Opens `path` for appending (writing the header if it is empty, and
     /// cutting off an incomplete last line). `epoch` is the pool's start:
     /// item start times count from it.
-    pub fn open(path: &Path, epoch: SystemTime) -> Result<JobLog> {
+    pub fn open(path: &Path, epoch: SystemTime, format: Format) -> Result<JobLog> {
+        let epoch = epoch
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let header = match format {
+            Format::Mproc => HEADER,
+            Format::Gnu { .. } => gnu::HEADER,
+        };
+        if path.as_os_str() == "-" {
+            let mut log = JobLog {
+                path: path.to_path_buf(),
+                out: BufWriter::new(Box::new(std::io::stdout())),
+                epoch,
+                format,
+            };
+            log.line(header)?;
+            return Ok(log);
+        }
         let cannot = |e| Error::io(format!("cannot open --joblog {}", path.display()), e);
         let mut file = OpenOptions::new()
             .create(true)
@@ -66,6 +118,9 @@ impl JobLog {
             .append(true)
             .open(path)
             .map_err(cannot)?;
+        if format == (Format::Gnu { append: false }) {
+            file.set_len(0).map_err(cannot)?;
+        }
         let complete = complete_length(&mut file).map_err(cannot)?;
         if complete < file.metadata().map_err(cannot)?.len() {
             tracing::warn!(
@@ -76,16 +131,45 @@ impl JobLog {
         }
         let mut log = JobLog {
             path: path.to_path_buf(),
-            out: BufWriter::new(file),
-            epoch: epoch
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs_f64(),
+            out: BufWriter::new(Box::new(file)),
+            epoch,
+            format,
         };
         if complete == 0 {
-            log.line(HEADER)?;
+            log.line(header)?;
         }
         Ok(log)
+    }
+
+    /// True when the log is GNU parallel's format.
+    pub fn is_gnu(&self) -> bool {
+        matches!(self.format, Format::Gnu { .. })
+    }
+
+    /// Appends GNU parallel's line for one finished job: `seq` its `{#}`,
+    /// `exit` its `(Exitval, Signal)`, `command` its command line. A job
+    /// that never ran has no line, as in GNU parallel.
+    pub fn record_gnu<T>(
+        &mut self,
+        r: &ItemResult<T>,
+        seq: u64,
+        exit: Option<(i32, i32)>,
+        command: &[u8],
+        host: Option<&str>,
+    ) -> Result<()> {
+        let Some(exit) = exit else {
+            return Ok(());
+        };
+        let row = gnu::Row {
+            seq,
+            host,
+            start: self.epoch + r.started.unwrap_or_default().as_secs_f64(),
+            runtime: r.elapsed.as_secs_f64(),
+            exit,
+            command,
+        };
+        let line = row.line();
+        self.line(&line)
     }
 
     fn line(&mut self, line: &str) -> Result<()> {
@@ -237,10 +321,13 @@ fn unescape(s: &str) -> Vec<u8> {
 /// lines of short inputs.
 pub const MAX_RESUME: u64 = 1 << 30;
 
-/// What an earlier run's job log says: the last outcome of each input.
+/// What an earlier run's job log says: the last outcome of each input
+/// (mproc's format), or which jobs ran and which of them ended ok (GNU
+/// parallel's, by sequence number).
 #[derive(Debug, Default)]
 pub struct Previous {
     last: HashMap<Vec<u8>, String>,
+    gnu: Option<HashMap<u64, bool>>,
 }
 
 impl Previous {
@@ -252,6 +339,19 @@ impl Previous {
             return Ok(Previous::default());
         };
         let text = String::from_utf8_lossy(&bytes);
+        if gnu::is_gnu(&text) {
+            let jobs = gnu::read(&text).map_err(|n| {
+                Error::usage(format!(
+                    "--resume {} line {n} is not a GNU parallel job log line (Seq, Host, \
+                     Starttime, JobRuntime, Send, Receive, Exitval, Signal, Command)",
+                    path.display()
+                ))
+            })?;
+            return Ok(Previous {
+                last: HashMap::new(),
+                gnu: Some(jobs),
+            });
+        }
         let complete = text.ends_with('\n');
         let lines: Vec<&str> = text.lines().collect();
         let mut last = HashMap::new();
@@ -277,7 +377,25 @@ impl Previous {
             }
             last.insert(unescape(fields[1]), fields[7].to_string());
         }
-        Ok(Previous { last })
+        Ok(Previous { last, gnu: None })
+    }
+
+    /// True when `--resume` skips this item: `input` its exact text
+    /// ([`input_bytes`]), `seq` its sequence number if it has one. A GNU
+    /// parallel log skips every job it names (with `failed`, the
+    /// `--resume-failed` of `mproc run`: those that ended ok); mproc's
+    /// skips the inputs whose last run was ok (with `failed`, all but
+    /// those that were not ok).
+    pub fn skips(&self, input: &[u8], seq: Option<u64>, failed: bool) -> bool {
+        match (&self.gnu, seq) {
+            (Some(jobs), Some(seq)) => match jobs.get(&seq) {
+                Some(ok) => !failed || *ok,
+                None => false,
+            },
+            (Some(_), None) => false,
+            (None, _) if failed => !self.was_not_ok(input),
+            (None, _) => self.was_ok(input),
+        }
     }
 
     /// True if the input's last run ended ok; `input` is its exact text

@@ -24,6 +24,7 @@ pub mod cli;
 pub mod commands;
 pub mod decimal_sum;
 pub mod generate;
+pub mod halt;
 pub mod inputs;
 pub mod joblog;
 pub mod jobs;

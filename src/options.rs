@@ -83,6 +83,9 @@ pub struct PoolCommand {
     pub output: OutputFormat,
     /// Progress bar, job log, resume and timeline.
     pub observe: Observe,
+    /// When to stop the run early (GNU parallel's `--halt`), beyond the
+    /// pool's own `halt_on_error`.
+    pub halt: Option<crate::halt::Halt>,
 }
 
 /// How a run can be watched and recorded.
@@ -101,6 +104,8 @@ pub struct Observe {
     pub timeline: Option<PathBuf>,
     /// Write the run as Chrome trace event JSON into this file.
     pub trace: Option<PathBuf>,
+    /// The job log's columns (`mproc run`: GNU parallel's).
+    pub joblog_format: crate::joblog::Format,
 }
 
 /// Which pool method runs the items.

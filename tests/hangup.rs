@@ -29,7 +29,7 @@ fn sighup_prints_partial_results_completes_the_job_log_removes_the_spool_and_exi
         dir.display()
     );
     let mut child = mproc()
-        .args(["run", "-n", "3", "--joblog"])
+        .args(["pool", "run", "-n", "3", "--joblog"])
         .arg(&joblog)
         .args([script.as_str(), ":::", "a", "b", "c", "d"])
         .env("TMPDIR", &spool)

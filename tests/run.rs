@@ -45,14 +45,14 @@ fn run_with_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {
 #[test]
 fn output_is_printed_whole_per_item_in_input_order() {
     let inputs: Vec<String> = (1..=24).map(|i| i.to_string()).collect();
-    let mut args = vec!["run", "-n", "4", "printf '%s-a\\n%s-b\\n' {} {}", ":::"];
+    let mut args = vec!["run", "-j", "4", "printf '%s-a\\n%s-b\\n' {} {}", ":::"];
     args.extend(inputs.iter().map(String::as_str));
     let r = run_expect(&args, 0);
     let want: String = inputs.iter().map(|i| format!("{i}-a\n{i}-b\n")).collect();
     assert_eq!(r.stdout, want);
 
     // As items finish: every item's two lines stay together.
-    let mut args = vec!["run", "--mode", "imap-unordered", "-n", "4"];
+    let mut args = vec!["run", "--mode", "imap-unordered", "-j", "4"];
     args.extend(["printf '%s-a\\n%s-b\\n' {} {}", ":::"]);
     args.extend(inputs.iter().map(String::as_str));
     let r = run_expect(&args, 0);
@@ -66,7 +66,7 @@ fn output_is_printed_whole_per_item_in_input_order() {
 
 #[test]
 fn exit_codes_and_signals_are_outcomes() {
-    let r = run(&["run", "--jsonl", "-n", "2", "exit {}", ":::", "0", "3"]);
+    let r = run(&["run", "--jsonl", "-j", "2", "exit {}", ":::", "0", "3"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let lines = r.json_lines();
     assert_eq!(lines[0]["outcome"], "ok");
@@ -133,7 +133,7 @@ fn a_missing_command_fails_each_item_and_the_run_goes_on() {
 fn a_timeout_kills_the_commands_own_children() {
     let r = run(&[
         "run",
-        "-n",
+        "-j",
         "2",
         "--timeout",
         "0.5",
@@ -143,9 +143,18 @@ fn a_timeout_kills_the_commands_own_children() {
         "a",
         "b",
     ]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    // GNU parallel's --timeout: each job fails, its output kept; the exit
+    // status counts them.
+    assert_eq!(r.code, 2, "{}", r.stderr);
     for line in &r.json_lines()[..2] {
-        assert_eq!(line["outcome"], "timed_out", "{line}");
+        assert_eq!(line["outcome"], "failed", "{line}");
+        assert!(
+            line["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("timed out after 0.500 s"),
+            "{line}"
+        );
     }
     assert_eq!(with_marker("1234.51"), Vec::<u32>::new(), "processes left");
 }
@@ -155,7 +164,7 @@ fn ctrl_c_ends_every_command_group() {
     let mut child = mproc()
         .args([
             "run",
-            "-n",
+            "-j",
             "2",
             "sleep 1234.52 & sleep 1234.52; echo {}",
             ":::",
@@ -183,7 +192,7 @@ fn the_parents_death_ends_every_command_group() {
     for serial in [false, true] {
         let mut child = mproc()
             .env("TMPDIR", tmp.path())
-            .args(["run", if serial { "--serial" } else { "-n2" }])
+            .args(["run", if serial { "--serial" } else { "-j2" }])
             .args(["sleep 1234.53 & sleep 1234.53; echo {}", ":::", "a", "b"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -230,7 +239,7 @@ fn hostile_file_names_stay_one_argument() {
 
 #[test]
 fn inputs_come_from_stdin_files_and_nul_separated_streams() {
-    let out = run_with_stdin(&["run", "-n", "2", "echo", "[{#}]", "{}"], b"x y\n\nz\n");
+    let out = run_with_stdin(&["run", "-j", "2", "echo", "[{#}]", "{}"], b"x y\n\nz\n");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "[1] x y\n[2] \n[3] z\n"
@@ -280,33 +289,27 @@ fn leading_dashes_are_inputs_not_flags() {
 
 #[test]
 fn bad_commands_are_refused_before_anything_runs() {
-    let r = run_expect(&["run", ":::", "a"], 2);
+    let r = run_expect(&["run", "echo {= s/a/b/ =}", ":::", "a"], 2);
+    assert!(r.stderr.contains("no Perl"), "{}", r.stderr);
+    let r = run_expect(&["run", "echo {..}", ":::", "a"], 2);
     assert!(
-        r.stderr.contains("mproc run needs a command"),
+        r.stderr.contains("unknown replacement string {..}"),
         "{}",
         r.stderr
     );
-    let r = run_expect(&["run", "echo {%}", ":::", "a"], 2);
-    assert!(
-        r.stderr.contains("unknown replacement string {%}"),
-        "{}",
-        r.stderr
-    );
-    let r = run_expect(&["run", "echo", ":::", "a", ":::", "b"], 2);
-    assert!(r.stderr.contains("one ::: group"), "{}", r.stderr);
+    let r = run_expect(&["run", "echo", ":::+", "a"], 2);
+    assert!(r.stderr.contains(":::+"), "{}", r.stderr);
     let r = run_expect(&["run", "-a", "/no/such/list", "echo"], 2);
-    assert!(
-        r.stderr.contains("--files-from /no/such/list"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("/no/such/list"), "{}", r.stderr);
 }
 
 #[test]
 fn results_writes_stdout_stderr_and_exit_per_item() {
     let dir = temp_dir("run-results");
     let results = dir.join("out");
+    // mproc pool run: DIR/<seq>/, and the output printed too.
     let r = run(&[
+        "pool",
         "run",
         "--results",
         results.to_str().unwrap(),
@@ -325,6 +328,22 @@ fn results_writes_stdout_stderr_and_exit_per_item() {
     // The failed item's output is printed too, and its stderr logged.
     assert_eq!(r.stdout, "0\n4\n");
     assert!(r.stderr.contains("item 1 (4): e4"), "{}", r.stderr);
+    // mproc run: GNU parallel's DIR/1/<arg>/, and nothing printed.
+    let gnu = dir.join("gnu");
+    let r = run(&[
+        "run",
+        "--results",
+        gnu.to_str().unwrap(),
+        "echo {}; exit {}",
+        ":::",
+        "0",
+        "a/b",
+    ]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""));
+    let read = |p: &str| std::fs::read_to_string(gnu.join(p)).unwrap();
+    assert_eq!(read("1/0/stdout"), "0\n");
+    assert_eq!(read("1/0/seq"), "1");
+    assert_eq!(read("1/a\\_b/seq"), "2");
 }
 
 #[test]
@@ -332,10 +351,11 @@ fn failed_exits_are_retried_only_with_retry_errors() {
     let dir = temp_dir("run-retries");
     let script = "if [ -e {}.seen ]; then echo second {}; else touch {}.seen; exit 1; fi";
     let r = output(mproc().current_dir(&dir).args([
-        "run",
+        "pool",
         "--retries",
         "1",
         "--jsonl",
+        "run",
         script,
         ":::",
         "a",
@@ -344,11 +364,12 @@ fn failed_exits_are_retried_only_with_retry_errors() {
     assert_eq!(r.json_lines()[0]["attempts"], 1);
     std::fs::remove_file(dir.join("a.seen")).unwrap();
     let r = output(mproc().current_dir(&dir).args([
-        "run",
+        "pool",
         "--retries",
         "1",
         "--retry-errors",
         "--jsonl",
+        "run",
         script,
         ":::",
         "a",
@@ -357,6 +378,19 @@ fn failed_exits_are_retried_only_with_retry_errors() {
     let line = &r.json_lines()[0];
     assert_eq!(line["attempts"], 2);
     assert_eq!(line["stdout"], "second a\n");
+    // mproc run: GNU parallel's --retries N, N tries in all.
+    std::fs::remove_file(dir.join("a.seen")).unwrap();
+    let r = output(
+        mproc()
+            .current_dir(&dir)
+            .args(["run", "--retries", "2", script, ":::", "a"]),
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "second a\n"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -366,7 +400,7 @@ fn resume_runs_only_what_failed_keyed_on_the_input() {
     let log = log.to_str().unwrap();
     // `b c` fails until `ok` exists.
     let script = "[ {} != 'b c' ] || [ -e ok ] && echo ran {}";
-    let args = |flag: &'static str| ["run", flag, log, script, ":::", "a", "b c", "d"];
+    let args = |flag: &'static str| ["pool", flag, log, "run", script, ":::", "a", "b c", "d"];
     let r = output(mproc().current_dir(&dir).args(args("--joblog")));
     assert_eq!(r.code, 1);
     assert_eq!(r.stdout, "ran a\nran d\n");
@@ -416,7 +450,7 @@ fn commands_do_not_inherit_the_workers_ignored_sigint() {
     let r = run_expect(
         &[
             "run",
-            "-n",
+            "-j",
             "1",
             "grep",
             "SigIgn",
@@ -439,7 +473,7 @@ fn pass_stderr_lets_stderr_through_as_the_workers() {
     let r = run_expect(
         &[
             "run",
-            "-n",
+            "-j",
             "1",
             "--pass-stderr",
             "echo e{} >&2",

@@ -12,6 +12,7 @@ mod excel;
 mod excel_limits;
 mod fetch;
 mod fetch_limits;
+mod gnu;
 mod hangup;
 mod hosts;
 mod layers;

@@ -51,8 +51,12 @@ fn a_crafted_file_name_cannot_print_or_delete_another_file() {
     stdin.push(0);
     let r = run_in(
         dir.path(),
+        // The name as the program itself, so that it is in the message
+        // (`command not found: NAME`).
         &[
+            os("pool"),
             os("run"),
+            os("--no-shell"),
             os("-0"),
             os("-n"),
             os("1"),
@@ -79,12 +83,26 @@ fn a_crafted_file_name_cannot_print_or_delete_another_file() {
     // The same name in the human report: nothing of the file is printed.
     let r = run_in(
         dir.path(),
-        &[os("run"), os("-0"), os("-n"), os("1"), os("{}")],
+        &[os("pool"), os("run"), os("--no-shell"), os("-0"), os("{}")],
         &stdin,
     );
     assert!(secret.exists(), "{}", r.stderr);
     assert!(!r.stdout.contains("the secret"), "{}", r.stdout);
     assert_eq!(r.code, 1, "{}", r.stderr);
+
+    // And `mproc run`, where the shell runs it (GNU parallel's way): the
+    // shell's own failure, and nothing read or removed.
+    let r = run_in(
+        dir.path(),
+        &[os("run"), os("-0"), os("--json"), os("{}")],
+        &stdin,
+    );
+    assert!(secret.exists(), "{}", r.stderr);
+    assert!(!r.stdout.contains("the secret"), "{}", r.stdout);
+    let record = &r.json()["results"][0];
+    assert_eq!(record["outcome"], "failed", "{record}");
+    assert_eq!(record["exit_code"], 127, "{record}");
+    assert_eq!(record["stdout"], "", "{record}");
 }
 
 /// Bytes an input may hold (anything but NUL, the separator with `-0`),
@@ -121,12 +139,13 @@ proptest! {
             stdin.push(0);
         }
         let args = [
-            "run", "-0", "-n", "2", "--json", "--no-shell", "sh", "-c",
+            "run", "-0", "-j", "2", "--json", "--no-shell", "sh", "-c",
             "printf %s \"$1\"; printf %s \"$1\" >&2; exit 3", "sh", "{}",
         ];
         let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| os(a)).collect();
         let r = run_in(dir.path(), &args, &stdin);
-        prop_assert_eq!(r.code, 1, "{}", r.stderr);
+        // GNU parallel's exit status: the number of failed jobs.
+        prop_assert_eq!(r.code as usize, inputs.len(), "{}", r.stderr);
         let json = r.json();
         let records = json["results"].as_array().unwrap();
         prop_assert_eq!(records.len(), inputs.len());
@@ -150,10 +169,10 @@ proptest! {
             stdin.extend_from_slice(input);
             stdin.push(0);
         }
-        let args = ["run", "-0", "-n", "2", "--json", "--no-shell", "{}"];
+        let args = ["run", "-0", "-j", "2", "--json", "--no-shell", "{}"];
         let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| os(a)).collect();
         let r = run_in(dir.path(), &args, &stdin);
-        prop_assert_eq!(r.code, 1, "{}", r.stderr);
+        prop_assert_eq!(r.code as usize, named.len(), "{}", r.stderr);
         let json = r.json();
         let records = json["results"].as_array().unwrap();
         prop_assert_eq!(records.len(), named.len());
@@ -226,7 +245,7 @@ fn a_spool_write_that_fails_fails_the_item_never_an_ok_cut() {
     for limit in [1 << 20, 6 << 20] {
         let r = run_with_file_limit(
             dir.path(),
-            &["run", "-n", "1", "--json", write, ":::", "x"],
+            &["run", "-j", "1", "--json", write, ":::", "x"],
             limit,
         );
         assert_eq!(r.code, 1, "{}", r.stderr);
@@ -246,7 +265,7 @@ fn a_spool_write_that_fails_fails_the_item_never_an_ok_cut() {
         );
 
         // And printed for people: a failure, and no partial output.
-        let r = run_with_file_limit(dir.path(), &["run", "-n", "1", write, ":::", "x"], limit);
+        let r = run_with_file_limit(dir.path(), &["run", "-j", "1", write, ":::", "x"], limit);
         assert_eq!(r.code, 1, "{}", r.stderr);
         assert_eq!(r.stdout.len(), 0, "no part of a cut output is printed");
         assert!(
@@ -273,6 +292,8 @@ fn an_earlier_attempt_keeps_its_headline_not_its_output() {
     let r = run_in(
         dir.path(),
         &[
+            // mproc's own retries (`mproc run --retries` counts GNU's way).
+            os("pool"),
             os("run"),
             os("-n"),
             os("1"),
@@ -322,7 +343,7 @@ fn what_leaves_its_commands_group_ends_with_its_item() {
     // one that also cleared its environment, and a double fork.
     let script = "sleep 1234.71 & setsid sleep 1234.72 & \
                   setsid env -i sleep 1234.73 & (setsid sleep 1234.74 &) ; echo {}";
-    for mode in [["-n", "1"], ["-n", "2"], ["--serial", "--json"]] {
+    for mode in [["-j", "1"], ["-j", "2"], ["--serial", "--json"]] {
         let r = run_in(
             dir.path(),
             &[

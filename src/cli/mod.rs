@@ -20,13 +20,59 @@ use crate::web::DemoOptions;
 /// The whole command line: the derived commands, with one `pool`
 /// subcommand per entry of the job table.
 pub fn command() -> clap::Command {
-    Cli::command().mut_subcommand("pool", |pool| {
-        crate::jobs::TABLE
-            .iter()
-            .fold(pool.subcommand_required(true), |pool, entry| {
-                pool.subcommand(entry.command())
-            })
-    })
+    Cli::command()
+        .mut_subcommand("pool", |pool| {
+            crate::jobs::TABLE
+                .iter()
+                .fold(pool.subcommand_required(true), |pool, entry| {
+                    pool.subcommand(entry.command())
+                })
+        })
+        .mut_subcommand("run", gnu_run)
+}
+
+/// `mproc run` takes GNU parallel's meaning where a pool flag's spelling
+/// clashes with it (`-n`, `-j`, `--jobs`, `--resume`, `--halt-on-error`,
+/// `--timeout`, `--retries`); `mproc pool run` keeps mproc's.
+fn gnu_run(run: clap::Command) -> clap::Command {
+    // GNU parallel takes a flag given twice (-k --keep-order).
+    run.args_override_self(true)
+        .mut_arg("processes", |a| {
+            a.short(None)
+                .short_alias(None)
+                .visible_alias(None)
+                .help("Worker processes (GNU parallel's -j N is the same) [default: usable CPUs]")
+        })
+        .mut_arg("resume", |a| a.long("mproc-resume").hide(true))
+        .mut_arg("resume_failed", |a| {
+            a.help(
+                "Run again the jobs the --joblog file records as failed, and those it does \
+             not record (GNU parallel's --resume-failed)",
+            )
+        })
+        .mut_arg("halt_on_error", |a| {
+            a.long("mproc-halt-on-error").hide(true)
+        })
+        .mut_arg("timeout", |a| {
+            a.value_parser(crate::jobs::run::gnu_args::timeout)
+                .value_name("DURATION")
+                .help(
+                    "Kill a job that runs longer than DURATION (seconds, or 1m, 2h30m), \
+                 keeping its output; it fails (GNU parallel's --timeout)",
+                )
+        })
+        .mut_arg("retries", |a| {
+            a.value_name("N")
+                .default_value("0")
+                .help("Try a failed job up to N times in all (GNU parallel's --retries)")
+        })
+        .mut_arg("retry_errors", |a| a.hide(true))
+        .mut_arg("joblog", |a| {
+            a.help(
+                "Write GNU parallel's job log to FILE (- for stdout; +FILE appends): Seq, \
+             Host, Starttime, JobRuntime, Send, Receive, Exitval, Signal, Command",
+            )
+        })
 }
 
 /// What parsing gave: an invocation, or text clap already decided to show
@@ -69,6 +115,18 @@ fn shown_or_error(e: clap::Error) -> Result<Parsed> {
         }
         clap::error::ErrorKind::InvalidSubcommand => {
             Err(pool_job_hint(&e).unwrap_or_else(|| usage(&e)))
+        }
+        clap::error::ErrorKind::UnknownArgument => {
+            use clap::error::{ContextKind, ContextValue};
+            match e.get(ContextKind::InvalidArg) {
+                Some(ContextValue::String(flag)) => {
+                    match crate::jobs::run::refused::refusal(flag) {
+                        Some(why) => Err(Error::usage(why)),
+                        None => Err(usage(&e)),
+                    }
+                }
+                _ => Err(usage(&e)),
+            }
         }
         _ => Err(usage(&e)),
     }
@@ -348,10 +406,19 @@ impl Cli {
                     pool: Box::new(args.flags.into_command(worker_filter, FETCH_CONCURRENCY)?),
                 }
             }
-            Sub::Run(args) => Command::Pool {
-                job: Box::new(crate::jobs::Args::<crate::jobs::Run>(args.run)),
-                pool: Box::new(args.flags.into_command(worker_filter, 1)?),
-            },
+            Sub::Run(args) => {
+                let RunCommandArgs {
+                    mut run,
+                    gnu,
+                    flags,
+                } = *args;
+                let mut pool = flags.into_command(worker_filter, 1)?;
+                crate::jobs::run::gnu_args::apply(gnu, &mut run, &mut pool)?;
+                Command::Pool {
+                    job: Box::new(crate::jobs::Args::<crate::jobs::Run>(run)),
+                    pool: Box::new(pool),
+                }
+            }
             #[cfg(feature = "fetch")]
             Sub::ServeDemo(args) => Command::ServeDemo(DemoOptions {
                 port: args.port,
@@ -426,6 +493,8 @@ struct RunCommandArgs {
     // ("Pool options") holds for every argument after them.
     #[command(flatten)]
     run: crate::jobs::run::RunArgs,
+    #[command(flatten)]
+    gnu: crate::jobs::run::gnu_args::GnuArgs,
     #[command(flatten)]
     flags: PoolFlags,
 }

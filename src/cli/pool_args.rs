@@ -76,7 +76,7 @@ pub(super) struct PoolFlags {
     #[arg(long, value_name = "FILE", global = true)]
     resume: Option<PathBuf>,
     /// With --resume: run only the items that FILE records as not ok.
-    #[arg(long, global = true, requires = "resume")]
+    #[arg(long, global = true)]
     resume_failed: bool,
     /// Draw the run as an SVG picture: one lane per worker, one bar per attempt of each item.
     #[cfg(feature = "timeline")]
@@ -187,7 +187,9 @@ impl PoolFlags {
                 #[cfg(not(feature = "timeline"))]
                 timeline: None,
                 trace: f.trace,
+                joblog_format: crate::joblog::Format::Mproc,
             },
+            halt: None,
             output: match (f.json, f.jsonl) {
                 (true, _) => OutputFormat::Json,
                 (_, true) => OutputFormat::Jsonl,

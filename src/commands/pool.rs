@@ -106,6 +106,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         bars,
         summary,
         failure,
+        halted_by,
     } = execute(&runner, &job, inputs, cmd, &mut out)?;
     if cmd.output == OutputFormat::Human {
         // The log lines about the run come before its report.
@@ -145,7 +146,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     Ok(match interrupts.and_then(|i| i.signal()) {
         Some(sig) => Status(128 + sig as u8),
         None if summary.all_ok() || reader_gone => Status::OK,
-        None => Status::SOME_FAILED,
+        None => J::status(&summary, halted_by).map_or(Status::SOME_FAILED, Status),
     })
 }
 
@@ -153,8 +154,15 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
 /// written.
 fn check_outputs(cmd: &PoolCommand) -> Result<()> {
     let observe = &cmd.observe;
+    if observe.resume_failed && observe.resume.is_none() {
+        return Err(mproc::Error::usage("--resume-failed needs --resume FILE"));
+    }
     match (&observe.joblog, &observe.resume) {
-        (Some(path), _) => report::check_writable("--joblog", path)?,
+        (Some(path), _) if path.as_os_str() == "-" => {}
+        (Some(path), _) => {
+            let (path, _) = crate::joblog::resolve(path, observe.joblog_format);
+            report::check_writable("--joblog", &path)?
+        }
         (None, Some(path)) => report::check_writable("--resume", path)?,
         (None, None) => {}
     }
@@ -186,6 +194,8 @@ struct Ran<J: Builtin> {
     summary: Summary,
     /// Why a stream of inputs ended early.
     failure: Option<mproc::Error>,
+    /// The exit status a `--halt` rule gave, if one fired.
+    halted_by: Option<i32>,
 }
 
 /// Runs `job` over `inputs` with the command's mode; prints JSON forms,
@@ -209,12 +219,7 @@ fn execute<J: Builtin>(
     let resume_failed = observe.resume_failed;
     let skip = move |input: &J::Input| {
         previous.as_ref().is_some_and(|previous| {
-            let input = J::log_input(input);
-            if resume_failed {
-                !previous.was_not_ok(&input)
-            } else {
-                previous.was_ok(&input)
-            }
+            previous.skips(&J::log_input(input), J::log_seq(input), resume_failed)
         })
     };
     let human = cmd.output == OutputFormat::Human;
@@ -278,6 +283,7 @@ fn execute<J: Builtin>(
         failures,
         bars,
         summary,
+        halted_by,
     } = ran;
     // A reader that went away (`| head`) wanted no more: a quiet end.
     if human && !out.closed() {
@@ -293,6 +299,7 @@ fn execute<J: Builtin>(
         bars,
         summary,
         failure,
+        halted_by,
     })
 }
 
@@ -303,6 +310,7 @@ struct Gathered<J: Builtin> {
     failures: Vec<ItemResult<()>>,
     bars: Vec<ItemResult<()>>,
     summary: Summary,
+    halted_by: Option<i32>,
 }
 
 /// Runs the job over `feed` and hands each result to a [`Collect`].
@@ -316,7 +324,7 @@ fn collect<J: Builtin>(
     out: &mut Stdout,
 ) -> Result<Gathered<J>> {
     let start = Instant::now();
-    let mut collect = Collect::<J>::new(runner, cmd, book, count, out)?;
+    let mut collect = Collect::<J>::new(runner, job, cmd, book, count, out)?;
     // What the parent said before the run comes before the run's output.
     crate::progress::flush_logs();
     // Serial runs have no pool to stop: their inputs end instead. (A
@@ -339,8 +347,10 @@ fn collect<J: Builtin>(
         bars,
         streamed,
         totals,
+        halt,
         ..
     } = collect;
+    let halted_by = halt.and_then(|w| w.status());
     // A failure named above the bar is not named again at the end.
     let named = progress.map(Progress::finish).unwrap_or_default();
     let mut failures = failures;
@@ -356,6 +366,7 @@ fn collect<J: Builtin>(
         failures,
         bars,
         summary,
+        halted_by,
     })
 }
 
@@ -517,6 +528,9 @@ fn drain<J: Builtin, I: Iterator<Item = J::Input>>(
 /// and the timeline keep.
 struct Collect<'a, J: Builtin> {
     runner: &'a Runner,
+    job: &'a J,
+    /// `--halt`: when the run stops early, and its exit status then.
+    halt: Option<crate::halt::Watch>,
     book: Book<'a, J::Input>,
     human: bool,
     timeline: bool,
@@ -543,6 +557,7 @@ struct Collect<'a, J: Builtin> {
 impl<'a, J: Builtin> Collect<'a, J> {
     fn new(
         runner: &'a Runner,
+        job: &'a J,
         cmd: &PoolCommand,
         book: Book<'a, J::Input>,
         count: Option<usize>,
@@ -550,12 +565,23 @@ impl<'a, J: Builtin> Collect<'a, J> {
     ) -> Result<Self> {
         let epoch = runner.epoch();
         let joblog = match cmd.observe.joblog.as_ref().or(cmd.observe.resume.as_ref()) {
-            Some(path) => Some(JobLog::open(path, SystemTime::now() - epoch.elapsed())?),
+            Some(path) => {
+                let (path, format) = crate::joblog::resolve(path, cmd.observe.joblog_format);
+                Some(JobLog::open(
+                    &path,
+                    SystemTime::now() - epoch.elapsed(),
+                    format,
+                )?)
+            }
             None => None,
         };
         let human = cmd.output == OutputFormat::Human;
         Ok(Collect {
             runner,
+            job,
+            halt: cmd
+                .halt
+                .map(|rule| crate::halt::Watch::new(rule, count.map(|n| n as u64))),
             book,
             human,
             timeline: cmd.observe.timeline.is_some() || cmd.observe.trace.is_some(),
@@ -589,6 +615,13 @@ impl<'a, J: Builtin> Collect<'a, J> {
             return;
         };
         r.index = index;
+        let gnu_log = self.joblog.as_ref().is_some_and(JobLog::is_gnu);
+        let exit = if gnu_log || self.halt.is_some() {
+            J::exit_of(&r)
+        } else {
+            None
+        };
+        self.halt_on(&r, exit);
         let extra = J::arrived(&mut r, &input, self.lines.format);
         self.summary.add(&r);
         if let Some(totals) = self.totals.as_mut() {
@@ -603,8 +636,15 @@ impl<'a, J: Builtin> Collect<'a, J> {
             Runner::Serial(_) => &[],
         };
         if let Some(log) = self.joblog.as_mut() {
-            let logged = J::log_input(&input);
-            if let Err(e) = log.record(&r, &logged, hosts) {
+            let host = r.worker.and_then(|w| hosts.get(w).cloned().flatten());
+            let written = if log.is_gnu() {
+                let seq = J::log_seq(&input).unwrap_or(index as u64 + 1);
+                let command = self.job.command_line(&input).unwrap_or_default();
+                log.record_gnu(&r, seq, exit, &command, host.as_deref())
+            } else {
+                log.record(&r, &J::log_input(&input), hosts)
+            };
+            if let Err(e) = written {
                 self.log_error.get_or_insert(e);
             }
         }
@@ -633,6 +673,19 @@ impl<'a, J: Builtin> Collect<'a, J> {
             self.lines.flush();
         }
         self.stop_if_unread();
+    }
+
+    /// With `--halt`, counts the result, and stops the items still
+    /// running when a `now` rule fires.
+    fn halt_on(&mut self, r: &ItemResult<J::Output>, exit: Option<(i32, i32)>) {
+        let Some(watch) = self.halt.as_mut() else {
+            return;
+        };
+        if watch.see(r.outcome.is_ok(), exit) && watch.when() == crate::halt::When::Now {
+            if let Some(stopper) = &self.stopper {
+                stopper.stop("--halt now: its condition was met");
+            }
+        }
     }
 
     /// Stops the pool once stdout takes no more: nobody would see the rest.

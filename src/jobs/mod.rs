@@ -119,6 +119,34 @@ pub trait Builtin: Job<Input: Clone> + Sized {
         None
     }
 
+    /// How an item's command ended, as GNU parallel's job log records it
+    /// (`Exitval`, `Signal`), read before [`Builtin::arrived`]; `None`
+    /// (the default) for a job with no command, or an item never run.
+    fn exit_of(result: &ItemResult<Self::Output>) -> Option<(i32, i32)> {
+        let _ = result;
+        None
+    }
+
+    /// The item's sequence number, by which GNU parallel's job log and
+    /// `--resume` know it (`None`, the default: the input is the key).
+    fn log_seq(input: &Self::Input) -> Option<u64> {
+        let _ = input;
+        None
+    }
+
+    /// The command line an input runs, for GNU parallel's job log.
+    fn command_line(&self, input: &Self::Input) -> Option<Vec<u8>> {
+        let _ = input;
+        None
+    }
+
+    /// The exit status of a run with failures (`None`, the default: 1);
+    /// `halted_by` is how the item that halted the run (`--halt`) ended.
+    fn status(summary: &Summary, halted_by: Option<i32>) -> Option<u8> {
+        let _ = (summary, halted_by);
+        None
+    }
+
     /// A fresh accumulator of the run's totals (see [`Totals`]), or `None`,
     /// the default, for a job without totals.
     fn totals() -> Option<Box<dyn Totals<Self::Output>>> {

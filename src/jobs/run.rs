@@ -11,16 +11,21 @@
 //! into the log. See `docs/RUN.md`.
 
 mod child;
+mod exit;
+pub mod gnu_args;
+mod gnu_job;
+mod groups;
 mod inputs;
 mod line;
 mod orphans;
 mod output;
+mod plan;
+pub mod refused;
+mod shell;
 mod spool;
 mod watcher;
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
-use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use serde::de::Deserializer;
@@ -28,22 +33,25 @@ use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use mproc::error::Error;
 use mproc::{Failure, ItemResult, Job, JobError, Outcome, Result};
 
 pub use self::child::Captured;
 use self::child::{Ended, Finished, StartError};
-use self::inputs::{bounded, read_list, split_groups, stream, Item, MAX_INPUT};
+use self::exit::exit_of;
+use self::gnu_args::GnuOptions;
+use self::gnu_job::GnuJob;
+use self::inputs::MAX_INPUT;
 use self::line::Template;
 pub use self::output::JSON_MAX;
 use self::spool::SpoolDir;
-use super::{Builtin, Context, Inputs, Plan, Report};
+use super::{Builtin, Context, Plan, Report};
 use crate::options::OutputFormat;
 
 /// Runs one command line per input.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Run {
     template: Template,
+    gnu: GnuJob,
     results: Option<PathBuf>,
     pass_stderr: bool,
     spool: Option<PathBuf>,
@@ -53,16 +61,19 @@ pub struct Run {
     _spool_guard: Option<SpoolDir>,
 }
 
-/// One input: the bytes, and the item's sequence number from 1 (`{#}`).
+/// One job: its arguments, and its sequence number from 1 (`{#}`).
 ///
-/// In JSON (and so in the job log, and for `--resume`) an input is its
-/// text alone, so that an earlier log matches it by input.
+/// In JSON (and so in mproc's job log, and for its `--resume`) a job is
+/// its arguments' text alone, joined by spaces, so that an earlier log
+/// matches it by input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunInput {
-    /// `{#}`, `MPROC_SEQ`: the item's position in the whole input, from 1.
+    /// `{#}`, `MPROC_SEQ`: the job's position among all jobs, from 1.
     pub seq: u64,
-    /// The input itself.
+    /// The arguments joined by spaces (the input itself when there is one).
     pub arg: Vec<u8>,
+    /// The job's arguments (one per input source and column, times `-N`).
+    pub args: Vec<Vec<u8>>,
     /// The input's length when it was longer than `MAX_INPUT` (then
     /// `arg` is cut and the item fails).
     pub too_long: Option<u64>,
@@ -79,6 +90,12 @@ pub struct RunOutput {
     pub stdout: Captured,
     /// What it wrote on stderr (empty with `--pass-stderr`).
     pub stderr: Captured,
+    /// `(Exitval, Signal)` as GNU parallel's job log records them, where
+    /// they are not the exit code and signal above: `(-1, 15)` at
+    /// `--timeout`, `(127, 0)` or `(126, 0)` for a program that could not
+    /// start. Set where it is known, in the worker; never read from a
+    /// message.
+    pub gnu_exit: Option<(i32, i32)>,
 }
 
 impl Job for Run {
@@ -91,12 +108,24 @@ impl Job for Run {
             let why = format!("input is {len} bytes, over the limit of {MAX_INPUT}");
             return Err(failure(why, &RunOutput::default()));
         }
-        let argv = self.template.argv(&input.arg, input.seq);
-        let program = self.template.program(&input.arg, input.seq);
         let spool = self.spool.as_deref().filter(|d| d.is_dir());
+        let (nums, _slot) = self.gnu.slot(&self.template, &input, spool)?;
+        if let Some(output) = self.gnu.dry_run(&self.template, &input, nums) {
+            return Ok(output);
+        }
+        let argv = self.gnu.wrap(self.template.argv(&input.args, nums));
+        let program = self.template.program(&input.args, nums);
         let finished =
             child::run(&argv, input.seq, self.pass_stderr, spool).map_err(|StartError(e)| {
-                failure(start_error(&program, &argv, &e), &RunOutput::default())
+                let output = RunOutput {
+                    gnu_exit: match e.raw_os_error() {
+                        Some(nix::libc::ENOENT) => Some((127, 0)),
+                        Some(nix::libc::EACCES) => Some((126, 0)),
+                        _ => None,
+                    },
+                    ..RunOutput::default()
+                };
+                failure(start_error(&program, &argv, &e), &output)
             })?;
         let Finished {
             ended,
@@ -109,8 +138,16 @@ impl Job for Run {
             stderr,
             ..RunOutput::default()
         };
+        self.gnu.decorate(&self.template, &input, nums, &mut output);
         let headline = match ended {
             Ended::Code(0) => None,
+            Ended::Code(code) if self.gnu.timed_out(code) => {
+                output.gnu_exit = Some((-1, 15));
+                Some(format!(
+                    "timed out after {:.3} s",
+                    self.gnu.timeout.unwrap_or_default().as_secs_f64()
+                ))
+            }
             Ended::Code(127) if self.template.shell() && !on_path(&program) => {
                 Some(format!("command not found: {program}"))
             }
@@ -127,10 +164,12 @@ impl Job for Run {
             return Err(failure(lost, &output));
         }
         if let Some(dir) = &self.results {
-            if let Err(why) = write_results(dir, input.seq, &output) {
+            let results = self.gnu.results_dir(dir, &input);
+            if let Err(why) = write_results(&results, input.seq, &output) {
                 output.release();
                 return Err(failure(why, &output));
             }
+            self.gnu.results_written(&mut output);
         }
         match headline {
             None => Ok(output),
@@ -184,10 +223,11 @@ fn signal_name(sig: i32) -> String {
     }
 }
 
-/// `--results DIR`: `DIR/<seq>/stdout`, `stderr` and `exit` (the exit
-/// code, or 128 + the signal number, as a shell reports it).
-fn write_results(dir: &Path, seq: u64, output: &RunOutput) -> std::result::Result<(), String> {
-    let item = dir.join(seq.to_string());
+/// `--results DIR`: into `item` (`DIR/1/<arg>/` as GNU parallel's, or
+/// `DIR/<seq>/` for `mproc pool run`), `stdout`, `stderr`, `seq` (as GNU
+/// parallel's) and `exit` (the exit code, or 128 + the signal number, as
+/// a shell reports it).
+fn write_results(item: &Path, seq: u64, output: &RunOutput) -> std::result::Result<(), String> {
     let fail = |what: &Path, e: std::io::Error| {
         format!(
             "cannot write --results {}: {}",
@@ -195,7 +235,9 @@ fn write_results(dir: &Path, seq: u64, output: &RunOutput) -> std::result::Resul
             mproc::error::io_message(&e)
         )
     };
-    std::fs::create_dir_all(&item).map_err(|e| fail(&item, e))?;
+    std::fs::create_dir_all(item).map_err(|e| fail(item, e))?;
+    let path = item.join("seq");
+    std::fs::write(&path, seq.to_string()).map_err(|e| fail(&path, e))?;
     for (name, captured) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
         let path = item.join(name);
         std::fs::File::create(&path)
@@ -214,32 +256,42 @@ fn write_results(dir: &Path, seq: u64, output: &RunOutput) -> std::result::Resul
 #[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Read the inputs from FILE, one per line (with -0: NUL-separated),
-    /// instead of stdin (stdin and pipes stream: commands start as lines
-    /// arrive).
-    #[arg(short = 'a', long = "files-from", value_name = "FILE")]
-    pub files_from: Option<PathBuf>,
-    /// Inputs on stdin or in --files-from end with a NUL byte, not a newline.
+    /// Read inputs from FILE, one per line (with -0: NUL-separated),
+    /// instead of stdin; several -a are several input sources, as ::::
+    /// (stdin and pipes stream: commands start as lines arrive).
+    #[arg(
+        short = 'a',
+        long = "files-from",
+        visible_alias = "arg-file",
+        value_name = "FILE"
+    )]
+    pub files_from: Vec<PathBuf>,
+    /// Inputs on stdin or in files end with a NUL byte, not a newline.
     #[arg(short = '0', long = "null")]
     pub null: bool,
-    /// Run the command's words directly, never through `sh -c`.
+    /// Run the command's words directly, never through a shell.
     #[arg(long)]
     pub no_shell: bool,
-    /// Also write DIR/<seq>/stdout, stderr and exit for every item.
-    #[arg(long, value_name = "DIR")]
+    /// Also write each job's stdout, stderr, seq and exit into DIR
+    /// (mproc run: DIR/1/<arg>/..., as GNU parallel; mproc pool run:
+    /// DIR/<seq>/...).
+    #[arg(long, visible_alias = "res", value_name = "DIR")]
     pub results: Option<PathBuf>,
     /// Let the commands' stderr through as they write it, instead of
     /// logging it per item.
     #[arg(long)]
     pub pass_stderr: bool,
-    /// The command and its arguments, then optionally `:::` and the inputs.
+    /// The command and its arguments, then optionally input sources:
+    /// `::: ARGS`, `:::+ ARGS` (linked), `:::: FILES`, `::::+ FILES`.
     #[arg(
         value_name = "COMMAND",
-        required = true,
-        num_args = 1..,
+        num_args = 0..,
         trailing_var_arg = true
     )]
     pub command: Vec<OsString>,
+    /// GNU parallel's options (`mproc run` only; set by the command line).
+    #[arg(skip)]
+    pub gnu: GnuOptions,
 }
 
 impl Builtin for Run {
@@ -256,50 +308,41 @@ impl Builtin for Run {
         input.arg.clone()
     }
 
-    fn plan(args: RunArgs, _: &Context) -> Result<Plan<Run>> {
-        let (words, group) = split_groups(args.command)?;
-        let template = Template::parse(&words, args.no_shell).map_err(Error::usage)?;
-        let sep = if args.null { b'\0' } else { b'\n' };
-        let items: Inputs<Item> = match (group, &args.files_from) {
-            (Some(_), Some(_)) => {
-                return Err(Error::usage(
-                    "inputs come from ::: or from --files-from, not both",
-                ))
-            }
-            (Some(group), None) => group
-                .into_iter()
-                .map(|a| bounded(a.into_vec()))
-                .collect::<Vec<_>>()
-                .into(),
-            (None, Some(path)) => read_list(path, sep)?,
-            (None, None) => {
-                let stdin = std::io::stdin();
-                if stdin.is_terminal() {
-                    tracing::info!("reading inputs from stdin, one per line (end with Ctrl-D)");
-                }
-                stream(Box::new(stdin), "stdin".into(), sep)
-            }
-        };
-        let mut seq = 0;
-        let inputs = items.map(move |(arg, too_long)| {
-            seq += 1;
-            RunInput { seq, arg, too_long }
-        });
-        if let Some(dir) = &args.results {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io(format!("cannot create --results {}", dir.display()), e))?;
-        }
+    fn plan(args: RunArgs, context: &Context) -> Result<Plan<Run>> {
+        let planned = plan::plan(args, context)?;
         let guard = SpoolDir::create();
         Ok(Plan {
             job: Run {
-                template,
-                results: args.results,
-                pass_stderr: args.pass_stderr,
+                template: planned.template,
+                gnu: planned.gnu,
+                results: planned.results,
+                pass_stderr: planned.pass_stderr,
                 spool: guard.as_ref().map(|g| g.path().to_path_buf()),
                 _spool_guard: guard,
             },
-            inputs,
+            inputs: planned.inputs,
         })
+    }
+
+    fn exit_of(result: &ItemResult<RunOutput>) -> Option<(i32, i32)> {
+        exit_of(result)
+    }
+
+    fn log_seq(input: &RunInput) -> Option<u64> {
+        Some(input.seq)
+    }
+
+    fn command_line(&self, input: &RunInput) -> Option<Vec<u8>> {
+        // The parent does not know the slot a job ran in: {%} reads 0 here.
+        let nums = line::Nums {
+            seq: input.seq,
+            slot: 0,
+        };
+        Some(self.template.line(&input.args, nums))
+    }
+
+    fn status(summary: &crate::report::Summary, halted_by: Option<i32>) -> Option<u8> {
+        Some(plan::status(summary, halted_by))
     }
 
     /// Nothing: each item's output was printed as it arrived.
@@ -381,15 +424,28 @@ impl Serialize for RunInput {
         if s.is_human_readable() {
             s.serialize_str(&String::from_utf8_lossy(&self.arg))
         } else {
-            (self.seq, &self.arg, self.too_long).serialize(s)
+            (self.seq, &self.args, self.too_long).serialize(s)
         }
     }
 }
 
 impl<'de> Deserialize<'de> for RunInput {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let (seq, arg, too_long) = <(u64, Vec<u8>, Option<u64>)>::deserialize(d)?;
-        Ok(RunInput { seq, arg, too_long })
+        let (seq, args, too_long) = <(u64, Vec<Vec<u8>>, Option<u64>)>::deserialize(d)?;
+        Ok(RunInput::new(seq, args, too_long))
+    }
+}
+
+impl RunInput {
+    /// Job `seq` with `args` (`too_long`: the length of an input over
+    /// the limit).
+    pub fn new(seq: u64, args: Vec<Vec<u8>>, too_long: Option<u64>) -> RunInput {
+        RunInput {
+            seq,
+            arg: args.join(&b' '),
+            args,
+            too_long,
+        }
     }
 }
 
@@ -402,6 +458,7 @@ mod tests {
         let input = RunInput {
             seq: 4,
             arg: b"a b".to_vec(),
+            args: vec![b"a b".to_vec()],
             too_long: None,
         };
         assert_eq!(serde_json::to_value(&input).unwrap(), Value::from("a b"));

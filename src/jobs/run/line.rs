@@ -1,24 +1,31 @@
-//! Command lines as GNU parallel builds them: a [`Template`] made once from
-//! the command words, and the argv it gives for one input.
+//! Command lines as GNU parallel 20221122 builds them: a [`Template`] made
+//! once from the command words, and the argv it gives for one job's
+//! arguments.
 //!
-//! Replacement strings: `{}` the input, `{.}` without its extension, `{/}`
-//! its basename, `{//}` its dirname, `{/.}` the basename without extension,
-//! `{#}` the item's sequence number from 1 (and `{1}`, `{1.}`, ... for the
-//! one input group). With none, the input is appended as the last word.
+//! Replacement strings: `{}` the arguments, `{.}` without the extension,
+//! `{/}` the basename, `{//}` the dirname, `{/.}` the basename without
+//! extension, `{#}` the job's sequence number from 1; `{n}`, `{n.}`,
+//! `{%}` the job slot, `{n}`, `{n.}`,
+//! `{n/}`, `{n//}`, `{n/.}` the n-th argument (from the end with `-n`),
+//! `{name}` a `--header` column. With none, the arguments are appended.
+//! With several arguments per job (`-N`, `-m`, `-X`, several input
+//! sources), `{}` is all of them, each quoted, joined by spaces; with `-X`
+//! a word holding `{}` is repeated for each argument (context replace).
 //!
-//! The words are joined with spaces and run by `sh -c`, each substituted
-//! input single-quoted, so `a b; rm -rf x` stays one argument. A line with
-//! no shell syntax at all (no quotes, pipes, globs, variables, ...) gives
-//! the same argv without a shell, so it is executed directly, which saves
-//! one `exec` per item; `--no-shell` always does that. This module knows
-//! nothing of processes.
+//! The line is the words joined with spaces, each substituted argument
+//! quoted as GNU parallel quotes it (`'a b'`, `'it'"'"'s'`), run by the
+//! shell GNU parallel would use ([`super::shell`]). A line with no shell
+//! syntax at all gives the same argv without a shell, so it is executed
+//! directly, which saves one `exec` per job; `--no-shell` and `-q` always
+//! do that. [`Template::line`] is the line as GNU parallel prints it (`-v`,
+//! `--dry-run`, the job log). This module knows nothing of processes.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
 use serde::{Deserialize, Serialize};
 
-/// What a replacement string stands for.
+/// What a replacement string does to one argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Repl {
     /// `{}`
@@ -31,24 +38,73 @@ enum Repl {
     Dir,
     /// `{/.}`
     BaseNoExt,
-    /// `{#}`
-    Seq,
 }
 
+/// One part of a command word.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Piece {
     Text(Vec<u8>),
-    Repl(Repl),
+    /// A replacement string: of every argument (`None`), or of the n-th
+    /// (from 1; negative from the end).
+    Arg(Repl, Option<i64>),
+    /// `{#}`
+    Seq,
+    /// `{%}`
+    Slot,
+}
+
+/// The numbers a job's line may name: `{#}` and `{%}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Nums {
+    /// `{#}`: the job's sequence number, from 1.
+    pub seq: u64,
+    /// `{%}`: the job slot it runs in, from 1 (0 when not known).
+    pub slot: u64,
+}
+
+/// How the line runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Exec {
+    /// `SHELL -c LINE`.
+    Shell(String),
+    /// The words as argv (no shell syntax in them, or `--no-shell`).
+    Direct,
+    /// `-q`: the words as argv; shown quoted.
+    Quoted,
+}
+
+/// What the template is made with besides the words.
+#[derive(Debug, Clone, Default)]
+pub struct LineOptions {
+    /// `--no-shell`
+    pub no_shell: bool,
+    /// `-q`
+    pub quote: bool,
+    /// `-X`: a word with `{}` repeats per argument.
+    pub context: bool,
+    /// `-I STR`: what stands for `{}`.
+    pub replace: Option<Vec<u8>>,
+    /// `--header` column names, in order.
+    pub header: Vec<Vec<u8>>,
+    /// The shell GNU parallel would use.
+    pub shell: String,
 }
 
 /// The command words, parsed once; see the module docs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
     words: Vec<Vec<Piece>>,
-    /// Run through `sh -c` (else exec the words directly).
-    shell: bool,
-    /// No replacement string: the input goes last.
+    exec: Exec,
+    /// No replacement string: the arguments go last.
     append: bool,
+    /// `-X`
+    context: bool,
+    /// No command: each job's arguments are its command line.
+    raw: bool,
+    /// A replacement string is (part of) the command itself (`{}`,
+    /// `{2} x`, `my_{}`): GNU parallel then quotes no argument, so an
+    /// input can be a command line.
+    unquoted: bool,
 }
 
 /// Shell words that only a shell can run (keywords and builtins with no
@@ -60,106 +116,310 @@ const SHELL_ONLY: &[&str] = &[
     "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
 ];
 
-/// Bytes that mean something to `sh` (or make a word more than one word).
+/// Bytes that mean something to a shell (or make a word more than one word).
 const SHELL_SYNTAX: &[u8] = b"|&;<>()$`\\\"' \t\n*?[]#~=%!{}";
 
 impl Template {
-    /// Parses the command words; an empty command or an unknown
-    /// replacement string is refused with a message for the user.
-    pub fn parse(words: &[Vec<u8>], no_shell: bool) -> Result<Template, String> {
-        if words.is_empty() || words.iter().all(|w| w.iter().all(u8::is_ascii_whitespace)) {
-            return Err(
-                "mproc run needs a command: mproc run [OPTIONS] COMMAND [ARG...] [::: INPUT...]"
-                    .into(),
-            );
-        }
-        let words = words
-            .iter()
-            .map(|w| pieces(w))
-            .collect::<Result<Vec<_>, _>>()?;
-        let append = !words.iter().flatten().any(|p| matches!(p, Piece::Repl(_)));
-        let shell = !no_shell && needs_shell(&words);
+    /// Parses the command words; an unknown replacement string is refused
+    /// with a message for the user. No words: each job's arguments are
+    /// its command line (`mproc run ::: 'echo a' 'echo b'`).
+    pub fn parse(words: &[Vec<u8>], opts: &LineOptions) -> Result<Template, String> {
+        refuse_perl(words)?;
+        let raw = words.is_empty() || words.iter().all(|w| w.iter().all(u8::is_ascii_whitespace));
+        let words = if raw {
+            Vec::new()
+        } else {
+            words
+                .iter()
+                .map(|w| pieces(w, opts))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let append = !raw
+            && !words
+                .iter()
+                .flatten()
+                .any(|p| matches!(p, Piece::Arg(..) | Piece::Seq | Piece::Slot));
+        let unquoted = !raw && names_the_command(&words);
+        let exec = if opts.quote {
+            Exec::Quoted
+        } else if opts.no_shell {
+            Exec::Direct
+        } else if raw || unquoted || needs_shell(&words) {
+            Exec::Shell(opts.shell.clone())
+        } else {
+            Exec::Direct
+        };
         Ok(Template {
             words,
-            shell,
+            exec,
             append,
+            context: opts.context,
+            raw,
+            unquoted,
         })
     }
 
-    /// True when the line runs through `sh -c`.
+    /// True when the line names the job slot (`{%}`).
+    pub fn uses_slot(&self) -> bool {
+        self.words.iter().flatten().any(|p| *p == Piece::Slot)
+    }
+
+    /// True when the line runs through a shell.
     pub fn shell(&self) -> bool {
-        self.shell
+        matches!(self.exec, Exec::Shell(_))
     }
 
     /// The program the line starts (for "command not found" messages):
     /// the first word, up to any space in it.
-    pub fn program(&self, input: &[u8], seq: u64) -> String {
-        let word: Vec<u8> = self.words[0]
-            .iter()
-            .flat_map(|p| raw(p, input, seq))
-            .collect();
-        let word = String::from_utf8_lossy(&word).into_owned();
-        match (self.shell, word.split_whitespace().next()) {
-            (true, Some(first)) => first.to_string(),
-            _ => word,
+    pub fn program(&self, args: &[Vec<u8>], n: Nums) -> String {
+        if !self.shell() && !self.raw {
+            let first = self.words.first().map(|w| self.word_argv(w, args, n));
+            let word = first.and_then(|w| w.into_iter().next()).unwrap_or_default();
+            return String::from_utf8_lossy(&word).into_owned();
+        }
+        let line = self.line(args, n);
+        let text = String::from_utf8_lossy(&line);
+        text.split_whitespace().next().unwrap_or("").to_string()
+    }
+
+    /// The first word when it is plain text (to see whether it is a
+    /// program on `PATH` or something only a shell knows).
+    pub fn first_word(&self) -> Option<&[u8]> {
+        match self.words.first()?.as_slice() {
+            [Piece::Text(t)] => Some(t),
+            _ => None,
         }
     }
 
-    /// The argv for one input: `sh -c LINE`, or the words themselves.
-    pub fn argv(&self, input: &[u8], seq: u64) -> Vec<OsString> {
-        if self.shell {
-            let mut line = Vec::new();
-            for (i, word) in self.words.iter().enumerate() {
-                if i > 0 {
+    /// Runs the line through `shell` from now on (a first word that is
+    /// no program, such as an exported function).
+    pub fn use_shell(&mut self, shell: &str) {
+        if self.exec == Exec::Direct {
+            self.exec = Exec::Shell(shell.to_string());
+        }
+    }
+
+    /// The command line as GNU parallel shows and runs it.
+    pub fn line(&self, args: &[Vec<u8>], n: Nums) -> Vec<u8> {
+        if self.raw {
+            return args.join(&b' ');
+        }
+        let mut line = Vec::new();
+        for (i, word) in self.words.iter().enumerate() {
+            if i > 0 {
+                line.push(b' ');
+            }
+            if self.exec == Exec::Quoted {
+                let argv = self.word_argv(word, args, n);
+                let quoted: Vec<Vec<u8>> = argv.iter().map(|w| quote(w)).collect();
+                line.extend(quoted.join(&b' '));
+                continue;
+            }
+            self.shell_word(&mut line, word, args, n);
+        }
+        if self.append {
+            for a in args {
+                line.push(b' ');
+                line.extend(quote(a));
+            }
+        }
+        line
+    }
+
+    fn shell_word(&self, line: &mut Vec<u8>, word: &[Piece], args: &[Vec<u8>], n: Nums) {
+        if self.context && has_all(word) && !args.is_empty() {
+            for (k, a) in args.iter().enumerate() {
+                if k > 0 {
                     line.push(b' ');
                 }
                 for piece in word {
                     match piece {
-                        Piece::Text(t) => line.extend_from_slice(t),
-                        Piece::Repl(r) => quote_into(&mut line, &apply(*r, input, seq)),
+                        Piece::Arg(r, None) if self.unquoted => line.extend(apply(*r, a)),
+                        Piece::Arg(r, None) => line.extend(quote(&apply(*r, a))),
+                        p => piece_into(line, p, args, n, !self.unquoted),
                     }
                 }
             }
-            if self.append {
-                line.push(b' ');
-                quote_into(&mut line, input);
-            }
-            vec!["sh".into(), "-c".into(), OsString::from_vec(line)]
-        } else {
-            let mut argv: Vec<OsString> = self
-                .words
+            return;
+        }
+        for piece in word {
+            piece_into(line, piece, args, n, !self.unquoted);
+        }
+    }
+
+    /// The words with the arguments substituted, unquoted, joined by
+    /// spaces, and nothing appended (a `--tagstring`).
+    pub fn words_only(&self, args: &[Vec<u8>], n: Nums) -> Vec<u8> {
+        let words: Vec<Vec<u8>> = self
+            .words
+            .iter()
+            .flat_map(|w| self.word_argv(w, args, n))
+            .collect();
+        words.join(&b' ')
+    }
+
+    /// The argv for one job: `SHELL -c LINE`, or the words themselves.
+    pub fn argv(&self, args: &[Vec<u8>], n: Nums) -> Vec<OsString> {
+        if let Exec::Shell(shell) = &self.exec {
+            let line = self.line(args, n);
+            return vec![shell.into(), "-c".into(), OsString::from_vec(line)];
+        }
+        let mut argv: Vec<OsString> = Vec::new();
+        for word in &self.words {
+            argv.extend(
+                self.word_argv(word, args, n)
+                    .into_iter()
+                    .map(OsString::from_vec),
+            );
+        }
+        if self.append {
+            argv.extend(args.iter().map(|a| OsString::from_vec(a.clone())));
+        }
+        argv
+    }
+
+    /// The argv words one command word gives without a shell (several
+    /// when `{}` stands for several arguments, none when it stands for
+    /// nothing).
+    fn word_argv(&self, word: &[Piece], args: &[Vec<u8>], n: Nums) -> Vec<Vec<u8>> {
+        if self.context && has_all(word) && !args.is_empty() {
+            return args
                 .iter()
-                .map(|w| OsString::from_vec(w.iter().flat_map(|p| raw(p, input, seq)).collect()))
+                .map(|a| {
+                    let mut w = Vec::new();
+                    for piece in word {
+                        match piece {
+                            Piece::Arg(r, None) => w.extend(apply(*r, a)),
+                            p => piece_into(&mut w, p, args, n, false),
+                        }
+                    }
+                    w
+                })
                 .collect();
-            if self.append {
-                argv.push(OsString::from_vec(input.to_vec()));
+        }
+        let mut out = Vec::new();
+        let mut current = Vec::new();
+        // Something that stays a word even when empty (text, an argument).
+        let mut solid = false;
+        for piece in word {
+            match piece {
+                Piece::Arg(r, None) => {
+                    for (k, a) in args.iter().enumerate() {
+                        if k > 0 {
+                            out.push(std::mem::take(&mut current));
+                        }
+                        current.extend(apply(*r, a));
+                        solid = true;
+                    }
+                }
+                Piece::Arg(_, Some(_)) if nth(args, piece).is_some() => solid = true,
+                Piece::Text(_) | Piece::Seq | Piece::Slot => solid = true,
+                Piece::Arg(..) => {}
             }
-            argv
+            if !matches!(piece, Piece::Arg(_, None)) {
+                piece_into(&mut current, piece, args, n, false);
+            }
+        }
+        if solid {
+            out.push(current);
+        }
+        out
+    }
+}
+
+/// True when a replacement string comes before the first blank or `=`
+/// of the line (GNU parallel's `/^[^ \t\n=]*\257</`): it is (part of)
+/// the command.
+fn names_the_command(words: &[Vec<Piece>]) -> bool {
+    for piece in words.first().into_iter().flatten() {
+        match piece {
+            Piece::Text(t) if t.iter().any(|b| b" \t\n=".contains(b)) => return false,
+            Piece::Text(_) => {}
+            _ => return true,
+        }
+    }
+    false
+}
+
+/// True when `word` holds a replacement string of every argument.
+fn has_all(word: &[Piece]) -> bool {
+    word.iter().any(|p| matches!(p, Piece::Arg(_, None)))
+}
+
+/// The argument a positional piece names, if there is one.
+fn nth<'a>(args: &'a [Vec<u8>], piece: &Piece) -> Option<&'a Vec<u8>> {
+    let Piece::Arg(_, Some(n)) = piece else {
+        return None;
+    };
+    let i = if *n > 0 {
+        usize::try_from(*n - 1).ok()?
+    } else {
+        args.len()
+            .checked_sub(usize::try_from(n.unsigned_abs()).ok()?)?
+    };
+    args.get(i)
+}
+
+/// Appends one piece: quoted for the shell or raw.
+fn piece_into(out: &mut Vec<u8>, piece: &Piece, args: &[Vec<u8>], n: Nums, quoted: bool) {
+    let q = |v: Vec<u8>| if quoted { quote(&v) } else { v };
+    match piece {
+        Piece::Text(t) => out.extend_from_slice(t),
+        Piece::Seq => out.extend(n.seq.to_string().into_bytes()),
+        Piece::Slot => out.extend(n.slot.to_string().into_bytes()),
+        Piece::Arg(r, None) => {
+            let all: Vec<Vec<u8>> = args.iter().map(|a| q(apply(*r, a))).collect();
+            out.extend(all.join(&b' '));
+        }
+        Piece::Arg(r, Some(_)) => {
+            if let Some(a) = nth(args, piece) {
+                out.extend(q(apply(*r, a)));
+            }
         }
     }
 }
 
-fn raw(piece: &Piece, input: &[u8], seq: u64) -> Vec<u8> {
-    match piece {
-        Piece::Text(t) => t.clone(),
-        Piece::Repl(r) => apply(*r, input, seq),
+/// `{= perl =}` is refused: mproc has no Perl.
+fn refuse_perl(words: &[Vec<u8>]) -> Result<(), String> {
+    let all = words.join(&b' ');
+    let opens = all.windows(2).position(|w| w == b"{=");
+    if let Some(at) = opens {
+        if all[at..].windows(2).any(|w| w == b"=}") {
+            return Err(
+                "{= perl expression =} is GNU parallel's Perl; mproc run has no Perl: \
+                 compute the value in the command (e.g. mproc run 'f={}; echo ${f%.gz}')"
+                    .into(),
+            );
+        }
     }
+    Ok(())
 }
 
 /// Splits one word into text and replacement strings.
-fn pieces(word: &[u8]) -> Result<Vec<Piece>, String> {
+fn pieces(word: &[u8], opts: &LineOptions) -> Result<Vec<Piece>, String> {
     let mut out = Vec::new();
     let mut text = Vec::new();
     let mut i = 0;
+    let flush = |text: &mut Vec<u8>, out: &mut Vec<Piece>| {
+        if !text.is_empty() {
+            out.push(Piece::Text(std::mem::take(text)));
+        }
+    };
     while i < word.len() {
+        if let Some(r) = opts.replace.as_deref().filter(|r| !r.is_empty()) {
+            if word[i..].starts_with(r) {
+                flush(&mut text, &mut out);
+                out.push(Piece::Arg(Repl::Whole, None));
+                i += r.len();
+                continue;
+            }
+        }
         if word[i] == b'{' {
             if let Some(len) = word[i + 1..].iter().position(|&b| b == b'}') {
                 let inside = &word[i + 1..i + 1 + len];
-                if let Some(repl) = replacement(inside)? {
-                    if !text.is_empty() {
-                        out.push(Piece::Text(std::mem::take(&mut text)));
-                    }
-                    out.push(Piece::Repl(repl));
+                if let Some(piece) = replacement(inside, opts)? {
+                    flush(&mut text, &mut out);
+                    out.push(piece);
                     i += len + 2;
                     continue;
                 }
@@ -176,45 +436,62 @@ fn pieces(word: &[u8]) -> Result<Vec<Piece>, String> {
 
 /// The replacement string `{inside}`: `None` when it is plain text (it has
 /// letters, spaces, `$`, ...: `awk '{print $1}'`, `${HOME}`), an error when
-/// it looks like one mproc does not know (`{%}`, `{2}`, `{..}`).
-fn replacement(inside: &[u8]) -> Result<Option<Repl>, String> {
+/// it looks like one mproc does not know (`{%}`, `{..}`).
+fn replacement(inside: &[u8], opts: &LineOptions) -> Result<Option<Piece>, String> {
+    if let Some(col) = opts.header.iter().position(|h| h == inside) {
+        return Ok(Some(Piece::Arg(Repl::Whole, Some(col as i64 + 1))));
+    }
     let looks_like_one = inside
         .iter()
-        .all(|b| b.is_ascii_digit() || b"./#%".contains(b));
+        .all(|b| b.is_ascii_digit() || b"./#%-".contains(b));
     if !looks_like_one {
         return Ok(None);
     }
-    // `{1}` ... `{1/.}`: the first (and only) input group.
-    let digits = inside.iter().take_while(|b| b.is_ascii_digit()).count();
-    let (group, rest) = inside.split_at(digits);
-    if !group.is_empty() && group != b"1" {
-        return Err(format!(
-            "replacement string {{{}}} names input group {}, but mproc run takes one ::: group \
-             (use {{}} or {{1}})",
-            String::from_utf8_lossy(inside),
-            String::from_utf8_lossy(group)
-        ));
+    let shown = String::from_utf8_lossy(inside);
+    if inside == b"%" {
+        return Ok(Some(Piece::Slot));
     }
-    Ok(Some(match rest {
+    let renamed = opts.replace.is_some();
+    let neg = inside.first() == Some(&b'-');
+    let body = if neg { &inside[1..] } else { inside };
+    let digits = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (group, rest) = body.split_at(digits);
+    let pos = if group.is_empty() {
+        if neg {
+            return Err(format!("unknown replacement string {{{shown}}}"));
+        }
+        None
+    } else {
+        let n: i64 = std::str::from_utf8(group)
+            .ok()
+            .and_then(|g| g.parse().ok())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("replacement string {{{shown}}}: not an argument number"))?;
+        Some(if neg { -n } else { n })
+    };
+    let repl = match rest {
+        b"" if pos.is_none() && renamed => return Ok(None),
         b"" => Repl::Whole,
         b"." => Repl::NoExt,
         b"/" => Repl::Base,
         b"//" => Repl::Dir,
         b"/." => Repl::BaseNoExt,
-        b"#" if group.is_empty() => Repl::Seq,
+        b"#" if pos.is_none() => return Ok(Some(Piece::Seq)),
         _ => {
             return Err(format!(
-                "unknown replacement string {{{}}}; mproc run knows {{}} {{.}} {{/}} {{//}} {{/.}} {{#}}",
-                String::from_utf8_lossy(inside)
+                "unknown replacement string {{{shown}}}; mproc run knows {{}} {{.}} {{/}} {{//}} \
+                 {{/.}} {{#}} and {{n}} {{-n}} {{n.}} {{n/}} {{n//}} {{n/.}} (GNU parallel's --plus \
+                 strings are not supported)"
             ))
         }
-    }))
+    };
+    Ok(Some(Piece::Arg(repl, pos)))
 }
 
 fn needs_shell(words: &[Vec<Piece>]) -> bool {
     let syntax = words.iter().flatten().any(|p| match p {
         Piece::Text(t) => t.iter().any(|b| SHELL_SYNTAX.contains(b)),
-        Piece::Repl(_) => false,
+        _ => false,
     });
     let first_is_shell_only = match words[0].as_slice() {
         [Piece::Text(t)] => SHELL_ONLY.iter().any(|w| w.as_bytes() == t.as_slice()),
@@ -223,15 +500,14 @@ fn needs_shell(words: &[Vec<Piece>]) -> bool {
     syntax || first_is_shell_only || words[0] == [Piece::Text(Vec::new())]
 }
 
-/// What replacement string `r` gives for `input` (GNU parallel's rules).
-fn apply(r: Repl, input: &[u8], seq: u64) -> Vec<u8> {
+/// What replacement string `r` gives for `arg` (GNU parallel's rules).
+fn apply(r: Repl, arg: &[u8]) -> Vec<u8> {
     match r {
-        Repl::Whole => input.to_vec(),
-        Repl::NoExt => no_ext(input).to_vec(),
-        Repl::Base => base(input).to_vec(),
-        Repl::Dir => dir(input),
-        Repl::BaseNoExt => no_ext(base(input)).to_vec(),
-        Repl::Seq => seq.to_string().into_bytes(),
+        Repl::Whole => arg.to_vec(),
+        Repl::NoExt => no_ext(arg).to_vec(),
+        Repl::Base => base(arg).to_vec(),
+        Repl::Dir => dir(arg),
+        Repl::BaseNoExt => no_ext(base(arg)).to_vec(),
     }
 }
 
@@ -273,127 +549,38 @@ fn trim_slashes(s: &[u8]) -> &[u8] {
     &s[..end]
 }
 
-/// Appends `word` quoted for `sh`: as is when it is plainly one word,
-/// else in single quotes (a `'` inside written as `'\''`).
-fn quote_into(out: &mut Vec<u8>, word: &[u8]) {
-    let plain = !word.is_empty()
-        && word
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"_./,:@+-".contains(b));
-    if plain {
-        out.extend_from_slice(word);
-        return;
+/// `word` quoted as GNU parallel quotes for Bourne shells
+/// (`shell_quote_scalar_default`): as is when it is only
+/// `[-_.+a-zA-Z0-9/]`, `''` when empty, else in single quotes with each
+/// `'` written `'"'"'` (and no `''` left at either end).
+pub fn quote(word: &[u8]) -> Vec<u8> {
+    if word.is_empty() {
+        return b"''".to_vec();
     }
-    out.push(b'\'');
+    if word
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.+/".contains(b))
+    {
+        return word.to_vec();
+    }
+    let mut out = vec![b'\''];
     for &b in word {
         if b == b'\'' {
-            out.extend_from_slice(b"'\\''");
+            out.extend_from_slice(b"'\"'\"'");
         } else {
             out.push(b);
         }
     }
     out.push(b'\'');
+    let start = if out.starts_with(b"''") { 2 } else { 0 };
+    let end = if out.len() - start >= 2 && out.ends_with(b"''") {
+        out.len() - 2
+    } else {
+        out.len()
+    };
+    out[start..end].to_vec()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn words(ws: &[&str]) -> Vec<Vec<u8>> {
-        ws.iter().map(|w| w.as_bytes().to_vec()).collect()
-    }
-
-    fn argv(ws: &[&str], input: &str) -> Vec<String> {
-        Template::parse(&words(ws), false)
-            .unwrap()
-            .argv(input.as_bytes(), 7)
-            .into_iter()
-            .map(|a| a.into_string().unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn replacement_strings_follow_gnu_parallel() {
-        // Checked against GNU parallel 20221122.
-        for (input, want) in [
-            ("a/b.c/d", "a/b.c/d a/b.c/d d a/b.c d 7"),
-            ("foo.tar.gz", "foo.tar.gz foo.tar foo.tar.gz . foo.tar 7"),
-            (".bashrc", ".bashrc  .bashrc .  7"),
-            ("a/.b", "a/.b a/ .b a  7"),
-            ("x.", "x. x x. . x 7"),
-            ("dir/", "dir/ dir/  .  7"),
-            ("/x", "/x /x x / x 7"),
-            ("a//b", "a//b a//b b a b 7"),
-            ("/", "/ /  /  7"),
-            ("a/b/", "a/b/ a/b/  a  7"),
-        ] {
-            let got: Vec<String> = [
-                Repl::Whole,
-                Repl::NoExt,
-                Repl::Base,
-                Repl::Dir,
-                Repl::BaseNoExt,
-                Repl::Seq,
-            ]
-            .iter()
-            .map(|r| String::from_utf8(apply(*r, input.as_bytes(), 7)).unwrap())
-            .collect();
-            assert_eq!(got.join(" "), want, "{input}");
-        }
-    }
-
-    #[test]
-    fn a_plain_line_runs_without_a_shell_and_keeps_the_input_one_word() {
-        assert_eq!(argv(&["gzip", "-k", "{}"], "a b"), ["gzip", "-k", "a b"]);
-        assert_eq!(argv(&["echo"], "x y"), ["echo", "x y"]);
-        assert_eq!(
-            argv(&["cp", "{}", "{.}.bak"], "d/f.txt"),
-            ["cp", "d/f.txt", "d/f.bak"]
-        );
-    }
-
-    #[test]
-    fn shell_syntax_runs_through_sh_with_the_input_quoted() {
-        assert_eq!(
-            argv(&["echo {} | wc -c"], "a b; rm -rf x"),
-            ["sh", "-c", "echo 'a b; rm -rf x' | wc -c"]
-        );
-        assert_eq!(
-            argv(&["cd", "{//}"], "it's/f"),
-            ["sh", "-c", "cd 'it'\\''s'"]
-        );
-        assert_eq!(argv(&["echo", "$X"], ""), ["sh", "-c", "echo $X ''"]);
-    }
-
-    #[test]
-    fn braces_that_are_not_replacement_strings_stay() {
-        assert_eq!(
-            argv(&["awk '{print $1}'", "{}"], "f"),
-            ["sh", "-c", "awk '{print $1}' f"]
-        );
-        assert_eq!(
-            argv(&["echo", "${HOME}"], "f"),
-            ["sh", "-c", "echo ${HOME} f"]
-        );
-    }
-
-    #[test]
-    fn unknown_replacement_strings_and_empty_commands_are_refused() {
-        for bad in ["{%}", "{2}", "{..}", "x{1#}"] {
-            let e = Template::parse(&words(&["echo", bad]), false).unwrap_err();
-            assert!(e.contains("replacement string"), "{bad}: {e}");
-        }
-        assert!(Template::parse(&[], false)
-            .unwrap_err()
-            .contains("needs a command"));
-        assert!(Template::parse(&words(&[" "]), false).is_err());
-        assert_eq!(argv(&["echo", "{1}", "{1.}"], "a.b"), ["echo", "a.b", "a"]);
-    }
-
-    #[test]
-    fn no_shell_substitutes_without_quoting() {
-        let t = Template::parse(&words(&["echo", "<{}>"]), true).unwrap();
-        assert!(!t.shell());
-        assert_eq!(t.argv(b"a'b", 1), ["echo", "<a'b>"]);
-    }
-}
+#[path = "line_tests.rs"]
+mod tests;

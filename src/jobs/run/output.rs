@@ -22,7 +22,14 @@ impl Serialize for RunOutput {
     /// cut at [`JSON_MAX`] with a marker); between processes, everything.
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         if !s.is_human_readable() {
-            return (self.exit_code, self.signal, &self.stdout, &self.stderr).serialize(s);
+            return (
+                self.exit_code,
+                self.signal,
+                &self.stdout,
+                &self.stderr,
+                self.gnu_exit,
+            )
+                .serialize(s);
         }
         let mut map = s.serialize_map(Some(4))?;
         map.serialize_entry("exit_code", &self.exit_code)?;
@@ -35,12 +42,13 @@ impl Serialize for RunOutput {
 
 impl<'de> Deserialize<'de> for RunOutput {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let (exit_code, signal, stdout, stderr) = Deserialize::deserialize(d)?;
+        let (exit_code, signal, stdout, stderr, gnu_exit) = Deserialize::deserialize(d)?;
         Ok(RunOutput {
             exit_code,
             signal,
             stdout,
             stderr,
+            gnu_exit,
         })
     }
 }

@@ -6,11 +6,13 @@
 //! other failed write is an error (exit 2), never a silent success.
 
 mod escape;
+mod lines;
 mod outputs;
 pub mod table;
 mod whole_file;
 
 pub use escape::{escaped, needs_escape};
+pub use lines::JsonLines;
 pub use outputs::{check_replaceable, check_writable};
 pub use whole_file::write_whole;
 

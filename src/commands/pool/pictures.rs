@@ -1,0 +1,61 @@
+//! The pictures of a run, drawn after its results: `--timeline FILE.svg`
+//! and `--trace FILE.json`.
+
+#[cfg(feature = "timeline")]
+use crate::report::{self, Summary};
+use mproc::{ItemResult, Result};
+use serde_json::Value;
+
+use super::runner::Runner;
+
+#[cfg(feature = "timeline")]
+pub(super) fn draw_timeline<O>(
+    path: &std::path::Path,
+    runner: &Runner,
+    workers: &[crate::trace::WorkerEvent],
+    job: &str,
+    results: &[ItemResult<O>],
+    summary: &Summary,
+    input: &dyn Fn(usize) -> Value,
+) -> Result<()> {
+    let starts: Vec<(usize, u32, f64)> = workers
+        .iter()
+        .filter(|e| e.3)
+        .map(|&(lane, pid, at, _)| (lane, pid, at.as_secs_f64()))
+        .collect();
+    let (lanes, hosts) = (runner.lanes(), runner.hosts());
+    let title = format!(
+        "mproc pool {job}: {} on {} in {:.2} s",
+        report::count(summary.total as u64, "item"),
+        if summary.processes == 0 {
+            "1 thread (serial)".to_string()
+        } else {
+            report::count(lanes as u64, "process")
+        },
+        summary.elapsed_ms as f64 / 1000.0
+    );
+    let text = |i: usize| crate::trace::input_text(&input(i));
+    let timeline =
+        crate::timeline::Timeline::from_run(&title, lanes, hosts, results, &starts, &text);
+    timeline.write_svg(path)
+}
+
+/// Writes `--trace`: every attempt as Chrome trace event JSON.
+pub(super) fn write_trace<O>(
+    path: &std::path::Path,
+    runner: &Runner,
+    workers: &[crate::trace::WorkerEvent],
+    job: &str,
+    results: &[ItemResult<O>],
+    input: &dyn Fn(usize) -> Value,
+) -> Result<()> {
+    let (lanes, hosts) = (runner.lanes(), runner.hosts());
+    let run = crate::trace::Run {
+        job,
+        lanes,
+        hosts: &hosts,
+        serial: matches!(runner, Runner::Serial(_)),
+        workers,
+    };
+    crate::trace::write(path, &run, results, input)
+}

@@ -305,27 +305,7 @@ impl Timeline {
             .y_label_area_size(170)
             .build_cartesian_2d(0.0..end, 0.0..lanes as f64)
             .map_err(|e| fail(&e))?;
-        let label = |lane: usize| {
-            let pid = self
-                .starts
-                .iter()
-                .find(|s| s.lane == lane)
-                .map_or(0, |s| s.pid);
-            let replaced = self
-                .starts
-                .iter()
-                .filter(|s| s.lane == lane)
-                .count()
-                .saturating_sub(1);
-            let host = match self.hosts.get(lane) {
-                Some(Some(h)) => format!(" · {h}"),
-                _ => String::new(),
-            };
-            match replaced {
-                0 => format!("worker {lane}{host} · pid {pid}"),
-                n => format!("worker {lane}{host} · pid {pid} (+{n} new)"),
-            }
-        };
+        let label = |lane: usize| self.lane_label(lane);
         chart
             .configure_mesh()
             .disable_mesh()
@@ -359,28 +339,51 @@ impl Timeline {
             end,
             lanes,
         };
-        // The legend: coloured words along the bottom.
-        let mut x = 150;
-        for (name, c) in COLORS {
-            let style = ("sans-serif", 14).into_font().color(&c);
-            legend
-                .draw(&Text::new(format!("■ {name}"), (x, 8), style))
-                .map_err(|e| fail(&e))?;
-            x += 105;
-        }
-        for (text, width) in [("| worker replaced (new pid)", 205), ("╌ retry", 0)] {
-            legend
-                .draw(&Text::new(text, (x, 8), ("sans-serif", 14)))
-                .map_err(|e| fail(&e))?;
-            x += width;
-        }
+        draw_legend(&legend, fail)?;
         root.present().map_err(|e| fail(&e))?;
         Ok(area)
+    }
+
+    /// A lane's label: its worker, host, first pid and how many replaced it.
+    fn lane_label(&self, lane: usize) -> String {
+        let pid = self
+            .starts
+            .iter()
+            .find(|s| s.lane == lane)
+            .map_or(0, |s| s.pid);
+        let replaced = self
+            .starts
+            .iter()
+            .filter(|s| s.lane == lane)
+            .count()
+            .saturating_sub(1);
+        let host = match self.hosts.get(lane) {
+            Some(Some(h)) => format!(" · {h}"),
+            _ => String::new(),
+        };
+        match replaced {
+            0 => format!("worker {lane}{host} · pid {pid}"),
+            n => format!("worker {lane}{host} · pid {pid} (+{n} new)"),
+        }
     }
 
     /// The bars, connectors, ticks and pid labels as SVG elements.
     fn marks(&self, a: &Area, out: &mut dyn Write) -> std::io::Result<()> {
         out.write_all(b"<g class=\"attempts\">\n")?;
+        self.bar_marks(a, out)?;
+        out.write_all(
+            b"</g>\n<g class=\"retries\" fill=\"none\" stroke-width=\"1.2\" stroke-dasharray=\"4 2\">\n",
+        )?;
+        self.retry_marks(a, out)?;
+        out.write_all(b"</g>\n<g class=\"replacements\">\n")?;
+        for lane in 0..a.lanes {
+            self.replacement_marks(a, lane, out)?;
+        }
+        out.write_all(b"</g>\n")
+    }
+
+    /// One bar per attempt, each with its tooltip.
+    fn bar_marks(&self, a: &Area, out: &mut dyn Write) -> std::io::Result<()> {
         // Bars that are not ok go on top, so a quick failure is never
         // hidden under the item that followed it.
         let mut order: Vec<usize> = (0..self.bars.len()).collect();
@@ -398,9 +401,11 @@ impl Timeline {
                 xml(&b.title)
             )?;
         }
-        out.write_all(
-            b"</g>\n<g class=\"retries\" fill=\"none\" stroke-width=\"1.2\" stroke-dasharray=\"4 2\">\n",
-        )?;
+        Ok(())
+    }
+
+    /// A dashed connector from each failed attempt to its retry.
+    fn retry_marks(&self, a: &Area, out: &mut dyn Write) -> std::io::Result<()> {
         for b in &self.bars {
             let Some(failed) = b.retry_of.and_then(|i| self.bars.get(i)) else {
                 continue;
@@ -422,47 +427,71 @@ impl Timeline {
                 xml(&failed.title)
             )?;
         }
-        out.write_all(b"</g>\n<g class=\"replacements\">\n")?;
-        for lane in 0..a.lanes {
-            let mut ticks: Vec<(f64, u32)> = Vec::new();
-            let first = self
-                .starts
-                .iter()
-                .filter(|s| s.lane == lane)
-                .map(|s| s.at)
-                .fold(f64::INFINITY, f64::min);
-            for s in self
-                .starts
-                .iter()
-                .filter(|s| s.lane == lane && s.at > first)
-            {
-                let x = a.x(s.at);
-                writeln!(
-                    out,
-                    "<path d=\"M{x:.2},{:.2} V{:.2}\" stroke=\"#000000\" stroke-width=\"2\"><title>worker {lane} replaced: pid {} started at {:.3} s</title></path>",
-                    a.y(lane, 0.95),
-                    a.y(lane, 0.05),
-                    s.pid,
-                    s.at
-                )?;
-                // The label starts just after its tick.
-                ticks.push((x + 3.0, s.pid));
-            }
-            ticks.sort_by(|p, q| p.0.total_cmp(&q.0));
-            for l in place_labels(&ticks, a.left, a.right) {
-                let pids: Vec<String> = l.pids.iter().map(u32::to_string).collect();
-                writeln!(
-                    out,
-                    "<text x=\"{:.2}\" y=\"{:.2}\" font-family=\"sans-serif\" font-size=\"{LABEL_FONT}\">{}<title>new pids in worker {lane}: {}</title></text>",
-                    l.x,
-                    a.y(lane, 1.0) + LABEL_FONT - 2.0,
-                    l.text,
-                    pids.join(", ")
-                )?;
-            }
-        }
-        out.write_all(b"</g>\n")
+        Ok(())
     }
+
+    /// Lane `lane`'s replacement ticks and their new-pid labels.
+    fn replacement_marks(&self, a: &Area, lane: usize, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut ticks: Vec<(f64, u32)> = Vec::new();
+        let first = self
+            .starts
+            .iter()
+            .filter(|s| s.lane == lane)
+            .map(|s| s.at)
+            .fold(f64::INFINITY, f64::min);
+        for s in self
+            .starts
+            .iter()
+            .filter(|s| s.lane == lane && s.at > first)
+        {
+            let x = a.x(s.at);
+            writeln!(
+                out,
+                "<path d=\"M{x:.2},{:.2} V{:.2}\" stroke=\"#000000\" stroke-width=\"2\"><title>worker {lane} replaced: pid {} started at {:.3} s</title></path>",
+                a.y(lane, 0.95),
+                a.y(lane, 0.05),
+                s.pid,
+                s.at
+            )?;
+            // The label starts just after its tick.
+            ticks.push((x + 3.0, s.pid));
+        }
+        ticks.sort_by(|p, q| p.0.total_cmp(&q.0));
+        for l in place_labels(&ticks, a.left, a.right) {
+            let pids: Vec<String> = l.pids.iter().map(u32::to_string).collect();
+            writeln!(
+                out,
+                "<text x=\"{:.2}\" y=\"{:.2}\" font-family=\"sans-serif\" font-size=\"{LABEL_FONT}\">{}<title>new pids in worker {lane}: {}</title></text>",
+                l.x,
+                a.y(lane, 1.0) + LABEL_FONT - 2.0,
+                l.text,
+                pids.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The legend: coloured words along the bottom.
+fn draw_legend(
+    legend: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    fail: &dyn Fn(&dyn std::fmt::Display) -> Error,
+) -> Result<()> {
+    let mut x = 150;
+    for (name, c) in COLORS {
+        let style = ("sans-serif", 14).into_font().color(&c);
+        legend
+            .draw(&Text::new(format!("■ {name}"), (x, 8), style))
+            .map_err(|e| fail(&e))?;
+        x += 105;
+    }
+    for (text, width) in [("| worker replaced (new pid)", 205), ("╌ retry", 0)] {
+        legend
+            .draw(&Text::new(text, (x, 8), ("sans-serif", 14)))
+            .map_err(|e| fail(&e))?;
+        x += width;
+    }
+    Ok(())
 }
 
 /// Where the plot is, in pixels, and what it spans.

@@ -164,74 +164,17 @@ pub fn write_to<T>(
     let mut flows = 0u64;
     let mut previous: Option<Span> = None;
     for span in Span::all(results) {
-        let pid = span.pid.unwrap_or(0);
-        processes.insert((pid, span.lane));
-        let value = input(span.index);
-        let name = shortened(&input_text(&value), 60);
-        let mut args = json!({
-            "index": span.index,
-            "input": value,
-            "outcome": span.outcome,
-            "attempt": span.attempt,
-            "attempts": span.attempts,
-            "worker": if run.serial { Value::Null } else { json!(span.lane) },
-            // The slot's host (null: this machine), as the job log's.
-            "host": run.hosts.get(span.lane).cloned().flatten(),
-        });
-        if let Some(error) = &span.error {
-            args["error"] = json!(error);
-        }
-        let (ts, end) = (micros(span.start), micros(span.end));
-        events.push(&json!({
-            "name": name,
-            "cat": span.outcome,
-            "ph": "X",
-            "ts": ts,
-            "dur": (end - ts).max(0.0),
-            "pid": pid,
-            "tid": span.lane,
-            "cname": match span.outcome { "ok" => "good", "failed" => "bad", _ => "terrible" },
-            "args": args,
-        }))?;
+        processes.insert((span.pid.unwrap_or(0), span.lane));
+        push_span(&mut events, run, &span, input)?;
         // A failed attempt's arrow ends on its retry (the next span).
         if let Some(failed) = previous.filter(|p| p.retried && p.index == span.index) {
             flows += 1;
-            events.push(&json!({
-                "name": "retry", "cat": "retry", "ph": "s", "id": flows,
-                "ts": micros(failed.start), "pid": failed.pid.unwrap_or(0), "tid": failed.lane,
-            }))?;
-            events.push(&json!({
-                "name": "retry", "cat": "retry", "ph": "f", "bp": "e", "id": flows,
-                "ts": ts, "pid": pid, "tid": span.lane,
-            }))?;
+            push_retry(&mut events, flows, &failed, &span)?;
         }
         previous = Some(span);
     }
     for (pid, slot) in processes {
-        let host = match run.hosts.get(slot) {
-            Some(Some(h)) => format!(" on {h}"),
-            _ => String::new(),
-        };
-        let (process, thread) = if run.serial {
-            (
-                format!("serial · pid {pid} (this process)"),
-                "serial".to_string(),
-            )
-        } else {
-            (
-                format!("worker {slot} · pid {pid}{host}"),
-                format!("worker {slot}{host}"),
-            )
-        };
-        for (name, args) in [
-            ("process_name", json!({ "name": process })),
-            ("process_sort_index", json!({ "sort_index": slot })),
-            ("thread_name", json!({ "name": thread })),
-        ] {
-            events.push(&json!({
-                "name": name, "ph": "M", "ts": 0, "pid": pid, "tid": slot, "args": args,
-            }))?;
-        }
+        push_names(&mut events, run, pid, slot)?;
     }
     let other = json!({
         "producer": format!("mproc {}", env!("CARGO_PKG_VERSION")),
@@ -243,6 +186,95 @@ pub fn write_to<T>(
     out.write_all(b"\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":")?;
     serde_json::to_writer(&mut *out, &other).map_err(std::io::Error::from)?;
     out.write_all(b"}\n")
+}
+
+/// One attempt as a complete ("X") event on its worker's lane, with its
+/// item, outcome and host in its args.
+fn push_span(
+    events: &mut Events<'_>,
+    run: &Run<'_>,
+    span: &Span,
+    input: &dyn Fn(usize) -> Value,
+) -> std::io::Result<()> {
+    let pid = span.pid.unwrap_or(0);
+    let value = input(span.index);
+    let name = shortened(&input_text(&value), 60);
+    let mut args = json!({
+        "index": span.index,
+        "input": value,
+        "outcome": span.outcome,
+        "attempt": span.attempt,
+        "attempts": span.attempts,
+        "worker": if run.serial { Value::Null } else { json!(span.lane) },
+        // The slot's host (null: this machine), as the job log's.
+        "host": run.hosts.get(span.lane).cloned().flatten(),
+    });
+    if let Some(error) = &span.error {
+        args["error"] = json!(error);
+    }
+    let (ts, end) = (micros(span.start), micros(span.end));
+    events.push(&json!({
+        "name": name,
+        "cat": span.outcome,
+        "ph": "X",
+        "ts": ts,
+        "dur": (end - ts).max(0.0),
+        "pid": pid,
+        "tid": span.lane,
+        "cname": match span.outcome { "ok" => "good", "failed" => "bad", _ => "terrible" },
+        "args": args,
+    }))
+}
+
+/// The arrow from a failed attempt to its retry: a flow event pair.
+fn push_retry(
+    events: &mut Events<'_>,
+    id: u64,
+    failed: &Span,
+    retry: &Span,
+) -> std::io::Result<()> {
+    events.push(&json!({
+        "name": "retry", "cat": "retry", "ph": "s", "id": id,
+        "ts": micros(failed.start), "pid": failed.pid.unwrap_or(0), "tid": failed.lane,
+    }))?;
+    events.push(&json!({
+        "name": "retry", "cat": "retry", "ph": "f", "bp": "e", "id": id,
+        "ts": micros(retry.start), "pid": retry.pid.unwrap_or(0), "tid": retry.lane,
+    }))
+}
+
+/// The names Perfetto shows for process `pid` of slot `slot`.
+fn push_names(
+    events: &mut Events<'_>,
+    run: &Run<'_>,
+    pid: u32,
+    slot: usize,
+) -> std::io::Result<()> {
+    let host = match run.hosts.get(slot) {
+        Some(Some(h)) => format!(" on {h}"),
+        _ => String::new(),
+    };
+    let (process, thread) = if run.serial {
+        (
+            format!("serial · pid {pid} (this process)"),
+            "serial".to_string(),
+        )
+    } else {
+        (
+            format!("worker {slot} · pid {pid}{host}"),
+            format!("worker {slot}{host}"),
+        )
+    };
+    for (name, args) in [
+        ("process_name", json!({ "name": process })),
+        ("process_sort_index", json!({ "sort_index": slot })),
+        ("thread_name", json!({ "name": thread })),
+    ] {
+        events.push(&json!({
+            "name": name, "ph": "M", "ts": 0, "pid": pid, "tid": slot, "args": args,
+        }))?;
+    }
+    Ok(())
 }
 
 /// Writes the trace of a run into `path` (see [`write_to`]), whole or not

@@ -339,6 +339,22 @@ struct GenExcelArgs {
     json: bool,
 }
 
+#[cfg(feature = "excel")]
+impl GenExcelArgs {
+    fn into_command(self) -> GenCommand {
+        GenCommand::Excel {
+            spec: ExcelSpec {
+                dir: self.dir,
+                files: self.files,
+                numbers: self.numbers,
+                decimals: self.decimals,
+                seed: self.seed,
+            },
+            json: self.json,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct ProcessArgs {
     /// Make the child exit with this code.
@@ -370,7 +386,8 @@ fn processes(s: &str) -> std::result::Result<usize, String> {
 }
 
 impl Cli {
-    fn into_invocation(self, matches: &ArgMatches) -> Result<Invocation> {
+    /// How to log, from `-q`, `-v`, `--log-format` and `--log-file`.
+    fn log_options(&mut self) -> LogOptions {
         let filter = if self.quiet {
             Some("error".to_string())
         } else {
@@ -380,14 +397,18 @@ impl Cli {
                 _ => Some("trace".to_string()),
             }
         };
-        let log = LogOptions {
+        LogOptions {
             filter,
             format: match self.log_format {
                 LogFormatArg::Text => LogFormat::Text,
                 LogFormatArg::Json => LogFormat::Json,
             },
-            file: self.log_file,
-        };
+            file: self.log_file.take(),
+        }
+    }
+
+    fn into_invocation(mut self, matches: &ArgMatches) -> Result<Invocation> {
+        let log = self.log_options();
         let worker_filter = Some(log.directive());
         let command = match self.command {
             Sub::CpuCount { json } => Command::CpuCount {
@@ -436,21 +457,12 @@ impl Cli {
                 rows,
                 seed,
             }),
+            #[cfg(feature = "excel")]
+            Sub::Gen(GenSub::Excel(g)) => Command::Gen(g.into_command()),
             Sub::Process(p) => Command::Process(ProcessDemo {
                 exit_code: p.exit_code,
                 crash: p.crash,
                 program: None,
-            }),
-            #[cfg(feature = "excel")]
-            Sub::Gen(GenSub::Excel(g)) => Command::Gen(GenCommand::Excel {
-                spec: ExcelSpec {
-                    dir: g.dir,
-                    files: g.files,
-                    numbers: g.numbers,
-                    decimals: g.decimals,
-                    seed: g.seed,
-                },
-                json: g.json,
             }),
             Sub::Worker => Command::Worker,
             Sub::Completions { .. } | Sub::Man { .. } => {

@@ -137,7 +137,6 @@ impl WorkerCommand {
                 crate::progress::CHILD_FD.to_string(),
             );
         }
-        let parent = nix::unistd::getpid();
         // A launcher gets SIGTERM when this process dies, so that it can end
         // its remote side (srun cancels its step; ssh closes its session).
         let death = if self.launcher.is_empty() {
@@ -145,38 +144,7 @@ impl WorkerCommand {
         } else {
             Signal::SIGTERM
         };
-        // SAFETY: the closure runs in the forked child before exec and only
-        // makes async-signal-safe system calls (prctl, getppid, sigaction,
-        // kill, dup2, fcntl); it allocates nothing and takes no lock.
-        unsafe {
-            cmd.pre_exec(move || {
-                // Die with the parent, even if it is SIGKILLed. This child's
-                // parent is this process, never a launcher's thread: what a
-                // launcher starts relies on its stream closing instead.
-                let _ = nix::sys::prctl::set_pdeathsig(death);
-                if nix::unistd::getppid() != parent {
-                    let _ = signal::raise(death);
-                }
-                // Ctrl-C and a terminal's hangup reach the whole foreground
-                // group; the parent decides.
-                let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
-                let _ = signal::signal(Signal::SIGHUP, SigHandler::SigIgn);
-                if let Some(fd) = page {
-                    let target = crate::progress::CHILD_FD;
-                    // dup2 leaves close-on-exec off on the copy; on the
-                    // same number it does nothing, so clear the flag.
-                    let ok = if fd == target {
-                        nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) != -1
-                    } else {
-                        nix::libc::dup2(fd, target) != -1
-                    };
-                    if !ok {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+        before_exec(&mut cmd, death, page);
         let child = cmd.spawn().map_err(|e| {
             Error::new(
                 ErrorKind::Spawn,
@@ -196,6 +164,45 @@ impl WorkerCommand {
                 .push(child.id());
         }
         Ok(child)
+    }
+}
+
+/// What a worker's child does between fork and exec: die with this
+/// process (`death`), ignore SIGINT and SIGHUP (the parent decides), and
+/// take `page`, a progress page's descriptor, as its fd 3.
+fn before_exec(cmd: &mut Command, death: Signal, page: Option<i32>) {
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs in the forked child before exec and only
+    // makes async-signal-safe system calls (prctl, getppid, sigaction,
+    // kill, dup2, fcntl); it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Die with the parent, even if it is SIGKILLed. This child's
+            // parent is this process, never a launcher's thread: what a
+            // launcher starts relies on its stream closing instead.
+            let _ = nix::sys::prctl::set_pdeathsig(death);
+            if nix::unistd::getppid() != parent {
+                let _ = signal::raise(death);
+            }
+            // Ctrl-C and a terminal's hangup reach the whole foreground
+            // group; the parent decides.
+            let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
+            let _ = signal::signal(Signal::SIGHUP, SigHandler::SigIgn);
+            if let Some(fd) = page {
+                let target = crate::progress::CHILD_FD;
+                // dup2 leaves close-on-exec off on the copy; on the
+                // same number it does nothing, so clear the flag.
+                let ok = if fd == target {
+                    nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) != -1
+                } else {
+                    nix::libc::dup2(fd, target) != -1
+                };
+                if !ok {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
     }
 }
 

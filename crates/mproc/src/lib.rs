@@ -107,7 +107,7 @@
 //! Linux only: workers use `prctl(PR_SET_PDEATHSIG)`, and the CPU count
 //! reads `/proc` and cgroups. On another target the crate does not compile,
 //! with a message that says so.
-#![deny(missing_docs)]
+#![deny(missing_docs, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(target_os = "linux"))]
@@ -117,6 +117,7 @@ pub mod bounded;
 mod child;
 mod connection;
 pub mod cpu;
+mod debug;
 pub mod error;
 mod failure;
 mod file_path;

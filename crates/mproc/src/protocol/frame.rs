@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// Reads frames from a byte stream.
+#[derive(Debug)]
 pub struct FrameReader<R> {
     inner: R,
     max: usize,
@@ -85,6 +86,7 @@ impl<R: Read> FrameReader<R> {
 
 /// Writes frames to a byte stream; each [`write`](FrameWriter::write) is one
 /// `write_all` of the whole frame followed by a flush.
+#[derive(Debug)]
 pub struct FrameWriter<W> {
     inner: W,
     buf: Vec<u8>,

@@ -29,8 +29,9 @@ use crate::settings::PoolSettings;
 /// What a worker's reader thread reports.
 #[derive(Debug)]
 pub(crate) enum ConnEvent {
-    /// The handshake succeeded.
-    Ready(Hello),
+    /// The handshake succeeded; its frame was read at this instant (the
+    /// worker's item times count from its hello).
+    Ready(Hello, std::time::Instant),
     /// Items finished (every result frame that had already arrived).
     Done(Vec<Done>),
     /// The worker is gone and reaped; `error` says why the parent gave up
@@ -234,8 +235,9 @@ fn read_loop(
 ) -> Result<()> {
     let mut frames = FrameReader::new(BufReader::with_capacity(64 << 10, stdout), max);
     let hello = read_hello(&mut frames, program)?;
+    let at = std::time::Instant::now();
     let pid = hello.pid;
-    sink(ConnEvent::Ready(hello));
+    sink(ConnEvent::Ready(hello, at));
     let mut done = Vec::new();
     while let Some(reply) = frames.read::<Reply>()? {
         match reply {

@@ -100,7 +100,7 @@ impl<O: DeserializeOwned> Process<O> {
 
     fn absorb(&mut self, event: ConnEvent) {
         match event {
-            ConnEvent::Ready(hello) => self.reported_pid = Some(hello.pid),
+            ConnEvent::Ready(hello, _) => self.reported_pid = Some(hello.pid),
             ConnEvent::Done(batch) => {
                 // A Done that does not add up is no result: the child
                 // then ends as it ends, and that is its outcome.
@@ -180,6 +180,7 @@ impl<O: DeserializeOwned> Process<O> {
                         .map(|(o, f)| (o, Outcome::from(f)))
                         .collect(),
                     run: RunInfo::default(),
+                    times: Vec::new(),
                     attempts: 1,
                     earlier: Default::default(),
                 };

@@ -98,3 +98,34 @@ fn serial_keeps_each_earlier_attempt_too() {
     assert_eq!(results[0].earlier.len(), 1);
     assert!(results[0].outcome.is_ok());
 }
+
+#[test]
+fn each_item_of_a_chunk_has_its_own_times() {
+    // One chunk of uneven items in one worker: each record carries the
+    // time its item ran, measured in the worker, never the chunk's
+    // average.
+    let pool = Pool::builder()
+        .processes(1)
+        .chunksize(4)
+        .build()
+        .expect("pool starts");
+    let inputs = ["sleep:5", "sleep:120", "sleep:5", "sleep:120"].map(String::from);
+    let results = pool.map(&Act, inputs);
+    let ms = |r: &mproc::ItemResult<String>| r.elapsed.as_secs_f64() * 1e3;
+    for r in &results {
+        assert!(r.outcome.is_ok(), "{r:?}");
+    }
+    // Lower bounds only (a sleep never ends early), and not one shared
+    // value: the chunk's average would give every item the same.
+    for (short, long) in [(0, 1), (2, 3)] {
+        assert!(ms(&results[short]) >= 5.0, "{:?}", results[short]);
+        assert!(ms(&results[long]) >= 120.0, "{:?}", results[long]);
+    }
+    assert!(results.iter().any(|r| r.elapsed != results[0].elapsed));
+    // Back to back, in order: each starts where the one before ended.
+    for pair in results.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let end = a.started.expect("started") + a.elapsed;
+        assert_eq!(b.started, Some(end), "{a:?} then {b:?}");
+    }
+}

@@ -36,6 +36,11 @@ use task::{Batch, Chunk, JobSpec, Report};
 /// [`Pool::worker_events`]; later ones are dropped.
 const LIFECYCLE_KEPT: usize = 4096;
 
+/// Items per submitted chunk at most when no chunksize is set: the
+/// scheduler cuts pieces off a chunk's front, copying what is left, so a
+/// chunk stays small enough for that to be cheap.
+const SUBMIT_MAX: usize = 1024;
+
 impl Pool {
     /// Starts the workers `settings` ask for and waits for each one's
     /// handshake.
@@ -337,15 +342,17 @@ impl Pool {
         (Batch::new(spec, tx), rx)
     }
 
-    /// Items per chunk for a map of about `items` items: the chunksize
-    /// setting, else Python's default for `map`, `ceil(items / (4 *
-    /// processes))` (1 when the count is unknown, or with halt on error,
-    /// where nothing may wait behind a failure).
+    /// Items per submitted chunk for a map of about `items` items: the
+    /// chunksize setting, else Python's default for `map`, `ceil(items /
+    /// (4 * processes))`, at most [`SUBMIT_MAX`] (1 when the count is
+    /// unknown, or with halt on error, where nothing may wait behind a
+    /// failure). Without a chunksize the scheduler cuts these into the
+    /// pieces it sends, by measured time.
     pub(crate) fn chunk_size(&self, items: usize) -> usize {
         let size = match self.chunksize {
             Some(n) => n,
             None if self.halt_on_error || items == 0 => 1,
-            None => items.div_ceil(4 * self.processes.max(1)),
+            None => items.div_ceil(4 * self.processes.max(1)).min(SUBMIT_MAX),
         };
         size.clamp(1, protocol::MAX_CHUNK)
     }

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::outcome::Outcome;
 
 /// The protocol version a worker announces in its [`Hello`].
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The first four bytes of every [`Hello`], so a stream that is not an
 /// mproc worker (a shell banner, another program) is told apart.
@@ -125,8 +125,12 @@ pub struct Done {
     pub from: u32,
     /// How many items.
     pub count: u32,
-    /// How long they ran in all, in microseconds, by the worker's clock.
-    pub micros: u64,
+    /// When the first item started, in microseconds after the worker
+    /// wrote its [`Hello`], by the worker's clock.
+    pub started: u64,
+    /// Each item's own run time in microseconds, in order: item `i`
+    /// started when item `i - 1` ended (one clock reading per item).
+    pub times: Vec<u64>,
     /// The outputs of the items that ended ok, each encoded with
     /// [`encode`], one after another.
     #[serde(with = "serde_bytes")]
@@ -140,8 +144,8 @@ pub struct Done {
 impl Done {
     /// True when the frame describes its items consistently: each failure's
     /// offset lies in `from .. from + count`, ascending; failures and ok
-    /// outputs together number `count`; and the outputs' ends ascend within
-    /// `outputs`. The parent checks this before it believes a Done, so a
+    /// outputs together number `count`, as do the times; and the outputs'
+    /// ends ascend within `outputs`. The parent checks this before it believes a Done, so a
     /// worker that lies about its items is a crashed worker, not a panic.
     pub fn is_consistent(&self) -> bool {
         let end = u64::from(self.from) + u64::from(self.count);
@@ -159,7 +163,8 @@ impl Done {
             .iter()
             .try_fold(0u32, |prev, &e| (e >= prev).then_some(e))
             .is_some_and(|last| last as usize <= self.outputs.len());
-        offsets_ok && counted && ends_ok
+        let timed = self.times.len() as u64 == u64::from(self.count);
+        offsets_ok && counted && ends_ok && timed
     }
 }
 

@@ -155,6 +155,10 @@ const LOG_DELAY: Duration = Duration::from_millis(10);
 /// Buffered bytes past which they are written at once.
 const FLUSH_BYTES: usize = 64 << 10;
 
+/// A chunk that ran at least this long is reported as it ends, not
+/// gathered with the next ones.
+const EAGER: Duration = Duration::from_micros(500);
+
 /// Outputs of one chunk past which its finished items are reported
 /// before the chunk ends, so that no frame grows past the parent's limit.
 const DONE_BYTES: usize = 8 << 20;
@@ -271,6 +275,19 @@ struct Context {
     outbox: Arc<Outbox>,
     page: Option<Arc<Page>>,
     report_each: bool,
+    /// When the hello was written: item times count from here.
+    hello: Instant,
+}
+
+impl Context {
+    /// Microseconds from the hello to `at`.
+    fn since_hello(&self, at: Instant) -> u64 {
+        micros(at.saturating_duration_since(self.hello))
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 fn serve_inner(registry: &Registry) -> Result<()> {
@@ -286,6 +303,7 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     let frames = take_stdout()?;
     watch_reader(&frames);
     let mut writer = FrameWriter::new(frames);
+    let hello = Instant::now();
     writer.write(&Hello::new())?;
     let outbox = Outbox::new(writer.into_inner());
     // A stopping parent (SIGUSR1), or a SIGTERM to the whole group (GNU
@@ -321,6 +339,7 @@ fn serve_inner(registry: &Registry) -> Result<()> {
         outbox,
         report_each: report_each || page.is_none() || concurrency > 1,
         page,
+        hello,
     });
     let mut runners: HashMap<u32, Shared> = HashMap::new();
     let mut pool =
@@ -388,11 +407,15 @@ impl Chunk {
     /// Runs the items in order, publishing each on the progress page and
     /// reporting them in one [`Done`] (or one per item).
     fn run(self, context: &Context) {
+        let mut start = Instant::now();
         let mut done = Done {
             chunk: self.chunk,
+            started: context.since_hello(start),
             ..Done::default()
         };
-        let mut start = Instant::now();
+        // Each item ends where the next one starts: one clock reading an
+        // item gives each its own start and run time.
+        let mut mark = start;
         let mut rest = self.inputs.as_slice();
         let mut offset = 0;
         while offset < self.count {
@@ -408,34 +431,40 @@ impl Chunk {
                 Ok(Some(failure)) => done.failures.push((offset, failure)),
                 Err(msg) => {
                     // Nothing after an input that cannot be read can be found.
+                    done.times.push(micros(mark.elapsed()));
                     for o in offset..self.count {
                         done.failures.push((o, WireFailure::Failed(msg.clone())));
                     }
+                    done.times.resize(done.times.len() + (self.count - offset - 1) as usize, 0);
                     done.count += self.count - offset;
                     break;
                 }
             }
+            let now = Instant::now();
+            done.times.push(micros(now - mark));
+            mark = now;
             done.count += 1;
             offset += 1;
             if context.report_each || done.outputs.len() >= DONE_BYTES {
-                done.micros = start.elapsed().as_micros() as u64;
                 context.outbox.send(&Reply::Done(std::mem::replace(
                     &mut done,
                     Done {
                         chunk: self.chunk,
                         from: offset,
+                        started: context.since_hello(now),
                         ..Done::default()
                     },
                 )));
-                start = Instant::now();
+                start = now;
             }
         }
         if let Some(page) = &context.page {
             page.idle();
         }
         if done.count > 0 {
-            done.micros = start.elapsed().as_micros() as u64;
-            if context.report_each {
+            if context.report_each || start.elapsed() >= EAGER {
+                // A chunk that took a while is reported at once: the
+                // parent sends the next work on hearing of it.
                 context.outbox.send(&Reply::Done(done));
             } else {
                 // The progress page covers a crash before this is written:

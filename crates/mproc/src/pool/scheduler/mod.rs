@@ -27,7 +27,7 @@
 //! It does not know frames' bytes (it asks the protocol module for them) or
 //! the types of jobs (inputs and outputs are opaque bytes here).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 mod deadlines;
 mod dispatch;
 mod gone;
+mod pace;
 
 use super::task::{Batch, Chunk, Outbox, Report, RunInfo};
 use crate::connection::{ConnConfig, ConnEvent, Connection};
@@ -112,6 +113,8 @@ struct Live {
     /// When it last reported something (or became ready): the latest an
     /// item it is running can have started.
     last_report: Instant,
+    /// When its hello was read: its item times count from here.
+    hello_at: Instant,
 }
 
 impl Live {
@@ -126,11 +129,6 @@ impl Live {
     fn close_input(&mut self) {
         self.conn.close_input();
         self.closed_at.get_or_insert_with(Instant::now);
-    }
-
-    /// Items in flight.
-    fn items(&self) -> usize {
-        self.inflight.iter().map(|f| f.chunk.count() - f.done).sum()
     }
 }
 
@@ -177,6 +175,8 @@ pub(crate) struct Scheduler {
     requeued: Vec<Chunk>,
     /// Set when this scheduler takes no more work (for streams).
     pub(crate) ended: Arc<super::feed::Ended>,
+    /// Each job's measured time per item, by job key.
+    pace: HashMap<u32, pace::Pace>,
 }
 
 const MAX_START_FAILURES: u32 = 3;
@@ -211,6 +211,7 @@ impl Scheduler {
             outbox: Outbox::default(),
             requeued: Vec::new(),
             ended: Arc::default(),
+            pace: HashMap::new(),
         }
     }
 
@@ -292,7 +293,7 @@ impl Scheduler {
 
     fn on_worker(&mut self, slot: usize, event: ConnEvent) {
         match event {
-            ConnEvent::Ready(hello) => self.on_ready(slot, hello.pid),
+            ConnEvent::Ready(hello, at) => self.on_ready(slot, hello.pid, at),
             ConnEvent::Done(batch) => {
                 for done in batch {
                     self.on_done(slot, done);
@@ -302,9 +303,10 @@ impl Scheduler {
         }
     }
 
-    fn on_ready(&mut self, slot: usize, pid: u32) {
+    fn on_ready(&mut self, slot: usize, pid: u32, at: Instant) {
         if let Some(live) = self.slots[slot].live.as_mut() {
             live.ready = true;
+            live.hello_at = at;
             live.pid = Some(pid);
             live.last_report = Instant::now();
             self.slots[slot].start_failures = 0;
@@ -357,19 +359,19 @@ impl Scheduler {
         };
         let pid = live.pid;
         live.last_report = now;
-        let entry = &mut live.inflight[position];
-        let elapsed = Duration::from_micros(done.micros);
+        let elapsed = Duration::from_micros(done.times.iter().fold(0u64, |a, t| a.saturating_add(*t)));
         let run = RunInfo {
             worker: Some(slot),
             pid,
-            started: now
-                .checked_sub(elapsed)
+            started: Some(on_our_clock(live.hello_at, done.started, elapsed, now))
                 .map(|t| t.saturating_duration_since(self.epoch)),
             elapsed,
         };
+        let entry = &mut live.inflight[position];
         let from = entry.done;
         entry.done += done.count as usize;
         entry.started = Some(now);
+        let key = entry.chunk.job_key();
         let chunk_first = entry.chunk.first;
         let attempts = entry.chunk.attempts;
         let batch = Arc::clone(&entry.chunk.batch);
@@ -403,6 +405,7 @@ impl Scheduler {
             }
         }
         dispatch::mark_started(live, concurrency, now);
+        self.measured(key, elapsed, done.count);
         if !retry.is_empty() {
             // Retries of errors happen one item at a time (such pools
             // report each item): the retry reports this item later.
@@ -417,6 +420,7 @@ impl Scheduler {
             ends: done.ends,
             failures,
             run,
+            times: done.times,
             attempts,
             earlier,
         };
@@ -457,6 +461,7 @@ impl Scheduler {
             killed_at: None,
             draining: None,
             last_report: Instant::now(),
+            hello_at: Instant::now(),
         });
         Ok(())
     }
@@ -546,6 +551,16 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// When a worker's items that ran for `elapsed` from `started` (its
+/// microseconds after its hello, read by us at `hello_at`) began, on our
+/// clock; never so late that they would end after `now`, when their
+/// report was read.
+fn on_our_clock(hello_at: Instant, started: u64, elapsed: Duration, now: Instant) -> Instant {
+    let mapped = hello_at + Duration::from_micros(started.min(u64::from(u32::MAX) << 20));
+    let latest = now.checked_sub(elapsed).unwrap_or(now);
+    mapped.min(latest)
 }
 
 fn crashed(exit: Option<Exit>, detail: Option<String>) -> Outcome<()> {

@@ -34,6 +34,9 @@ pub(crate) enum ConnEvent {
     Ready(Hello, std::time::Instant),
     /// Items finished (every result frame that had already arrived).
     Done(Vec<Done>),
+    /// Items `from ..` of chunk `chunk` were given back unrun (`None`:
+    /// none was left).
+    Taken { chunk: u64, from: Option<u32> },
     /// The worker is gone and reaped; `error` says why the parent gave up
     /// on its stream, if it did.
     Gone { exit: Exit, error: Option<Error> },
@@ -243,6 +246,13 @@ fn read_loop(
         match reply {
             Reply::Done(d) => done.push(d),
             Reply::Log(record) => log_bridge::emit_worker(worker, pid, &record),
+            Reply::Taken { chunk, from } => {
+                // In order: the results read before it go first.
+                if !done.is_empty() {
+                    sink(ConnEvent::Done(std::mem::take(&mut done)));
+                }
+                sink(ConnEvent::Taken { chunk, from });
+            }
         }
         // Hand over a batch once no more frames are already buffered, so a
         // burst of results wakes the scheduler once.

@@ -108,6 +108,8 @@ impl<O: DeserializeOwned> Process<O> {
                     self.done = Some(done);
                 }
             }
+            // A process is never asked to give items back.
+            ConnEvent::Taken { .. } => {}
             ConnEvent::Gone { exit, error } => {
                 self.exit = Some(exit);
                 self.detail = error.map(|e| e.to_string());

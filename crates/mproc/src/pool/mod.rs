@@ -121,7 +121,8 @@ type JobKey = (&'static str, Vec<u8>);
 
 /// A pool of worker processes, like Python's `multiprocessing.Pool`.
 ///
-/// Dropping it terminates the workers (as Python's `with Pool()` does) and
+/// Dropping it stops the workers (as Python's `with Pool()` does: idle
+/// workers are closed and exit at once, busy ones are terminated) and
 /// reaps them: no child process outlives its pool.
 pub struct Pool {
     events: Sender<Event>,
@@ -396,9 +397,16 @@ impl Submitter {
 }
 
 impl Drop for Pool {
+    /// Stops the workers and waits for them: idle ones have their stdin
+    /// closed and exit at once; if any still runs an item, all are
+    /// terminated.
     fn drop(&mut self) {
-        if self.thread.is_some() {
-            self.terminate();
+        if let Some(thread) = self.thread.take() {
+            self.closed = true;
+            let _ = self
+                .events
+                .send(Event::Drop("the pool was dropped".into()));
+            let _ = thread.join();
         }
     }
 }

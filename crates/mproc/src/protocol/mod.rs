@@ -104,6 +104,13 @@ pub enum Request {
         #[serde(with = "serde_bytes")]
         inputs: Vec<u8>,
     },
+    /// Give back the items of chunk `chunk` that have not started: the
+    /// worker will not run them, and says from which item in
+    /// [`Reply::Taken`].
+    Take {
+        /// The chunk's number.
+        chunk: u64,
+    },
 }
 
 /// A frame on a worker's private result descriptor, to the parent.
@@ -113,6 +120,14 @@ pub enum Reply {
     Done(Done),
     /// A `tracing` event from the worker.
     Log(LogRecord),
+    /// The answer to [`Request::Take`]: items `from ..` of chunk `chunk`
+    /// will not run here; `None` when none was left to give back.
+    Taken {
+        /// The chunk's number.
+        chunk: u64,
+        /// The first item given back.
+        from: Option<u32>,
+    },
 }
 
 /// The end of some items of a chunk inside a worker: items `from ..

@@ -12,6 +12,7 @@
 
 mod log_layer;
 pub(crate) mod panic;
+mod queue;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -28,7 +29,8 @@ use nix::sys::signal::{self, SigHandler, Signal};
 use crate::child::{WORKER_ARG, WORKER_ENV};
 use crate::error::{Error, Result};
 use crate::progress::Page;
-use crate::protocol::{self, Done, FrameReader, FrameWriter, Hello, Reply, Request, WireFailure};
+use crate::protocol::{self, FrameReader, FrameWriter, Hello, Reply, Request};
+use queue::{Chunk, Queue};
 use crate::registry::{Registry, Runner};
 
 /// The largest request frame a worker accepts (the parent is trusted).
@@ -154,14 +156,6 @@ const LOG_DELAY: Duration = Duration::from_millis(10);
 
 /// Buffered bytes past which they are written at once.
 const FLUSH_BYTES: usize = 64 << 10;
-
-/// A chunk that ran at least this long is reported as it ends, not
-/// gathered with the next ones.
-const EAGER: Duration = Duration::from_micros(500);
-
-/// Outputs of one chunk past which its finished items are reported
-/// before the chunk ends, so that no frame grows past the parent's limit.
-const DONE_BYTES: usize = 8 << 20;
 
 /// The worker's result stream, shared by the item loop, its threads and
 /// the log layer. Results are written when a chunk (or, reporting each
@@ -342,13 +336,13 @@ fn serve_inner(registry: &Registry) -> Result<()> {
         hello,
     });
     let mut runners: HashMap<u32, Shared> = HashMap::new();
-    let mut pool =
-        (concurrency > 1).then(|| Threads::start(concurrency as usize, Arc::clone(&context)));
+    // This thread reads requests; runner threads run the chunks, so a
+    // request to take items back is answered while an item runs.
+    let queue = Arc::new(Queue::default());
+    let threads = queue
+        .start(concurrency as usize, &context)
+        .map_err(|e| Error::io("cannot start a runner thread", e))?;
     loop {
-        // About to wait for the parent: write what is gathered first.
-        if input.get_mut().buffer().is_empty() {
-            context.outbox.flush();
-        }
         let Some(request) = input.read::<Request>()? else {
             break;
         };
@@ -366,22 +360,18 @@ fn serve_inner(registry: &Registry) -> Result<()> {
                     .get(&key)
                     .cloned()
                     .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))));
-                let work = Chunk {
-                    runner,
-                    chunk,
-                    count,
-                    inputs,
-                };
-                match &mut pool {
-                    Some(threads) => threads.submit(work),
-                    None => work.run(&context),
-                }
+                queue.push(Chunk::new(runner, chunk, count, inputs));
+            }
+            Request::Take { chunk } => {
+                let from = queue.take(chunk);
+                context.outbox.send(&Reply::Taken { chunk, from });
             }
             Request::Configure { .. } => return Err(Error::protocol("configure frame sent twice")),
         }
     }
-    if let Some(threads) = pool {
-        threads.finish();
+    queue.close();
+    for thread in threads {
+        let _ = thread.join();
     }
     context.outbox.flush();
     Ok(())
@@ -392,87 +382,7 @@ fn request_name(request: &Request) -> &'static str {
         Request::Configure { .. } => "configure",
         Request::Setup { .. } => "setup",
         Request::Run { .. } => "run",
-    }
-}
-
-/// One chunk of items to run.
-struct Chunk {
-    runner: Shared,
-    chunk: u64,
-    count: u32,
-    inputs: Vec<u8>,
-}
-
-impl Chunk {
-    /// Runs the items in order, publishing each on the progress page and
-    /// reporting them in one [`Done`] (or one per item).
-    fn run(self, context: &Context) {
-        let mut start = Instant::now();
-        let mut done = Done {
-            chunk: self.chunk,
-            started: context.since_hello(start),
-            ..Done::default()
-        };
-        // Each item ends where the next one starts: one clock reading an
-        // item gives each its own start and run time.
-        let mut mark = start;
-        let mut rest = self.inputs.as_slice();
-        let mut offset = 0;
-        while offset < self.count {
-            if let Some(page) = &context.page {
-                page.begin(self.chunk, offset);
-            }
-            let result = match self.runner.as_ref() {
-                Err(msg) => Err(msg.clone()),
-                Ok(runner) => runner.run_one(&mut rest, &mut done.outputs),
-            };
-            match result {
-                Ok(None) => done.ends.push(done.outputs.len() as u32),
-                Ok(Some(failure)) => done.failures.push((offset, failure)),
-                Err(msg) => {
-                    // Nothing after an input that cannot be read can be found.
-                    done.times.push(micros(mark.elapsed()));
-                    for o in offset..self.count {
-                        done.failures.push((o, WireFailure::Failed(msg.clone())));
-                    }
-                    done.times.resize(done.times.len() + (self.count - offset - 1) as usize, 0);
-                    done.count += self.count - offset;
-                    break;
-                }
-            }
-            let now = Instant::now();
-            done.times.push(micros(now - mark));
-            mark = now;
-            done.count += 1;
-            offset += 1;
-            if context.report_each || done.outputs.len() >= DONE_BYTES {
-                context.outbox.send(&Reply::Done(std::mem::replace(
-                    &mut done,
-                    Done {
-                        chunk: self.chunk,
-                        from: offset,
-                        started: context.since_hello(now),
-                        ..Done::default()
-                    },
-                )));
-                start = now;
-            }
-        }
-        if let Some(page) = &context.page {
-            page.idle();
-        }
-        if done.count > 0 {
-            if context.report_each || start.elapsed() >= EAGER {
-                // A chunk that took a while is reported at once: the
-                // parent sends the next work on hearing of it.
-                context.outbox.send(&Reply::Done(done));
-            } else {
-                // The progress page covers a crash before this is written:
-                // gather it with the next chunks' results, written when the
-                // worker waits for work, or within the flusher's delay.
-                context.outbox.send_later(&Reply::Done(done));
-            }
-        }
+        Request::Take { .. } => "take",
     }
 }
 
@@ -517,45 +427,4 @@ fn take_stdout() -> Result<File> {
     nix::unistd::dup2_stdout(std::io::stderr().as_fd())
         .map_err(|e| Error::io("cannot point stdout at stderr", e.into()))?;
     Ok(File::from(private))
-}
-
-/// Runner threads for a worker configured with concurrency above one. They
-/// take whole chunks in arrival order from one shared queue.
-struct Threads {
-    tx: std::sync::mpsc::Sender<Chunk>,
-    handles: Vec<std::thread::JoinHandle<()>>,
-}
-
-type Queue = Arc<Mutex<std::sync::mpsc::Receiver<Chunk>>>;
-
-impl Threads {
-    fn start(n: usize, context: Arc<Context>) -> Threads {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let rx: Queue = Arc::new(Mutex::new(rx));
-        let handles = (0..n)
-            .map(|_| {
-                let rx = Arc::clone(&rx);
-                let context = Arc::clone(&context);
-                std::thread::spawn(move || loop {
-                    let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    match next {
-                        Ok(chunk) => chunk.run(&context),
-                        Err(_) => return,
-                    }
-                })
-            })
-            .collect();
-        Threads { tx, handles }
-    }
-
-    fn submit(&self, chunk: Chunk) {
-        let _ = self.tx.send(chunk);
-    }
-
-    fn finish(self) {
-        drop(self.tx);
-        for h in self.handles {
-            let _ = h.join();
-        }
-    }
 }

@@ -11,6 +11,9 @@ impl Scheduler {
         let concurrency = self.concurrency();
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        if let Some(t) = self.take_at {
+            consider(t);
+        }
         for live in self.slots.iter().filter_map(|s| s.live.as_ref()) {
             if let Some(t) = live.killed_at {
                 consider(t + KILL_GRACE);
@@ -38,7 +41,7 @@ impl Scheduler {
     }
 
     pub(super) fn check_deadlines(&mut self) {
-        let now = Instant::now();
+        let now = self.now();
         let concurrency = self.concurrency();
         let start_timeout = self.settings.start_timeout;
         let mut given_up = Vec::new();

@@ -53,6 +53,7 @@ impl Scheduler {
         for index in 0..self.slots.len() {
             self.refill(index, true, &mut queued);
         }
+        self.take_back();
         self.close_when_idle();
     }
 
@@ -87,12 +88,12 @@ impl Scheduler {
     /// when `prefetch`, holds its measured allowance ahead), in one write.
     fn refill(&mut self, index: usize, prefetch: bool, queued: &mut usize) {
         let concurrency = self.concurrency();
-        let now = Instant::now();
         let mut frames = Vec::new();
         let Some(key) = self.next_key(index) else {
             return;
         };
-        let ahead = if prefetch { self.ahead(key) } else { 0 };
+        let now = self.now();
+        let mut ahead = if prefetch { self.ahead(key) } else { 0 };
         let piece = self.piece(key, *queued);
         let slot = &mut self.slots[index];
         let Some(live) = slot.live.as_mut() else {
@@ -100,6 +101,10 @@ impl Scheduler {
         };
         if !live.ready || live.retiring || live.killed_at.is_some() {
             return;
+        }
+        if now.saturating_duration_since(live.silent_since()) >= super::take::TAKE_WORK {
+            // Its running items turned out slow: send nothing ahead.
+            ahead = 0;
         }
         // Refill ahead at half the allowance, so one write carries more.
         let held = |live: &Live| waiting_items(live, concurrency);

@@ -35,10 +35,15 @@ use std::time::{Duration, Instant};
 mod deadlines;
 mod dispatch;
 mod gone;
+pub(crate) mod link;
 mod pace;
+mod take;
+#[cfg(test)]
+mod sim;
 
 use super::task::{Batch, Chunk, Outbox, Report, RunInfo};
-use crate::connection::{ConnConfig, ConnEvent, Connection};
+use crate::connection::{ConnConfig, ConnEvent};
+use link::{Clock, Link, Starter};
 use crate::error::{Error, Result};
 use crate::outcome::{Exit, Outcome};
 use crate::protocol::Done;
@@ -69,6 +74,10 @@ pub(crate) enum Event {
     /// Stop at once: kill the workers; what did not finish is not run,
     /// for the reason given.
     Terminate(String),
+    /// The pool's handle is gone: what waits is not run, for the reason
+    /// given; workers that run nothing are closed (they exit at once),
+    /// and if any runs something, all are stopped as by `Terminate`.
+    Drop(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +101,8 @@ struct InFlight {
 }
 
 struct Live {
-    conn: Connection,
+    conn: Box<dyn Link>,
+    clock: Clock,
     pid: Option<u32>,
     ready: bool,
     spawned: Instant,
@@ -115,6 +125,8 @@ struct Live {
     last_report: Instant,
     /// When its hello was read: its item times count from here.
     hello_at: Instant,
+    /// Chunks asked back and not yet answered.
+    taking: HashSet<u64>,
 }
 
 impl Live {
@@ -123,12 +135,14 @@ impl Live {
             self.kill_reason.get_or_insert(why);
         }
         self.conn.kill();
-        self.killed_at.get_or_insert_with(Instant::now);
+        let now = (self.clock)();
+        self.killed_at.get_or_insert(now);
     }
 
     fn close_input(&mut self) {
         self.conn.close_input();
-        self.closed_at.get_or_insert_with(Instant::now);
+        let now = (self.clock)();
+        self.closed_at.get_or_insert(now);
     }
 }
 
@@ -154,6 +168,8 @@ pub(crate) struct Lifecycle {
 pub(crate) struct Scheduler {
     settings: PoolSettings,
     conn: ConnConfig,
+    starter: Box<dyn Starter>,
+    clock: Clock,
     events: Receiver<Event>,
     sender: Sender<Event>,
     slots: Vec<Slot>,
@@ -177,6 +193,8 @@ pub(crate) struct Scheduler {
     pub(crate) ended: Arc<super::feed::Ended>,
     /// Each job's measured time per item, by job key.
     pace: HashMap<u32, pace::Pace>,
+    /// When taking items back may become worth it.
+    take_at: Option<Instant>,
 }
 
 const MAX_START_FAILURES: u32 = 3;
@@ -194,6 +212,8 @@ impl Scheduler {
         let slots = (0..conn.commands.len()).map(|_| Slot::default()).collect();
         Scheduler {
             settings,
+            starter: Box::new(link::Spawn(conn.clone())),
+            clock: link::system_clock(),
             conn,
             events,
             sender,
@@ -212,32 +232,27 @@ impl Scheduler {
             requeued: Vec::new(),
             ended: Arc::default(),
             pace: HashMap::new(),
+            take_at: None,
         }
+    }
+
+    /// The same scheduler with other workers and another clock (the
+    /// simulator's).
+    #[cfg(test)]
+    pub(crate) fn with_seam(mut self, starter: Box<dyn Starter>, clock: Clock) -> Scheduler {
+        self.starter = starter;
+        self.clock = clock;
+        self
     }
 
     /// Runs until every worker is gone after a close or terminate.
     pub(crate) fn run(mut self) {
-        for slot in 0..self.slots.len() {
-            if let Err(e) = self.spawn(slot) {
-                self.fail_startup(e);
-                break;
-            }
-        }
+        self.start_workers();
         loop {
             let Some(event) = self.next_event() else {
                 return;
             };
-            if let Some(event) = event {
-                self.handle(event);
-                while let Ok(more) = self.events.try_recv() {
-                    self.handle(more);
-                }
-            }
-            self.check_deadlines();
-            self.dispatch();
-            self.settle();
-            self.outbox.flush();
-            if self.state == State::Stopping && self.slots.iter().all(|s| s.live.is_none()) {
+            if self.step(event) {
                 break;
             }
         }
@@ -247,12 +262,44 @@ impl Scheduler {
         }
     }
 
+    /// Starts every slot's first worker.
+    pub(crate) fn start_workers(&mut self) {
+        for slot in 0..self.slots.len() {
+            if let Err(e) = self.spawn(slot) {
+                self.fail_startup(e);
+                break;
+            }
+        }
+    }
+
+    /// Handles `event` and every event already waiting, then acts: checks
+    /// deadlines, dispatches, settles and sends the results. True once
+    /// every worker is gone in `Stopping`: the scheduler is done.
+    pub(crate) fn step(&mut self, event: Option<Event>) -> bool {
+        if let Some(event) = event {
+            self.handle(event);
+        }
+        while let Ok(more) = self.events.try_recv() {
+            self.handle(more);
+        }
+        self.check_deadlines();
+        self.dispatch();
+        self.settle();
+        self.outbox.flush();
+        self.state == State::Stopping && self.slots.iter().all(|s| s.live.is_none())
+    }
+
+    /// The time now, by the scheduler's clock.
+    fn now(&self) -> Instant {
+        (self.clock)()
+    }
+
     /// The next event, `Some(None)` when a deadline passed first, `None`
     /// when every sender is gone.
     fn next_event(&mut self) -> Option<Option<Event>> {
         let wait = self
             .next_deadline()
-            .map(|d| d.saturating_duration_since(Instant::now()));
+            .map(|d| d.saturating_duration_since(self.now()));
         match wait {
             Some(wait) => match self.events.recv_timeout(wait) {
                 Ok(e) => Some(Some(e)),
@@ -288,6 +335,31 @@ impl Scheduler {
                 }
             }
             Event::Terminate(why) => self.terminate(why),
+            Event::Drop(why) => self.drop_pool(why),
+        }
+    }
+
+    /// The handle was dropped: close idle workers rather than signal and
+    /// kill them, so a program that is done exits at once.
+    fn drop_pool(&mut self, why: String) {
+        let busy = self
+            .slots
+            .iter()
+            .any(|s| s.live.as_ref().is_some_and(|l| !l.ready || !l.inflight.is_empty()));
+        if busy || self.state == State::Starting {
+            self.terminate(why);
+            return;
+        }
+        if !self.terminated {
+            self.stop_reason = why.clone();
+            self.terminated = true;
+        }
+        self.state = State::Stopping;
+        self.halted = None;
+        self.ended.set();
+        self.finish_waiting(Outcome::NotRun(why));
+        for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
+            live.close_input();
         }
     }
 
@@ -299,16 +371,18 @@ impl Scheduler {
                     self.on_done(slot, done);
                 }
             }
+            ConnEvent::Taken { chunk, from } => self.on_taken(slot, chunk, from),
             ConnEvent::Gone { exit, error } => self.on_gone(slot, exit, error),
         }
     }
 
     fn on_ready(&mut self, slot: usize, pid: u32, at: Instant) {
+        let now = self.now();
         if let Some(live) = self.slots[slot].live.as_mut() {
             live.ready = true;
             live.hello_at = at;
             live.pid = Some(pid);
-            live.last_report = Instant::now();
+            live.last_report = now;
             self.slots[slot].start_failures = 0;
             let _ = self.lifecycle.try_send(Lifecycle {
                 slot,
@@ -333,7 +407,7 @@ impl Scheduler {
     /// that failed, when asked).
     fn on_done(&mut self, slot: usize, done: Done) {
         let concurrency = self.concurrency();
-        let now = Instant::now();
+        let now = self.now();
         let host = self.conn.command(slot).host().map(str::to_string);
         let Some(live) = self.slots[slot].live.as_mut() else {
             return;
@@ -445,12 +519,14 @@ impl Scheduler {
                 event,
             });
         });
-        let conn = Connection::start(&self.conn, slot, sink)?;
+        let conn = self.starter.start(slot, sink)?;
+        let now = self.now();
         self.slots[slot].live = Some(Live {
             conn,
+            clock: Arc::clone(&self.clock),
             pid: None,
             ready: false,
-            spawned: Instant::now(),
+            spawned: now,
             inflight: VecDeque::new(),
             jobs: HashSet::new(),
             dispatched: 0,
@@ -460,8 +536,9 @@ impl Scheduler {
             closed_at: None,
             killed_at: None,
             draining: None,
-            last_report: Instant::now(),
-            hello_at: Instant::now(),
+            last_report: now,
+            hello_at: now,
+            taking: HashSet::new(),
         });
         Ok(())
     }
@@ -537,7 +614,7 @@ impl Scheduler {
         self.halted = None;
         self.ended.set();
         self.finish_waiting(Outcome::NotRun(why));
-        let now = Instant::now();
+        let now = self.now();
         for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
             // A local worker gathers results before writing them: ask it to
             // write what it has, and kill it [`DRAIN`] later.

@@ -30,6 +30,11 @@ impl Pace {
         });
     }
 
+    /// The measured time per item (zero when not measured).
+    pub(crate) fn per_item(&self) -> Duration {
+        Duration::from_secs_f64(self.micros.unwrap_or(0.0) / 1e6)
+    }
+
     /// True once measured, and faster than `limit` per item.
     pub(crate) fn is_faster_than(&self, limit: Duration) -> bool {
         self.micros

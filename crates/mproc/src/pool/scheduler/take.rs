@@ -1,0 +1,215 @@
+//! Taking back items a worker has not started, so that no worker idles
+//! while an item waits in another worker's pipe.
+//!
+//! Two cases ask a worker for its unstarted items (`Request::Take`):
+//! - items held back by a slow item: the rest of a running chunk that has
+//!   run for twice its measured work (and at least [`TAKE_WORK`]) without
+//!   a report, and chunks sent ahead behind running chunks that all have:
+//!   they go back to the queue's front, for whichever thread frees first
+//!   (when the pool has more than one);
+//! - a worker with a free thread while the queue is empty: the chunk
+//!   whose unstarted items hold the most work (measured, plus how long
+//!   their worker has been silent), if that is at least [`TAKE_WORK`]: a
+//!   chunk that waits whole, or the rest of one that runs.
+//!
+//! The worker answers with the first item it gave back (`Reply::Taken`);
+//! those go back to the front of the queue, their attempt uncounted. One
+//! request per chunk is outstanding at a time.
+
+use std::time::{Duration, Instant};
+
+use super::{Live, Scheduler, State};
+use crate::protocol::{self, Request};
+
+/// The least work worth taking back, and how long a worker may be silent
+/// before what was sent ahead to it comes back.
+pub(crate) const TAKE_WORK: Duration = Duration::from_millis(1);
+
+impl Live {
+    /// Since when the worker has been silent: its last report, or when
+    /// its first chunk was sent, whichever is later.
+    pub(super) fn silent_since(&self) -> Instant {
+        let busy = self.inflight.front().and_then(|f| f.started);
+        busy.map_or(self.last_report, |b| b.max(self.last_report))
+    }
+
+    fn usable(&self) -> bool {
+        self.ready && !self.retiring && self.killed_at.is_none() && self.closed_at.is_none()
+    }
+}
+
+impl Scheduler {
+    /// Asks for items back where that helps (see the module docs).
+    pub(super) fn take_back(&mut self) {
+        self.take_at = None;
+        if !matches!(self.state, State::Running | State::Closing) || self.settings.halt_on_error {
+            return;
+        }
+        let concurrency = self.concurrency();
+        // With one thread in the pool, nobody else could run them.
+        if self.slots.len() * concurrency > 1 {
+            self.take_back_stuck();
+        }
+        let idle = self
+            .slots
+            .iter()
+            .filter_map(|s| s.live.as_ref())
+            .any(|l| l.usable() && l.inflight.len() < concurrency);
+        let queue_empty = self.queue.is_empty() && self.slots.iter().all(|s| s.retry.is_empty());
+        if idle && queue_empty {
+            self.take_back_for_idle();
+        }
+    }
+
+    /// Unstarted items held back by a slow item come back: the rest of a
+    /// running chunk whose item has run longer than expected, and chunks
+    /// waiting behind running ones that all have.
+    fn take_back_stuck(&mut self) {
+        let concurrency = self.concurrency();
+        let now = self.now();
+        let mut wake: Option<Instant> = None;
+        let mut asks = Vec::new();
+        for (index, slot) in self.slots.iter().enumerate() {
+            let Some(live) = slot.live.as_ref().filter(|l| l.usable()) else {
+                continue;
+            };
+            let mut all_stuck = true;
+            for (position, f) in live.inflight.iter().enumerate() {
+                let running = position < concurrency;
+                // A running chunk's own last report (another thread's
+                // reports say nothing of it).
+                let since = if running {
+                    f.started.unwrap_or(live.last_report)
+                } else {
+                    live.silent_since()
+                };
+                // A chunk may run twice its measured work before its
+                // items are taken from it.
+                let pace = self.pace.get(&f.chunk.job_key()).map(|p| p.per_item());
+                let work = pace.unwrap_or_default().saturating_mul((f.chunk.count() - f.done) as u32);
+                let due = since + TAKE_WORK.max(2 * work);
+                let stuck = now >= due;
+                let left = f.chunk.count() - f.done - usize::from(running);
+                let wanted = left > 0 && (running || all_stuck);
+                if running {
+                    all_stuck &= stuck;
+                }
+                if !wanted || live.taking.contains(&f.seq) || live.timed_out.contains(&f.seq) {
+                    continue;
+                }
+                if stuck {
+                    asks.push((index, f.seq));
+                } else {
+                    wake = Some(wake.map_or(due, |w| w.min(due)));
+                }
+            }
+        }
+        for (index, seq) in asks {
+            self.ask(index, seq);
+        }
+        self.take_at = wake;
+    }
+
+    /// If some worker idles while the queue is empty, asks for the
+    /// unstarted items that hold the most work.
+    fn take_back_for_idle(&mut self) {
+        let concurrency = self.concurrency();
+        let now = self.now();
+        let mut best: Option<(usize, u64, Duration)> = None;
+        for (index, slot) in self.slots.iter().enumerate() {
+            let Some(live) = slot.live.as_ref().filter(|l| l.usable()) else {
+                continue;
+            };
+            let silent = now.saturating_duration_since(live.silent_since());
+            for (position, f) in live.inflight.iter().enumerate() {
+                if live.taking.contains(&f.seq) || live.timed_out.contains(&f.seq) {
+                    continue;
+                }
+                // A running chunk's next unreported item may be running.
+                let running = position < concurrency;
+                let left = f.chunk.count() - f.done - usize::from(running);
+                if left == 0 {
+                    continue;
+                }
+                let pace = self.pace.get(&f.chunk.job_key()).map(|p| p.per_item());
+                let work = pace.unwrap_or_default().saturating_mul(left as u32) + silent;
+                if best.is_none_or(|(_, _, most)| work > most) {
+                    best = Some((index, f.seq, work));
+                }
+            }
+        }
+        let Some((index, seq, work)) = best else {
+            return;
+        };
+        if work < TAKE_WORK {
+            // Not worth a round trip yet: look again when it may be.
+            let due = now + (TAKE_WORK - work);
+            self.take_at = Some(self.take_at.map_or(due, |t| t.min(due)));
+            return;
+        }
+        self.ask(index, seq);
+    }
+
+    /// Sends slot `index`'s worker a request for chunk `seq`'s unstarted
+    /// items.
+    fn ask(&mut self, index: usize, seq: u64) {
+        let mut frame = Vec::new();
+        if let Err(e) = protocol::append_frame(&mut frame, &Request::Take { chunk: seq }) {
+            tracing::error!("{e}");
+            return;
+        }
+        if let Some(live) = self.slots[index].live.as_mut() {
+            live.taking.insert(seq);
+            live.conn.send(frame);
+        }
+    }
+
+    /// Worker `slot` gave back items `from ..` of chunk `seq` (or none):
+    /// they go back to the front of the queue, never started.
+    pub(super) fn on_taken(&mut self, slot: usize, seq: u64, from: Option<u32>) {
+        let concurrency = self.concurrency();
+        let now = self.now();
+        let Some(live) = self.slots[slot].live.as_mut() else {
+            return;
+        };
+        live.taking.remove(&seq);
+        let Some(from) = from.map(|f| f as usize) else {
+            return;
+        };
+        let Some(position) = live.inflight.iter().position(|f| f.seq == seq) else {
+            // Ended (or gone) before the answer: nothing was given back.
+            return;
+        };
+        let entry = &mut live.inflight[position];
+        let count = entry.chunk.count();
+        if from >= count {
+            return;
+        }
+        if from < entry.done {
+            let why = format!(
+                "worker gave back items of chunk {seq} from {from}, after reporting {} of them",
+                entry.done
+            );
+            live.kill(Some(why));
+            return;
+        }
+        let mut back = entry.chunk.split(from..count);
+        back.attempts = back.attempts.saturating_sub(1);
+        let kept = entry.chunk.split(0..from);
+        std::mem::replace(&mut entry.chunk, kept).consume();
+        live.dispatched = live.dispatched.saturating_sub(back.count() as u64);
+        if entry.done == from {
+            if let Some(f) = live.inflight.remove(position) {
+                f.chunk.consume();
+            }
+        }
+        super::dispatch::mark_started(live, concurrency, now);
+        // Taken back in input order: each goes before what is queued.
+        let at = self
+            .queue
+            .iter()
+            .position(|c| c.first > back.first || !std::sync::Arc::ptr_eq(&c.batch, &back.batch))
+            .unwrap_or(self.queue.len());
+        self.queue.insert(at, back);
+    }
+}

@@ -205,6 +205,17 @@ impl Outbox {
         p.write();
     }
 
+    /// Writes the reply `make` builds while the outbox is locked (so no
+    /// other frame gets between what it saw and the reply), and everything
+    /// gathered before it.
+    pub(crate) fn send_with(&self, make: impl FnOnce() -> Reply) {
+        let mut p = self.lock();
+        if protocol::append_frame(&mut p.buf, &make()).is_err() {
+            return;
+        }
+        p.write();
+    }
+
     /// Writes everything gathered.
     pub(crate) fn flush(&self) {
         self.lock().write();
@@ -363,8 +374,12 @@ fn serve_inner(registry: &Registry) -> Result<()> {
                 queue.push(Chunk::new(runner, chunk, count, inputs));
             }
             Request::Take { chunk } => {
-                let from = queue.take(chunk);
-                context.outbox.send(&Reply::Taken { chunk, from });
+                // Under the outbox's lock: no result of a later chunk can
+                // reach the parent before this answer.
+                context.outbox.send_with(|| Reply::Taken {
+                    chunk,
+                    from: queue.take(chunk),
+                });
             }
             Request::Configure { .. } => return Err(Error::protocol("configure frame sent twice")),
         }

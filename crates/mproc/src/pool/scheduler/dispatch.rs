@@ -102,7 +102,7 @@ impl Scheduler {
         if !live.ready || live.retiring || live.killed_at.is_some() {
             return;
         }
-        if now.saturating_duration_since(live.silent_since()) >= super::take::TAKE_WORK {
+        if now.saturating_duration_since(live.silent_since()) >= super::take::STUCK {
             // Its running items turned out slow: send nothing ahead.
             ahead = 0;
         }

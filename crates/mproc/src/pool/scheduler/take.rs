@@ -3,8 +3,8 @@
 //!
 //! Two cases ask a worker for its unstarted items (`Request::Take`):
 //! - items held back by a slow item: the rest of a running chunk that has
-//!   run for twice its measured work (and at least [`TAKE_WORK`]) without
-//!   a report, and chunks sent ahead behind running chunks that all have:
+//!   run for twice its measured work and [`STUCK`] more without a report,
+//!   and chunks sent ahead behind running chunks that all have:
 //!   they go back to the queue's front, for whichever thread frees first
 //!   (when the pool has more than one);
 //! - a worker with a free thread while the queue is empty: the chunk
@@ -21,9 +21,13 @@ use std::time::{Duration, Instant};
 use super::{Live, Scheduler, State};
 use crate::protocol::{self, Request};
 
-/// The least work worth taking back, and how long a worker may be silent
-/// before what was sent ahead to it comes back.
+/// The least work worth taking back for a worker that idles.
 pub(crate) const TAKE_WORK: Duration = Duration::from_millis(1);
+
+/// How long a chunk may run without a report, beyond twice its measured
+/// work, before its unstarted items are taken back (a local worker
+/// gathers its reports of short chunks for up to 10 ms).
+pub(crate) const STUCK: Duration = Duration::from_millis(20);
 
 impl Live {
     /// Since when the worker has been silent: its last report, or when
@@ -87,7 +91,7 @@ impl Scheduler {
                 // items are taken from it.
                 let pace = self.pace.get(&f.chunk.job_key()).map(|p| p.per_item());
                 let work = pace.unwrap_or_default().saturating_mul((f.chunk.count() - f.done) as u32);
-                let due = since + TAKE_WORK.max(2 * work);
+                let due = since + STUCK + 2 * work;
                 let stuck = now >= due;
                 let left = f.chunk.count() - f.done - usize::from(running);
                 let wanted = left > 0 && (running || all_stuck);
@@ -116,6 +120,8 @@ impl Scheduler {
         let concurrency = self.concurrency();
         let now = self.now();
         let mut best: Option<(usize, u64, Duration)> = None;
+        // (How long a worker has been silent counts as work its unstarted
+        // items wait behind.)
         for (index, slot) in self.slots.iter().enumerate() {
             let Some(live) = slot.live.as_ref().filter(|l| l.usable()) else {
                 continue;

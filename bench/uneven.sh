@@ -34,15 +34,18 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo
 echo "| work (ms per item) | bound s | what | best s | median s | peak MB | command |"
 echo "|---|---|---|---|---|---|---|"
+# One row: the work's name, then its milliseconds per item (kept in files,
+# so that the commands shown stay short).
 row() {
   local name=$1
   shift
   local b
   b=$(bound "$@")
-  local chaos
-  chaos=$(printf 'sleep:%s ' "$@")
-  $t "python: Pool(2).map, default chunksize" "$py bench/py/sleep_map.py 2 $*" \
-     "mproc: pool -n 2 chaos, default settings" "$MPROC -q pool -n 2 chaos $chaos" |
+  local f=$out/$(echo "$name" | tr -c 'a-zA-Z0-9' _)
+  echo "$*" > "$f.ms"
+  printf 'sleep:%s ' "$@" > "$f.chaos"
+  $t "python: Pool(2).map, default chunksize" "$py bench/py/sleep_map.py 2 \$(cat $f.ms)" \
+     "mproc: pool -n 2 chaos, default settings" "$MPROC -q pool -n 2 chaos \$(cat $f.chaos)" |
     sed "s/^|/| $name | $b |/"
 }
 row "3000, 1000, 1000, 1000" 3000 1000 1000 1000

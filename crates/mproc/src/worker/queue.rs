@@ -136,6 +136,8 @@ struct State {
     /// Each running chunk's number, claim counter and size.
     running: Vec<(u64, Arc<AtomicU32>, u32)>,
     closed: bool,
+    /// Runners waiting for a chunk.
+    sleepers: usize,
 }
 
 impl Queue {
@@ -144,8 +146,12 @@ impl Queue {
     }
 
     pub(super) fn push(&self, chunk: Chunk) {
-        self.lock().waiting.push_back(chunk);
-        self.wake.notify_one();
+        let mut state = self.lock();
+        state.waiting.push_back(chunk);
+        // A wake-up is a system call: only when a runner sleeps.
+        if state.sleepers > 0 {
+            self.wake.notify_one();
+        }
     }
 
     /// No more chunks will come: runners end once the queue is empty.
@@ -171,7 +177,9 @@ impl Queue {
             idle();
             state = self.lock();
             if state.waiting.is_empty() && !state.closed {
+                state.sleepers += 1;
                 state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+                state.sleepers -= 1;
             }
         }
     }

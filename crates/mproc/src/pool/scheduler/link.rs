@@ -39,10 +39,15 @@ pub(crate) trait Link: Send {
     fn running(&self) -> Option<Running>;
 }
 
-/// Starts the worker of a pool slot.
-pub(crate) trait Starter: Send {
+/// Starts the worker of a pool slot (several at once, from threads).
+pub(crate) trait Starter: Send + Sync {
     /// Starts the worker of `slot`; what it reports goes to `sink`.
-    fn start(&mut self, slot: usize, sink: Sink) -> Result<Box<dyn Link>>;
+    fn start(&self, slot: usize, sink: Sink) -> Result<Box<dyn Link>>;
+
+    /// True when starts may overlap (a simulation wants its order).
+    fn overlaps(&self) -> bool {
+        true
+    }
 }
 
 impl Link for Connection {
@@ -75,7 +80,7 @@ impl Link for Connection {
 pub(crate) struct Spawn(pub ConnConfig);
 
 impl Starter for Spawn {
-    fn start(&mut self, slot: usize, sink: Sink) -> Result<Box<dyn Link>> {
+    fn start(&self, slot: usize, sink: Sink) -> Result<Box<dyn Link>> {
         Ok(Box::new(Connection::start(&self.0, slot, sink)?))
     }
 }

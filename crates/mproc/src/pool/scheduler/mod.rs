@@ -12,12 +12,17 @@
 //! that finished but were not reported, and every later item, go back to
 //! the front of the queue, never lost.
 //!
+//! How items are cut into chunks and spread over workers is `dispatch.rs`
+//! (and `take.rs`: items a busy worker has not started come back when they
+//! would otherwise wait); `docs/ARCHITECTURE.md` states the policy and its
+//! invariants, which `sim.rs` checks without processes.
+//!
 //! # States
 //!
 //! | state | leaves on |
 //! |---|---|
 //! | `Starting` | every worker ready → `Running`; a worker that cannot start → the start fails, `Stopping` |
-//! | `Running` | `Close` → `Closing`; `Terminate` → `Stopping`; no worker can start → the pool is broken: waiting items end at once, later ones are refused |
+//! | `Running` | `Close` → `Closing`; `Terminate` → `Stopping`; the pool dropped → `Stopping` (idle workers closed, else as `Terminate`); no worker can start → the pool is broken: waiting items end at once, later ones are refused |
 //! | `Closing` | nothing queued or in flight → every worker's stdin closed, `Stopping`; `Terminate` → `Stopping` |
 //! | `Stopping` | every worker gone → the thread ends. A worker that has not exited [`STOP_GRACE`] after its stdin closed is killed; one whose end is not seen [`KILL_GRACE`] after the kill is given up on. |
 //!
@@ -262,13 +267,46 @@ impl Scheduler {
         }
     }
 
-    /// Starts every slot's first worker.
+    /// Starts every slot's first worker, all at once: each start waits
+    /// for its process to exec, so they overlap on threads of their own.
     pub(crate) fn start_workers(&mut self) {
-        for slot in 0..self.slots.len() {
-            if let Err(e) = self.spawn(slot) {
-                self.fail_startup(e);
-                break;
+        if !self.starter.overlaps() {
+            for slot in 0..self.slots.len() {
+                if let Err(e) = self.spawn(slot) {
+                    self.fail_startup(e);
+                    return;
+                }
             }
+            return;
+        }
+        let sinks: Vec<_> = (0..self.slots.len()).map(|slot| self.sink(slot)).collect();
+        let starter = &*self.starter;
+        let started: Vec<Result<Box<dyn Link>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = sinks
+                .into_iter()
+                .enumerate()
+                .map(|(slot, sink)| scope.spawn(move || starter.start(slot, sink)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::new(crate::ErrorKind::Spawn, "a worker start panicked"))
+                    })
+                })
+                .collect()
+        });
+        let mut failed = None;
+        for (slot, result) in started.into_iter().enumerate() {
+            match result {
+                Ok(conn) => self.install(slot, conn),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = failed {
+            self.fail_startup(e);
         }
     }
 
@@ -509,17 +547,29 @@ impl Scheduler {
     }
 
     fn spawn(&mut self, slot: usize) -> Result<()> {
+        let sink = self.sink(slot);
+        let conn = self.starter.start(slot, sink)?;
+        self.install(slot, conn);
+        Ok(())
+    }
+
+    /// Where the next worker of `slot` reports (a new generation: events
+    /// of an earlier worker of the slot are ignored).
+    fn sink(&mut self, slot: usize) -> crate::connection::Sink {
         let generation = self.slots[slot].generation + 1;
         self.slots[slot].generation = generation;
         let sender = self.sender.clone();
-        let sink = Box::new(move |event| {
+        Box::new(move |event| {
             let _ = sender.send(Event::Worker {
                 slot,
                 generation,
                 event,
             });
-        });
-        let conn = self.starter.start(slot, sink)?;
+        })
+    }
+
+    /// `conn` is the live worker of `slot` now.
+    fn install(&mut self, slot: usize, conn: Box<dyn Link>) {
         let now = self.now();
         self.slots[slot].live = Some(Live {
             conn,
@@ -540,7 +590,6 @@ impl Scheduler {
             hello_at: now,
             taking: HashSet::new(),
         });
-        Ok(())
     }
 
     fn fail_startup(&mut self, error: Error) {

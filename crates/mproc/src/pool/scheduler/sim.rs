@@ -386,7 +386,11 @@ impl Link for SimLink {
 struct SimStarter(Arc<Mutex<World>>);
 
 impl Starter for SimStarter {
-    fn start(&mut self, _slot: usize, sink: Sink) -> Result<Box<dyn Link>> {
+    fn overlaps(&self) -> bool {
+        false
+    }
+
+    fn start(&self, _slot: usize, sink: Sink) -> Result<Box<dyn Link>> {
         let mut world = self.0.lock().unwrap();
         let lanes_n = world.concurrency;
         let lanes = (0..lanes_n).map(|_| None).collect();

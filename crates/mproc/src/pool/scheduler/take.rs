@@ -45,14 +45,21 @@ impl Live {
 impl Scheduler {
     /// Asks for items back where that helps (see the module docs).
     pub(super) fn take_back(&mut self) {
-        self.take_at = None;
         if !matches!(self.state, State::Running | State::Closing) || self.settings.halt_on_error {
+            self.take_at = None;
             return;
         }
         let concurrency = self.concurrency();
-        // With one thread in the pool, nobody else could run them.
-        if self.slots.len() * concurrency > 1 {
-            self.take_back_stuck();
+        // Nothing can be stuck before the time found at the last look (a
+        // chunk sent since is stuck [`STUCK`] after it was sent at the
+        // earliest), so the look is paid once per such time, not per
+        // event. With one thread in the pool, nobody else could run them.
+        let now = self.now();
+        if self.take_at.is_none_or(|t| now >= t) {
+            self.take_at = None;
+            if self.slots.len() * concurrency > 1 {
+                self.take_back_stuck();
+            }
         }
         let idle = self
             .slots
@@ -111,7 +118,18 @@ impl Scheduler {
         for (index, seq) in asks {
             self.ask(index, seq);
         }
-        self.take_at = wake;
+        // Look again when the first chunk may be stuck, and at the latest
+        // [`STUCK`] from now (for chunks sent meanwhile) while any runs.
+        let running = self
+            .slots
+            .iter()
+            .filter_map(|s| s.live.as_ref())
+            .any(|l| !l.inflight.is_empty());
+        self.take_at = match (wake, running) {
+            (Some(w), _) => Some(w.min(now + STUCK)),
+            (None, true) => Some(now + STUCK),
+            (None, false) => None,
+        };
     }
 
     /// If some worker idles while the queue is empty, asks for the

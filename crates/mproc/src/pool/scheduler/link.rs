@@ -39,15 +39,10 @@ pub(crate) trait Link: Send {
     fn running(&self) -> Option<Running>;
 }
 
-/// Starts the worker of a pool slot (several at once, from threads).
-pub(crate) trait Starter: Send + Sync {
+/// Starts the worker of a pool slot.
+pub(crate) trait Starter: Send {
     /// Starts the worker of `slot`; what it reports goes to `sink`.
     fn start(&self, slot: usize, sink: Sink) -> Result<Box<dyn Link>>;
-
-    /// True when starts may overlap (a simulation wants its order).
-    fn overlaps(&self) -> bool {
-        true
-    }
 }
 
 impl Link for Connection {

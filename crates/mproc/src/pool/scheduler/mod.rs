@@ -130,8 +130,9 @@ struct Live {
     last_report: Instant,
     /// When its hello was read: its item times count from here.
     hello_at: Instant,
-    /// Chunks asked back and not yet answered.
-    taking: HashSet<u64>,
+    /// Chunks asked for their unstarted items (once each: after the
+    /// answer none is left).
+    asked: HashSet<u64>,
 }
 
 impl Live {
@@ -267,46 +268,15 @@ impl Scheduler {
         }
     }
 
-    /// Starts every slot's first worker, all at once: each start waits
-    /// for its process to exec, so they overlap on threads of their own.
+    /// Starts every slot's first worker, one after another, from this
+    /// thread: a local worker's death signal fires when the thread that
+    /// started it ends, so no short-lived thread may start one.
     pub(crate) fn start_workers(&mut self) {
-        if !self.starter.overlaps() {
-            for slot in 0..self.slots.len() {
-                if let Err(e) = self.spawn(slot) {
-                    self.fail_startup(e);
-                    return;
-                }
+        for slot in 0..self.slots.len() {
+            if let Err(e) = self.spawn(slot) {
+                self.fail_startup(e);
+                break;
             }
-            return;
-        }
-        let sinks: Vec<_> = (0..self.slots.len()).map(|slot| self.sink(slot)).collect();
-        let starter = &*self.starter;
-        let started: Vec<Result<Box<dyn Link>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = sinks
-                .into_iter()
-                .enumerate()
-                .map(|(slot, sink)| scope.spawn(move || starter.start(slot, sink)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::new(crate::ErrorKind::Spawn, "a worker start panicked"))
-                    })
-                })
-                .collect()
-        });
-        let mut failed = None;
-        for (slot, result) in started.into_iter().enumerate() {
-            match result {
-                Ok(conn) => self.install(slot, conn),
-                Err(e) => {
-                    failed.get_or_insert(e);
-                }
-            }
-        }
-        if let Some(e) = failed {
-            self.fail_startup(e);
         }
     }
 
@@ -588,7 +558,7 @@ impl Scheduler {
             draining: None,
             last_report: now,
             hello_at: now,
-            taking: HashSet::new(),
+            asked: HashSet::new(),
         });
     }
 

@@ -10,11 +10,17 @@ use std::time::Duration;
 /// Share of the weight a new measurement takes.
 const NEW: f64 = 0.25;
 
+/// Share of the weight the peak keeps at each measurement.
+const PEAK_KEPT: f64 = 0.9;
+
 /// The measured time per item of one job.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Pace {
     /// Microseconds per item, once measured.
     micros: Option<f64>,
+    /// The slowest recent measurement (fading by a tenth at each one), so
+    /// that one slow item among fast ones is not averaged away.
+    peak: f64,
 }
 
 impl Pace {
@@ -28,6 +34,7 @@ impl Pace {
             None => sample,
             Some(old) => old * (1.0 - NEW) + sample * NEW,
         });
+        self.peak = sample.max(self.peak * PEAK_KEPT);
     }
 
     /// The measured time per item (zero when not measured).
@@ -35,17 +42,18 @@ impl Pace {
         Duration::from_secs_f64(self.micros.unwrap_or(0.0) / 1e6)
     }
 
-    /// True once measured, and faster than `limit` per item.
+    /// True once measured, and every recent measurement faster than
+    /// `limit` per item.
     pub(crate) fn is_faster_than(&self, limit: Duration) -> bool {
-        self.micros
-            .is_some_and(|m| m < limit.as_secs_f64() * 1e6)
+        self.micros.is_some() && self.peak < limit.as_secs_f64() * 1e6
     }
 
     /// Items that fill `work` at this pace (at least one; one when not
-    /// measured).
+    /// measured, or when a recent item alone took longer).
     pub(crate) fn items_in(&self, work: Duration) -> usize {
         match self.micros {
             None => 1,
+            Some(_) if self.peak >= work.as_secs_f64() * 1e6 => 1,
             Some(m) => {
                 let n = work.as_secs_f64() * 1e6 / m.max(0.01);
                 (n as usize).clamp(1, crate::protocol::MAX_CHUNK)

@@ -386,10 +386,6 @@ impl Link for SimLink {
 struct SimStarter(Arc<Mutex<World>>);
 
 impl Starter for SimStarter {
-    fn overlaps(&self) -> bool {
-        false
-    }
-
     fn start(&self, _slot: usize, sink: Sink) -> Result<Box<dyn Link>> {
         let mut world = self.0.lock().unwrap();
         let lanes_n = world.concurrency;
@@ -450,7 +446,7 @@ pub(crate) fn simulate(settings: PoolSettings, fates: &[Fate]) -> Seen {
     let mut steps = 0u64;
     while !done {
         steps += 1;
-        assert!(steps < 5_000_000, "the simulation does not end");
+        assert!(steps < 200_000, "the simulation does not end");
         let next_action = world.lock().unwrap().due.keys().next().map(|k| k.0);
         let deadline = scheduler
             .next_deadline()

@@ -2,9 +2,10 @@
 //! while an item waits in another worker's pipe.
 //!
 //! Two cases ask a worker for its unstarted items (`Request::Take`):
-//! - items held back by a slow item: the rest of a running chunk that has
-//!   run for twice its measured work and [`STUCK`] more without a report,
-//!   and chunks sent ahead behind running chunks that all have:
+//! - items held back by a slow item: the rest of a running chunk whose
+//!   item has run [`STUCK`] and twice the job's measured time per item
+//!   without a report, and chunks sent ahead behind running chunks that
+//!   all have:
 //!   they go back to the queue's front, for whichever thread frees first
 //!   (when the pool has more than one);
 //! - a worker with a free thread while the queue is empty: the chunk
@@ -24,10 +25,9 @@ use crate::protocol::{self, Request};
 /// The least work worth taking back for a worker that idles.
 pub(crate) const TAKE_WORK: Duration = Duration::from_millis(1);
 
-/// How long a chunk may run without a report, beyond twice its measured
-/// work, before its unstarted items are taken back (a local worker
-/// gathers its reports of short chunks for up to 10 ms).
-pub(crate) const STUCK: Duration = Duration::from_millis(20);
+/// How long an item must have run (and twice its job's measured time per
+/// item) before the items behind it are taken back.
+pub(crate) const STUCK: Duration = Duration::from_millis(2);
 
 impl Live {
     /// Since when the worker has been silent: its last report, or when
@@ -94,18 +94,17 @@ impl Scheduler {
                 } else {
                     live.silent_since()
                 };
-                // A chunk may run twice its measured work before its
-                // items are taken from it.
+                // Its item is slow once it has run [`STUCK`], and twice
+                // the job's measured time per item.
                 let pace = self.pace.get(&f.chunk.job_key()).map(|p| p.per_item());
-                let work = pace.unwrap_or_default().saturating_mul((f.chunk.count() - f.done) as u32);
-                let due = since + STUCK + 2 * work;
+                let due = since + STUCK.max(2 * pace.unwrap_or_default());
                 let stuck = now >= due;
                 let left = f.chunk.count() - f.done - usize::from(running);
                 let wanted = left > 0 && (running || all_stuck);
                 if running {
                     all_stuck &= stuck;
                 }
-                if !wanted || live.taking.contains(&f.seq) || live.timed_out.contains(&f.seq) {
+                if !wanted || live.asked.contains(&f.seq) || live.timed_out.contains(&f.seq) {
                     continue;
                 }
                 if stuck {
@@ -146,7 +145,7 @@ impl Scheduler {
             };
             let silent = now.saturating_duration_since(live.silent_since());
             for (position, f) in live.inflight.iter().enumerate() {
-                if live.taking.contains(&f.seq) || live.timed_out.contains(&f.seq) {
+                if live.asked.contains(&f.seq) || live.timed_out.contains(&f.seq) {
                     continue;
                 }
                 // A running chunk's next unreported item may be running.
@@ -183,7 +182,7 @@ impl Scheduler {
             return;
         }
         if let Some(live) = self.slots[index].live.as_mut() {
-            live.taking.insert(seq);
+            live.asked.insert(seq);
             live.conn.send(frame);
         }
     }
@@ -196,7 +195,6 @@ impl Scheduler {
         let Some(live) = self.slots[slot].live.as_mut() else {
             return;
         };
-        live.taking.remove(&seq);
         let Some(from) = from.map(|f| f as usize) else {
             return;
         };

@@ -258,5 +258,7 @@ fn the_first_workers_run_the_items_none_is_replaced() {
         .map(|e| e.1)
         .collect();
     assert_eq!(started.len(), 2, "{started:?}");
-    assert!(results.iter().all(|r| r.pid.is_some_and(|p| started.contains(&p))));
+    assert!(results
+        .iter()
+        .all(|r| r.pid.is_some_and(|p| started.contains(&p))));
 }

@@ -403,9 +403,7 @@ impl Drop for Pool {
     fn drop(&mut self) {
         if let Some(thread) = self.thread.take() {
             self.closed = true;
-            let _ = self
-                .events
-                .send(Event::Drop("the pool was dropped".into()));
+            let _ = self.events.send(Event::Drop("the pool was dropped".into()));
             let _ = thread.join();
         }
     }

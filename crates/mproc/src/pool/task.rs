@@ -367,7 +367,8 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
                 None => Outcome::Failed("the worker sent no output for it".into()),
             },
         };
-        let (index, worker, pid, attempts) = (r.first + offset, r.run.worker, r.run.pid, r.attempts);
+        let (index, worker, pid, attempts) =
+            (r.first + offset, r.run.worker, r.run.pid, r.attempts);
         let earlier = std::mem::take(&mut r.earlier).into();
         let (started, elapsed) = self.times(offset);
         Some(ItemResult {

@@ -30,8 +30,8 @@ use crate::child::{WORKER_ARG, WORKER_ENV};
 use crate::error::{Error, Result};
 use crate::progress::Page;
 use crate::protocol::{self, FrameReader, FrameWriter, Hello, Reply, Request};
-use queue::{Chunk, Queue};
 use crate::registry::{Registry, Runner};
+use queue::{Chunk, Queue};
 
 /// The largest request frame a worker accepts (the parent is trusted).
 const MAX_REQUEST: usize = 1 << 30;

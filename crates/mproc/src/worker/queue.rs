@@ -83,7 +83,8 @@ impl Chunk {
                 Err(msg) => {
                     // Nothing after an input that cannot be read can be
                     // found: the rest fail with it, unrun.
-                    done.failures.push((offset, WireFailure::Failed(msg.clone())));
+                    done.failures
+                        .push((offset, WireFailure::Failed(msg.clone())));
                     while let Some(o) = self.next_item() {
                         done.failures.push((o, WireFailure::Failed(msg.clone())));
                         done.times.push(0);

@@ -17,7 +17,6 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::pace::Pace;
 use super::{InFlight, Live, Scheduler, State};
 use crate::outcome::Outcome;
 use crate::pool::task::{Chunk, RunInfo};
@@ -187,7 +186,7 @@ impl Scheduler {
 
     /// Records how long `count` items of job `key` ran.
     pub(super) fn measured(&mut self, key: u32, elapsed: Duration, count: u32) {
-        self.pace.entry(key).or_insert_with(Pace::default).record(elapsed, count);
+        self.pace.entry(key).or_default().record(elapsed, count);
     }
 
     /// In `Closing`, once nothing waits or runs: close every worker's

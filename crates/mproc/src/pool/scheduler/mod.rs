@@ -42,17 +42,17 @@ mod dispatch;
 mod gone;
 pub(crate) mod link;
 mod pace;
-mod take;
 #[cfg(test)]
 mod sim;
+mod take;
 
 use super::task::{Batch, Chunk, Outbox, Report, RunInfo};
 use crate::connection::{ConnConfig, ConnEvent};
-use link::{Clock, Link, Starter};
 use crate::error::{Error, Result};
 use crate::outcome::{Exit, Outcome};
 use crate::protocol::Done;
 use crate::settings::PoolSettings;
+use link::{Clock, Link, Starter};
 
 /// How long a worker whose stdin was closed may take to exit.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -350,10 +350,11 @@ impl Scheduler {
     /// The handle was dropped: close idle workers rather than signal and
     /// kill them, so a program that is done exits at once.
     fn drop_pool(&mut self, why: String) {
-        let busy = self
-            .slots
-            .iter()
-            .any(|s| s.live.as_ref().is_some_and(|l| !l.ready || !l.inflight.is_empty()));
+        let busy = self.slots.iter().any(|s| {
+            s.live
+                .as_ref()
+                .is_some_and(|l| !l.ready || !l.inflight.is_empty())
+        });
         if busy || self.state == State::Starting {
             self.terminate(why);
             return;
@@ -441,7 +442,8 @@ impl Scheduler {
         };
         let pid = live.pid;
         live.last_report = now;
-        let elapsed = Duration::from_micros(done.times.iter().fold(0u64, |a, t| a.saturating_add(*t)));
+        let elapsed =
+            Duration::from_micros(done.times.iter().fold(0u64, |a, t| a.saturating_add(*t)));
         let run = RunInfo {
             worker: Some(slot),
             pid,

@@ -188,7 +188,14 @@ impl World {
     fn take(&mut self, w: usize, seq: u64) -> Option<u32> {
         let worker = &mut self.workers[w];
         let (from, back) = if let Some(at) = worker.queue.iter().position(|(c, _)| *c == seq) {
-            (0, worker.queue.remove(at).map(|(_, items)| items).unwrap_or_default())
+            (
+                0,
+                worker
+                    .queue
+                    .remove(at)
+                    .map(|(_, items)| items)
+                    .unwrap_or_default(),
+            )
         } else {
             let lane = worker.lanes.iter_mut().flatten().find(|l| l.seq == seq)?;
             let from = lane.next + 1;
@@ -369,7 +376,10 @@ impl Link for SimLink {
 
     fn kill(&self) {
         let mut world = self.world.lock().unwrap();
-        world.at(Duration::from_micros(1), Action::Die(self.worker, Exit::Signal(9)));
+        world.at(
+            Duration::from_micros(1),
+            Action::Die(self.worker, Exit::Signal(9)),
+        );
     }
 
     fn signal(&self, _: Signal) {}
@@ -436,8 +446,16 @@ pub(crate) fn simulate(settings: PoolSettings, fates: &[Fate]) -> Seen {
     let (ready_tx, _ready_rx) = mpsc::channel();
     let (life_tx, _life_rx) = mpsc::sync_channel(1 << 16);
     let chunksize = settings.chunksize;
-    let mut scheduler = Scheduler::new(settings, conn, rx, tx.clone(), ready_tx, instant(0), life_tx)
-        .with_seam(Box::new(SimStarter(Arc::clone(&world))), clock);
+    let mut scheduler = Scheduler::new(
+        settings,
+        conn,
+        rx,
+        tx.clone(),
+        ready_tx,
+        instant(0),
+        life_tx,
+    )
+    .with_seam(Box::new(SimStarter(Arc::clone(&world))), clock);
     let results = submit(&tx, fates.len(), processes, chunksize);
     scheduler.start_workers();
     let mut longest = 0u64;
@@ -453,7 +471,9 @@ pub(crate) fn simulate(settings: PoolSettings, fates: &[Fate]) -> Seen {
             .map(|d| d.saturating_duration_since(instant(0)).as_nanos() as u64);
         let t = match (next_action, deadline) {
             (Some(a), Some(d)) => a.min(d),
-            (a, d) => a.or(d).expect("the simulation stalled: nothing due, nothing to wait for"),
+            (a, d) => a
+                .or(d)
+                .expect("the simulation stalled: nothing due, nothing to wait for"),
         };
         let current = now.load(Ordering::Relaxed);
         let t = t.max(current);
@@ -476,8 +496,8 @@ pub(crate) fn simulate(settings: PoolSettings, fates: &[Fate]) -> Seen {
     }
     let mut reports = vec![0u32; fates.len()];
     for report in results.try_iter().flatten() {
-        for i in report.first..report.first + report.count {
-            reports[i] += 1;
+        for n in &mut reports[report.first..report.first + report.count] {
+            *n += 1;
         }
     }
     let last_end = world.lock().unwrap().last_end;

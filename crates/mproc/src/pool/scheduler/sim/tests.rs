@@ -27,7 +27,9 @@ fn idle_limit(durations: &[Duration]) -> Duration {
 }
 
 fn settings(processes: usize, concurrency: u32, chunksize: Option<usize>) -> PoolSettings {
-    let mut s = PoolSettings::default().processes(processes).concurrency(concurrency);
+    let mut s = PoolSettings::default()
+        .processes(processes)
+        .concurrency(concurrency);
     s.chunksize = chunksize;
     s
 }
@@ -121,7 +123,11 @@ proptest! {
 
 #[test]
 fn the_issues_uneven_rows_meet_their_bound() {
-    let ms = |v: &[u64]| v.iter().map(|&m| Duration::from_millis(m)).collect::<Vec<_>>();
+    let ms = |v: &[u64]| {
+        v.iter()
+            .map(|&m| Duration::from_millis(m))
+            .collect::<Vec<_>>()
+    };
     let mut rows = vec![ms(&[3000, 1000, 1000, 1000]), ms(&[2000, 100, 2000, 100])];
     rows.push(ms(&[&[2000][..], &[100; 20][..]].concat()));
     rows.push(ms(&[&[100; 20][..], &[2000][..]].concat()));
@@ -132,8 +138,10 @@ fn the_issues_uneven_rows_meet_their_bound() {
         assert!(seen.reports.iter().all(|&n| n == 1));
         // Start-up and a round trip per item, nothing more.
         let overhead = STARTUP + round_trip() * durations.len() as u32;
-        assert!(seen.makespan <= ideal + overhead, "{:?} vs {ideal:?}", seen.makespan);
+        assert!(
+            seen.makespan <= ideal + overhead,
+            "{:?} vs {ideal:?}",
+            seen.makespan
+        );
     }
 }
-
-

@@ -23,7 +23,7 @@ use crate::pool::task::{Chunk, RunInfo};
 use crate::protocol::{self, Request};
 
 /// Chunks in flight per worker at most.
-const MAX_CHUNKS: usize = 64;
+const MAX_CHUNKS: usize = 256;
 
 /// The work an automatic chunk holds, by its job's measured pace.
 pub(crate) const CHUNK_WORK: Duration = Duration::from_millis(2);

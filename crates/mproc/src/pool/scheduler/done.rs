@@ -116,7 +116,6 @@ impl Scheduler {
             self.halt("an earlier item was not ok (halt on error)".into());
         }
     }
-
 }
 
 /// When a worker's items that ran for `elapsed` from `started` (its
@@ -128,4 +127,3 @@ fn on_our_clock(hello_at: Instant, started: u64, elapsed: Duration, now: Instant
     let latest = now.checked_sub(elapsed).unwrap_or(now);
     mapped.min(latest)
 }
-

@@ -7,8 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-cargo build --release --quiet
-mproc=target/release/mproc
+if [ -z "${MPROC:-}" ]; then
+  cargo build --release --quiet
+  MPROC=${CARGO_TARGET_DIR:-target}/release/mproc
+fi
+mproc=$MPROC
 mkdir -p bench/out
 # A venv with openpyxl for the Excel comparison, made once.
 if [ -z "${PYTHON:-}" ]; then

@@ -9,8 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-cargo build --release --quiet
-mproc=target/release/mproc
+if [ -z "${MPROC:-}" ]; then
+  cargo build --release --quiet
+  MPROC=${CARGO_TARGET_DIR:-target}/release/mproc
+fi
+mproc=$MPROC
 py=${PYTHON:-python3}
 t="$py bench/timeit.py $runs"
 
@@ -28,6 +31,17 @@ $t "python: Pool(2).map(f, range(1000000)), default chunksize" "$py bench/py/squ
    "floor: python, list(map(f, range(1000000))) in one process" "$py bench/py/square_serial.py 1000000" \
    "floor: mproc --serial (one process, no IPC)" "$mproc -q pool --serial square 1000000" \
    "floor: 100 MB through a pipe" "head -c 100000000 /dev/zero | cat > /dev/null"
+
+# Start to exit: 10 items, against two bare starts of the binary one after
+# the other (the parent, then a worker); and a library program that maps
+# 1,000 items and drops its pool, against the command line doing the same.
+example=${CARGO_TARGET_DIR:-target}/release/examples/map_drop
+cargo build --release --quiet -p mproc --example map_drop
+$t "floor: two bare starts of the binary, one after the other" "$mproc --version > /dev/null; $mproc --version" \
+   "mproc: pool -n 2 square 10" "$mproc -q pool -n 2 square 10" \
+   "python: Pool(2).map, 10 items" "$py bench/py/square.py 10 2 default" \
+   "mproc: pool -n 2 square 1000" "$mproc -q pool -n 2 square 1000" \
+   "library: map 1,000 squares on 2 workers, drop the pool (examples/map_drop.rs)" "$example 1000 2"
 
 # 100,000 tiny items, chunksize 1: the per-item round trip.
 $t "python: Pool(2).map(f, range(100000), chunksize=1)" "$py bench/py/square.py 100000 2 1" \

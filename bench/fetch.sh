@@ -9,8 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-cargo build --release --quiet
-mproc=target/release/mproc
+if [ -z "${MPROC:-}" ]; then
+  cargo build --release --quiet
+  MPROC=${CARGO_TARGET_DIR:-target}/release/mproc
+fi
+mproc=$MPROC
 py=${PYTHON:-python3}
 dir=$(mktemp -d)
 

@@ -27,8 +27,9 @@ pub(super) struct PoolFlags {
     /// Worker processes [default: usable CPUs, see cpu-count].
     #[arg(short = 'n', long, visible_alias = "jobs", short_alias = 'j', value_name = "N", value_parser = processes, global = true)]
     processes: Option<usize>,
-    /// Items sent to a worker at once, as one chunk [default: automatic, as
-    /// Python's map: items / (4 x processes), 1 with --halt-on-error]
+    /// Items sent to a worker at once, as one chunk [default: automatic, by
+    /// measured time: about 2 ms of work a chunk, slow items one at a time,
+    /// smaller as the queue drains; 1 with --halt-on-error]
     #[arg(long, value_name = "N", value_parser = at_least_one, global = true)]
     chunksize: Option<usize>,
     /// Replace each worker after N items.

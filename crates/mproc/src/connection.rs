@@ -29,10 +29,14 @@ use crate::settings::PoolSettings;
 /// What a worker's reader thread reports.
 #[derive(Debug)]
 pub(crate) enum ConnEvent {
-    /// The handshake succeeded.
-    Ready(Hello),
+    /// The handshake succeeded; its frame was read at this instant (the
+    /// worker's item times count from its hello).
+    Ready(Hello, std::time::Instant),
     /// Items finished (every result frame that had already arrived).
     Done(Vec<Done>),
+    /// Items `from ..` of chunk `chunk` were given back unrun (`None`:
+    /// none was left).
+    Taken { chunk: u64, from: Option<u32> },
     /// The worker is gone and reaped; `error` says why the parent gave up
     /// on its stream, if it did.
     Gone { exit: Exit, error: Option<Error> },
@@ -234,13 +238,21 @@ fn read_loop(
 ) -> Result<()> {
     let mut frames = FrameReader::new(BufReader::with_capacity(64 << 10, stdout), max);
     let hello = read_hello(&mut frames, program)?;
+    let at = std::time::Instant::now();
     let pid = hello.pid;
-    sink(ConnEvent::Ready(hello));
+    sink(ConnEvent::Ready(hello, at));
     let mut done = Vec::new();
     while let Some(reply) = frames.read::<Reply>()? {
         match reply {
             Reply::Done(d) => done.push(d),
             Reply::Log(record) => log_bridge::emit_worker(worker, pid, &record),
+            Reply::Taken { chunk, from } => {
+                // In order: the results read before it go first.
+                if !done.is_empty() {
+                    sink(ConnEvent::Done(std::mem::take(&mut done)));
+                }
+                sink(ConnEvent::Taken { chunk, from });
+            }
         }
         // Hand over a batch once no more frames are already buffered, so a
         // burst of results wakes the scheduler once.

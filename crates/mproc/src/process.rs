@@ -104,7 +104,7 @@ impl<O: DeserializeOwned> Process<O> {
 
     fn absorb(&mut self, event: ConnEvent) {
         match event {
-            ConnEvent::Ready(hello) => self.reported_pid = Some(hello.pid),
+            ConnEvent::Ready(hello, _) => self.reported_pid = Some(hello.pid),
             ConnEvent::Done(batch) => {
                 // A Done that does not add up is no result: the child
                 // then ends as it ends, and that is its outcome.
@@ -113,6 +113,8 @@ impl<O: DeserializeOwned> Process<O> {
                     self.done = Some(done);
                 }
             }
+            // A process is never asked to give items back.
+            ConnEvent::Taken { .. } => {}
             ConnEvent::Gone { exit, error } => {
                 self.exit = Some(exit);
                 self.detail = error.map(|e| e.to_string());
@@ -190,6 +192,7 @@ impl<O: DeserializeOwned> Process<O> {
                         .map(|(o, f)| (o, Outcome::from(f)))
                         .collect(),
                     run: RunInfo::default(),
+                    times: Vec::new(),
                     attempts: 1,
                     earlier: Default::default(),
                 };

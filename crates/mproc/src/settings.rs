@@ -23,9 +23,10 @@ pub struct PoolSettings {
     /// hosts in the placement, their counts decide instead.
     pub processes: Option<usize>,
     /// Items sent to a worker at once, as one chunk: `None` (the default)
-    /// picks as Python's `map` does, `ceil(items / (4 * processes))`, or 1
-    /// when the count is unknown (a lazy `imap`) or with `halt_on_error`.
-    /// Costs are paid per chunk; a chunk's items share its run time.
+    /// cuts chunks by measured time as they are sent (about 2 ms of work,
+    /// slow items one at a time, smaller as the queue drains; 1 item with
+    /// `halt_on_error`). Costs are paid per chunk; each item keeps its own
+    /// measured times either way.
     pub chunksize: Option<usize>,
     /// Replace each worker after it has run this many items.
     pub max_tasks_per_child: Option<u64>,
@@ -83,7 +84,7 @@ impl PoolSettings {
 
     /// Items sent to a worker at once (default: automatic, see
     /// [`chunksize`](PoolSettings::chunksize)). `1` gives each item its own
-    /// frame, exact times and the finest balance.
+    /// frame.
     pub fn chunksize(mut self, n: usize) -> Self {
         self.chunksize = Some(n.clamp(1, protocol::MAX_CHUNK));
         self

@@ -121,3 +121,73 @@ fn a_failure_carries_typed_data_beside_its_message() {
         assert!(!plain.has_data() && plain.message() == "plain");
     }
 }
+
+#[test]
+fn each_item_of_a_chunk_has_its_own_times() {
+    // One chunk of uneven items in one worker: each record carries the
+    // time its item ran, measured in the worker, never the chunk's
+    // average.
+    let pool = Pool::builder()
+        .processes(1)
+        .chunksize(4)
+        .build()
+        .expect("pool starts");
+    let inputs = ["sleep:5", "sleep:120", "sleep:5", "sleep:120"].map(String::from);
+    let results = pool.map(&Act, inputs);
+    let ms = |r: &mproc::ItemResult<String>| r.elapsed.as_secs_f64() * 1e3;
+    for r in &results {
+        assert!(r.outcome.is_ok(), "{r:?}");
+    }
+    // Lower bounds only (a sleep never ends early), and not one shared
+    // value: the chunk's average would give every item the same.
+    for (short, long) in [(0, 1), (2, 3)] {
+        assert!(ms(&results[short]) >= 5.0, "{:?}", results[short]);
+        assert!(ms(&results[long]) >= 120.0, "{:?}", results[long]);
+    }
+    assert!(results.iter().any(|r| r.elapsed != results[0].elapsed));
+    // Back to back, in order: each starts where the one before ended.
+    for pair in results.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let end = a.started.expect("started") + a.elapsed;
+        assert_eq!(b.started, Some(end), "{a:?} then {b:?}");
+    }
+}
+
+#[test]
+fn items_behind_a_stuck_item_are_taken_back_by_an_idle_worker() {
+    // One chunk of four: the first item never ends. The other worker runs
+    // its own chunk, idles, and takes back the three stuck behind it.
+    let dir = TempDir::new("take-back");
+    let hang = dir.join("hang").display().to_string();
+    let pool = Pool::builder()
+        .processes(2)
+        .chunksize(4)
+        .build()
+        .expect("pool starts");
+    let mut inputs = vec![format!("hang:{hang}")];
+    inputs.extend((1..8).map(|i| format!("ok:{i}")));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        let stopper = pool.stopper();
+        scope.spawn(|| {
+            let mut ok = Vec::new();
+            for r in pool.imap_unordered(&Act, inputs) {
+                if r.outcome.is_ok() {
+                    ok.push((r.index, r.pid));
+                    if ok.len() == 7 {
+                        let _ = tx.send(ok.clone());
+                    }
+                }
+            }
+        });
+        let ok = rx.recv_timeout(std::time::Duration::from_secs(60));
+        stopper.stop("the test is over");
+        let ok = ok.expect("the items behind the stuck one end within 60 s");
+        let hung: u32 = support::wait_for_file(std::path::Path::new(&hang))
+            .trim()
+            .parse()
+            .unwrap();
+        let elsewhere = ok.iter().filter(|(i, pid)| *i < 4 && *pid != Some(hung));
+        assert_eq!(elsewhere.count(), 3, "{ok:?}, stuck in {hung}");
+    });
+}

@@ -281,3 +281,21 @@ fn inputs_that_fit_alone_but_not_together_are_sent_apart() {
         assert_eq!(r.outcome, Outcome::Failed("unknown action big".into()));
     }
 }
+
+#[test]
+fn the_first_workers_run_the_items_none_is_replaced() {
+    // Each first worker lives through the map: none is killed and
+    // replaced at start (a worker dies with the thread that started it).
+    let pool = pool(2);
+    let results = pool.map(&Square, 0..100u64);
+    let started: Vec<u32> = pool
+        .worker_events()
+        .into_iter()
+        .filter(|e| e.3)
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(started.len(), 2, "{started:?}");
+    assert!(results
+        .iter()
+        .all(|r| r.pid.is_some_and(|p| started.contains(&p))));
+}

@@ -36,6 +36,11 @@ use task::{Batch, Chunk, JobSpec, Report};
 /// [`Pool::worker_events`]; later ones are dropped.
 const LIFECYCLE_KEPT: usize = 4096;
 
+/// Items per submitted chunk at most when no chunksize is set: the
+/// scheduler cuts pieces off a chunk's front, copying what is left, so a
+/// chunk stays small enough for that to be cheap.
+const SUBMIT_MAX: usize = 1024;
+
 impl Pool {
     /// Starts the workers `settings` ask for and waits for each one's
     /// handshake.
@@ -116,7 +121,8 @@ type JobKey = (&'static str, Vec<u8>);
 
 /// A pool of worker processes, like Python's `multiprocessing.Pool`.
 ///
-/// Dropping it terminates the workers (as Python's `with Pool()` does) and
+/// Dropping it stops the workers (as Python's `with Pool()` does: idle
+/// workers are closed and exit at once, busy ones are terminated) and
 /// reaps them: no child process outlives its pool.
 pub struct Pool {
     events: Sender<Event>,
@@ -345,15 +351,17 @@ impl Pool {
         (Batch::new(spec, tx), rx)
     }
 
-    /// Items per chunk for a map of about `items` items: the chunksize
-    /// setting, else Python's default for `map`, `ceil(items / (4 *
-    /// processes))` (1 when the count is unknown, or with halt on error,
-    /// where nothing may wait behind a failure).
+    /// Items per submitted chunk for a map of about `items` items: the
+    /// chunksize setting, else Python's default for `map`, `ceil(items /
+    /// (4 * processes))`, at most [`SUBMIT_MAX`] (1 when the count is
+    /// unknown, or with halt on error, where nothing may wait behind a
+    /// failure). Without a chunksize the scheduler cuts these into the
+    /// pieces it sends, by measured time.
     pub(crate) fn chunk_size(&self, items: usize) -> usize {
         let size = match self.chunksize {
             Some(n) => n,
             None if self.halt_on_error || items == 0 => 1,
-            None => items.div_ceil(4 * self.processes.max(1)),
+            None => items.div_ceil(4 * self.processes.max(1)).min(SUBMIT_MAX),
         };
         size.clamp(1, protocol::MAX_CHUNK)
     }
@@ -397,9 +405,14 @@ impl Submitter {
 }
 
 impl Drop for Pool {
+    /// Stops the workers and waits for them: idle ones have their stdin
+    /// closed and exit at once; if any still runs an item, all are
+    /// terminated.
     fn drop(&mut self) {
-        if self.thread.is_some() {
-            self.terminate();
+        if let Some(thread) = self.thread.take() {
+            self.closed = true;
+            let _ = self.events.send(Event::Drop("the pool was dropped".into()));
+            let _ = thread.join();
         }
     }
 }

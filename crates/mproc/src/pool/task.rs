@@ -285,8 +285,12 @@ pub(crate) struct Report {
     pub ends: Vec<u32>,
     /// The items that are not ok, by offset in the report, ascending.
     pub failures: Vec<(u32, Outcome<()>)>,
-    /// Where and when they ran.
+    /// Where they ran, when the first started and how long all ran.
     pub run: RunInfo,
+    /// Each item's own run time in microseconds, as its worker measured
+    /// it (item `i` started when item `i - 1` ended); empty when not
+    /// measured (items that never ran, or a worker that died).
+    pub times: Vec<u64>,
     /// Times started.
     pub attempts: u32,
     /// The earlier attempts of its first item (a report of a retried item
@@ -320,9 +324,12 @@ impl Report {
     }
 
     /// The items as results, decoding each ok output as it goes. Each item
-    /// gets an equal share of the report's time.
+    /// gets its own measured times; without them, a report of one item
+    /// gets the report's, and items of a longer one get its start and no
+    /// run time (they did not run: never an average).
     pub(crate) fn into_results<O: serde::de::DeserializeOwned>(self) -> Expand<O> {
         Expand {
+            clock: self.run.started,
             report: self,
             next: 0,
             failure: 0,
@@ -340,7 +347,26 @@ pub(crate) struct Expand<O> {
     failure: usize,
     output: usize,
     start: usize,
+    /// When the next item started.
+    clock: Option<Duration>,
     kind: std::marker::PhantomData<fn() -> O>,
+}
+
+impl<O> Expand<O> {
+    /// When item `offset` started and how long it ran.
+    fn times(&mut self, offset: usize) -> (Option<Duration>, Duration) {
+        let r = &self.report;
+        match r.times.get(offset) {
+            Some(&micros) if r.times.len() == r.count => {
+                let took = Duration::from_micros(micros);
+                let started = self.clock;
+                self.clock = started.map(|s| s + took);
+                (started, took)
+            }
+            _ if r.count == 1 => (r.run.started, r.run.elapsed),
+            _ => (r.run.started, Duration::ZERO),
+        }
+    }
 }
 
 impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
@@ -375,17 +401,19 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
                 None => Outcome::Failed("the worker sent no output for it".into()),
             },
         };
-        let count = r.count.max(1) as u32;
-        let share = r.run.elapsed / count;
+        let (index, worker, pid, attempts) =
+            (r.first + offset, r.run.worker, r.run.pid, r.attempts);
+        let earlier = std::mem::take(&mut r.earlier).into();
+        let (started, elapsed) = self.times(offset);
         Some(ItemResult {
-            index: r.first + offset,
+            index,
             outcome,
-            worker: r.run.worker,
-            pid: r.run.pid,
-            attempts: r.attempts,
-            started: r.run.started.map(|s| s + share * offset as u32),
-            elapsed: share,
-            earlier: std::mem::take(&mut r.earlier).into(),
+            worker,
+            pid,
+            attempts,
+            started,
+            elapsed,
+            earlier,
         })
     }
 }

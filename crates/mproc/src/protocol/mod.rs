@@ -20,7 +20,7 @@ use crate::failure::Failure;
 use crate::outcome::Outcome;
 
 /// The protocol version a worker announces in its handshake (`Hello`).
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The first four bytes of every [`Hello`], so a stream that is not an
 /// mproc worker (a shell banner, another program) is told apart.
@@ -112,6 +112,13 @@ pub enum Request {
         #[serde(with = "serde_bytes")]
         inputs: Vec<u8>,
     },
+    /// Give back the items of chunk `chunk` that have not started: the
+    /// worker will not run them, and says from which item in
+    /// [`Reply::Taken`].
+    Take {
+        /// The chunk's number.
+        chunk: u64,
+    },
 }
 
 /// A frame on a worker's private result descriptor, to the parent.
@@ -121,6 +128,14 @@ pub enum Reply {
     Done(Done),
     /// A `tracing` event from the worker.
     Log(LogRecord),
+    /// The answer to [`Request::Take`]: items `from ..` of chunk `chunk`
+    /// will not run here; `None` when none was left to give back.
+    Taken {
+        /// The chunk's number.
+        chunk: u64,
+        /// The first item given back.
+        from: Option<u32>,
+    },
 }
 
 /// The end of some items of a chunk inside a worker: items `from ..
@@ -133,8 +148,12 @@ pub struct Done {
     pub from: u32,
     /// How many items.
     pub count: u32,
-    /// How long they ran in all, in microseconds, by the worker's clock.
-    pub micros: u64,
+    /// When the first item started, in microseconds after the worker
+    /// wrote its [`Hello`], by the worker's clock.
+    pub started: u64,
+    /// Each item's own run time in microseconds, in order: item `i`
+    /// started when item `i - 1` ended (one clock reading per item).
+    pub times: Vec<u64>,
     /// The outputs of the items that ended ok, each encoded with
     /// [`encode`], one after another.
     #[serde(with = "serde_bytes")]
@@ -148,8 +167,8 @@ pub struct Done {
 impl Done {
     /// True when the frame describes its items consistently: each failure's
     /// offset lies in `from .. from + count`, ascending; failures and ok
-    /// outputs together number `count`; and the outputs' ends ascend within
-    /// `outputs`. The parent checks this before it believes a Done, so a
+    /// outputs together number `count`, as do the times; and the outputs'
+    /// ends ascend within `outputs`. The parent checks this before it believes a Done, so a
     /// worker that lies about its items is a crashed worker, not a panic.
     pub fn is_consistent(&self) -> bool {
         let end = u64::from(self.from) + u64::from(self.count);
@@ -167,7 +186,8 @@ impl Done {
             .iter()
             .try_fold(0u32, |prev, &e| (e >= prev).then_some(e))
             .is_some_and(|last| last as usize <= self.outputs.len());
-        offsets_ok && counted && ends_ok
+        let timed = self.times.len() as u64 == u64::from(self.count);
+        offsets_ok && counted && ends_ok && timed
     }
 }
 

@@ -137,12 +137,14 @@ mod properties {
             proptest::collection::vec(any::<u32>(), 0..8),
             proptest::collection::vec((any::<u32>(), failure()), 0..4),
         )
-            .prop_map(|(chunk, from, micros, outputs, ends, failures)| {
+            .prop_map(|(chunk, from, started, outputs, ends, failures)| {
+                let count = ends.len() + failures.len();
                 Reply::Done(Done {
                     chunk,
                     from,
-                    count: (ends.len() + failures.len()) as u32,
-                    micros,
+                    count: count as u32,
+                    started,
+                    times: (0..count as u64).map(|t| t << 20).collect(),
                     outputs,
                     ends,
                     failures,
@@ -253,7 +255,8 @@ fn a_done_that_does_not_add_up_is_told_apart() {
         chunk: 1,
         from: 2,
         count: 3,
-        micros: 0,
+        started: 0,
+        times: vec![5, 300, 70_000],
         outputs: vec![1, 2, 3],
         ends: vec![1, 3],
         failures: vec![(3, WireFailure::message("x"))],
@@ -275,7 +278,11 @@ fn a_done_that_does_not_add_up_is_told_apart() {
         count: 4,
         ..ok.clone()
     };
-    for bad in [below, past_the_outputs, descending, too_few] {
+    let untimed = Done {
+        times: vec![5, 300],
+        ..ok.clone()
+    };
+    for bad in [below, past_the_outputs, descending, too_few, untimed] {
         assert!(!bad.is_consistent(), "{bad:?}");
     }
 }

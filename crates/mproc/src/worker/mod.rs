@@ -12,6 +12,7 @@
 
 mod log_layer;
 pub(crate) mod panic;
+mod queue;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -28,8 +29,9 @@ use nix::sys::signal::{self, SigHandler, Signal};
 use crate::child::{WORKER_ARG, WORKER_ENV};
 use crate::error::{Error, Result};
 use crate::progress::Page;
-use crate::protocol::{self, Done, FrameReader, FrameWriter, Hello, Reply, Request, WireFailure};
+use crate::protocol::{self, FrameReader, FrameWriter, Hello, Reply, Request};
 use crate::registry::{Registry, Runner};
+use queue::{Chunk, Queue};
 
 /// The largest request frame a worker accepts (the parent is trusted).
 const MAX_REQUEST: usize = 1 << 30;
@@ -155,10 +157,6 @@ const LOG_DELAY: Duration = Duration::from_millis(10);
 /// Buffered bytes past which they are written at once.
 const FLUSH_BYTES: usize = 64 << 10;
 
-/// Outputs of one chunk past which its finished items are reported
-/// before the chunk ends, so that no frame grows past the parent's limit.
-const DONE_BYTES: usize = 8 << 20;
-
 /// The worker's result stream, shared by the item loop, its threads and
 /// the log layer. Results are written when a chunk (or, reporting each
 /// item, an item) ends; log records are gathered and written with the
@@ -202,6 +200,17 @@ impl Outbox {
     pub(crate) fn send(&self, reply: &Reply) {
         let mut p = self.lock();
         if protocol::append_frame(&mut p.buf, reply).is_err() {
+            return;
+        }
+        p.write();
+    }
+
+    /// Writes the reply `make` builds while the outbox is locked (so no
+    /// other frame gets between what it saw and the reply), and everything
+    /// gathered before it.
+    pub(crate) fn send_with(&self, make: impl FnOnce() -> Reply) {
+        let mut p = self.lock();
+        if protocol::append_frame(&mut p.buf, &make()).is_err() {
             return;
         }
         p.write();
@@ -271,6 +280,19 @@ struct Context {
     outbox: Arc<Outbox>,
     page: Option<Arc<Page>>,
     report_each: bool,
+    /// When the hello was written: item times count from here.
+    hello: Instant,
+}
+
+impl Context {
+    /// Microseconds from the hello to `at`.
+    fn since_hello(&self, at: Instant) -> u64 {
+        micros(at.saturating_duration_since(self.hello))
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 fn serve_inner(registry: &Registry) -> Result<()> {
@@ -287,6 +309,7 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     let frames = take_stdout()?;
     watch_reader(&frames);
     let mut writer = FrameWriter::new(frames);
+    let hello = Instant::now();
     writer.write(&Hello::new())?;
     let outbox = Outbox::new(writer.into_inner());
     // A stopping parent (SIGUSR1), or a SIGTERM to the whole group (GNU
@@ -322,15 +345,16 @@ fn serve_inner(registry: &Registry) -> Result<()> {
         outbox,
         report_each: report_each || page.is_none() || concurrency > 1,
         page,
+        hello,
     });
     let mut runners: HashMap<u32, Shared> = HashMap::new();
-    let mut pool =
-        (concurrency > 1).then(|| Threads::start(concurrency as usize, Arc::clone(&context)));
+    // This thread reads requests; runner threads run the chunks, so a
+    // request to take items back is answered while an item runs.
+    let queue = Arc::new(Queue::default());
+    let threads = queue
+        .start(concurrency as usize, &context)
+        .map_err(|e| Error::io("cannot start a runner thread", e))?;
     loop {
-        // About to wait for the parent: write what is gathered first.
-        if input.get_mut().buffer().is_empty() {
-            context.outbox.flush();
-        }
         let Some(request) = input.read::<Request>()? else {
             break;
         };
@@ -348,22 +372,22 @@ fn serve_inner(registry: &Registry) -> Result<()> {
                     .get(&key)
                     .cloned()
                     .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))));
-                let work = Chunk {
-                    runner,
+                queue.push(Chunk::new(runner, chunk, count, inputs));
+            }
+            Request::Take { chunk } => {
+                // Under the outbox's lock: no result of a later chunk can
+                // reach the parent before this answer.
+                context.outbox.send_with(|| Reply::Taken {
                     chunk,
-                    count,
-                    inputs,
-                };
-                match &mut pool {
-                    Some(threads) => threads.submit(work),
-                    None => work.run(&context),
-                }
+                    from: queue.take(chunk),
+                });
             }
             Request::Configure { .. } => return Err(Error::protocol("configure frame sent twice")),
         }
     }
-    if let Some(threads) = pool {
-        threads.finish();
+    queue.close();
+    for thread in threads {
+        let _ = thread.join();
     }
     context.outbox.flush();
     Ok(())
@@ -374,77 +398,7 @@ fn request_name(request: &Request) -> &'static str {
         Request::Configure { .. } => "configure",
         Request::Setup { .. } => "setup",
         Request::Run { .. } => "run",
-    }
-}
-
-/// One chunk of items to run.
-struct Chunk {
-    runner: Shared,
-    chunk: u64,
-    count: u32,
-    inputs: Vec<u8>,
-}
-
-impl Chunk {
-    /// Runs the items in order, publishing each on the progress page and
-    /// reporting them in one [`Done`] (or one per item).
-    fn run(self, context: &Context) {
-        let mut done = Done {
-            chunk: self.chunk,
-            ..Done::default()
-        };
-        let mut start = Instant::now();
-        let mut rest = self.inputs.as_slice();
-        let mut offset = 0;
-        while offset < self.count {
-            if let Some(page) = &context.page {
-                page.begin(self.chunk, offset);
-            }
-            let result = match self.runner.as_ref() {
-                Err(msg) => Err(msg.clone()),
-                Ok(runner) => runner.run_one(&mut rest, &mut done.outputs),
-            };
-            match result {
-                Ok(None) => done.ends.push(done.outputs.len() as u32),
-                Ok(Some(failure)) => done.failures.push((offset, failure)),
-                Err(msg) => {
-                    // Nothing after an input that cannot be read can be found.
-                    for o in offset..self.count {
-                        done.failures.push((o, WireFailure::message(msg.clone())));
-                    }
-                    done.count += self.count - offset;
-                    break;
-                }
-            }
-            done.count += 1;
-            offset += 1;
-            if context.report_each || done.outputs.len() >= DONE_BYTES {
-                done.micros = start.elapsed().as_micros() as u64;
-                context.outbox.send(&Reply::Done(std::mem::replace(
-                    &mut done,
-                    Done {
-                        chunk: self.chunk,
-                        from: offset,
-                        ..Done::default()
-                    },
-                )));
-                start = Instant::now();
-            }
-        }
-        if let Some(page) = &context.page {
-            page.idle();
-        }
-        if done.count > 0 {
-            done.micros = start.elapsed().as_micros() as u64;
-            if context.report_each {
-                context.outbox.send(&Reply::Done(done));
-            } else {
-                // The progress page covers a crash before this is written:
-                // gather it with the next chunks' results, written when the
-                // worker waits for work, or within the flusher's delay.
-                context.outbox.send_later(&Reply::Done(done));
-            }
-        }
+        Request::Take { .. } => "take",
     }
 }
 
@@ -489,45 +443,4 @@ fn take_stdout() -> Result<File> {
     nix::unistd::dup2_stdout(std::io::stderr().as_fd())
         .map_err(|e| Error::io("cannot point stdout at stderr", e.into()))?;
     Ok(File::from(private))
-}
-
-/// Runner threads for a worker configured with concurrency above one. They
-/// take whole chunks in arrival order from one shared queue.
-struct Threads {
-    tx: std::sync::mpsc::Sender<Chunk>,
-    handles: Vec<std::thread::JoinHandle<()>>,
-}
-
-type Queue = Arc<Mutex<std::sync::mpsc::Receiver<Chunk>>>;
-
-impl Threads {
-    fn start(n: usize, context: Arc<Context>) -> Threads {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let rx: Queue = Arc::new(Mutex::new(rx));
-        let handles = (0..n)
-            .map(|_| {
-                let rx = Arc::clone(&rx);
-                let context = Arc::clone(&context);
-                std::thread::spawn(move || loop {
-                    let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    match next {
-                        Ok(chunk) => chunk.run(&context),
-                        Err(_) => return,
-                    }
-                })
-            })
-            .collect();
-        Threads { tx, handles }
-    }
-
-    fn submit(&self, chunk: Chunk) {
-        let _ = self.tx.send(chunk);
-    }
-
-    fn finish(self) {
-        drop(self.tx);
-        for h in self.handles {
-            let _ = h.join();
-        }
-    }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Scheduler, DRAIN, KILL_GRACE, STOP_GRACE};
+use super::{Scheduler, State, DRAIN, KILL_GRACE, STOP_GRACE};
 use crate::outcome::Exit;
 
 impl Scheduler {
@@ -11,6 +11,12 @@ impl Scheduler {
         let concurrency = self.concurrency();
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        // (Looked at by each dispatch, which runs in these states only.)
+        if matches!(self.state, State::Running | State::Closing) {
+            if let Some(t) = self.take_at {
+                consider(t);
+            }
+        }
         for live in self.slots.iter().filter_map(|s| s.live.as_ref()) {
             if let Some(t) = live.killed_at {
                 consider(t + KILL_GRACE);
@@ -41,7 +47,7 @@ impl Scheduler {
     }
 
     pub(super) fn check_deadlines(&mut self) {
-        let now = Instant::now();
+        let now = self.now();
         let concurrency = self.concurrency();
         let start_timeout = self.settings.start_timeout;
         let mut given_up = Vec::new();

@@ -1,8 +1,21 @@
-//! Refilling workers: how many items each worker's pipeline holds, and
-//! which chunks go to which worker next.
+//! Refilling workers: which items go to which worker next, in what
+//! pieces, and how far ahead.
+//!
+//! The policy is work-conserving and sized by measured time (see
+//! `docs/ARCHITECTURE.md`, "Dispatch"):
+//! - every worker gets something to run before any worker gets more;
+//! - with no `chunksize` set, a piece of the queue's front is cut to
+//!   about [`CHUNK_WORK`] of measured work, and to at most a
+//!   `1 / (2 × threads)` share of what is queued (guided self-scheduling:
+//!   pieces shrink as the queue drains); an item of a job not yet measured
+//!   goes alone;
+//! - a worker is sent more than it runs at once only when its items are
+//!   measured faster than [`SLOW`], and then only about
+//!   [`PREFETCH_WORK`] more: enough to hide the round trip, never a
+//!   slow item waiting behind another while a worker idles.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{InFlight, Live, Scheduler, State};
 use crate::outcome::Outcome;
@@ -10,25 +23,20 @@ use crate::pool::task::{Chunk, RunInfo};
 use crate::protocol::{self, Request};
 
 /// Chunks in flight per worker at most.
-const MAX_CHUNKS: usize = 64;
+const MAX_CHUNKS: usize = 256;
+
+/// The work an automatic chunk holds, by its job's measured pace.
+pub(crate) const CHUNK_WORK: Duration = Duration::from_millis(2);
+
+/// Items measured at least this slow are never sent ahead of a free
+/// thread in the worker.
+pub(crate) const SLOW: Duration = Duration::from_millis(1);
+
+/// The work sent ahead of what a worker runs, for items faster than
+/// [`SLOW`]: it covers the round trip of the next refill.
+pub(crate) const PREFETCH_WORK: Duration = Duration::from_millis(2);
 
 impl Scheduler {
-    /// How many items to keep in flight per worker: deep while the queue is
-    /// long (so tiny items are pipelined), shallow near the end (so slow
-    /// items spread evenly). At least two chunks fill the pipe, so a
-    /// worker always has its next chunk when one ends.
-    pub(super) fn depth(&self) -> usize {
-        let workers = self.slots.len().max(1);
-        let concurrency = self.concurrency();
-        if self.settings.halt_on_error {
-            // Nothing waits in a worker's pipe, so a halt stops everything
-            // but the items already running.
-            return concurrency;
-        }
-        let queued: usize = self.queue.iter().map(Chunk::count).sum();
-        (queued / (2 * workers)).clamp(1, 64).max(concurrency)
-    }
-
     pub(super) fn dispatch(&mut self) {
         if !matches!(self.state, State::Running | State::Closing) {
             return;
@@ -36,29 +44,56 @@ impl Scheduler {
         if self.halted.is_some() && self.state == State::Running {
             self.state = State::Closing;
         }
-        let depth = self.depth();
-        let min_chunks = if self.settings.halt_on_error {
-            self.concurrency()
-        } else {
-            2.max(self.concurrency())
-        };
-        // Every worker gets work before any gets more.
-        let first = self.concurrency().min(min_chunks);
+        let mut queued: usize = self.queue.iter().map(Chunk::count).sum();
+        // Every worker gets work to run before any gets work ahead.
         for index in 0..self.slots.len() {
-            self.refill(index, 0, first);
+            self.refill(index, false, &mut queued);
         }
         for index in 0..self.slots.len() {
-            self.refill(index, depth, min_chunks);
+            self.refill(index, true, &mut queued);
         }
+        self.take_back();
         self.close_when_idle();
     }
 
-    /// Sends slot `index` chunks until its pipeline is deep enough, in one
-    /// write.
-    fn refill(&mut self, index: usize, depth: usize, min_chunks: usize) {
+    /// Items of `key`'s job to cut the next piece to, with `queued` items
+    /// waiting; `None` when pieces are not cut (a chunksize was set).
+    fn piece(&self, key: u32, queued: usize) -> Option<usize> {
+        if self.settings.chunksize.is_some() {
+            return None;
+        }
+        if self.settings.halt_on_error {
+            return Some(1);
+        }
+        let threads = self.slots.len().max(1) * self.concurrency();
+        let share = queued.div_ceil(2 * threads).max(1);
+        let by_time = self.pace.get(&key).map_or(1, |p| p.items_in(CHUNK_WORK));
+        Some(by_time.min(share).max(1))
+    }
+
+    /// Items of `key`'s job a worker may hold beyond the chunks it runs:
+    /// none unless they are measured fast.
+    fn ahead(&self, key: u32) -> usize {
+        if self.settings.halt_on_error {
+            return 0;
+        }
+        match self.pace.get(&key) {
+            Some(p) if p.is_faster_than(SLOW) => p.items_in(PREFETCH_WORK),
+            _ => 0,
+        }
+    }
+
+    /// Sends slot `index` chunks until it runs `concurrency` of them (and,
+    /// when `prefetch`, holds its measured allowance ahead), in one write.
+    fn refill(&mut self, index: usize, prefetch: bool, queued: &mut usize) {
         let concurrency = self.concurrency();
-        let now = Instant::now();
         let mut frames = Vec::new();
+        let Some(key) = self.next_key(index) else {
+            return;
+        };
+        let now = self.now();
+        let mut ahead = if prefetch { self.ahead(key) } else { 0 };
+        let piece = self.piece(key, *queued);
         let slot = &mut self.slots[index];
         let Some(live) = slot.live.as_mut() else {
             return;
@@ -66,12 +101,17 @@ impl Scheduler {
         if !live.ready || live.retiring || live.killed_at.is_some() {
             return;
         }
-        // Refill at half depth, so one write carries many items.
+        if now.saturating_duration_since(live.silent_since()) >= super::take::STUCK {
+            // Its running items turned out slow: send nothing ahead.
+            ahead = 0;
+        }
+        // Refill ahead at half the allowance, so one write carries more.
+        let held = |live: &Live| waiting_items(live, concurrency);
         let wanted = |live: &Live| {
             let chunks = live.inflight.len();
-            chunks < min_chunks || (live.items() < depth && chunks < MAX_CHUNKS)
+            chunks < concurrency || (held(live) < ahead && chunks < MAX_CHUNKS)
         };
-        let refill = live.inflight.len() < min_chunks || live.items() <= depth / 2;
+        let refill = live.inflight.len() < concurrency || held(live) <= ahead / 2;
         while refill && wanted(live) {
             let allowance = self
                 .settings
@@ -80,9 +120,17 @@ impl Scheduler {
             if allowance == Some(0) {
                 break;
             }
-            let Some(chunk) = take_chunk(&mut slot.retry, &mut self.queue, allowance) else {
+            let limit = match (allowance, piece) {
+                (Some(a), Some(p)) => Some(a.min(p)),
+                (a, p) => a.or(p),
+            };
+            let from_queue = slot.retry.is_empty();
+            let Some(chunk) = take_chunk(&mut slot.retry, &mut self.queue, limit) else {
                 break;
             };
+            if from_queue {
+                *queued = queued.saturating_sub(chunk.count());
+            }
             let key = chunk.job_key();
             if live.jobs.insert(key) {
                 if let Err(e) = chunk.batch.job.append_setup(&mut frames) {
@@ -127,6 +175,20 @@ impl Scheduler {
         }
     }
 
+    /// The job of the chunk slot `index` would be sent next.
+    fn next_key(&self, index: usize) -> Option<u32> {
+        self.slots[index]
+            .retry
+            .front()
+            .or_else(|| self.queue.front())
+            .map(Chunk::job_key)
+    }
+
+    /// Records how long `count` items of job `key` ran.
+    pub(super) fn measured(&mut self, key: u32, elapsed: Duration, count: u32) {
+        self.pace.entry(key).or_default().record(elapsed, count);
+    }
+
     /// In `Closing`, once nothing waits or runs: close every worker's
     /// stdin and move to `Stopping`.
     fn close_when_idle(&mut self) {
@@ -143,6 +205,15 @@ impl Scheduler {
     }
 }
 
+/// Items a worker holds that wait behind the chunks it runs.
+fn waiting_items(live: &Live, concurrency: usize) -> usize {
+    live.inflight
+        .iter()
+        .skip(concurrency)
+        .map(|f| f.chunk.count() - f.done)
+        .sum()
+}
+
 /// Marks the first `concurrency` chunks as started: the worker runs its
 /// chunks in order, so these are the ones running now.
 pub(super) fn mark_started(live: &mut Live, concurrency: usize, now: Instant) {
@@ -152,11 +223,11 @@ pub(super) fn mark_started(live: &mut Live, concurrency: usize, now: Instant) {
 }
 
 /// The next chunk to send: a retry first, else the queue's front (cut to
-/// `allowance` items), skipping chunks nobody waits for.
+/// `limit` items), skipping chunks nobody waits for.
 fn take_chunk(
     retry: &mut VecDeque<Chunk>,
     queue: &mut VecDeque<Chunk>,
-    allowance: Option<usize>,
+    limit: Option<usize>,
 ) -> Option<Chunk> {
     let from_retry = !retry.is_empty();
     let source = if from_retry { retry } else { queue };
@@ -169,7 +240,7 @@ fn take_chunk(
             );
             continue;
         }
-        return Some(match allowance {
+        return Some(match limit {
             Some(n) if n < chunk.count() => {
                 let head = chunk.split(0..n);
                 source.push_front(chunk.split(n..chunk.count()));

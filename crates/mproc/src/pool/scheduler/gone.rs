@@ -40,7 +40,7 @@ impl Scheduler {
         let last_report = live.last_report;
         let running = live.conn.running();
         let mut live = live;
-        let now = Instant::now();
+        let now = self.now();
         for (position, entry) in live.inflight.drain(..).enumerate() {
             let context = Death {
                 exit,

@@ -12,12 +12,17 @@
 //! that finished but were not reported, and every later item, go back to
 //! the front of the queue, never lost.
 //!
+//! How items are cut into chunks and spread over workers is `dispatch.rs`
+//! (and `take.rs`: items a busy worker has not started come back when they
+//! would otherwise wait); `docs/ARCHITECTURE.md` states the policy and its
+//! invariants, which `sim.rs` checks without processes.
+//!
 //! # States
 //!
 //! | state | leaves on |
 //! |---|---|
 //! | `Starting` | every worker ready → `Running`; a worker that cannot start → the start fails, `Stopping` |
-//! | `Running` | `Close` → `Closing`; `Terminate` → `Stopping`; no worker can start → the pool is broken: waiting items end at once, later ones are refused (on several hosts: only once every host is left out, `hosts_down.rs`) |
+//! | `Running` | `Close` → `Closing`; `Terminate` → `Stopping`; the pool dropped → `Stopping` (idle workers closed, else as `Terminate`); no worker can start → the pool is broken: waiting items end at once, later ones are refused (on several hosts: only once every host is left out, `hosts_down.rs`) |
 //! | `Closing` | nothing queued or in flight → every worker's stdin closed, `Stopping`; `Terminate` → `Stopping` |
 //! | `Stopping` | every worker gone → the thread ends. A worker that has not exited [`STOP_GRACE`] after its stdin closed is killed; one whose end is not seen [`KILL_GRACE`] after the kill is given up on. |
 //!
@@ -27,22 +32,28 @@
 //! It does not know frames' bytes (it asks the protocol module for them) or
 //! the types of jobs (inputs and outputs are opaque bytes here).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod deadlines;
 mod dispatch;
+mod done;
 mod gone;
 mod hosts_down;
+pub(crate) mod link;
+mod pace;
+#[cfg(test)]
+mod sim;
+mod take;
 
-use super::task::{Batch, Chunk, Outbox, Report, RunInfo};
-use crate::connection::{ConnConfig, ConnEvent, Connection};
+use super::task::{Chunk, Outbox, RunInfo};
+use crate::connection::{ConnConfig, ConnEvent};
 use crate::error::{Error, Result};
 use crate::outcome::{Exit, Outcome};
-use crate::protocol::Done;
 use crate::settings::PoolSettings;
+use link::{Clock, Link, Starter};
 
 /// How long a worker whose stdin was closed may take to exit.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -69,6 +80,10 @@ pub(crate) enum Event {
     /// Stop at once: kill the workers; what did not finish is not run,
     /// for the reason given.
     Terminate(String),
+    /// The pool's handle is gone: what waits is not run, for the reason
+    /// given; workers that run nothing are closed (they exit at once),
+    /// and if any runs something, all are stopped as by `Terminate`.
+    Drop(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +107,8 @@ struct InFlight {
 }
 
 struct Live {
-    conn: Connection,
+    conn: Box<dyn Link>,
+    clock: Clock,
     pid: Option<u32>,
     ready: bool,
     spawned: Instant,
@@ -113,6 +129,11 @@ struct Live {
     /// When it last reported something (or became ready): the latest an
     /// item it is running can have started.
     last_report: Instant,
+    /// When its hello was read: its item times count from here.
+    hello_at: Instant,
+    /// Chunks asked for their unstarted items (once each: after the
+    /// answer none is left).
+    asked: HashSet<u64>,
 }
 
 impl Live {
@@ -121,17 +142,14 @@ impl Live {
             self.kill_reason.get_or_insert(why);
         }
         self.conn.kill();
-        self.killed_at.get_or_insert_with(Instant::now);
+        let now = (self.clock)();
+        self.killed_at.get_or_insert(now);
     }
 
     fn close_input(&mut self) {
         self.conn.close_input();
-        self.closed_at.get_or_insert_with(Instant::now);
-    }
-
-    /// Items in flight.
-    fn items(&self) -> usize {
-        self.inflight.iter().map(|f| f.chunk.count() - f.done).sum()
+        let now = (self.clock)();
+        self.closed_at.get_or_insert(now);
     }
 }
 
@@ -157,6 +175,8 @@ pub(crate) struct Lifecycle {
 pub(crate) struct Scheduler {
     settings: PoolSettings,
     conn: ConnConfig,
+    starter: Box<dyn Starter>,
+    clock: Clock,
     events: Receiver<Event>,
     sender: Sender<Event>,
     slots: Vec<Slot>,
@@ -180,6 +200,10 @@ pub(crate) struct Scheduler {
     pub(crate) ended: Arc<super::feed::Ended>,
     /// Hosts that fail to start workers (`hosts_down.rs`).
     down: hosts_down::HostsDown,
+    /// Each job's measured time per item, by job key.
+    pace: HashMap<u32, pace::Pace>,
+    /// When taking items back may become worth it.
+    take_at: Option<Instant>,
 }
 
 const MAX_START_FAILURES: u32 = 3;
@@ -197,6 +221,8 @@ impl Scheduler {
         let slots = (0..conn.commands.len()).map(|_| Slot::default()).collect();
         Scheduler {
             settings,
+            starter: Box::new(link::Spawn(conn.clone())),
+            clock: link::system_clock(),
             conn,
             events,
             sender,
@@ -215,34 +241,36 @@ impl Scheduler {
             requeued: Vec::new(),
             ended: Arc::default(),
             down: hosts_down::HostsDown::default(),
+            pace: HashMap::new(),
+            take_at: None,
         }
+    }
+
+    /// The same scheduler with other workers and another clock (the
+    /// simulator's).
+    #[cfg(test)]
+    pub(crate) fn with_seam(mut self, starter: Box<dyn Starter>, clock: Clock) -> Scheduler {
+        self.starter = starter;
+        self.clock = clock;
+        self
     }
 
     /// Runs until every worker is gone after a close or terminate.
     pub(crate) fn run(mut self) {
-        for slot in 0..self.slots.len() {
-            if let Err(e) = self.spawn(slot) {
-                self.fail_startup(e);
-                break;
-            }
-        }
+        self.start_workers();
         loop {
             let Some(event) = self.next_event() else {
                 return;
             };
-            if let Some(event) = event {
-                self.handle(event);
-                while let Ok(more) = self.events.try_recv() {
-                    self.handle(more);
-                }
-            }
-            self.check_deadlines();
-            self.dispatch();
-            self.settle();
-            self.outbox.flush();
-            if self.state == State::Stopping && self.slots.iter().all(|s| s.live.is_none()) {
+            if self.step(event) {
                 break;
             }
+        }
+        // Anything still queued (items a worker gave back while the pool
+        // stopped) ends for the stop's reason, not as a dropped chunk.
+        if self.terminated {
+            self.finish_waiting(Outcome::NotRun(self.stop_reason.clone()));
+            self.outbox.flush();
         }
         // Submissions still in the channel report "not run" as they drop.
         while let Ok(event) = self.events.try_recv() {
@@ -250,12 +278,46 @@ impl Scheduler {
         }
     }
 
+    /// Starts every slot's first worker, one after another, from this
+    /// thread: a local worker's death signal fires when the thread that
+    /// started it ends, so no short-lived thread may start one.
+    pub(crate) fn start_workers(&mut self) {
+        for slot in 0..self.slots.len() {
+            if let Err(e) = self.spawn(slot) {
+                self.fail_startup(e);
+                break;
+            }
+        }
+    }
+
+    /// Handles `event` and every event already waiting, then acts: checks
+    /// deadlines, dispatches, settles and sends the results. True once
+    /// every worker is gone in `Stopping`: the scheduler is done.
+    pub(crate) fn step(&mut self, event: Option<Event>) -> bool {
+        if let Some(event) = event {
+            self.handle(event);
+        }
+        while let Ok(more) = self.events.try_recv() {
+            self.handle(more);
+        }
+        self.check_deadlines();
+        self.dispatch();
+        self.settle();
+        self.outbox.flush();
+        self.state == State::Stopping && self.slots.iter().all(|s| s.live.is_none())
+    }
+
+    /// The time now, by the scheduler's clock.
+    fn now(&self) -> Instant {
+        (self.clock)()
+    }
+
     /// The next event, `Some(None)` when a deadline passed first, `None`
     /// when every sender is gone.
     fn next_event(&mut self) -> Option<Option<Event>> {
         let wait = self
             .next_deadline()
-            .map(|d| d.saturating_duration_since(Instant::now()));
+            .map(|d| d.saturating_duration_since(self.now()));
         match wait {
             Some(wait) => match self.events.recv_timeout(wait) {
                 Ok(e) => Some(Some(e)),
@@ -291,26 +353,55 @@ impl Scheduler {
                 }
             }
             Event::Terminate(why) => self.terminate(why),
+            Event::Drop(why) => self.drop_pool(why),
+        }
+    }
+
+    /// The handle was dropped: close idle workers rather than signal and
+    /// kill them, so a program that is done exits at once.
+    fn drop_pool(&mut self, why: String) {
+        let busy = self.slots.iter().any(|s| {
+            s.live
+                .as_ref()
+                .is_some_and(|l| !l.ready || !l.inflight.is_empty())
+        });
+        if busy || self.state == State::Starting {
+            self.terminate(why);
+            return;
+        }
+        if !self.terminated {
+            self.stop_reason = why.clone();
+            self.terminated = true;
+        }
+        self.state = State::Stopping;
+        self.halted = None;
+        self.ended.set();
+        self.finish_waiting(Outcome::NotRun(why));
+        for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
+            live.close_input();
         }
     }
 
     fn on_worker(&mut self, slot: usize, event: ConnEvent) {
         match event {
-            ConnEvent::Ready(hello) => self.on_ready(slot, hello.pid),
+            ConnEvent::Ready(hello, at) => self.on_ready(slot, hello.pid, at),
             ConnEvent::Done(batch) => {
                 for done in batch {
                     self.on_done(slot, done);
                 }
             }
+            ConnEvent::Taken { chunk, from } => self.on_taken(slot, chunk, from),
             ConnEvent::Gone { exit, error } => self.on_gone(slot, exit, error),
         }
     }
 
-    fn on_ready(&mut self, slot: usize, pid: u32) {
+    fn on_ready(&mut self, slot: usize, pid: u32, at: Instant) {
+        let now = self.now();
         if let Some(live) = self.slots[slot].live.as_mut() {
             live.ready = true;
+            live.hello_at = at;
             live.pid = Some(pid);
-            live.last_report = Instant::now();
+            live.last_report = now;
             self.slots[slot].start_failures = 0;
             self.host_up(slot);
             let _ = self.lifecycle.try_send(Lifecycle {
@@ -332,126 +423,37 @@ impl Scheduler {
         }
     }
 
-    /// Items of a chunk ended in a worker: report them (or retry the ones
-    /// that failed, when asked).
-    fn on_done(&mut self, slot: usize, done: Done) {
-        let concurrency = self.concurrency();
-        let now = Instant::now();
-        let host = self.conn.command(slot).host().map(str::to_string);
-        let Some(live) = self.slots[slot].live.as_mut() else {
-            return;
-        };
-        let position = live
-            .inflight
-            .iter()
-            .take(concurrency)
-            .position(|f| f.seq == done.chunk && f.done == done.from as usize);
-        let fits = position.is_some_and(|p| {
-            let f = &live.inflight[p];
-            f.done + done.count as usize <= f.chunk.count()
-        });
-        let (Some(position), true) = (position, fits && done.is_consistent()) else {
-            let why = format!(
-                "worker sent results for items {}..{} of chunk {} that it was not running or that do not add up",
-                done.from,
-                u64::from(done.from) + u64::from(done.count),
-                done.chunk
-            );
-            live.kill(Some(why));
-            return;
-        };
-        let pid = live.pid;
-        live.last_report = now;
-        let entry = &mut live.inflight[position];
-        let elapsed = Duration::from_micros(done.micros);
-        let run = RunInfo {
-            worker: Some(slot),
-            pid,
-            started: now
-                .checked_sub(elapsed)
-                .map(|t| t.saturating_duration_since(self.epoch)),
-            elapsed,
-        };
-        let from = entry.done;
-        entry.done += done.count as usize;
-        entry.started = Some(now);
-        let chunk_first = entry.chunk.first;
-        let attempts = entry.chunk.attempts;
-        let batch = Arc::clone(&entry.chunk.batch);
-        let mut retry = Vec::new();
-        let mut failures = Vec::with_capacity(done.failures.len());
-        for (offset, failure) in done.failures {
-            let mut outcome: Outcome<()> = failure.into();
-            // A remote worker's error (a missing file, say) names its host.
-            if let (Outcome::Failed(failure), Some(host)) = (&mut outcome, &host) {
-                failure.append(&format!(" (on {host})"));
-            }
-            let retried = self.settings.retry_errors
-                && attempts <= self.settings.retries
-                && self.halted.is_none()
-                && done.count == 1;
-            if retried {
-                // The retry carries this attempt, reported with its last.
-                let mut again = entry.chunk.split(offset as usize..offset as usize + 1);
-                again.earlier.push(run.attempt(outcome));
-                retry.push(again);
-            } else {
-                failures.push((offset - done.from, outcome));
-            }
-        }
-        // A retried item's chunk holds it alone: its report carries them.
-        let earlier = std::mem::take(&mut entry.chunk.earlier);
-        let finished = entry.done == entry.chunk.count();
-        if finished {
-            if let Some(f) = live.inflight.remove(position) {
-                f.chunk.consume();
-            }
-        }
-        dispatch::mark_started(live, concurrency, now);
-        if !retry.is_empty() {
-            // Retries of errors happen one item at a time (such pools
-            // report each item): the retry reports this item later.
-            self.slots[slot].retry.extend(retry);
-            return;
-        }
-        let failed = !failures.is_empty();
-        let report = Report {
-            first: chunk_first + from,
-            count: done.count as usize,
-            outputs: done.outputs,
-            ends: done.ends,
-            failures,
-            run,
-            attempts,
-            earlier,
-        };
-        self.report(&batch, report, failed);
-    }
-
-    fn report(&mut self, batch: &Arc<Batch>, report: Report, failed: bool) {
-        self.outbox.push(batch, report);
-        if failed && self.settings.halt_on_error && self.halted.is_none() {
-            self.halt("an earlier item was not ok (halt on error)".into());
-        }
-    }
-
     fn spawn(&mut self, slot: usize) -> Result<()> {
+        let sink = self.sink(slot);
+        let conn = self.starter.start(slot, sink)?;
+        self.install(slot, conn);
+        Ok(())
+    }
+
+    /// Where the next worker of `slot` reports (a new generation: events
+    /// of an earlier worker of the slot are ignored).
+    fn sink(&mut self, slot: usize) -> crate::connection::Sink {
         let generation = self.slots[slot].generation + 1;
         self.slots[slot].generation = generation;
         let sender = self.sender.clone();
-        let sink = Box::new(move |event| {
+        Box::new(move |event| {
             let _ = sender.send(Event::Worker {
                 slot,
                 generation,
                 event,
             });
-        });
-        let conn = Connection::start(&self.conn, slot, sink)?;
+        })
+    }
+
+    /// `conn` is the live worker of `slot` now.
+    fn install(&mut self, slot: usize, conn: Box<dyn Link>) {
+        let now = self.now();
         self.slots[slot].live = Some(Live {
             conn,
+            clock: Arc::clone(&self.clock),
             pid: None,
             ready: false,
-            spawned: Instant::now(),
+            spawned: now,
             inflight: VecDeque::new(),
             jobs: HashSet::new(),
             dispatched: 0,
@@ -461,9 +463,10 @@ impl Scheduler {
             closed_at: None,
             killed_at: None,
             draining: None,
-            last_report: Instant::now(),
+            last_report: now,
+            hello_at: now,
+            asked: HashSet::new(),
         });
-        Ok(())
     }
 
     fn fail_startup(&mut self, error: Error) {
@@ -537,7 +540,7 @@ impl Scheduler {
         self.halted = None;
         self.ended.set();
         self.finish_waiting(Outcome::NotRun(why));
-        let now = Instant::now();
+        let now = self.now();
         for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
             // A local worker gathers results before writing them: ask it to
             // write what it has, and kill it [`DRAIN`] later.

@@ -1,0 +1,229 @@
+//! The worker's chunks between the thread that reads requests and the
+//! threads that run items: a [`Queue`] of chunks in arrival order, and a
+//! [`Chunk`]'s run, item after item.
+//!
+//! Each chunk's items are claimed one at a time from an atomic counter, so
+//! the reading thread can take back the items no runner has started
+//! (`Request::Take`): a waiting chunk whole, a running one from its next
+//! item. What was taken back is never run here; the reply says where it
+//! starts. Runners take chunks in arrival order, `concurrency` at a time,
+//! and run each chunk's items in order.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{micros, Context, Shared};
+use crate::protocol::{Done, Reply, WireFailure};
+
+/// A chunk that ran at least this long is reported as it ends, not
+/// gathered with the next ones.
+const EAGER: Duration = Duration::from_micros(500);
+
+/// Outputs of one chunk past which its finished items are reported
+/// before the chunk ends, so that no frame grows past the parent's limit.
+const DONE_BYTES: usize = 8 << 20;
+
+/// One chunk of items to run.
+pub(super) struct Chunk {
+    pub runner: Shared,
+    pub chunk: u64,
+    pub count: u32,
+    pub inputs: Vec<u8>,
+    /// The next item to start; past `count` once taken back.
+    claim: Arc<AtomicU32>,
+}
+
+impl Chunk {
+    pub(super) fn new(runner: Shared, chunk: u64, count: u32, inputs: Vec<u8>) -> Chunk {
+        Chunk {
+            runner,
+            chunk,
+            count,
+            inputs,
+            claim: Arc::new(AtomicU32::new(0)),
+        }
+    }
+
+    /// Claims the next item, if it was not taken back.
+    fn next_item(&self) -> Option<u32> {
+        let offset = self.claim.fetch_add(1, Ordering::AcqRel);
+        (offset < self.count).then_some(offset)
+    }
+
+    /// Runs the items in order, publishing each on the progress page and
+    /// reporting them in one [`Done`] (or one per item).
+    pub(super) fn run(self, context: &Context) {
+        let mut start = Instant::now();
+        let mut done = Done {
+            chunk: self.chunk,
+            started: context.since_hello(start),
+            ..Done::default()
+        };
+        // Each item ends where the next one starts: one clock reading an
+        // item gives each its own start and run time.
+        let mut mark = start;
+        let mut rest = self.inputs.as_slice();
+        while let Some(offset) = self.next_item() {
+            if let Some(page) = &context.page {
+                page.begin(self.chunk, offset);
+            }
+            let result = match self.runner.as_ref() {
+                Err(msg) => Err(msg.clone()),
+                Ok(runner) => runner.run_one(&mut rest, &mut done.outputs),
+            };
+            let now = Instant::now();
+            done.times.push(micros(now - mark));
+            mark = now;
+            done.count += 1;
+            match result {
+                Ok(None) => done.ends.push(done.outputs.len() as u32),
+                Ok(Some(failure)) => done.failures.push((offset, failure)),
+                Err(msg) => {
+                    // Nothing after an input that cannot be read can be
+                    // found: the rest fail with it, unrun.
+                    done.failures
+                        .push((offset, WireFailure::message(msg.clone())));
+                    while let Some(o) = self.next_item() {
+                        done.failures.push((o, WireFailure::message(msg.clone())));
+                        done.times.push(0);
+                        done.count += 1;
+                    }
+                    break;
+                }
+            }
+            if context.report_each || done.outputs.len() >= DONE_BYTES {
+                let next = Done {
+                    chunk: self.chunk,
+                    from: offset + 1,
+                    started: context.since_hello(now),
+                    ..Done::default()
+                };
+                context
+                    .outbox
+                    .send(&Reply::Done(std::mem::replace(&mut done, next)));
+                start = now;
+            }
+        }
+        if let Some(page) = &context.page {
+            page.idle();
+        }
+        if done.count > 0 {
+            if context.report_each || start.elapsed() >= EAGER {
+                // A chunk that took a while is reported at once: the
+                // parent sends the next work on hearing of it.
+                context.outbox.send(&Reply::Done(done));
+            } else {
+                // The progress page covers a crash before this is written:
+                // gather it with the next chunks' results, written when the
+                // worker waits for work, or within the flusher's delay.
+                context.outbox.send_later(&Reply::Done(done));
+            }
+        }
+    }
+}
+
+/// Chunks waiting and running in this worker.
+#[derive(Default)]
+pub(super) struct Queue {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    waiting: VecDeque<Chunk>,
+    /// Each running chunk's number, claim counter and size.
+    running: Vec<(u64, Arc<AtomicU32>, u32)>,
+    closed: bool,
+    /// Runners waiting for a chunk.
+    sleepers: usize,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn push(&self, chunk: Chunk) {
+        let mut state = self.lock();
+        state.waiting.push_back(chunk);
+        // A wake-up is a system call: only when a runner sleeps.
+        if state.sleepers > 0 {
+            self.wake.notify_one();
+        }
+    }
+
+    /// No more chunks will come: runners end once the queue is empty.
+    pub(super) fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_all();
+    }
+
+    /// The next chunk to run (`None` once closed and empty); `idle` runs
+    /// before waiting for one.
+    fn next(&self, idle: impl Fn()) -> Option<Chunk> {
+        let mut state = self.lock();
+        loop {
+            if let Some(chunk) = state.waiting.pop_front() {
+                let entry = (chunk.chunk, Arc::clone(&chunk.claim), chunk.count);
+                state.running.push(entry);
+                return Some(chunk);
+            }
+            if state.closed {
+                return None;
+            }
+            drop(state);
+            idle();
+            state = self.lock();
+            if state.waiting.is_empty() && !state.closed {
+                state.sleepers += 1;
+                state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+                state.sleepers -= 1;
+            }
+        }
+    }
+
+    fn finished(&self, chunk: u64) {
+        self.lock().running.retain(|(c, _, _)| *c != chunk);
+    }
+
+    /// Takes back the items of chunk `chunk` that no runner started: the
+    /// offset from which they were taken, or `None` when there were none
+    /// (or the chunk is not here).
+    pub(super) fn take(&self, chunk: u64) -> Option<u32> {
+        let mut state = self.lock();
+        if let Some(at) = state.waiting.iter().position(|c| c.chunk == chunk) {
+            state.waiting.remove(at);
+            return Some(0);
+        }
+        let (_, claim, count) = state.running.iter().find(|(c, _, _)| *c == chunk)?;
+        let from = claim.swap(*count, Ordering::AcqRel);
+        (from < *count).then_some(from)
+    }
+
+    /// Starts `n` runner threads.
+    pub(super) fn start(
+        self: &Arc<Self>,
+        n: usize,
+        context: &Arc<Context>,
+    ) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+        (0..n)
+            .map(|i| {
+                let (queue, context) = (Arc::clone(self), Arc::clone(context));
+                std::thread::Builder::new()
+                    .name(format!("mproc-run-{i}"))
+                    // Jobs get a main thread's stack.
+                    .stack_size(8 << 20)
+                    .spawn(move || {
+                        while let Some(chunk) = queue.next(|| context.outbox.flush()) {
+                            let seq = chunk.chunk;
+                            chunk.run(&context);
+                            queue.finished(seq);
+                        }
+                    })
+            })
+            .collect()
+    }
+}

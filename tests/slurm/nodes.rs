@@ -275,9 +275,11 @@ fn a_batch_job_cancelled_with_sigterm_leaves_a_complete_job_log_and_resumes_wher
             *index < 20,
             "item {index}: {outcome}\n{logged}"
         );
+        // Where it ran, or `-` for an item the stop found still queued.
+        let never_ran = outcome == "not_run" && host == "-";
         assert!(
-            ["d1", "d2", "d3"].contains(&host.as_str()),
-            "item {index}: {host}"
+            never_ran || ["d1", "d2", "d3"].contains(&host.as_str()),
+            "item {index}: {outcome} on {host}"
         );
     }
     let printed = records(&out, 0);

@@ -321,25 +321,9 @@ fn serve_inner(registry: &Registry) -> Result<()> {
         BufReader::with_capacity(64 << 10, stdin.lock()),
         MAX_REQUEST,
     );
-    let (worker, concurrency, report_each) = match input.read::<Request>()? {
-        Some(Request::Configure {
-            worker,
-            log_filter,
-            concurrency,
-            report_each,
-        }) => {
-            log_layer::install(&log_filter, Arc::clone(&outbox));
-            (worker, concurrency.max(1), report_each)
-        }
-        Some(other) => {
-            return Err(Error::protocol(format!(
-                "expected a configure frame first, got {}",
-                request_name(&other)
-            )))
-        }
-        None => return Ok(()),
+    let Some((concurrency, report_each)) = configure(&mut input, &outbox)? else {
+        return Ok(());
     };
-    tracing::trace!(worker, concurrency, "worker ready");
 
     let context = Arc::new(Context {
         outbox,
@@ -354,42 +338,78 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     let threads = queue
         .start(concurrency as usize, &context)
         .map_err(|e| Error::io("cannot start a runner thread", e))?;
-    loop {
-        let Some(request) = input.read::<Request>()? else {
-            break;
-        };
-        match request {
-            Request::Setup { key, job, config } => {
-                runners.insert(key, Arc::new(registry.instantiate(&job, &config)));
-            }
-            Request::Run {
-                key,
-                chunk,
-                count,
-                inputs,
-            } => {
-                let runner = runners
-                    .get(&key)
-                    .cloned()
-                    .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))));
-                queue.push(Chunk::new(runner, chunk, count, inputs));
-            }
-            Request::Take { chunk } => {
-                // Under the outbox's lock: no result of a later chunk can
-                // reach the parent before this answer.
-                context.outbox.send_with(|| Reply::Taken {
-                    chunk,
-                    from: queue.take(chunk),
-                });
-            }
-            Request::Configure { .. } => return Err(Error::protocol("configure frame sent twice")),
-        }
+    while let Some(request) = input.read::<Request>()? {
+        handle(request, registry, &mut runners, &queue, &context)?;
     }
     queue.close();
     for thread in threads {
         let _ = thread.join();
     }
     context.outbox.flush();
+    Ok(())
+}
+
+/// Reads the configure frame, which comes first, and installs the log
+/// layer it asks for: `(concurrency, report_each)`, or `None` when the
+/// parent closed the stream before sending it.
+fn configure<R: std::io::Read>(
+    input: &mut FrameReader<R>,
+    outbox: &Arc<Outbox>,
+) -> Result<Option<(u32, bool)>> {
+    match input.read::<Request>()? {
+        Some(Request::Configure {
+            worker,
+            log_filter,
+            concurrency,
+            report_each,
+        }) => {
+            log_layer::install(&log_filter, Arc::clone(outbox));
+            tracing::trace!(worker, concurrency, "worker ready");
+            Ok(Some((concurrency.max(1), report_each)))
+        }
+        Some(other) => Err(Error::protocol(format!(
+            "expected a configure frame first, got {}",
+            request_name(&other)
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// One request after the configure frame: a job to set up, a chunk to
+/// queue for the runner threads, or items to take back.
+fn handle(
+    request: Request,
+    registry: &Registry,
+    runners: &mut HashMap<u32, Shared>,
+    queue: &Queue,
+    context: &Context,
+) -> Result<()> {
+    match request {
+        Request::Setup { key, job, config } => {
+            runners.insert(key, Arc::new(registry.instantiate(&job, &config)));
+        }
+        Request::Run {
+            key,
+            chunk,
+            count,
+            inputs,
+        } => {
+            let runner = runners
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))));
+            queue.push(Chunk::new(runner, chunk, count, inputs));
+        }
+        Request::Take { chunk } => {
+            // Under the outbox's lock: no result of a later chunk can
+            // reach the parent before this answer.
+            context.outbox.send_with(|| Reply::Taken {
+                chunk,
+                from: queue.take(chunk),
+            });
+        }
+        Request::Configure { .. } => return Err(Error::protocol("configure frame sent twice")),
+    }
     Ok(())
 }
 

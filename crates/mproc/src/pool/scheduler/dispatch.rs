@@ -131,35 +131,9 @@ impl Scheduler {
             if from_queue {
                 *queued = queued.saturating_sub(chunk.count());
             }
-            let key = chunk.job_key();
-            if live.jobs.insert(key) {
-                if let Err(e) = chunk.batch.job.append_setup(&mut frames) {
-                    tracing::error!("{e}");
-                }
-            }
             let seq = self.next_seq;
             self.next_seq += 1;
-            let mut chunk = chunk;
-            chunk.attempts += 1;
-            let run = Request::Run {
-                key,
-                chunk: seq,
-                count: chunk.count() as u32,
-                inputs: std::mem::take(&mut chunk.inputs),
-            };
-            if let Err(e) = protocol::append_frame(&mut frames, &run) {
-                tracing::error!("{e}");
-            }
-            if let Request::Run { inputs, .. } = run {
-                chunk.inputs = inputs;
-            }
-            live.dispatched += chunk.count() as u64;
-            live.inflight.push_back(InFlight {
-                seq,
-                chunk,
-                done: 0,
-                started: None,
-            });
+            send_chunk(live, chunk, seq, &mut frames);
         }
         mark_started(live, concurrency, now);
         if !frames.is_empty() {
@@ -250,4 +224,36 @@ fn take_chunk(
             _ => chunk,
         });
     }
+}
+
+/// Appends `chunk` to `frames` as request `seq` (after its job's setup,
+/// the first time this worker meets the job) and puts it in `live`'s
+/// pipeline.
+fn send_chunk(live: &mut Live, mut chunk: Chunk, seq: u64, frames: &mut Vec<u8>) {
+    let key = chunk.job_key();
+    if live.jobs.insert(key) {
+        if let Err(e) = chunk.batch.job.append_setup(frames) {
+            tracing::error!("{e}");
+        }
+    }
+    chunk.attempts += 1;
+    let run = Request::Run {
+        key,
+        chunk: seq,
+        count: chunk.count() as u32,
+        inputs: std::mem::take(&mut chunk.inputs),
+    };
+    if let Err(e) = protocol::append_frame(frames, &run) {
+        tracing::error!("{e}");
+    }
+    if let Request::Run { inputs, .. } = run {
+        chunk.inputs = inputs;
+    }
+    live.dispatched += chunk.count() as u64;
+    live.inflight.push_back(InFlight {
+        seq,
+        chunk,
+        done: 0,
+        started: None,
+    });
 }

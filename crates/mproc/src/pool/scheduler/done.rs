@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{dispatch, Scheduler};
+use super::{dispatch, Live, Scheduler};
 use crate::outcome::Outcome;
 use crate::pool::task::{Batch, Report, RunInfo};
 use crate::protocol::Done;
@@ -20,23 +20,7 @@ impl Scheduler {
         let Some(live) = self.slots[slot].live.as_mut() else {
             return;
         };
-        let position = live
-            .inflight
-            .iter()
-            .take(concurrency)
-            .position(|f| f.seq == done.chunk && f.done == done.from as usize);
-        let fits = position.is_some_and(|p| {
-            let f = &live.inflight[p];
-            f.done + done.count as usize <= f.chunk.count()
-        });
-        let (Some(position), true) = (position, fits && done.is_consistent()) else {
-            let why = format!(
-                "worker sent results for items {}..{} of chunk {} that it was not running or that do not add up",
-                done.from,
-                u64::from(done.from) + u64::from(done.count),
-                done.chunk
-            );
-            live.kill(Some(why));
+        let Some(position) = locate(live, concurrency, &done) else {
             return;
         };
         let pid = live.pid;
@@ -126,4 +110,29 @@ fn on_our_clock(hello_at: Instant, started: u64, elapsed: Duration, now: Instant
     let mapped = hello_at + Duration::from_micros(started.min(u64::from(u32::MAX) << 20));
     let latest = now.checked_sub(elapsed).unwrap_or(now);
     mapped.min(latest)
+}
+
+/// Where `done`'s items are in `live`'s pipeline, if the worker runs them
+/// and the frame adds up; else the worker is killed for what it sent.
+fn locate(live: &mut Live, concurrency: usize, done: &Done) -> Option<usize> {
+    let position = live
+        .inflight
+        .iter()
+        .take(concurrency)
+        .position(|f| f.seq == done.chunk && f.done == done.from as usize);
+    let fits = position.is_some_and(|p| {
+        let f = &live.inflight[p];
+        f.done + done.count as usize <= f.chunk.count()
+    });
+    if fits && done.is_consistent() {
+        return position;
+    }
+    let why = format!(
+        "worker sent results for items {}..{} of chunk {} that it was not running or that do not add up",
+        done.from,
+        u64::from(done.from) + u64::from(done.count),
+        done.chunk
+    );
+    live.kill(Some(why));
+    None
 }

@@ -421,6 +421,34 @@ impl Starter for SimStarter {
     }
 }
 
+impl World {
+    fn new(now: Arc<AtomicU64>, fates: &[Fate], concurrency: usize, report_each: bool) -> World {
+        World {
+            now,
+            fates: fates.to_vec(),
+            concurrency,
+            report_each,
+            workers: Vec::new(),
+            due: BTreeMap::new(),
+            order: 0,
+            settled: vec![false; fates.len()],
+            held: vec![0; fates.len()],
+            last_end: 0,
+        }
+    }
+}
+
+/// How many times each of `count` items was reported.
+fn count_reports(results: &mpsc::Receiver<Vec<Report>>, count: usize) -> Vec<u32> {
+    let mut reports = vec![0u32; count];
+    for report in results.try_iter().flatten() {
+        for n in &mut reports[report.first..report.first + report.count] {
+            *n += 1;
+        }
+    }
+    reports
+}
+
 /// Runs items with `fates` (item `i` is input `i`) through a scheduler
 /// with `settings` on simulated workers, as `Pool::map` then `close` do.
 pub(crate) fn simulate(settings: PoolSettings, fates: &[Fate]) -> Seen {
@@ -430,18 +458,12 @@ pub(crate) fn simulate(settings: PoolSettings, fates: &[Fate]) -> Seen {
     let clock_now = Arc::clone(&now);
     let clock: Clock = Arc::new(move || instant(clock_now.load(Ordering::Relaxed)));
     let conn = ConnConfig::new(&settings, vec![WorkerCommand::program("sim"); processes]);
-    let world = Arc::new(Mutex::new(World {
-        now: Arc::clone(&now),
-        fates: fates.to_vec(),
+    let world = Arc::new(Mutex::new(World::new(
+        Arc::clone(&now),
+        fates,
         concurrency,
-        report_each: conn.report_each,
-        workers: Vec::new(),
-        due: BTreeMap::new(),
-        order: 0,
-        settled: vec![false; fates.len()],
-        held: vec![0; fates.len()],
-        last_end: 0,
-    }));
+        conn.report_each,
+    )));
     let (tx, rx) = mpsc::channel();
     let (ready_tx, _ready_rx) = mpsc::channel();
     let (life_tx, _life_rx) = mpsc::sync_channel(1 << 16);
@@ -494,12 +516,7 @@ pub(crate) fn simulate(settings: PoolSettings, fates: &[Fate]) -> Seen {
         }
         done = scheduler.step(None);
     }
-    let mut reports = vec![0u32; fates.len()];
-    for report in results.try_iter().flatten() {
-        for n in &mut reports[report.first..report.first + report.count] {
-            *n += 1;
-        }
-    }
+    let reports = count_reports(&results, fates.len());
     let last_end = world.lock().unwrap().last_end;
     Seen {
         reports,

@@ -152,19 +152,30 @@ impl PoolFlags {
                 slurm: None,
             }
         };
-        let settings = PoolSettings {
-            processes: f.processes.or(placement.default_processes()),
-            chunksize: f.chunksize,
-            max_tasks_per_child: f.maxtasksperchild,
-            timeout: f.timeout,
-            retries: f.retries,
-            retry_errors: f.retry_errors,
-            halt_on_error: f.halt_on_error,
-            concurrency: f.concurrency.unwrap_or(concurrency),
-            placement,
-            log_filter,
-            ..PoolSettings::default()
-        };
+        // Through the setters, which check and clamp as they do for a
+        // library user: one way to build settings.
+        let processes = f.processes.or(placement.default_processes());
+        let mut settings = PoolSettings::default()
+            .retries(f.retries)
+            .retry_errors(f.retry_errors)
+            .halt_on_error(f.halt_on_error)
+            .concurrency(f.concurrency.unwrap_or(concurrency))
+            .placement(placement);
+        if let Some(n) = processes {
+            settings = settings.processes(n);
+        }
+        if let Some(n) = f.chunksize {
+            settings = settings.chunksize(n);
+        }
+        if let Some(n) = f.maxtasksperchild {
+            settings = settings.max_tasks_per_child(n);
+        }
+        if let Some(limit) = f.timeout {
+            settings = settings.timeout(limit);
+        }
+        if let Some(directive) = log_filter {
+            settings = settings.log_filter(directive);
+        }
         Ok(PoolCommand {
             settings,
             mode: match f.mode {

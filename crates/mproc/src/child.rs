@@ -173,13 +173,18 @@ impl WorkerCommand {
 fn before_exec(cmd: &mut Command, death: Signal, page: Option<i32>) {
     let parent = nix::unistd::getpid();
     // SAFETY: the closure runs in the forked child before exec and only
-    // makes async-signal-safe system calls (prctl, getppid, sigaction,
+    // makes async-signal-safe system calls (sigaction, prctl, getppid,
     // kill, dup2, fcntl); it allocates nothing and takes no lock.
     unsafe {
         cmd.pre_exec(move || {
             // Die with the parent, even if it is SIGKILLed. This child's
             // parent is this process, never a launcher's thread: what a
             // launcher starts relies on its stream closing instead.
+            // Until exec the child still has the parent's handlers: a
+            // SIGTERM delivered now would run the parent's handler and be
+            // lost, and the launcher would outlive us. So the default
+            // action first.
+            let _ = signal::signal(death, SigHandler::SigDfl);
             let _ = nix::sys::prctl::set_pdeathsig(death);
             if nix::unistd::getppid() != parent {
                 let _ = signal::raise(death);

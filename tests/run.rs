@@ -10,24 +10,9 @@ use std::process::Stdio;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::support::{mproc, output, run, run_expect, temp_dir, wait_bounded, wait_until};
-
-/// Pids of live processes whose argv contains `marker` as one word.
-fn with_marker(marker: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        if cmdline.split(|&b| b == 0).any(|w| w == marker.as_bytes()) {
-            out.push(pid);
-        }
-    }
-    out
-}
+use crate::support::{
+    mproc, output, run, run_expect, temp_dir, wait_bounded, wait_until, with_marker,
+};
 
 /// Runs mproc with `args` and `stdin` bytes, returning the raw output.
 fn run_with_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {

@@ -9,7 +9,7 @@ use std::process::Stdio;
 
 use proptest::prelude::*;
 
-use crate::support::{mproc, temp_dir, wait_bounded, Run};
+use crate::support::{mproc, temp_dir, wait_bounded, with_marker, Run};
 
 /// Runs `mproc ARGS` in `dir` with `stdin`, bounded in time.
 fn run_in(dir: &std::path::Path, args: &[&std::ffi::OsStr], stdin: &[u8]) -> Run {
@@ -105,6 +105,14 @@ fn a_crafted_file_name_cannot_print_or_delete_another_file() {
     assert_eq!(record["stdout"], "", "{record}");
 }
 
+/// `inputs` as `-0` reads them: each ended by a NUL byte.
+fn nul_separated(inputs: &[Vec<u8>]) -> Vec<u8> {
+    inputs
+        .iter()
+        .flat_map(|i| i.iter().copied().chain([0]))
+        .collect()
+}
+
 /// Bytes an input may hold (anything but NUL, the separator with `-0`),
 /// weighted towards the ones that once meant something to the parent.
 fn hostile_input() -> impl Strategy<Value = Vec<u8>> {
@@ -133,11 +141,7 @@ proptest! {
         inputs in prop::collection::vec(hostile_input(), 1..6),
     ) {
         let dir = temp_dir("trust-prop");
-        let mut stdin = Vec::new();
-        for input in &inputs {
-            stdin.extend_from_slice(input);
-            stdin.push(0);
-        }
+        let stdin = nul_separated(&inputs);
         let args = [
             "run", "-0", "-j", "2", "--json", "--no-shell", "sh", "-c",
             "printf %s \"$1\"; printf %s \"$1\" >&2; exit 3", "sh", "{}",
@@ -164,11 +168,7 @@ proptest! {
             .iter()
             .map(|i| [b"mproc-no-such-program-".as_slice(), i].concat())
             .collect();
-        let mut stdin = Vec::new();
-        for input in &named {
-            stdin.extend_from_slice(input);
-            stdin.push(0);
-        }
+        let stdin = nul_separated(&named);
         let args = ["run", "-0", "-j", "2", "--json", "--no-shell", "{}"];
         let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| os(a)).collect();
         let r = run_in(dir.path(), &args, &stdin);
@@ -317,23 +317,6 @@ fn an_earlier_attempt_keeps_its_headline_not_its_output() {
     let log = std::fs::read_to_string(&joblog).unwrap();
     assert!(log.len() < 4096, "a job log of {} bytes", log.len());
     assert!(!log.contains('\u{1f}'));
-}
-
-/// Pids of live processes whose argv holds `marker` as one word.
-fn with_marker(marker: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        if cmdline.split(|&b| b == 0).any(|w| w == marker.as_bytes()) {
-            out.push(pid);
-        }
-    }
-    out
 }
 
 #[test]

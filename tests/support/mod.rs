@@ -124,3 +124,20 @@ pub fn wait_long(what: &str, seconds: u64, mut cond: impl FnMut() -> bool) {
 pub fn text(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
+
+/// Pids of live processes whose argv contains `marker` as one word.
+pub fn with_marker(marker: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if cmdline.split(|&b| b == 0).any(|w| w == marker.as_bytes()) {
+            out.push(pid);
+        }
+    }
+    out
+}

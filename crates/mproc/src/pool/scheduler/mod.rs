@@ -369,14 +369,7 @@ impl Scheduler {
             self.terminate(why);
             return;
         }
-        if !self.terminated {
-            self.stop_reason = why.clone();
-            self.terminated = true;
-        }
-        self.state = State::Stopping;
-        self.halted = None;
-        self.ended.set();
-        self.finish_waiting(Outcome::NotRun(why));
+        self.begin_stop(why);
         for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
             live.close_input();
         }
@@ -529,9 +522,9 @@ impl Scheduler {
         self.ended.set();
     }
 
-    /// Kills every worker now; what did not finish ends "not run" for
-    /// `why`. Also in `Stopping`: a stop request during shutdown ends it.
-    fn terminate(&mut self, why: String) {
+    /// Enters `Stopping` for `why` (the first reason is the one items keep):
+    /// nothing more is taken, and what waits ends "not run" now.
+    fn begin_stop(&mut self, why: String) {
         if !self.terminated {
             self.stop_reason = why.clone();
             self.terminated = true;
@@ -540,6 +533,12 @@ impl Scheduler {
         self.halted = None;
         self.ended.set();
         self.finish_waiting(Outcome::NotRun(why));
+    }
+
+    /// Kills every worker now; what did not finish ends "not run" for
+    /// `why`. Also in `Stopping`: a stop request during shutdown ends it.
+    fn terminate(&mut self, why: String) {
+        self.begin_stop(why);
         let now = self.now();
         for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
             // A local worker gathers results before writing them: ask it to

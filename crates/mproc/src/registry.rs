@@ -22,6 +22,11 @@ pub(crate) trait Runner: Send + Sync {
         inputs: &mut &[u8],
         outputs: &mut Vec<u8>,
     ) -> Result<Option<WireFailure>, String>;
+
+    /// Moves `inputs` past the next item's encoded input without running
+    /// it (a worker that runs several items of a chunk at once finds each
+    /// one's input this way). `Err` as for [`Runner::run_one`].
+    fn skip_one(&self, inputs: &mut &[u8]) -> Result<(), String>;
 }
 
 struct Typed<J>(J);
@@ -49,6 +54,13 @@ impl<J: Job> Runner for Typed<J> {
             Outcome::Failed(failure) => Some(failure.into()),
             other => Some(WireFailure::message(other.error().unwrap_or_default())),
         })
+    }
+
+    fn skip_one(&self, inputs: &mut &[u8]) -> Result<(), String> {
+        let (_, used) = protocol::decode_prefix::<J::Input>(inputs)
+            .map_err(|e| format!("cannot decode the input of job {}: {e}", J::NAME))?;
+        *inputs = &inputs[used..];
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@
 //! starts: if the worker dies, every item it finished has been reported and
 //! the parent knows exactly which item was running.
 
+mod items;
 mod log_layer;
 pub(crate) mod panic;
 mod queue;
@@ -31,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::progress::Page;
 use crate::protocol::{self, FrameReader, FrameWriter, Hello, Reply, Request};
 use crate::registry::{Registry, Runner};
-use queue::{Chunk, Queue};
+use items::Work;
 
 /// The largest request frame a worker accepts (the parent is trusted).
 const MAX_REQUEST: usize = 1 << 30;
@@ -332,16 +333,17 @@ fn serve_inner(registry: &Registry) -> Result<()> {
         hello,
     });
     let mut runners: HashMap<u32, Shared> = HashMap::new();
-    // This thread reads requests; runner threads run the chunks, so a
-    // request to take items back is answered while an item runs.
-    let queue = Arc::new(Queue::default());
-    let threads = queue
+    // This thread reads requests; runner threads run the chunks (with
+    // concurrency K > 1, K items at once from any chunk), so a request to
+    // take items back is answered while an item runs.
+    let work = Work::new(concurrency);
+    let threads = work
         .start(concurrency as usize, &context)
         .map_err(|e| Error::io("cannot start a runner thread", e))?;
     while let Some(request) = input.read::<Request>()? {
-        handle(request, registry, &mut runners, &queue, &context)?;
+        handle(request, registry, &mut runners, &work, &context)?;
     }
-    queue.close();
+    work.close();
     for thread in threads {
         let _ = thread.join();
     }
@@ -381,7 +383,7 @@ fn handle(
     request: Request,
     registry: &Registry,
     runners: &mut HashMap<u32, Shared>,
-    queue: &Queue,
+    work: &Work,
     context: &Context,
 ) -> Result<()> {
     match request {
@@ -398,14 +400,14 @@ fn handle(
                 .get(&key)
                 .cloned()
                 .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))));
-            queue.push(Chunk::new(runner, chunk, count, inputs));
+            work.push(runner, chunk, count, inputs);
         }
         Request::Take { chunk } => {
             // Under the outbox's lock: no result of a later chunk can
             // reach the parent before this answer.
             context.outbox.send_with(|| Reply::Taken {
                 chunk,
-                from: queue.take(chunk),
+                from: work.take(chunk),
             });
         }
         Request::Configure { .. } => return Err(Error::protocol("configure frame sent twice")),

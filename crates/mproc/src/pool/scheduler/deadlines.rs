@@ -32,7 +32,11 @@ impl Scheduler {
                 consider(live.spawned + self.settings.start_timeout);
                 continue;
             }
-            if let Some(limit) = self.settings.timeout {
+            if let (Some(limit), true) = (self.settings.timeout, concurrency > 1) {
+                for lane in live.window.iter().filter(|l| !l.late) {
+                    consider(lane.started + limit);
+                }
+            } else if let Some(limit) = self.settings.timeout {
                 for f in live.inflight.iter().take(concurrency) {
                     if let (Some(t), false) = (f.started, live.timed_out.contains(&f.seq)) {
                         consider(t + limit);
@@ -87,6 +91,21 @@ impl Scheduler {
             let Some(limit) = self.settings.timeout else {
                 continue;
             };
+            if concurrency > 1 {
+                // Each of its running items has its own start (`lanes.rs`).
+                if live.timed_out.is_empty() {
+                    for lane in live.window.iter_mut() {
+                        if now >= lane.started + limit {
+                            lane.late = true;
+                            live.timed_out.insert(lane.seq);
+                        }
+                    }
+                    if !live.timed_out.is_empty() {
+                        live.kill(None);
+                    }
+                }
+                continue;
+            }
             let late: Vec<u64> = live
                 .inflight
                 .iter()

@@ -9,6 +9,9 @@
 //!   `1 / (2 × threads)` share of what is queued (guided self-scheduling:
 //!   pieces shrink as the queue drains); an item of a job not yet measured
 //!   goes alone;
+//! - a worker is busy while it holds as many unreported items as it runs
+//!   at once (one chunk with concurrency 1; K items, from any chunks,
+//!   with concurrency K > 1, whose threads claim items one at a time);
 //! - a worker is sent more than it runs at once only when its items are
 //!   measured faster than [`SLOW`], and then only about
 //!   [`PREFETCH_WORK`] more: enough to hide the round trip, never a
@@ -109,9 +112,9 @@ impl Scheduler {
         let held = |live: &Live| waiting_items(live, concurrency);
         let wanted = |live: &Live| {
             let chunks = live.inflight.len();
-            chunks < concurrency || (held(live) < ahead && chunks < MAX_CHUNKS)
+            has_free_lane(live, concurrency) || (held(live) < ahead && chunks < MAX_CHUNKS)
         };
-        let refill = live.inflight.len() < concurrency || held(live) <= ahead / 2;
+        let refill = has_free_lane(live, concurrency) || held(live) <= ahead / 2;
         while refill && wanted(live) {
             let allowance = self
                 .settings
@@ -179,8 +182,22 @@ impl Scheduler {
     }
 }
 
-/// Items a worker holds that wait behind the chunks it runs.
+/// True while a worker runs fewer than `concurrency` items: with
+/// concurrency 1, while it holds no chunk; with K > 1, while it holds
+/// fewer than K unreported items (its threads claim items, not chunks).
+pub(super) fn has_free_lane(live: &Live, concurrency: usize) -> bool {
+    if concurrency > 1 {
+        live.unreported() < concurrency
+    } else {
+        live.inflight.len() < concurrency
+    }
+}
+
+/// Items a worker holds that wait behind the ones it runs.
 fn waiting_items(live: &Live, concurrency: usize) -> usize {
+    if concurrency > 1 {
+        return live.unreported().saturating_sub(concurrency);
+    }
     live.inflight
         .iter()
         .skip(concurrency)
@@ -189,8 +206,12 @@ fn waiting_items(live: &Live, concurrency: usize) -> usize {
 }
 
 /// Marks the first `concurrency` chunks as started: the worker runs its
-/// chunks in order, so these are the ones running now.
+/// chunks in order, so these are the ones running now. With K > 1, its
+/// first K unreported items (`lanes.rs`).
 pub(super) fn mark_started(live: &mut Live, concurrency: usize, now: Instant) {
+    if concurrency > 1 {
+        return super::lanes::mark_running(live, concurrency, now);
+    }
     for f in live.inflight.iter_mut().take(concurrency) {
         f.started.get_or_insert(now);
     }
@@ -254,6 +275,8 @@ fn send_chunk(live: &mut Live, mut chunk: Chunk, seq: u64, frames: &mut Vec<u8>)
         seq,
         chunk,
         done: 0,
+        reported: Vec::new(),
+        ahead: 0,
         started: None,
     });
 }

@@ -35,8 +35,9 @@ impl Scheduler {
             elapsed,
         };
         let entry = &mut live.inflight[position];
-        let from = entry.done;
-        entry.done += done.count as usize;
+        // With K > 1 items at once, a chunk's items end in any order.
+        let from = done.from as usize;
+        entry.record(from, done.count as usize);
         entry.started = Some(now);
         let key = entry.chunk.job_key();
         let chunk_first = entry.chunk.first;
@@ -114,15 +115,21 @@ fn on_our_clock(hello_at: Instant, started: u64, elapsed: Duration, now: Instant
 
 /// Where `done`'s items are in `live`'s pipeline, if the worker runs them
 /// and the frame adds up; else the worker is killed for what it sent.
+/// With concurrency 1 they follow the chunk's last reported item; with
+/// K > 1, any items of a chunk it holds that were not reported yet.
 fn locate(live: &mut Live, concurrency: usize, done: &Done) -> Option<usize> {
-    let position = live
-        .inflight
-        .iter()
-        .take(concurrency)
-        .position(|f| f.seq == done.chunk && f.done == done.from as usize);
+    let position = if concurrency > 1 {
+        live.inflight.iter().position(|f| f.seq == done.chunk)
+    } else {
+        live.inflight
+            .iter()
+            .take(concurrency)
+            .position(|f| f.seq == done.chunk && f.done == done.from as usize)
+    };
     let fits = position.is_some_and(|p| {
         let f = &live.inflight[p];
-        f.done + done.count as usize <= f.chunk.count()
+        let end = done.from as usize + done.count as usize;
+        end <= f.chunk.count() && !f.any_reported(done.from as usize..end)
     });
     if fits && done.is_consistent() {
         return position;

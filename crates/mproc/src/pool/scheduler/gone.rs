@@ -40,6 +40,7 @@ impl Scheduler {
         let last_report = live.last_report;
         let running = live.conn.running();
         let mut live = live;
+        let lanes = std::mem::take(&mut live.window);
         let now = self.now();
         for (position, entry) in live.inflight.drain(..).enumerate() {
             let context = Death {
@@ -52,6 +53,7 @@ impl Scheduler {
                 last_report,
                 any_timed_out: !live.timed_out.is_empty(),
                 timed_out: live.timed_out.contains(&entry.seq),
+                lanes: lanes.clone(),
             };
             self.settle_chunk(slot, live.pid, entry, &context);
         }
@@ -159,6 +161,10 @@ impl Scheduler {
         mut entry: super::InFlight,
         d: &Death,
     ) {
+        if self.concurrency() > 1 {
+            // Its threads ran items of any chunk (`lanes.rs`).
+            return self.settle_lanes(slot, pid, entry, d);
+        }
         let count = entry.chunk.count();
         let remaining = entry.done..count;
         // A chunk the page names may not have been marked started (its
@@ -263,7 +269,7 @@ impl Scheduler {
     /// Puts items `range` of `chunk` back at the front of the queue (or
     /// ends them, when the pool is halted or broken). Items that never
     /// `started` do not count the attempt.
-    fn requeue(&mut self, chunk: &Chunk, range: std::ops::Range<usize>, started: bool) {
+    pub(super) fn requeue(&mut self, chunk: &Chunk, range: std::ops::Range<usize>, started: bool) {
         if range.is_empty() {
             return;
         }
@@ -325,9 +331,9 @@ impl Scheduler {
 }
 
 /// What is known about a worker's death, for settling each of its chunks.
-struct Death {
-    exit: Exit,
-    detail: Option<String>,
+pub(super) struct Death {
+    pub exit: Exit,
+    pub detail: Option<String>,
     /// The worker had a progress page.
     page: bool,
     /// The item its page named.
@@ -335,7 +341,9 @@ struct Death {
     /// When the worker last reported: the latest its item can have started.
     last_report: Instant,
     position: usize,
-    now: Instant,
+    pub now: Instant,
     any_timed_out: bool,
     timed_out: bool,
+    /// With K > 1: the items it was held to be running (`lanes.rs`).
+    pub lanes: Vec<super::lanes::Lane>,
 }

@@ -42,6 +42,7 @@ mod dispatch;
 mod done;
 mod gone;
 mod hosts_down;
+mod lanes;
 pub(crate) mod link;
 mod pace;
 #[cfg(test)]
@@ -99,8 +100,14 @@ struct InFlight {
     /// The chunk's number in the `Run` frame.
     seq: u64,
     chunk: Chunk,
-    /// Items already reported.
+    /// Items already reported: every item before `done`, and those
+    /// marked in `reported` (from a worker of K > 1, whose items end out
+    /// of order; empty otherwise).
     done: usize,
+    /// One bit per item reported past `done`.
+    reported: Vec<u64>,
+    /// How many items past `done` were reported.
+    ahead: usize,
     /// When its current item started (when the worker is known to be on
     /// it).
     started: Option<Instant>,
@@ -134,6 +141,9 @@ struct Live {
     /// Chunks asked for their unstarted items (once each: after the
     /// answer none is left).
     asked: HashSet<u64>,
+    /// With K > 1 items at once: the items held to be running
+    /// (`lanes.rs`).
+    window: Vec<lanes::Lane>,
 }
 
 impl Live {
@@ -459,6 +469,7 @@ impl Scheduler {
             last_report: now,
             hello_at: now,
             asked: HashSet::new(),
+            window: Vec::new(),
         });
     }
 

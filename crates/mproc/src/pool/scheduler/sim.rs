@@ -4,9 +4,11 @@
 //!
 //! A simulated worker behaves as a real one does: it answers its start
 //! with a hello after a start-up delay, runs the chunks it is sent in
-//! arrival order (`concurrency` at a time, each chunk's items in order),
-//! names its running item on a progress page, and reports a chunk's items
-//! when the chunk ends (or each item, when reports are per item). Frames
+//! arrival order (each chunk's items in order; with concurrency K > 1,
+//! each of its K lanes claims the next item of the oldest chunk that has
+//! one, so items of one chunk run at once and end out of order), names
+//! its running item on a progress page, and reports a chunk's items when
+//! the chunk ends (or each item, when reports are per item). Frames
 //! take [`LATENCY`] each way. An item may crash its worker or stall it for
 //! ever. The world records when each lane idles while an item that no
 //! worker holds waits, and when the last item ends.
@@ -73,6 +75,8 @@ enum Action {
 struct Lane {
     seq: u64,
     items: Vec<u32>,
+    /// The offset of `items[0]` in its chunk.
+    base: usize,
     next: usize,
     done: Done,
     /// When the running item started (ns).
@@ -85,7 +89,8 @@ struct Worker {
     ready: bool,
     closed: bool,
     hello_ns: u64,
-    queue: VecDeque<(u64, Vec<u32>)>,
+    /// Chunks not run yet: number, items, and the next item to claim.
+    queue: VecDeque<(u64, Vec<u32>, usize)>,
     lanes: Vec<Option<Lane>>,
     page: Option<Running>,
     /// The lane whose item crashes or stalls, once one does.
@@ -178,7 +183,7 @@ impl World {
                 for &item in &items {
                     self.held[item as usize] += 1;
                 }
-                self.workers[w].queue.push_back((chunk, items));
+                self.workers[w].queue.push_back((chunk, items, 0));
             }
         }
         self.run_lanes(w);
@@ -187,15 +192,12 @@ impl World {
     /// Gives back the unstarted items of chunk `seq`, as a worker does.
     fn take(&mut self, w: usize, seq: u64) -> Option<u32> {
         let worker = &mut self.workers[w];
-        let (from, back) = if let Some(at) = worker.queue.iter().position(|(c, _)| *c == seq) {
-            (
-                0,
-                worker
-                    .queue
-                    .remove(at)
-                    .map(|(_, items)| items)
-                    .unwrap_or_default(),
-            )
+        let (from, back) = if let Some(at) = worker.queue.iter().position(|(c, ..)| *c == seq) {
+            let (_, mut items, next) = worker.queue.remove(at)?;
+            if next >= items.len() {
+                return None;
+            }
+            (next, items.split_off(next))
         } else {
             let lane = worker.lanes.iter_mut().flatten().find(|l| l.seq == seq)?;
             let from = lane.next + 1;
@@ -222,16 +224,18 @@ impl World {
             if !worker.alive || worker.stuck || worker.lanes[lane].is_some() {
                 continue;
             }
-            let Some((seq, items)) = worker.queue.pop_front() else {
+            let Some((seq, items, base)) = claim(&mut worker.queue, self.concurrency) else {
                 break;
             };
             let started = (now - worker.hello_ns) / 1000;
             worker.lanes[lane] = Some(Lane {
                 seq,
                 items,
+                base,
                 next: 0,
                 done: Done {
                     chunk: seq,
+                    from: base as u32,
                     started,
                     ..Done::default()
                 },
@@ -253,7 +257,7 @@ impl World {
         let item = running.items[running.next];
         self.workers[w].page = Some(Running {
             chunk: running.seq,
-            offset: running.next as u32,
+            offset: (running.base + running.next) as u32,
         });
         match self.fates[item as usize] {
             Fate::Runs(d) => self.at(d, Action::End(w, lane)),
@@ -288,7 +292,7 @@ impl World {
         if report_each || finished {
             let next = Done {
                 chunk: running.seq,
-                from: running.next as u32,
+                from: (running.base + running.next) as u32,
                 started: (now - hello_ns) / 1000,
                 ..Done::default()
             };
@@ -318,7 +322,12 @@ impl World {
         let lanes = worker.lanes.iter_mut().filter_map(Option::take);
         let held: Vec<u32> = lanes
             .flat_map(|l| l.items[l.next..].to_vec())
-            .chain(worker.queue.drain(..).flat_map(|(_, items)| items))
+            .chain(
+                worker
+                    .queue
+                    .drain(..)
+                    .flat_map(|(_, items, next)| items[next..].to_vec()),
+            )
             .collect();
         for item in held {
             self.held[item as usize] -= 1;
@@ -344,6 +353,25 @@ impl World {
             })
             .collect()
     }
+}
+
+/// What a free lane takes: with concurrency 1 the next chunk whole; with
+/// K > 1 the next item of the oldest chunk that has one. As (chunk,
+/// items, offset of the first).
+fn claim(
+    queue: &mut VecDeque<(u64, Vec<u32>, usize)>,
+    concurrency: usize,
+) -> Option<(u64, Vec<u32>, usize)> {
+    if concurrency == 1 {
+        return queue.pop_front();
+    }
+    let (seq, items, next) = queue.front_mut()?;
+    let claimed = (*seq, vec![items[*next]], *next);
+    *next += 1;
+    if *next == items.len() {
+        queue.pop_front();
+    }
+    Some(claimed)
 }
 
 /// The instant `ns` after the simulation's start.

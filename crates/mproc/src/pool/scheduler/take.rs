@@ -19,7 +19,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Live, Scheduler, State};
+use super::{InFlight, Live, Scheduler, State};
 use crate::outcome::Outcome;
 use crate::protocol::{self, Request};
 
@@ -66,7 +66,7 @@ impl Scheduler {
             .slots
             .iter()
             .filter_map(|s| s.live.as_ref())
-            .any(|l| l.usable() && l.inflight.len() < concurrency);
+            .any(|l| l.usable() && super::dispatch::has_free_lane(l, concurrency));
         let queue_empty = self.queue.is_empty() && self.slots.iter().all(|s| s.retry.is_empty());
         if idle && queue_empty {
             self.take_back_for_idle();
@@ -87,7 +87,8 @@ impl Scheduler {
             };
             let mut all_stuck = true;
             for (position, f) in live.inflight.iter().enumerate() {
-                let running = position < concurrency;
+                let runs = running_items(live, f, position, concurrency);
+                let running = runs > 0;
                 // A running chunk's own last report (another thread's
                 // reports say nothing of it).
                 let since = if running {
@@ -100,7 +101,7 @@ impl Scheduler {
                 let pace = self.pace.get(&f.chunk.job_key()).map(|p| p.per_item());
                 let due = since + STUCK.max(2 * pace.unwrap_or_default());
                 let stuck = now >= due;
-                let left = f.chunk.count() - f.done - usize::from(running);
+                let left = f.unreported().saturating_sub(runs);
                 let wanted = left > 0 && (running || all_stuck);
                 if running {
                     all_stuck &= stuck;
@@ -150,8 +151,8 @@ impl Scheduler {
                     continue;
                 }
                 // A running chunk's next unreported item may be running.
-                let running = position < concurrency;
-                let left = f.chunk.count() - f.done - usize::from(running);
+                let runs = running_items(live, f, position, concurrency);
+                let left = f.unreported().saturating_sub(runs);
                 if left == 0 {
                     continue;
                 }
@@ -208,7 +209,7 @@ impl Scheduler {
         if from >= count {
             return;
         }
-        if from < entry.done {
+        if entry.any_reported(from..count) {
             let why = format!(
                 "worker gave back items of chunk {seq} from {from}, after reporting {} of them",
                 entry.done
@@ -241,5 +242,16 @@ impl Scheduler {
             .position(|c| c.first > back.first || !std::sync::Arc::ptr_eq(&c.batch, &back.batch))
             .unwrap_or(self.queue.len());
         self.queue.insert(at, back);
+    }
+}
+
+/// Items of chunk `f`, at `position` in `live`'s pipeline, that may be
+/// running: its next unreported one if it is among the first
+/// `concurrency` chunks; with K > 1, its items among the worker's lanes.
+fn running_items(live: &Live, f: &InFlight, position: usize, concurrency: usize) -> usize {
+    if concurrency > 1 {
+        live.lanes_in(f.seq)
+    } else {
+        usize::from(position < concurrency)
     }
 }

@@ -1,0 +1,294 @@
+//! A worker that runs `concurrency` K > 1 items at once: [`Items`], the
+//! chunks whose items no runner has claimed yet, and [`Work`], the choice
+//! between it and the one-runner [`Queue`] (which it leaves untouched).
+//!
+//! Any free runner thread claims the next unclaimed item of the oldest
+//! chunk that still has one, so the K runners share one chunk when only
+//! one is here. Claims, and taking items back (`Request::Take`), happen
+//! under one lock: the items of a chunk are claimed in order, so what is
+//! given back is always its tail, from the reply's `from`. Each item is
+//! reported in its own `Done` (`count` 1) as soon as it ends: the items of
+//! one chunk may end, and be reported, out of order. No progress page is
+//! written: the parent blames a dead worker's first K unreported items.
+//!
+//! It pays a lock, a decode of the input to find the next one, and a frame
+//! per item: it is the path for items that wait (requests, commands), not
+//! for a million tiny ones, which take [`Queue`]'s.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+use super::queue::{Chunk, Queue};
+use super::{micros, Context, Shared};
+use crate::protocol::{Done, Reply, WireFailure};
+
+/// A chunk with items left to claim.
+struct Open {
+    runner: Shared,
+    chunk: u64,
+    count: u32,
+    inputs: Arc<Vec<u8>>,
+    /// The next item to claim.
+    next: u32,
+    /// Where its input starts in `inputs`.
+    cursor: usize,
+}
+
+/// What a runner took.
+enum Claim {
+    /// One item to run: its chunk, offset, and input's bytes.
+    Item {
+        runner: Shared,
+        chunk: u64,
+        offset: u32,
+        inputs: Arc<Vec<u8>>,
+        range: std::ops::Range<usize>,
+    },
+    /// Items `from .. from + count` whose inputs cannot be found: they
+    /// fail unrun with `message`.
+    Unreadable {
+        chunk: u64,
+        from: u32,
+        count: u32,
+        message: String,
+    },
+}
+
+#[derive(Default)]
+struct State {
+    open: VecDeque<Open>,
+    closed: bool,
+    /// Runners waiting for an item.
+    sleepers: usize,
+}
+
+/// Chunks whose items the runners claim one at a time.
+#[derive(Default)]
+pub(super) struct Items {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+impl Items {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, runner: Shared, chunk: u64, count: u32, inputs: Vec<u8>) {
+        if count == 0 {
+            return;
+        }
+        let mut state = self.lock();
+        state.open.push_back(Open {
+            runner,
+            chunk,
+            count,
+            inputs: Arc::new(inputs),
+            next: 0,
+            cursor: 0,
+        });
+        // Every sleeper may find an item: a chunk has `count` of them.
+        match state.sleepers.min(count as usize) {
+            0 => {}
+            1 => self.wake.notify_one(),
+            _ => self.wake.notify_all(),
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_all();
+    }
+
+    /// Gives back the unclaimed items of chunk `chunk`: the first one's
+    /// offset, or `None` when none is left (or the chunk is not here).
+    fn take(&self, chunk: u64) -> Option<u32> {
+        let mut state = self.lock();
+        let at = state.open.iter().position(|o| o.chunk == chunk)?;
+        let open = state.open.remove(at)?;
+        (open.next < open.count).then_some(open.next)
+    }
+
+    /// The next item to run (`None` once closed and empty); `idle` runs
+    /// before waiting for one.
+    fn next(&self, idle: impl Fn()) -> Option<Claim> {
+        let mut state = self.lock();
+        loop {
+            if let Some(claim) = claim(&mut state.open) {
+                return Some(claim);
+            }
+            if state.closed {
+                return None;
+            }
+            drop(state);
+            idle();
+            state = self.lock();
+            if state.open.is_empty() && !state.closed {
+                state.sleepers += 1;
+                state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+                state.sleepers -= 1;
+            }
+        }
+    }
+}
+
+/// Claims the next item of the oldest chunk that has one.
+fn claim(open: &mut VecDeque<Open>) -> Option<Claim> {
+    let front = open.front_mut()?;
+    let offset = front.next;
+    let mut rest = &front.inputs[front.cursor..];
+    let found = match front.runner.as_ref() {
+        Err(msg) => Err(msg.clone()),
+        Ok(runner) => runner.skip_one(&mut rest),
+    };
+    let claim = match found {
+        Ok(()) => {
+            let end = front.inputs.len() - rest.len();
+            let range = front.cursor..end;
+            front.cursor = end;
+            front.next += 1;
+            Claim::Item {
+                runner: Arc::clone(&front.runner),
+                chunk: front.chunk,
+                offset,
+                inputs: Arc::clone(&front.inputs),
+                range,
+            }
+        }
+        // Nothing after an input that cannot be read can be found: the
+        // rest fail with it, unrun.
+        Err(message) => {
+            let count = front.count - offset;
+            front.next = front.count;
+            Claim::Unreadable {
+                chunk: front.chunk,
+                from: offset,
+                count,
+                message,
+            }
+        }
+    };
+    if front.next >= front.count {
+        open.pop_front();
+    }
+    Some(claim)
+}
+
+/// Runs one claimed item and reports it at once.
+fn run(claim: Claim, context: &Context) {
+    let done = match claim {
+        Claim::Item {
+            runner,
+            chunk,
+            offset,
+            inputs,
+            range,
+        } => {
+            let start = Instant::now();
+            let mut done = Done {
+                chunk,
+                from: offset,
+                count: 1,
+                started: context.since_hello(start),
+                ..Done::default()
+            };
+            let mut input = &inputs[range];
+            let result = match runner.as_ref() {
+                Err(msg) => Err(msg.clone()),
+                Ok(runner) => runner.run_one(&mut input, &mut done.outputs),
+            };
+            done.times.push(micros(start.elapsed()));
+            match result {
+                Ok(None) => done.ends.push(done.outputs.len() as u32),
+                Ok(Some(failure)) => done.failures.push((offset, failure)),
+                Err(msg) => done.failures.push((offset, WireFailure::message(msg))),
+            }
+            done
+        }
+        Claim::Unreadable {
+            chunk,
+            from,
+            count,
+            message,
+        } => Done {
+            chunk,
+            from,
+            count,
+            started: context.since_hello(Instant::now()),
+            times: vec![0; count as usize],
+            failures: (from..from + count)
+                .map(|o| (o, WireFailure::message(message.clone())))
+                .collect(),
+            ..Done::default()
+        },
+    };
+    context.outbox.send(&Reply::Done(done));
+}
+
+/// How a worker runs its chunks: one runner thread, chunk after chunk
+/// ([`Queue`]), or K threads claiming items from any chunk ([`Items`]).
+pub(super) enum Work {
+    Chunks(Arc<Queue>),
+    Items(Arc<Items>),
+}
+
+impl Work {
+    /// The work of a worker that runs `concurrency` items at once.
+    pub(super) fn new(concurrency: u32) -> Work {
+        if concurrency > 1 {
+            Work::Items(Arc::default())
+        } else {
+            Work::Chunks(Arc::default())
+        }
+    }
+
+    pub(super) fn push(&self, runner: Shared, chunk: u64, count: u32, inputs: Vec<u8>) {
+        match self {
+            Work::Chunks(queue) => queue.push(Chunk::new(runner, chunk, count, inputs)),
+            Work::Items(items) => items.push(runner, chunk, count, inputs),
+        }
+    }
+
+    /// Takes back chunk `chunk`'s unstarted items: from which one.
+    pub(super) fn take(&self, chunk: u64) -> Option<u32> {
+        match self {
+            Work::Chunks(queue) => queue.take(chunk),
+            Work::Items(items) => items.take(chunk),
+        }
+    }
+
+    /// No more chunks will come.
+    pub(super) fn close(&self) {
+        match self {
+            Work::Chunks(queue) => queue.close(),
+            Work::Items(items) => items.close(),
+        }
+    }
+
+    /// Starts the runner threads: `n` of them.
+    pub(super) fn start(
+        &self,
+        n: usize,
+        context: &Arc<Context>,
+    ) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+        let items = match self {
+            Work::Chunks(queue) => return queue.start(n, context),
+            Work::Items(items) => items,
+        };
+        (0..n)
+            .map(|i| {
+                let (items, context) = (Arc::clone(items), Arc::clone(context));
+                std::thread::Builder::new()
+                    .name(format!("mproc-run-{i}"))
+                    // Jobs get a main thread's stack.
+                    .stack_size(8 << 20)
+                    .spawn(move || {
+                        while let Some(claim) = items.next(|| context.outbox.flush()) {
+                            run(claim, &context);
+                        }
+                    })
+            })
+            .collect()
+    }
+}

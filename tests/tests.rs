@@ -6,6 +6,7 @@ mod support;
 mod analyze;
 mod cli;
 mod cmd;
+mod concurrency;
 mod distributed;
 mod doc_names;
 mod excel;

@@ -292,3 +292,125 @@ impl Work {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::sync::{Condvar, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::protocol::{self, FrameReader};
+    use crate::registry::Runner;
+    use crate::worker::Outbox;
+
+    /// A job whose items each wait until `n` of them have started (at
+    /// most 10 s; alone, an item fails): they end ok only if `n` ran at
+    /// once.
+    struct Meet {
+        arrived: Mutex<u32>,
+        all: Condvar,
+        n: u32,
+    }
+
+    impl Runner for Arc<Meet> {
+        fn run_one(
+            &self,
+            inputs: &mut &[u8],
+            outputs: &mut Vec<u8>,
+        ) -> Result<Option<WireFailure>, String> {
+            let (value, used) = protocol::decode_prefix::<u32>(inputs).map_err(|e| e.to_string())?;
+            *inputs = &inputs[used..];
+            let mut arrived = self.arrived.lock().unwrap();
+            *arrived += 1;
+            self.all.notify_all();
+            let (arrived, wait) = self
+                .all
+                .wait_timeout_while(arrived, Duration::from_secs(10), |a| *a < self.n)
+                .unwrap();
+            drop(arrived);
+            if wait.timed_out() {
+                return Ok(Some(WireFailure::message("ran alone")));
+            }
+            protocol::encode_into(&value, outputs).map_err(|e| e.to_string())?;
+            Ok(None)
+        }
+
+        fn skip_one(&self, inputs: &mut &[u8]) -> Result<(), String> {
+            let (_, used) = protocol::decode_prefix::<u32>(inputs).map_err(|e| e.to_string())?;
+            *inputs = &inputs[used..];
+            Ok(())
+        }
+    }
+
+    fn inputs(count: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..count {
+            protocol::encode_into(&i, &mut out).unwrap();
+        }
+        out
+    }
+
+    fn meet(n: u32) -> Shared {
+        let meet = Arc::new(Meet {
+            arrived: Mutex::new(0),
+            all: Condvar::new(),
+            n,
+        });
+        Arc::new(Ok(Box::new(meet)))
+    }
+
+    #[test]
+    fn k_threads_run_k_items_of_one_chunk_at_once_and_report_each() {
+        let (read, write) = nix::unistd::pipe().unwrap();
+        let context = Arc::new(Context {
+            outbox: Outbox::new(File::from(write)),
+            page: None,
+            report_each: true,
+            hello: Instant::now(),
+        });
+        let work = Work::new(4);
+        work.push(meet(4), 7, 8, inputs(8));
+        work.close();
+        for thread in work.start(4, &context).unwrap() {
+            thread.join().unwrap();
+        }
+        // Every frame is in the pipe: read them without blocking.
+        nix::fcntl::fcntl(
+            &read,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .unwrap();
+        let mut frames = FrameReader::new(File::from(read), 1 << 20);
+        let mut offsets = Vec::new();
+        for _ in 0..8 {
+            let Some(Reply::Done(done)) = frames.read::<Reply>().unwrap() else {
+                panic!("a Done per item");
+            };
+            assert!(done.is_consistent());
+            assert_eq!((done.chunk, done.count), (7, 1));
+            assert!(done.failures.is_empty(), "{:?}", done.failures);
+            let value: u32 = protocol::decode(&done.outputs).unwrap();
+            assert_eq!(value, done.from, "item {} ran its own input", done.from);
+            offsets.push(done.from);
+        }
+        offsets.sort_unstable();
+        assert_eq!(offsets, (0..8).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn a_chunks_unclaimed_tail_is_given_back_once() {
+        let items = Items::default();
+        items.push(meet(1), 5, 3, inputs(3));
+        items.push(meet(1), 6, 2, inputs(2));
+        let first = claim(&mut items.lock().open);
+        assert!(matches!(first, Some(Claim::Item { chunk: 5, offset: 0, .. })));
+        assert_eq!(items.take(5), Some(1));
+        assert_eq!(items.take(5), None, "nothing is left to give back");
+        // The next claim is the next chunk's first item.
+        let next = claim(&mut items.lock().open);
+        assert!(matches!(next, Some(Claim::Item { chunk: 6, offset: 0, .. })));
+        assert_eq!(items.take(6), Some(1));
+        assert_eq!(items.take(9), None, "not here");
+    }
+}

@@ -54,11 +54,12 @@ impl Scheduler {
         // Nothing can be stuck before the time found at the last look (a
         // chunk sent since is stuck [`STUCK`] after it was sent at the
         // earliest), so the look is paid once per such time, not per
-        // event. With one thread in the pool, nobody else could run them.
+        // event. With one worker, nobody else could run them (its own
+        // threads, with K > 1, claim them as they free).
         let now = self.now();
         if self.take_at.is_none_or(|t| now >= t) {
             self.take_at = None;
-            if self.slots.len() * concurrency > 1 {
+            if self.slots.len() > 1 {
                 self.take_back_stuck();
             }
         }

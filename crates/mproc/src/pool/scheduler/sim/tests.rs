@@ -145,3 +145,37 @@ fn the_issues_uneven_rows_meet_their_bound() {
         );
     }
 }
+
+#[test]
+fn k_items_of_one_chunk_run_at_once_in_one_worker() {
+    // One worker, K = 4, the whole input one chunk of 20: the worker's
+    // four threads share the chunk, as an ideal pool of four lanes would.
+    let durations = vec![Duration::from_millis(10); 20];
+    let fates: Vec<Fate> = durations.iter().map(|d| Fate::Runs(*d)).collect();
+    let seen = simulate(settings(1, 4, Some(20)), &fates);
+    assert!(seen.reports.iter().all(|&n| n == 1), "{:?}", seen.reports);
+    let ideal = bound(&durations, 4);
+    let overhead = STARTUP + 2 * round_trip();
+    assert!(
+        seen.makespan <= ideal + overhead,
+        "{:?} vs {ideal:?}",
+        seen.makespan
+    );
+    assert!(seen.longest_idle <= idle_limit(&durations));
+}
+
+#[test]
+fn a_worker_that_dies_while_k_items_of_one_chunk_run_reports_each_once() {
+    for crash_at in [0, 3, 5, 19] {
+        let mut fates = vec![Fate::Runs(Duration::from_millis(10)); 20];
+        fates[crash_at] = Fate::Crashes(Duration::from_millis(5));
+        for processes in [1, 2] {
+            let seen = simulate(settings(processes, 4, Some(20)), &fates);
+            assert!(
+                seen.reports.iter().all(|&n| n == 1),
+                "crash at {crash_at}, {processes} workers: {:?}",
+                seen.reports
+            );
+        }
+    }
+}

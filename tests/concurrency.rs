@@ -1,0 +1,117 @@
+//! `--concurrency K`: K items at once in a worker, taken from any chunk,
+//! even when the whole input is one chunk; and a worker that dies while K
+//! items run reports each item once, with what it was doing.
+
+use std::collections::HashSet;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+use crate::support::*;
+
+fn results(doc: &Value) -> &Vec<Value> {
+    doc["results"].as_array().expect("results array")
+}
+
+/// A command that registers itself in DIR, then waits until N have (at
+/// most about 20 s, then exits 7): it ends ok only if N such commands
+/// ran at once.
+const BARRIER: &str = r#"touch "$1/in.$3"
+i=0
+while [ "$(ls "$1" | grep -c '^in\.')" -lt "$2" ]; do
+  i=$((i+1))
+  [ "$i" -gt 2000 ] && exit 7
+  sleep 0.01
+done
+echo "passed $3"
+"#;
+
+#[test]
+fn four_items_of_one_chunk_run_at_once_in_one_worker() {
+    let dir = temp_dir("conc-barrier");
+    let script = dir.join("barrier.sh");
+    std::fs::write(&script, BARRIER).unwrap();
+    let seen = dir.join("seen");
+    std::fs::create_dir(&seen).unwrap();
+    let command = format!("sh {} {} 4 {{}}", script.display(), seen.display());
+    let inputs: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    let mut args = vec![
+        "run",
+        "-j",
+        "1",
+        "--concurrency",
+        "4",
+        "--chunksize",
+        "20",
+        "--json",
+        &command,
+        ":::",
+    ];
+    args.extend(inputs.iter().map(String::as_str));
+    let r = run_expect(&args, 0);
+    let doc = r.json();
+    // Every command passed the barrier: the first four were running
+    // together (one worker, one chunk of 20).
+    assert_eq!(outcomes(&doc), ["ok"; 20], "{}", r.stdout);
+    let pids: HashSet<u64> = results(&doc)
+        .iter()
+        .map(|x| x["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 1, "one worker ran them all: {pids:?}");
+}
+
+#[test]
+fn a_worker_killed_while_four_items_run_reports_each_item_once() {
+    let dir = temp_dir("conc-kill");
+    let hangs: Vec<String> = (1..=4)
+        .map(|i| format!("hang:{}", dir.join(format!("h{i}")).display()))
+        .collect();
+    // Two items end at once, then four hang (all four threads), then
+    // fourteen never start before the kill.
+    let mut args = vec![
+        "-q",
+        "pool",
+        "-n",
+        "1",
+        "--concurrency",
+        "4",
+        "--chunksize",
+        "20",
+        "--json",
+        "chaos",
+        "ok:a",
+        "ok:b",
+    ];
+    args.extend(hangs.iter().map(String::as_str));
+    let rest: Vec<String> = (0..14).map(|i| format!("ok:r{i}")).collect();
+    args.extend(rest.iter().map(String::as_str));
+    let mut child = mproc()
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pids: HashSet<String> = (1..=4)
+        .map(|i| wait_for_file(&dir.join(format!("h{i}"))).trim().to_string())
+        .collect();
+    assert_eq!(pids.len(), 1, "one worker runs the four at once: {pids:?}");
+    let pid: i32 = pids.iter().next().unwrap().parse().unwrap();
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    let r: Run = wait_bounded(&mut child, 60).into();
+    assert_eq!(r.code, 1, "{r:?}");
+    let doc = r.json();
+    let records = results(&doc);
+    let indexes: Vec<u64> = records.iter().map(|x| x["index"].as_u64().unwrap()).collect();
+    assert_eq!(indexes, (0..20).collect::<Vec<u64>>(), "each item once");
+    let mut expected = vec!["ok", "ok", "crashed", "crashed", "crashed", "crashed"];
+    expected.extend(["ok"; 14]);
+    assert_eq!(outcomes(&doc), expected, "{}", r.stdout);
+    // The two that ended ran in the killed worker; the fourteen that
+    // never started there ran once, in its replacement.
+    for (i, record) in records.iter().enumerate() {
+        let ran_in_killed = record["pid"].as_u64() == Some(pid as u64);
+        assert_eq!(ran_in_killed, i < 6, "item {i}: {record}");
+        assert_eq!(record["attempts"].as_u64(), Some(1), "item {i}: {record}");
+    }
+}

@@ -102,7 +102,10 @@ fn a_worker_killed_while_four_items_run_reports_each_item_once() {
     assert_eq!(r.code, 1, "{r:?}");
     let doc = r.json();
     let records = results(&doc);
-    let indexes: Vec<u64> = records.iter().map(|x| x["index"].as_u64().unwrap()).collect();
+    let indexes: Vec<u64> = records
+        .iter()
+        .map(|x| x["index"].as_u64().unwrap())
+        .collect();
     assert_eq!(indexes, (0..20).collect::<Vec<u64>>(), "each item once");
     let mut expected = vec!["ok", "ok", "crashed", "crashed", "crashed", "crashed"];
     expected.extend(["ok"; 14]);

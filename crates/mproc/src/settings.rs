@@ -123,7 +123,8 @@ impl PoolSettings {
     }
 
     /// Items run at once inside each worker, on threads (default 1). Raise
-    /// it for I/O-bound jobs.
+    /// it for I/O-bound jobs. Each free thread takes the next item the
+    /// worker holds, from any chunk, so K items of one chunk run together.
     pub fn concurrency(mut self, n: u32) -> Self {
         self.concurrency = n.max(1);
         self

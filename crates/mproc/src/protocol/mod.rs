@@ -82,7 +82,9 @@ pub enum Request {
         worker: u32,
         /// A `tracing` filter directive, as `RUST_LOG` takes.
         log_filter: String,
-        /// Items run at once inside the worker (threads).
+        /// Items run at once inside the worker (threads). Above 1, each
+        /// free thread claims the next item of the oldest chunk that has
+        /// one, and each item is reported in its own [`Done`], as it ends.
         concurrency: u32,
         /// Write a [`Done`] after every item (the parent has no progress
         /// page to read, or needs each item's end: timeouts, retries of
@@ -139,7 +141,9 @@ pub enum Reply {
 }
 
 /// The end of some items of a chunk inside a worker: items `from ..
-/// from + count` of chunk `chunk`, in order.
+/// from + count` of chunk `chunk`, in order. A worker of concurrency 1
+/// reports a chunk's items in order; one of K > 1 reports each item
+/// alone, and the Dones of one chunk in any order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Done {
     /// The chunk's number ([`Request::Run`]).

@@ -319,7 +319,8 @@ mod tests {
             inputs: &mut &[u8],
             outputs: &mut Vec<u8>,
         ) -> Result<Option<WireFailure>, String> {
-            let (value, used) = protocol::decode_prefix::<u32>(inputs).map_err(|e| e.to_string())?;
+            let (value, used) =
+                protocol::decode_prefix::<u32>(inputs).map_err(|e| e.to_string())?;
             *inputs = &inputs[used..];
             let mut arrived = self.arrived.lock().unwrap();
             *arrived += 1;
@@ -404,12 +405,26 @@ mod tests {
         items.push(meet(1), 5, 3, inputs(3));
         items.push(meet(1), 6, 2, inputs(2));
         let first = claim(&mut items.lock().open);
-        assert!(matches!(first, Some(Claim::Item { chunk: 5, offset: 0, .. })));
+        assert!(matches!(
+            first,
+            Some(Claim::Item {
+                chunk: 5,
+                offset: 0,
+                ..
+            })
+        ));
         assert_eq!(items.take(5), Some(1));
         assert_eq!(items.take(5), None, "nothing is left to give back");
         // The next claim is the next chunk's first item.
         let next = claim(&mut items.lock().open);
-        assert!(matches!(next, Some(Claim::Item { chunk: 6, offset: 0, .. })));
+        assert!(matches!(
+            next,
+            Some(Claim::Item {
+                chunk: 6,
+                offset: 0,
+                ..
+            })
+        ));
         assert_eq!(items.take(6), Some(1));
         assert_eq!(items.take(9), None, "not here");
     }

@@ -8,7 +8,9 @@
 //!
 //! Each result frame is written (and so in the pipe) before the next item
 //! starts: if the worker dies, every item it finished has been reported and
-//! the parent knows exactly which item was running.
+//! the parent knows exactly which item was running. With concurrency K > 1
+//! its K threads each claim the next item of the oldest chunk that has one
+//! (`items.rs`), and report each item as it ends.
 
 mod items;
 mod log_layer;

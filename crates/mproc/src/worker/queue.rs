@@ -6,8 +6,9 @@
 //! the reading thread can take back the items no runner has started
 //! (`Request::Take`): a waiting chunk whole, a running one from its next
 //! item. What was taken back is never run here; the reply says where it
-//! starts. Runners take chunks in arrival order, `concurrency` at a time,
-//! and run each chunk's items in order.
+//! starts. Its one runner (concurrency 1) takes chunks in arrival order
+//! and runs each chunk's items in order; with concurrency K > 1 the
+//! worker uses `items.rs` instead.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};

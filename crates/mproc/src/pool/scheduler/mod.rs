@@ -4,9 +4,10 @@
 //! Everything reaches it as an [`Event`] on one channel: submissions from
 //! the pool's handles, and results, handshakes and deaths from the worker
 //! connections. It keeps, per worker, the chunks sent to it in order. A
-//! worker runs its chunks in that order (`concurrency` at a time) and the
-//! items of a chunk in order, so when it dies the parent knows which item
-//! was running: a local worker names it on its progress page
+//! worker of concurrency 1 runs its chunks in that order and the items of
+//! a chunk in order (one of K > 1 claims items in that order, K at once,
+//! and reports each as it ends: `lanes.rs`), so when it dies the parent
+//! knows which item was running: a local worker names it on its progress page
 //! (`progress.rs`), and a worker that reports each item has reported every
 //! item before it. That item crashed (or timed out); the items of its chunk
 //! that finished but were not reported, and every later item, go back to

@@ -73,7 +73,7 @@ proptest! {
     fn every_item_ends_once_no_worker_idles_and_the_makespan_is_near_the_bound(
         durations in durations(),
         processes in 1usize..5,
-        concurrency in 1u32..4,
+        concurrency in 1u32..5,
         chunksize in prop_oneof![3 => Just(None), 1 => (1usize..6).prop_map(Some)],
     ) {
         let fates: Vec<Fate> = durations.iter().map(|d| Fate::Runs(*d)).collect();
@@ -107,7 +107,7 @@ proptest! {
         durations in durations(),
         bad in proptest::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 1..4),
         processes in 1usize..4,
-        concurrency in 1u32..3,
+        concurrency in 1u32..5,
     ) {
         let mut fates: Vec<Fate> = durations.iter().map(|d| Fate::Runs(*d)).collect();
         for (index, crash) in bad {

@@ -118,3 +118,38 @@ fn a_worker_killed_while_four_items_run_reports_each_item_once() {
         assert_eq!(record["attempts"].as_u64(), Some(1), "item {i}: {record}");
     }
 }
+
+#[test]
+fn an_item_past_the_time_limit_among_k_of_one_chunk_times_out_alone() {
+    let r = run(&[
+        "-q",
+        "pool",
+        "-n",
+        "1",
+        "--concurrency",
+        "4",
+        "--chunksize",
+        "6",
+        "--timeout",
+        "1",
+        "--json",
+        "chaos",
+        "ok:a",
+        "hang",
+        "ok:b",
+        "sleep:50",
+        "ok:c",
+        "ok:d",
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let doc = r.json();
+    assert_eq!(
+        outcomes(&doc),
+        ["ok", "timed_out", "ok", "ok", "ok", "ok"],
+        "{}",
+        r.stdout
+    );
+    for record in results(&doc) {
+        assert_eq!(record["attempts"].as_u64(), Some(1), "{record}");
+    }
+}

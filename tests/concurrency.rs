@@ -27,9 +27,12 @@ done
 echo "passed $3"
 "#;
 
-#[test]
-fn four_items_of_one_chunk_run_at_once_in_one_worker() {
-    let dir = temp_dir("conc-barrier");
+/// Runs 20 barrier commands as one chunk on `workers` workers of
+/// `concurrency` threads, the barrier waiting for 4: the pids that ran
+/// them, once every command passed it.
+#[track_caller]
+fn barrier_of_four(name: &str, workers: &str, concurrency: &str) -> HashSet<u64> {
+    let dir = temp_dir(name);
     let script = dir.join("barrier.sh");
     std::fs::write(&script, BARRIER).unwrap();
     let seen = dir.join("seen");
@@ -39,9 +42,9 @@ fn four_items_of_one_chunk_run_at_once_in_one_worker() {
     let mut args = vec![
         "run",
         "-j",
-        "1",
+        workers,
         "--concurrency",
-        "4",
+        concurrency,
         "--chunksize",
         "20",
         "--json",
@@ -51,14 +54,28 @@ fn four_items_of_one_chunk_run_at_once_in_one_worker() {
     args.extend(inputs.iter().map(String::as_str));
     let r = run_expect(&args, 0);
     let doc = r.json();
-    // Every command passed the barrier: the first four were running
-    // together (one worker, one chunk of 20).
     assert_eq!(outcomes(&doc), ["ok"; 20], "{}", r.stdout);
-    let pids: HashSet<u64> = results(&doc)
+    results(&doc)
         .iter()
         .map(|x| x["pid"].as_u64().unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn four_items_of_one_chunk_run_at_once_in_one_worker() {
+    // Every command passed the barrier: the first four were running
+    // together (one worker, one chunk of 20).
+    let pids = barrier_of_four("conc-barrier", "1", "4");
     assert_eq!(pids.len(), 1, "one worker ran them all: {pids:?}");
+}
+
+#[test]
+fn a_chunk_held_by_one_worker_is_shared_with_an_idle_one() {
+    // One chunk of 20 goes to one worker of two threads; the other
+    // worker idles until it is given the chunk's unstarted tail, and
+    // only then can four run at once.
+    let pids = barrier_of_four("conc-barrier-2", "2", "2");
+    assert_eq!(pids.len(), 2, "both workers ran some: {pids:?}");
 }
 
 #[test]

@@ -170,3 +170,36 @@ fn an_item_past_the_time_limit_among_k_of_one_chunk_times_out_alone() {
         assert_eq!(record["attempts"].as_u64(), Some(1), "{record}");
     }
 }
+
+#[test]
+fn commands_started_at_once_in_one_worker_are_never_taken_for_orphans() {
+    // When an item ends, its worker kills leftover descendants; a command
+    // another thread had just started was once among them (before its
+    // mark was in its environment), and failed "killed by SIGKILL" or
+    // "cannot start true: no child processes": about 1 in 200.
+    let inputs: Vec<String> = (1..=1500).map(|i| i.to_string()).collect();
+    let mut args = vec![
+        "run",
+        "-j",
+        "2",
+        "--concurrency",
+        "8",
+        "--json",
+        "true {}",
+        ":::",
+    ];
+    args.extend(inputs.iter().map(String::as_str));
+    let r = run(&args);
+    let doc = r.json();
+    let failed: Vec<&Value> = results(&doc)
+        .iter()
+        .filter(|x| x["outcome"] != "ok")
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} not ok: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(3)]
+    );
+    assert_eq!(r.code, 0);
+}

@@ -54,10 +54,18 @@ pub fn begin() -> (u64, String) {
 pub fn end(n: u64, spare: Option<i32>) {
     lock().retain(|&m| m != n);
     for _ in 0..ROUNDS {
-        let others_running = !lock().is_empty();
+        // Children first, then the running items: an item registers
+        // before it starts its command, so every child listed that
+        // belongs to a running item is covered by this look, also one
+        // that another thread started a moment ago and that has no mark
+        // yet (between its clone and its exec). The other way round, a
+        // command started between the two looks was killed as an orphan
+        // and its item failed "cannot start sh: no child processes".
+        let children = children();
         let running: HashSet<u64> = lock().iter().copied().collect();
+        let others_running = !running.is_empty();
         let mut killed = false;
-        for pid in children() {
+        for pid in children {
             if Some(pid) == spare {
                 continue;
             }

@@ -88,6 +88,21 @@ pub struct PoolCommand {
     pub halt: Option<crate::halt::Halt>,
 }
 
+impl PoolCommand {
+    /// The settings the pool starts with: these, measuring each item's own
+    /// times only when a record carries them (a job log, JSON output, a
+    /// trace or a timeline). A human report shows none.
+    pub fn pool_settings(&self) -> PoolSettings {
+        let o = &self.observe;
+        let recorded = self.output != OutputFormat::Human
+            || o.joblog.is_some()
+            || o.resume.is_some()
+            || o.timeline.is_some()
+            || o.trace.is_some();
+        self.settings.clone().item_times(recorded)
+    }
+}
+
 /// How a run can be watched and recorded.
 #[derive(Debug, Clone, Default)]
 pub struct Observe {

@@ -20,6 +20,8 @@ use crate::worker::panic;
 pub struct Serial {
     settings: PoolSettings,
     epoch: Instant,
+    /// This process's id, read once (a system call per item otherwise).
+    pid: u32,
 }
 
 impl Serial {
@@ -28,6 +30,7 @@ impl Serial {
         Serial {
             settings,
             epoch: Instant::now(),
+            pid: std::process::id(),
         }
     }
 
@@ -87,7 +90,7 @@ impl Serial {
             let start = Instant::now();
             let outcome = panic::run_item(|| job.run(input.clone()));
             let (started, elapsed) = (start.saturating_duration_since(self.epoch), start.elapsed());
-            let pid = Some(std::process::id());
+            let pid = Some(self.pid);
             let retry =
                 !outcome.is_ok() && self.settings.retry_errors && attempts <= self.settings.retries;
             if !retry {

@@ -18,9 +18,9 @@ pub(super) enum Runner {
 impl Runner {
     pub(super) fn start(cmd: &PoolCommand) -> Result<Runner> {
         Ok(if cmd.serial {
-            Runner::Serial(Serial::new(cmd.settings.clone()))
+            Runner::Serial(Serial::new(cmd.pool_settings()))
         } else {
-            Runner::Pool(Pool::start(cmd.settings.clone())?)
+            Runner::Pool(Pool::start(cmd.pool_settings())?)
         })
     }
 

@@ -39,7 +39,7 @@ const LIFECYCLE_KEPT: usize = 4096;
 /// Items per submitted chunk at most when no chunksize is set: the
 /// scheduler cuts pieces off a chunk's front, copying what is left, so a
 /// chunk stays small enough for that to be cheap.
-const SUBMIT_MAX: usize = 1024;
+const SUBMIT_MAX: usize = 8192;
 
 impl Pool {
     /// Starts the workers `settings` ask for and waits for each one's

@@ -280,6 +280,8 @@ struct Context {
     outbox: Arc<Outbox>,
     page: Option<Arc<Page>>,
     report_each: bool,
+    /// Measure each item's own times (one clock reading an item).
+    item_times: bool,
     /// When the hello was written: item times count from here.
     hello: Instant,
 }
@@ -321,13 +323,19 @@ fn serve_inner(registry: &Registry) -> Result<()> {
         BufReader::with_capacity(64 << 10, stdin.lock()),
         MAX_REQUEST,
     );
-    let Some((concurrency, report_each)) = configure(&mut input, &outbox)? else {
+    let Some(Configured {
+        concurrency,
+        report_each,
+        item_times,
+    }) = configure(&mut input, &outbox)?
+    else {
         return Ok(());
     };
 
     let context = Arc::new(Context {
         outbox,
         report_each: report_each || page.is_none() || concurrency > 1,
+        item_times,
         page,
         hello,
     });
@@ -349,23 +357,35 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     Ok(())
 }
 
+/// What the configure frame asks of this worker.
+struct Configured {
+    concurrency: u32,
+    report_each: bool,
+    item_times: bool,
+}
+
 /// Reads the configure frame, which comes first, and installs the log
-/// layer it asks for: `(concurrency, report_each)`, or `None` when the
-/// parent closed the stream before sending it.
+/// layer it asks for; `None` when the parent closed the stream before
+/// sending it.
 fn configure<R: std::io::Read>(
     input: &mut FrameReader<R>,
     outbox: &Arc<Outbox>,
-) -> Result<Option<(u32, bool)>> {
+) -> Result<Option<Configured>> {
     match input.read::<Request>()? {
         Some(Request::Configure {
             worker,
             log_filter,
             concurrency,
             report_each,
+            item_times,
         }) => {
             log_layer::install(&log_filter, Arc::clone(outbox));
             tracing::trace!(worker, concurrency, "worker ready");
-            Ok(Some((concurrency.max(1), report_each)))
+            Ok(Some(Configured {
+                concurrency: concurrency.max(1),
+                report_each,
+                item_times,
+            }))
         }
         Some(other) => Err(Error::protocol(format!(
             "expected a configure frame first, got {}",

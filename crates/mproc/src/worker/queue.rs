@@ -62,7 +62,9 @@ impl Chunk {
             ..Done::default()
         };
         // Each item ends where the next one starts: one clock reading an
-        // item gives each its own start and run time.
+        // item gives each its own start and run time. Without item times
+        // (nobody records them) only a report's start and end are read.
+        let per_item = context.item_times || context.report_each;
         let mut mark = start;
         let mut rest = self.inputs.as_slice();
         while let Some(offset) = self.next_item() {
@@ -73,9 +75,13 @@ impl Chunk {
                 Err(msg) => Err(msg.clone()),
                 Ok(runner) => runner.run_one(&mut rest, &mut done.outputs),
             };
-            let now = Instant::now();
-            done.times.push(micros(now - mark));
-            mark = now;
+            if per_item {
+                let now = Instant::now();
+                if context.item_times {
+                    done.times.push(micros(now - mark));
+                }
+                mark = now;
+            }
             done.count += 1;
             match result {
                 Ok(None) => done.ends.push(done.outputs.len() as u32),
@@ -87,13 +93,17 @@ impl Chunk {
                         .push((offset, WireFailure::message(msg.clone())));
                     while let Some(o) = self.next_item() {
                         done.failures.push((o, WireFailure::message(msg.clone())));
-                        done.times.push(0);
+                        if context.item_times {
+                            done.times.push(0);
+                        }
                         done.count += 1;
                     }
                     break;
                 }
             }
             if context.report_each || done.outputs.len() >= DONE_BYTES {
+                let now = if per_item { mark } else { Instant::now() };
+                done.elapsed = micros(now - start);
                 let next = Done {
                     chunk: self.chunk,
                     from: offset + 1,
@@ -110,7 +120,9 @@ impl Chunk {
             page.idle();
         }
         if done.count > 0 {
-            if context.report_each || start.elapsed() >= EAGER {
+            let took = start.elapsed();
+            done.elapsed = micros(took);
+            if context.report_each || took >= EAGER {
                 // A chunk that took a while is reported at once: the
                 // parent sends the next work on hearing of it.
                 context.outbox.send(&Reply::Done(done));

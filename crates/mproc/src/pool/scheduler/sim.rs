@@ -279,7 +279,9 @@ impl World {
         let hello_ns = self.workers[w].hello_ns;
         let running = self.workers[w].lanes[lane].as_mut().unwrap();
         let item = running.items[running.next] as usize;
-        running.done.times.push((now - running.since) / 1000);
+        let took = (now - running.since) / 1000;
+        running.done.times.push(took);
+        running.done.elapsed += took;
         running.done.ends.push(0);
         running.done.count += 1;
         running.next += 1;

@@ -48,7 +48,7 @@ impl<T: Send + 'static> AsyncResult<T> {
                     let Ok(reports) = results.recv() else {
                         break;
                     };
-                    for r in reports.into_iter().flat_map(Report::into_results::<O>) {
+                    for r in reports.into_iter().flat_map(Report::into_decoded_results::<O>) {
                         if let Some(slot) = slots.get_mut(r.index) {
                             got += usize::from(slot.is_none());
                             *slot = Some(r);

@@ -116,19 +116,23 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
         };
         while !self.exhausted && self.submitted - self.delivered < window {
             let room = (window - (self.submitted - self.delivered)).min(self.chunk.max(512));
-            let mut chunks = Chunks::new(batch, self.chunk);
-            chunks.submitted = self.submitted;
-            for _ in 0..room {
-                match inputs.next() {
-                    Some(input) => chunks.push(&input),
-                    None => {
-                        self.exhausted = true;
-                        break;
-                    }
-                }
+            let items: Vec<J::Input> = inputs.by_ref().take(room).collect();
+            self.exhausted = items.len() < room;
+            if items.is_empty() {
+                break;
             }
-            self.submitted = chunks.submitted;
-            self.pool.submit(chunks.finish());
+            // Encoded on the scheduler's thread: this one has every result
+            // to decode and report.
+            let (batch, size, first) = (Arc::clone(batch), self.chunk, self.submitted);
+            self.submitted += items.len();
+            self.pool.submit_encoded(Box::new(move || {
+                let mut chunks = Chunks::new(&batch, size);
+                chunks.submitted = first;
+                for input in &items {
+                    chunks.push(input);
+                }
+                chunks.finish()
+            }));
         }
         if self.exhausted {
             // Once every chunk holds its own reference, the batch's sender
@@ -198,7 +202,7 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
             self.current = None;
             if let Some(report) = self.ready() {
                 self.left = report.count;
-                self.current = Some(report.into_results());
+                self.current = Some(report.into_decoded_results());
                 continue;
             }
             self.feed();

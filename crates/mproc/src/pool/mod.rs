@@ -348,7 +348,10 @@ impl Pool {
             }))
         };
         let (tx, rx) = mpsc::channel();
-        (Batch::new(spec, tx), rx)
+        (
+            Batch::new(spec, tx, Some(task::decode_outputs::<J::Output>)),
+            rx,
+        )
     }
 
     /// Items per submitted chunk for a map of about `items` items: the
@@ -368,6 +371,11 @@ impl Pool {
 
     pub(crate) fn submit(&self, chunks: Vec<Chunk>) {
         self.submitter().submit(chunks);
+    }
+
+    /// See [`Submitter::submit_encoded`].
+    pub(crate) fn submit_encoded(&self, encode: Box<dyn FnOnce() -> Vec<Chunk> + Send>) {
+        self.submitter().submit_encoded(encode);
     }
 
     /// What submits chunks to this pool, from any thread.
@@ -401,6 +409,20 @@ impl Submitter {
         }
         // If the scheduler is gone, the chunks come back and drop as "not run".
         let _ = self.events.send(Event::Submit(chunks));
+    }
+
+    /// Submits the chunks `encode` makes, encoded on the scheduler's
+    /// thread rather than this one (the consumer's, which decodes and
+    /// reports every result).
+    pub(crate) fn submit_encoded(&self, encode: Box<dyn FnOnce() -> Vec<Chunk> + Send>) {
+        if self.closed {
+            return self.submit(encode());
+        }
+        if let Err(mpsc::SendError(Event::Encode(encode))) = self.events.send(Event::Encode(encode))
+        {
+            // The scheduler is gone: the chunks drop as "not run".
+            drop(encode());
+        }
     }
 }
 

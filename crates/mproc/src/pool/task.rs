@@ -10,6 +10,7 @@
 //! "not run" from its `Drop`, so whoever waits for an item's result always
 //! gets one.
 
+use std::any::Any;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -58,6 +59,15 @@ impl JobSpec {
     }
 }
 
+/// Decodes the ok outputs of a report into a `Vec<Result<O, String>>`,
+/// boxed: see [`decode_outputs`].
+pub(crate) type Decoder = fn(&[u8], &[u32]) -> Box<dyn Any + Send>;
+
+/// A report's outputs up to this size are decoded before they reach the
+/// consumer (on the scheduler's thread); larger ones as the consumer takes
+/// them, so that no long decoding holds up the scheduler.
+const PREDECODED_BYTES: usize = 1 << 20;
+
 /// The items of one map call: its job and where their results go (a
 /// report at a time, so a chunk of results wakes the consumer once).
 #[derive(Debug)]
@@ -66,14 +76,21 @@ pub(crate) struct Batch {
     pub sink: Sender<Vec<Report>>,
     /// Set when nobody listens any more: its queued items are skipped.
     pub abandoned: AtomicBool,
+    /// Decodes its outputs off the consumer's thread, when set.
+    pub decode: Option<Decoder>,
 }
 
 impl Batch {
-    pub(crate) fn new(job: Arc<JobSpec>, sink: Sender<Vec<Report>>) -> Arc<Batch> {
+    pub(crate) fn new(
+        job: Arc<JobSpec>,
+        sink: Sender<Vec<Report>>,
+        decode: Option<Decoder>,
+    ) -> Arc<Batch> {
         Arc::new(Batch {
             job,
             sink,
             abandoned: AtomicBool::new(false),
+            decode,
         })
     }
 
@@ -265,7 +282,15 @@ impl Drop for Chunk {
     }
 }
 
-pub(crate) fn send(batch: &Batch, reports: Vec<Report>) {
+pub(crate) fn send(batch: &Batch, mut reports: Vec<Report>) {
+    if let Some(decode) = batch.decode {
+        for r in reports.iter_mut() {
+            if !r.ends.is_empty() && r.outputs.len() <= PREDECODED_BYTES {
+                r.decoded = Some(decode(&r.outputs, &r.ends));
+                r.outputs = Vec::new();
+            }
+        }
+    }
     if batch.sink.send(reports).is_err() {
         batch.abandoned.store(true, Ordering::Relaxed);
     }
@@ -296,6 +321,26 @@ pub(crate) struct Report {
     /// The earlier attempts of its first item (a report of a retried item
     /// holds that one item).
     pub earlier: Vec<Attempt>,
+    /// The ok outputs already decoded, by its batch's [`Decoder`] (then
+    /// `outputs` is empty).
+    pub decoded: Option<Box<dyn Any + Send>>,
+}
+
+/// A [`Decoder`]: each ok output of a report decoded, in order.
+pub(crate) fn decode_outputs<O: serde::de::DeserializeOwned + Send + 'static>(
+    outputs: &[u8],
+    ends: &[u32],
+) -> Box<dyn Any + Send> {
+    let mut start = 0;
+    let decoded: Vec<std::result::Result<O, String>> = ends
+        .iter()
+        .map(|&end| {
+            let bytes = outputs.get(start..end as usize).unwrap_or_default();
+            start = end as usize;
+            protocol::decode::<O>(bytes).map_err(|e| format!("cannot decode result: {e}"))
+        })
+        .collect();
+    Box::new(decoded)
 }
 
 impl Report {
@@ -330,12 +375,31 @@ impl Report {
     pub(crate) fn into_results<O: serde::de::DeserializeOwned>(self) -> Expand<O> {
         Expand {
             clock: self.run.started,
+            decoded: None,
             report: self,
             next: 0,
             failure: 0,
             output: 0,
             start: 0,
             kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Report {
+    /// As [`into_results`](Report::into_results), taking the outputs
+    /// its batch decoded already, if it did.
+    pub(crate) fn into_decoded_results<O: serde::de::DeserializeOwned + 'static>(
+        mut self,
+    ) -> Expand<O> {
+        let decoded = self
+            .decoded
+            .take()
+            .and_then(|d| d.downcast::<Vec<std::result::Result<O, String>>>().ok())
+            .map(|d| d.into_iter());
+        Expand {
+            decoded,
+            ..self.into_results()
         }
     }
 }
@@ -349,6 +413,8 @@ pub(crate) struct Expand<O> {
     start: usize,
     /// When the next item started.
     clock: Option<Duration>,
+    /// The ok outputs, when decoded before they came.
+    decoded: Option<std::vec::IntoIter<std::result::Result<O, String>>>,
     kind: std::marker::PhantomData<fn() -> O>,
 }
 
@@ -390,12 +456,19 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
             }
             _ => match r.ends.get(self.output) {
                 Some(&end) => {
-                    let bytes = &r.outputs[self.start..end as usize];
-                    self.start = end as usize;
                     self.output += 1;
-                    match protocol::decode::<O>(bytes) {
+                    let decoded = match self.decoded.as_mut() {
+                        Some(d) => d.next().unwrap_or_else(|| Err("no decoded result".into())),
+                        None => {
+                            let bytes = r.outputs.get(self.start..end as usize);
+                            self.start = end as usize;
+                            protocol::decode::<O>(bytes.unwrap_or_default())
+                                .map_err(|e| format!("cannot decode result: {e}"))
+                        }
+                    };
+                    match decoded {
                         Ok(v) => Outcome::Ok(v),
-                        Err(e) => Outcome::Failed(format!("cannot decode result: {e}").into()),
+                        Err(e) => Outcome::Failed(e.into()),
                     }
                 }
                 None => Outcome::Failed("the worker sent no output for it".into()),

@@ -89,6 +89,7 @@ impl Scheduler {
             times: done.times,
             attempts,
             earlier,
+            decoded: None,
         };
         self.report(&batch, report, failed);
     }

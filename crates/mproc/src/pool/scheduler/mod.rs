@@ -75,6 +75,9 @@ pub(crate) enum Event {
     },
     /// New chunks to run.
     Submit(Vec<Chunk>),
+    /// New items to run, still to be encoded into chunks: the consumer's
+    /// thread hands them over as they are, and this thread encodes them.
+    Encode(Box<dyn FnOnce() -> Vec<Chunk> + Send>),
     /// No more submissions: finish what is queued, then stop the workers.
     Close,
     /// Stop at once: kill the workers; what did not finish is not run,
@@ -339,6 +342,7 @@ impl Scheduler {
                     self.on_worker(slot, event);
                 }
             }
+            Event::Encode(encode) => self.handle(Event::Submit(encode())),
             Event::Submit(chunks) => match self.refusal() {
                 None => self.queue.extend(chunks),
                 Some(outcome) => {

@@ -540,7 +540,7 @@ fn submit(
         config: Vec::new(),
     });
     let (sink, results) = mpsc::channel();
-    let batch = Batch::new(spec, sink);
+    let batch = Batch::new(spec, sink, None);
     let size = chunksize.unwrap_or_else(|| count.div_ceil(4 * processes).clamp(1, 1024));
     let mut chunks = Chunks::new(&batch, size);
     for i in 0..count as u32 {

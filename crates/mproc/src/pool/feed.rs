@@ -28,6 +28,8 @@ use super::{Chunks, Submitter};
 pub(crate) struct Ended {
     flag: AtomicBool,
     wakers: Mutex<Vec<Sender<Vec<Report>>>>,
+    /// Why, for items submitted after the scheduler is gone.
+    why: Mutex<Option<String>>,
 }
 
 impl Ended {
@@ -35,8 +37,17 @@ impl Ended {
         self.flag.load(Ordering::Acquire)
     }
 
-    /// Marks the pool ended and wakes every stream.
-    pub(crate) fn set(&self) {
+    /// Why the pool ended (its first reason), once it has.
+    pub(crate) fn why(&self) -> Option<String> {
+        self.why.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Marks the pool ended for `why` and wakes every stream.
+    pub(crate) fn set(&self, why: &str) {
+        self.why
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| why.to_string());
         let wakers = {
             let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
             self.flag.store(true, Ordering::Release);

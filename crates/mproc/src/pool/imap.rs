@@ -27,8 +27,9 @@ pub struct IMap<'p, J: Job, I> {
     results: Receiver<Vec<Report>>,
     /// Unordered: received, not yet yielded, in arrival order.
     arrived: VecDeque<Report>,
-    /// Ordered: received reports by their first item's index.
-    held: BTreeMap<usize, Report>,
+    /// Ordered: received reports by their first item's index (boxed: a
+    /// B-tree moves its entries as it grows, and a report is large).
+    held: BTreeMap<usize, Box<Report>>,
     /// The report being yielded, and how many of its items are left.
     current: Option<Expand<J::Output>>,
     left: usize,
@@ -166,7 +167,7 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
     fn receive(&mut self, reports: Vec<Report>) {
         for report in reports {
             if self.ordered {
-                self.held.insert(report.first, report);
+                self.held.insert(report.first, Box::new(report));
             } else {
                 self.arrived.push_back(report);
             }
@@ -180,6 +181,7 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             (first == self.delivered)
                 .then(|| self.held.remove(&first))
                 .flatten()
+                .map(|report| *report)
         } else {
             self.arrived.pop_front()
         }

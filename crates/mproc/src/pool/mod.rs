@@ -383,6 +383,7 @@ impl Pool {
         Submitter {
             events: self.events.clone(),
             closed: self.closed,
+            ended: Arc::clone(&self.ended),
         }
     }
 }
@@ -391,6 +392,8 @@ impl Pool {
 pub(crate) struct Submitter {
     events: Sender<Event>,
     closed: bool,
+    /// Why the pool ended, for chunks that come after its scheduler.
+    ended: Arc<feed::Ended>,
 }
 
 impl Submitter {
@@ -399,16 +402,25 @@ impl Submitter {
             return;
         }
         if self.closed {
-            for chunk in chunks {
-                chunk.finish(
-                    Outcome::NotRun("the pool is closed".into()),
-                    Default::default(),
-                );
-            }
-            return;
+            return self.refuse(chunks, "the pool is closed".into());
         }
-        // If the scheduler is gone, the chunks come back and drop as "not run".
-        let _ = self.events.send(Event::Submit(chunks));
+        if let Err(mpsc::SendError(Event::Submit(chunks))) = self.events.send(Event::Submit(chunks))
+        {
+            self.refuse(chunks, self.gone_reason());
+        }
+    }
+
+    /// Why a chunk that reaches no scheduler does not run.
+    fn gone_reason(&self) -> String {
+        self.ended
+            .why()
+            .unwrap_or_else(|| "the pool stopped before running it".into())
+    }
+
+    fn refuse(&self, chunks: Vec<Chunk>, why: String) {
+        for chunk in chunks {
+            chunk.finish(Outcome::NotRun(why.clone()), Default::default());
+        }
     }
 
     /// Submits the chunks `encode` makes, encoded on the scheduler's
@@ -420,8 +432,7 @@ impl Submitter {
         }
         if let Err(mpsc::SendError(Event::Encode(encode))) = self.events.send(Event::Encode(encode))
         {
-            // The scheduler is gone: the chunks drop as "not run".
-            drop(encode());
+            self.refuse(encode(), self.gone_reason());
         }
     }
 }

@@ -106,13 +106,14 @@ impl Scheduler {
             ahead = 0;
         }
         // Refill ahead at half the allowance, so one write carries more.
-        let held = |live: &Live| waiting_items(live, concurrency);
-        let wanted = |live: &Live| {
+        // (`held` is counted once and kept up to date as chunks are sent.)
+        let mut held = waiting_items(live, concurrency);
+        let wanted = |live: &Live, held: usize| {
             let chunks = live.inflight.len();
-            chunks < concurrency || (held(live) < ahead && chunks < MAX_CHUNKS)
+            chunks < concurrency || (held < ahead && chunks < MAX_CHUNKS)
         };
-        let refill = live.inflight.len() < concurrency || held(live) <= ahead / 2;
-        while refill && wanted(live) {
+        let refill = live.inflight.len() < concurrency || held <= ahead / 2;
+        while refill && wanted(live, held) {
             let allowance = self
                 .settings
                 .max_tasks_per_child
@@ -133,7 +134,12 @@ impl Scheduler {
             }
             let seq = self.next_seq;
             self.next_seq += 1;
+            let count = chunk.count();
             send_chunk(live, chunk, seq, &mut frames);
+            if live.inflight.len() > concurrency {
+                // It waits behind the chunks the worker runs.
+                held += count;
+            }
         }
         mark_started(live, concurrency, now);
         if !frames.is_empty() {

@@ -275,9 +275,12 @@ impl Scheduler {
             self.finish_waiting(Outcome::NotRun(self.stop_reason.clone()));
             self.outbox.flush();
         }
-        // Submissions still in the channel report "not run" as they drop.
+        // Submissions still in the channel end "not run", for the reason
+        // the pool stopped; anything else in it is moot now.
         while let Ok(event) = self.events.try_recv() {
-            drop(event);
+            if matches!(event, Event::Submit(_) | Event::Encode(_)) {
+                self.handle(event);
+            }
         }
     }
 
@@ -516,14 +519,14 @@ impl Scheduler {
 
     fn break_pool(&mut self, why: String) {
         self.broken = Some(why.clone());
-        self.ended.set();
+        self.ended.set(&why);
         self.finish_waiting(Outcome::NotRun(why));
     }
 
     fn halt(&mut self, why: String) {
         self.finish_waiting(Outcome::NotRun(why.clone()));
+        self.ended.set(&why);
         self.halted = Some(why);
-        self.ended.set();
     }
 
     /// Enters `Stopping` for `why` (the first reason is the one items keep):
@@ -535,7 +538,7 @@ impl Scheduler {
         }
         self.state = State::Stopping;
         self.halted = None;
-        self.ended.set();
+        self.ended.set(&self.stop_reason);
         self.finish_waiting(Outcome::NotRun(why));
     }
 

@@ -139,8 +139,10 @@ pub mod protocol;
 #[cfg(not(feature = "fuzz-internals"))]
 mod protocol;
 mod registry;
+mod runner;
 mod serial;
 mod settings;
+mod stopper;
 #[cfg(feature = "test-support")]
 mod test_support;
 mod worker;
@@ -154,16 +156,18 @@ pub use function::{build_id, FnJob};
 pub use hosts::Placement;
 pub use job::{Job, JobError};
 pub use outcome::{values, Attempt, Attempts, Exit, ItemResult, Outcome, OutcomeKind};
-pub use pool::{AsyncResult, IMap, Pool, Stopper};
+pub use pool::{AsyncResult, IMap, Pool};
 pub use process::Process;
 /// The worker protocol's version, which a worker announces in its handshake,
 /// and the most bytes one decoded payload (an input, an output, a job) may
 /// take: see `docs/PROTOCOL.md`.
 pub use protocol::{DECODE_LIMIT, VERSION as PROTOCOL_VERSION};
 pub use registry::Registry;
+pub use runner::{Results, Runner};
 pub use serde;
 pub use serial::Serial;
 pub use settings::PoolSettings;
+pub use stopper::Stopper;
 pub use worker::{serve, serve_if_worker, WORKER_EXIT_ERROR};
 
 #[cfg(feature = "test-support")]

@@ -76,6 +76,16 @@ impl<T: Send + 'static> AsyncResult<T> {
         AsyncResult { shared }
     }
 
+    /// A handle whose result is `value`, ready now (a serial run's).
+    pub(crate) fn done(value: T) -> Self {
+        AsyncResult {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::Ready(value)),
+                ready: Condvar::new(),
+            }),
+        }
+    }
+
     /// Runs `callback` with the result once it is ready (at once if it
     /// already is), like Python's `callback=` argument.
     pub fn on_ready(self, callback: impl FnOnce(&T) + Send + 'static) -> Self {

@@ -29,6 +29,7 @@ use crate::job::Job;
 use crate::outcome::{ItemResult, Outcome};
 use crate::protocol;
 use crate::settings::PoolSettings;
+use crate::stopper::Stopper;
 use scheduler::{Event, Lifecycle, Scheduler};
 use task::{Batch, Chunk, JobSpec, Report};
 
@@ -100,19 +101,6 @@ impl Pool {
                 Err(e)
             }
         }
-    }
-}
-
-/// Stops a pool from any thread; see [`Pool::stopper`].
-#[derive(Clone)]
-pub struct Stopper(Sender<Event>);
-
-impl Stopper {
-    /// Kills the pool's workers now; every item not finished ends
-    /// [`Outcome::NotRun`] with `why`. Iterators and handles over the
-    /// pool's results then end normally.
-    pub fn stop(&self, why: &str) {
-        let _ = self.0.send(Event::Terminate(why.to_string()));
     }
 }
 
@@ -307,7 +295,10 @@ impl Pool {
     /// A handle that stops this pool from another thread (a signal
     /// handler, say), like [`terminate`](Pool::terminate) without waiting.
     pub fn stopper(&self) -> Stopper {
-        Stopper(self.events.clone())
+        let events = self.events.clone();
+        Stopper::new(move |why| {
+            let _ = events.send(Event::Terminate(why.to_string()));
+        })
     }
 
     /// Waits until every worker has exited after [`close`](Pool::close) or

@@ -28,13 +28,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::outcome::Exit;
 
 /// The environment variable that marks a process as an mproc worker.
-pub const WORKER_ENV: &str = "MPROC_WORKER";
+pub(crate) const WORKER_ENV: &str = "MPROC_WORKER";
 
 /// The argument that starts worker mode.
-pub const WORKER_ARG: &str = "worker";
+pub(crate) const WORKER_ARG: &str = "worker";
 
 /// How long a launcher has to exit after SIGTERM before it gets SIGKILL.
-pub const LAUNCHER_GRACE: Duration = Duration::from_secs(1);
+pub(crate) const LAUNCHER_GRACE: Duration = Duration::from_secs(1);
 
 /// Pids started behind a launcher, between [`WorkerCommand::spawn`] and
 /// [`ChildGuard::new`] (the child is not reaped in between, so its pid

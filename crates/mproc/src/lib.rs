@@ -107,7 +107,7 @@
 //! Linux only: workers use `prctl(PR_SET_PDEATHSIG)`, and the CPU count
 //! reads `/proc` and cgroups. On another target the crate does not compile,
 //! with a message that says so.
-#![deny(missing_docs, missing_debug_implementations)]
+#![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(target_os = "linux"))]
@@ -136,7 +136,9 @@ mod progress;
 #[cfg(feature = "fuzz-internals")]
 #[doc(hidden)]
 pub mod protocol;
+// Its `pub` items are the fuzz target's: public with `fuzz-internals`.
 #[cfg(not(feature = "fuzz-internals"))]
+#[allow(unreachable_pub)]
 mod protocol;
 mod registry;
 mod runner;

@@ -23,6 +23,7 @@
 pub mod cli;
 pub mod commands;
 pub mod decimal_sum;
+mod errors;
 pub mod generate;
 pub mod halt;
 pub mod inputs;

@@ -153,7 +153,7 @@ impl Drop for FileLine<'_> {
             let lines = self.1.iter().filter(|&&b| b == b'\n').count().max(1) as u64;
             match &mut state.failed {
                 Some((_, lost)) => *lost += lines,
-                None => state.failed = Some((mproc::error::io_message(&e), lines)),
+                None => state.failed = Some((crate::errors::io_message(&e), lines)),
             }
         }
     }

@@ -17,7 +17,8 @@ use std::io::{self, BufRead, BufReader};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use crate::errors::io_message;
+use mproc::error::{Error, ErrorKind, Result};
 
 use crate::inputs::{Inputs, List, Stream};
 

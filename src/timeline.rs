@@ -265,7 +265,7 @@ impl Timeline {
         let at = frame
             .rfind("</svg>")
             .ok_or_else(|| fail(&"plotters wrote no </svg>"))?;
-        let io = |e: std::io::Error| fail(&mproc::error::io_message(&e));
+        let io = |e: std::io::Error| fail(&crate::errors::io_message(&e));
         crate::report::write_whole(path, |out| {
             out.write_all(&frame.as_bytes()[..at])?;
             self.marks(&area, out)?;

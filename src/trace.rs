@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use crate::errors::io_message;
+use mproc::error::{Error, ErrorKind, Result};
 use mproc::ItemResult;
 
 /// One attempt of one item.

@@ -16,6 +16,7 @@ const APP: &[(&str, &[&str])] = &[
     // Plain values and leaves import nothing above them.
     ("src/options.rs", BELOW_JOBS),
     ("src/units.rs", &["crate::"]),
+    ("src/errors.rs", &["crate::"]),
     ("src/inputs.rs", BELOW_JOBS),
     // Records, their formats and the terminal never name a job.
     ("src/report", BELOW_JOBS),

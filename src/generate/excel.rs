@@ -144,7 +144,7 @@ fn check(spec: &ExcelSpec) -> Result<()> {
 }
 
 fn lower(text: &str) -> String {
-    mproc::error::lower_first(text.trim_end_matches('.'))
+    crate::errors::lower_first(text.trim_end_matches('.'))
 }
 
 #[cfg(test)]

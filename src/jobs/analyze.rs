@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use encoding_rs::{Encoding, UTF_8};
 use serde::{Deserialize, Serialize};
 
+use crate::errors::io_message;
 use crate::text::{self, TextCounts};
-use mproc::error::{io_message, Error};
+use mproc::error::Error;
 use mproc::FilePath;
 use mproc::{Job, JobError};
 

@@ -195,7 +195,7 @@ fn start_error(program: &str, argv: &[OsString], e: &std::io::Error) -> String {
             "argument list too long: {} bytes",
             argv.iter().map(|a| a.len() + 1).sum::<usize>()
         ),
-        _ => format!("cannot start {program}: {}", mproc::error::io_message(e)),
+        _ => format!("cannot start {program}: {}", crate::errors::io_message(e)),
     }
 }
 
@@ -232,7 +232,7 @@ fn write_results(item: &Path, seq: u64, output: &RunOutput) -> std::result::Resu
         format!(
             "cannot write --results {}: {}",
             what.display(),
-            mproc::error::io_message(&e)
+            crate::errors::io_message(&e)
         )
     };
     std::fs::create_dir_all(item).map_err(|e| fail(item, e))?;

@@ -23,7 +23,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use crate::errors::io_message;
+use mproc::error::{Error, ErrorKind, Result};
 use mproc::{ItemResult, OutcomeKind};
 
 /// Counts of outcomes over a run.

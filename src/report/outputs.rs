@@ -8,7 +8,8 @@ use std::path::Path;
 
 use nix::unistd::{access, AccessFlags};
 
-use mproc::error::{io_message, Error, Result};
+use crate::errors::io_message;
+use mproc::error::{Error, Result};
 
 /// An error naming `flag` unless `path` can be written: an existing file
 /// must open for writing (it is not truncated here; a FIFO without a reader
@@ -35,7 +36,7 @@ pub fn check_writable(flag: &str, path: &Path) -> Result<()> {
                         fail(format!(
                             "cannot create files in {}: {}",
                             dir.display(),
-                            mproc::error::lower_first(e.desc())
+                            crate::errors::lower_first(e.desc())
                         ))
                     }),
                 Ok(_) => Err(fail(format!("{} is not a directory", dir.display()))),
@@ -66,7 +67,7 @@ pub fn check_replaceable(flag: &str, path: &Path) -> Result<()> {
             "cannot write {flag} {}: cannot create files in {} (the file is replaced whole): {}",
             path.display(),
             dir.display(),
-            mproc::error::lower_first(e.desc())
+            crate::errors::lower_first(e.desc())
         ))
     })
 }

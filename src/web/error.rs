@@ -147,7 +147,7 @@ fn io_kind(e: &std::io::Error, host: &str) -> (FetchErrorKind, String) {
     {
         return (FetchErrorKind::Tls, tls_message(tls, host));
     }
-    let text = mproc::error::io_message(e);
+    let text = crate::errors::io_message(e);
     let kind = match e.kind() {
         Io::ConnectionRefused => FetchErrorKind::Refused,
         Io::TimedOut | Io::WouldBlock => FetchErrorKind::Timeout,
@@ -181,7 +181,7 @@ fn tls_message(e: &rustls::Error, host: &str) -> String {
 }
 
 fn lower(s: &str) -> String {
-    mproc::error::lower_first(s)
+    crate::errors::lower_first(s)
 }
 
 /// `0.5 s`, `30 s`.

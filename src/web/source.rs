@@ -25,7 +25,8 @@ use url::Url;
 
 use super::client::Client;
 use super::sitemap::{self, Sitemap};
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use crate::errors::io_message;
+use mproc::error::{Error, ErrorKind, Result};
 
 /// Levels of sitemap indexes followed below the source.
 pub const MAX_DEPTH: u32 = 3;

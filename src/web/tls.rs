@@ -34,7 +34,7 @@ pub fn roots(cacert: Option<&str>) -> Result<Roots, String> {
     let warnings: Vec<String> = native
         .errors
         .iter()
-        .map(|e| mproc::error::lower_first(&e.to_string()))
+        .map(|e| crate::errors::lower_first(&e.to_string()))
         .collect();
     for der in &native.certs {
         certs.push(Certificate::from_der(der.as_ref()).to_owned());

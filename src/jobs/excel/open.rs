@@ -27,7 +27,7 @@ pub const MAX_INFLATED: u64 = 256 << 20;
 pub(super) fn regular_file(path: &Path) -> Result<File, String> {
     let os = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
-        _ => mproc::error::io_message(&e),
+        _ => crate::errors::io_message(&e),
     };
     kind(&std::fs::metadata(path).map_err(os)?)?;
     let file = OpenOptions::new()

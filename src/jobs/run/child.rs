@@ -422,7 +422,7 @@ impl Capture {
             "cannot write {} to spool file {}: {}",
             self.name,
             path.display(),
-            mproc::error::io_message(e)
+            crate::errors::io_message(e)
         ));
         self.file = None;
         self.bytes = Vec::new();

@@ -41,7 +41,7 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use mproc::error::{Error, Result};
+use mproc::{Error, Result};
 use mproc::{ItemResult, Outcome};
 
 mod exact;

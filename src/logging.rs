@@ -25,7 +25,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter}
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
-use mproc::error::{Error, Result};
+use mproc::{Error, Result};
 
 /// The target of re-emitted worker events.
 pub const WORKER_TARGET: &str = "mproc::worker";

@@ -18,8 +18,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use mproc::error::{Error, ErrorKind, Result};
 use mproc::ItemResult;
+use mproc::{Error, ErrorKind, Result};
 
 use crate::trace::{shortened, Span};
 

@@ -20,8 +20,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::errors::io_message;
-use mproc::error::{Error, ErrorKind, Result};
 use mproc::ItemResult;
+use mproc::{Error, ErrorKind, Result};
 
 /// One attempt of one item.
 #[derive(Debug, Clone, PartialEq)]

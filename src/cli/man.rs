@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use crate::errors::io_message;
-use mproc::error::{Error, ErrorKind, Result};
+use mproc::{Error, ErrorKind, Result};
 
 /// One page: its name (`mproc-pool-analyze`), its command, and its
 /// parents' pages (`mproc`, `mproc-pool`).

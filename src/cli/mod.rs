@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{
     ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
 };
-use mproc::error::{Error, Result};
+use mproc::{Error, Result};
 
 #[cfg(feature = "excel")]
 use crate::generate::excel::ExcelSpec;
@@ -376,10 +376,10 @@ fn at_least_one(s: &str) -> std::result::Result<usize, String> {
 /// `-n`/`--processes`: at least 1, at most the pool's limit.
 fn processes(s: &str) -> std::result::Result<usize, String> {
     let n = at_least_one(s)?;
-    if n > mproc::pool::MAX_PROCESSES {
+    if n > mproc::MAX_PROCESSES {
         return Err(format!(
             "{n} is over the limit of {} worker processes per pool",
-            mproc::pool::MAX_PROCESSES
+            mproc::MAX_PROCESSES
         ));
     }
     Ok(n)

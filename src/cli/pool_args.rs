@@ -88,7 +88,7 @@ pub(super) struct PoolFlags {
     trace: Option<PathBuf>,
     /// Items run at once inside each worker (threads), for I/O-bound jobs,
     /// at most 1024 [default: 1; 16 for mproc fetch].
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=mproc::pool::MAX_CONCURRENCY as i64), global = true)]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=mproc::MAX_CONCURRENCY as i64), global = true)]
     concurrency: Option<u32>,
     /// Start each worker behind this command, e.g. 'srun -N1 -n1' or a wrapper script (srun gets --unbuffered added).
     #[arg(long, value_name = "CMD", global = true)]

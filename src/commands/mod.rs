@@ -11,7 +11,7 @@ mod process;
 mod serve_demo;
 mod signals;
 
-use mproc::error::Result;
+use mproc::Result;
 use mproc::WORKER_EXIT_ERROR;
 
 use crate::options::Command;

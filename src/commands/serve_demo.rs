@@ -5,7 +5,7 @@ use super::Status;
 use crate::errors::io_message;
 use crate::report::{count, Stdout};
 use crate::web::{DemoOptions, DemoSite};
-use mproc::error::{Error, ErrorKind, Result};
+use mproc::{Error, ErrorKind, Result};
 
 pub(super) fn run(options: DemoOptions) -> Result<Status> {
     let site = DemoSite::start(options).map_err(|e| {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::errors::io_message;
 use crate::text::{self, TextCounts};
-use mproc::error::Error;
+use mproc::Error;
 use mproc::FilePath;
 use mproc::{Job, JobError};
 

@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::errors::io_message;
-use mproc::error::{Error, ErrorKind, Result};
+use mproc::{Error, ErrorKind, Result};
 use mproc::{ItemResult, OutcomeKind};
 
 /// Counts of outcomes over a run.

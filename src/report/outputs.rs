@@ -9,7 +9,7 @@ use std::path::Path;
 use nix::unistd::{access, AccessFlags};
 
 use crate::errors::io_message;
-use mproc::error::{Error, Result};
+use mproc::{Error, Result};
 
 /// An error naming `flag` unless `path` can be written: an existing file
 /// must open for writing (it is not truncated here; a FIFO without a reader

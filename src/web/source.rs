@@ -26,7 +26,7 @@ use url::Url;
 use super::client::Client;
 use super::sitemap::{self, Sitemap};
 use crate::errors::io_message;
-use mproc::error::{Error, ErrorKind, Result};
+use mproc::{Error, ErrorKind, Result};
 
 /// Levels of sitemap indexes followed below the source.
 pub const MAX_DEPTH: u32 = 3;

@@ -7,11 +7,11 @@
 //! `ssh -T -- HOST mproc worker` (the ssh command and the worker path are
 //! settable); a host is a name, never an option, so one that starts with
 //! `-` is refused. Inside a Slurm allocation a slot runs one job step
-//! ([`slurm`]). Everything else about a remote worker (the handshake,
+//! ([`SlurmAllocation`]). Everything else about a remote worker (the handshake,
 //! crashes, timeouts) is the same as for a local one; this module only
 //! decides what to execute.
 
-pub mod slurm;
+mod slurm;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -116,9 +116,9 @@ compile_error!("mproc runs on Linux only: it uses prctl(PR_SET_PDEATHSIG), /proc
 pub mod bounded;
 mod child;
 mod connection;
-pub mod cpu;
+mod cpu;
 mod debug;
-pub mod error;
+mod error;
 mod failure;
 mod file_path;
 mod function;
@@ -127,7 +127,7 @@ mod job;
 mod limits;
 pub mod log_bridge;
 mod outcome;
-pub mod pool;
+mod pool;
 mod process;
 mod progress;
 // The wire format is private: job authors see serde types, never frames.
@@ -150,13 +150,13 @@ mod test_support;
 mod worker;
 
 pub use child::WorkerCommand;
-pub use cpu::{cpu_count, cpu_info, CpuInfo};
+pub use cpu::{cpu_count, cpu_info, CpuInfo, CPU_COUNT_ENV};
 pub use error::{Error, ErrorKind, Result};
 pub use failure::Failure;
 pub use file_path::FilePath;
 pub use function::{build_id, FnJob};
-pub use hosts::Placement;
 pub use job::{Job, JobError};
+pub use limits::{MAX_CONCURRENCY, MAX_PROCESSES};
 pub use outcome::{values, Attempt, Attempts, Exit, ItemResult, Outcome, OutcomeKind};
 pub use pool::{AsyncResult, IMap, Pool};
 pub use process::Process;

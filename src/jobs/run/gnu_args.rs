@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use mproc::error::Error;
+use mproc::Error;
 use mproc::Result;
 
 use super::groups::Colsep;
@@ -296,7 +296,7 @@ fn jobs(spec: &str, cpus: usize) -> Result<usize> {
             n => n,
         }
     };
-    Ok(n.clamp(1, mproc::pool::MAX_PROCESSES as i64) as usize)
+    Ok(n.clamp(1, mproc::MAX_PROCESSES as i64) as usize)
 }
 
 /// `--timeout`: seconds, or GNU parallel's units (`1m`, `2h30m`, `1d`);

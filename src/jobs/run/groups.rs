@@ -7,7 +7,7 @@
 //! `-m`). One source that streams (stdin, a pipe) keeps streaming when
 //! nothing needs all of it first.
 
-use mproc::error::Error;
+use mproc::Error;
 use mproc::Result;
 
 use super::inputs::{bounded, collect_all, read_list, stream, Item, Source, Spec};

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use mproc::error::Error;
+use mproc::Error;
 use mproc::Result;
 
 use crate::inputs::{records, Inputs, List, Stream};

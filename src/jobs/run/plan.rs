@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use mproc::error::Error;
+use mproc::Error;
 use mproc::Result;
 
 use super::gnu_args::GnuOptions;

@@ -12,7 +12,6 @@ mod imap;
 pub(crate) mod scheduler;
 pub(crate) mod task;
 
-pub use crate::limits::{MAX_CONCURRENCY, MAX_PROCESSES};
 pub use async_result::AsyncResult;
 pub use imap::IMap;
 

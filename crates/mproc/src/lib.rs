@@ -107,7 +107,12 @@
 //! Linux only: workers use `prctl(PR_SET_PDEATHSIG)`, and the CPU count
 //! reads `/proc` and cgroups. On another target the crate does not compile,
 //! with a message that says so.
-#![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![deny(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    unnameable_types
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(target_os = "linux"))]
@@ -137,8 +142,9 @@ mod progress;
 #[doc(hidden)]
 pub mod protocol;
 // Its `pub` items are the fuzz target's: public with `fuzz-internals`.
+// (`From<WireFailure> for Outcome` makes that type reachable, unnamed.)
 #[cfg(not(feature = "fuzz-internals"))]
-#[allow(unreachable_pub)]
+#[allow(unreachable_pub, unnameable_types)]
 mod protocol;
 mod registry;
 mod runner;
@@ -150,7 +156,7 @@ mod test_support;
 mod worker;
 
 pub use child::WorkerCommand;
-pub use cpu::{cpu_count, cpu_info, CpuInfo, CPU_COUNT_ENV};
+pub use cpu::{cpu_count, cpu_info, CpuInfo, CpuSource, CPU_COUNT_ENV};
 pub use error::{Error, ErrorKind, Result};
 pub use failure::Failure;
 pub use file_path::FilePath;

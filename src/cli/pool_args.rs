@@ -129,28 +129,26 @@ impl PoolFlags {
     ) -> Result<PoolCommand> {
         let f = self;
         let placement = if f.slurm {
-            Placement {
-                worker_path: f.worker_path,
-                ..Placement::slurm()?
-            }
+            Placement::slurm()?
         } else {
-            Placement {
-                hosts: match (&f.hosts, &f.hostfile) {
+            Placement::default()
+                .hosts(match (&f.hosts, &f.hostfile) {
                     (Some(spec), _) => parse_hosts(spec)?,
                     (None, Some(file)) => read_hostfile(file)?,
                     (None, None) => Vec::new(),
-                },
-                launcher: match &f.launcher {
+                })
+                .launcher(match &f.launcher {
                     Some(l) => split_command("--launcher", l)?,
                     None => Vec::new(),
-                },
-                ssh: match &f.ssh {
+                })
+                .ssh(match &f.ssh {
                     Some(s) => split_command("--ssh", s)?,
                     None => Vec::new(),
-                },
-                worker_path: f.worker_path,
-                slurm: None,
-            }
+                })
+        };
+        let placement = match f.worker_path {
+            Some(path) => placement.worker_path(path),
+            None => placement,
         };
         // Through the setters, which check and clamp as they do for a
         // library user: one way to build settings.

@@ -19,6 +19,7 @@ const MAX_NODES: usize = 65_536;
 
 /// A Slurm allocation, as its environment describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SlurmAllocation {
     /// `SLURM_JOB_ID`.
     pub job_id: String,

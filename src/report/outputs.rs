@@ -15,7 +15,7 @@ use mproc::{Error, Result};
 /// must open for writing (it is not truncated here; a FIFO without a reader
 /// is refused rather than waited for), a new one needs a directory this
 /// process may create files in.
-pub fn check_writable(flag: &str, path: &Path) -> Result<()> {
+pub(crate) fn check_writable(flag: &str, path: &Path) -> Result<()> {
     let fail = |why: String| Error::usage(format!("cannot write {flag} {}: {why}", path.display()));
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(fail("is a directory".into())),
@@ -55,7 +55,7 @@ pub fn check_writable(flag: &str, path: &Path) -> Result<()> {
 /// must take new files too.
 ///
 /// [`write_whole`]: super::write_whole
-pub fn check_replaceable(flag: &str, path: &Path) -> Result<()> {
+pub(crate) fn check_replaceable(flag: &str, path: &Path) -> Result<()> {
     check_writable(flag, path)?;
     let real = match std::fs::canonicalize(path) {
         Ok(real) if real.is_file() => real,

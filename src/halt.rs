@@ -101,7 +101,7 @@ impl Halt {
 
 /// A rule applied to results as they arrive.
 #[derive(Debug)]
-pub struct Watch {
+pub(crate) struct Watch {
     rule: Halt,
     /// All items, when known (for percentages).
     total: Option<u64>,
@@ -113,7 +113,7 @@ pub struct Watch {
 
 impl Watch {
     /// Watches `rule` over a run of `total` items (`None`: a stream).
-    pub fn new(rule: Halt, total: Option<u64>) -> Watch {
+    pub(crate) fn new(rule: Halt, total: Option<u64>) -> Watch {
         Watch {
             rule,
             total,
@@ -125,7 +125,7 @@ impl Watch {
 
     /// Counts one result (`ok`, and how it ended: `(exit, signal)`);
     /// true when the rule fires with it (once).
-    pub fn see(&mut self, ok: bool, exit: Option<(i32, i32)>) -> bool {
+    pub(crate) fn see(&mut self, ok: bool, exit: Option<(i32, i32)>) -> bool {
         if self.fired.is_some() {
             return false;
         }
@@ -159,12 +159,12 @@ impl Watch {
     }
 
     /// The rule's `when`.
-    pub fn when(&self) -> When {
+    pub(crate) fn when(&self) -> When {
         self.rule.when
     }
 
     /// The run's exit status, if the rule fired.
-    pub fn status(&self) -> Option<i32> {
+    pub(crate) fn status(&self) -> Option<i32> {
         self.fired
     }
 }

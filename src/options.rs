@@ -33,7 +33,7 @@ pub trait Call: Send + std::fmt::Debug {
 
 /// A parsed command line.
 #[derive(Debug)]
-pub struct Invocation {
+pub(crate) struct Invocation {
     /// How to log.
     pub log: LogOptions,
     /// What to do.
@@ -42,7 +42,7 @@ pub struct Invocation {
 
 /// What to do.
 #[derive(Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print the usable CPU count; with `verbose`, every source.
     CpuCount {
         /// Show every source.
@@ -136,7 +136,7 @@ pub enum OutputFormat {
 
 /// `mproc gen ...`: what data to write.
 #[derive(Debug, Clone)]
-pub enum GenCommand {
+pub(crate) enum GenCommand {
     /// Text files `1.txt` to `N.txt` of random rows.
     Text {
         /// The directory to write them into (created if missing).
@@ -160,7 +160,7 @@ pub enum GenCommand {
 
 /// `mproc process ...`.
 #[derive(Debug, Clone, Default)]
-pub struct ProcessDemo {
+pub(crate) struct ProcessDemo {
     /// Make the child exit with this code.
     pub exit_code: Option<i32>,
     /// Make the child crash (SIGSEGV).

@@ -19,7 +19,7 @@ use crate::web::DemoOptions;
 
 /// The whole command line: the derived commands, with one `pool`
 /// subcommand per entry of the job table.
-pub fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     Cli::command()
         .mut_subcommand("pool", |pool| {
             crate::jobs::TABLE
@@ -78,7 +78,7 @@ fn gnu_run(run: clap::Command) -> clap::Command {
 /// What parsing gave: an invocation, or text clap already decided to show
 /// (help, version) with its exit code.
 #[derive(Debug)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// Run this.
     Run(Box<Invocation>),
     /// Print this and exit with the code.
@@ -86,7 +86,7 @@ pub enum Parsed {
 }
 
 /// Parses a full argv (program name first).
-pub fn parse<I, T>(args: I) -> Result<Parsed>
+pub(crate) fn parse<I, T>(args: I) -> Result<Parsed>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,

@@ -19,7 +19,7 @@ use crate::options::Command;
 pub use crate::options::Status;
 
 /// Runs `command`.
-pub fn execute(command: Command) -> Result<Status> {
+pub(crate) fn execute(command: Command) -> Result<Status> {
     match command {
         Command::CpuCount { verbose, json } => cpu_count::run(verbose, json),
         Command::Pool { pool, job } => job.run(&pool),

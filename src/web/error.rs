@@ -200,7 +200,7 @@ impl std::error::Error for FetchError {}
 /// A fetch error's text split into the message and the URL it names at
 /// its end, in parentheses: `("http_status: 404 not found",
 /// Some("http://..."))`.
-pub fn split_url(text: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_url(text: &str) -> (&str, Option<&str>) {
     match text.strip_suffix(')').and_then(|t| t.rsplit_once(" (")) {
         Some((message, url)) if url.contains("://") => (message, Some(url)),
         _ => (text, None),
@@ -208,7 +208,7 @@ pub fn split_url(text: &str) -> (&str, Option<&str>) {
 }
 
 /// The status code of an `http_status` error's text.
-pub fn http_status(text: &str) -> Option<u16> {
+pub(crate) fn http_status(text: &str) -> Option<u16> {
     let rest = text.strip_prefix("http_status: ")?;
     rest.split_whitespace().next()?.parse().ok()
 }

@@ -11,7 +11,7 @@
 //! `bin/mproc.rs` → [`run`] → `cli` (clap, and nothing after it) →
 //! `options` (plain values, with the pool's one
 //! [`PoolSettings`](mproc::PoolSettings)) → `commands` → a
-//! `jobs::Builtin` job from [`jobs::TABLE`] run by the core's
+//! `jobs::Builtin` job from `jobs::TABLE` run by the core's
 //! [`Runner`](mproc::Runner) (a pool, or this process) → `report`.
 //!
 //! # Features
@@ -43,8 +43,6 @@ pub(crate) mod trace;
 mod units;
 #[cfg(feature = "fetch")]
 pub mod web;
-
-pub use commands::Status;
 
 /// The exit code of a usage or fatal error.
 pub const EXIT_ERROR: u8 = 2;

@@ -10,24 +10,26 @@ use crate::logging::LogOptions;
 /// How a command ended, as the process exit code: 0 all ok, 1 some items
 /// not ok. (Errors, exit 2, are `Err`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Status(pub u8);
+pub(crate) struct Status(pub u8);
 
 impl Status {
     /// Every item ok.
-    pub const OK: Status = Status(0);
+    pub(crate) const OK: Status = Status(0);
     /// Some item not ok.
-    pub const SOME_FAILED: Status = Status(1);
+    pub(crate) const SOME_FAILED: Status = Status(1);
 }
 
 /// A job's parsed arguments, ready to run with a pool command's settings:
 /// the one value of a parsed command line that is not plain data. The job
 /// table makes it (`jobs::Args`); `commands` runs it.
-pub trait Call: Send + std::fmt::Debug {
-    /// The job's name.
+pub(crate) trait Call: Send + std::fmt::Debug {
+    /// The job's name, for a test to name.
+    #[cfg(test)]
     fn name(&self) -> &'static str;
     /// Plans the job, runs it and prints its results.
     fn run(self: Box<Self>, command: &PoolCommand) -> mproc::Result<Status>;
     /// The arguments, as `jobs::Args<J>`, for a test to look at.
+    #[cfg(test)]
     fn as_any(&self) -> &dyn std::any::Any;
 }
 
@@ -71,7 +73,7 @@ pub(crate) enum Command {
 /// `mproc pool JOB ...` (and `mproc fetch ...`): the pool's settings, and
 /// how to run and show the work.
 #[derive(Debug, Clone)]
-pub struct PoolCommand {
+pub(crate) struct PoolCommand {
     /// Every pool setting, built once by the command line and handed to
     /// the pool (or, with `serial`, to [`mproc::Serial`]) unchanged.
     pub settings: PoolSettings,
@@ -90,7 +92,7 @@ pub struct PoolCommand {
 
 /// How a run can be watched and recorded.
 #[derive(Debug, Clone, Default)]
-pub struct Observe {
+pub(crate) struct Observe {
     /// Whether to draw a progress bar.
     pub progress: crate::progress::ProgressChoice,
     /// Append one line per item to this job log.
@@ -110,7 +112,7 @@ pub struct Observe {
 
 /// Which pool method runs the items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// `map`: all results at the end, in input order.
     #[default]
     Map,
@@ -124,7 +126,7 @@ pub enum Mode {
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// The job's own report.
     #[default]
     Human,

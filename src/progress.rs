@@ -41,7 +41,7 @@ use line::{layout, Snapshot};
 
 /// Whether to draw the bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProgressChoice {
+pub(crate) enum ProgressChoice {
     /// When stderr is a terminal, not in CI, and output is not JSON.
     #[default]
     Auto,

@@ -16,7 +16,7 @@ use mproc::WORKER_EXIT_ERROR;
 
 use crate::options::Command;
 
-pub use crate::options::Status;
+pub(crate) use crate::options::Status;
 
 /// Runs `command`.
 pub(crate) fn execute(command: Command) -> Result<Status> {

@@ -3,7 +3,7 @@
 //! Each job lives in its own file: the [`Job`] itself (one input to one
 //! output, knowing nothing of pipes, processes or the command line), and its
 //! `Builtin` side: the subcommand's arguments, how they become the job
-//! and its inputs, and its human report. [`TABLE`] lists them; the command
+//! and its inputs, and its human report. `TABLE` lists them; the command
 //! line's `pool` subcommands, the worker registry and the reports all read
 //! it. Adding a job is its file plus one line here (see
 //! `docs/ARCHITECTURE.md`).
@@ -40,7 +40,7 @@ pub(crate) use run::Run;
 pub use square::Square;
 
 /// Every built-in pool job, in the order `mproc pool --help` lists them.
-pub const TABLE: &[&dyn Entry] = &[
+pub(crate) const TABLE: &[&dyn Entry] = &[
     &Of::<Square>::ENTRY,
     &Of::<Load>::ENTRY,
     &Of::<Chaos>::ENTRY,
@@ -60,6 +60,12 @@ pub(crate) fn registry() -> Registry {
         .fold(Registry::new().register::<Isolation>(), |r, e| {
             e.register(r)
         })
+}
+
+/// The names of the built-in pool jobs (`mproc pool NAME`), in the
+/// table's order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|e| e.name())
 }
 
 /// The table entry of the job named `name`.
@@ -201,7 +207,7 @@ pub(crate) struct Report<'a, J: Builtin> {
 }
 
 /// A table entry: a `Builtin` job with its types erased.
-pub trait Entry: Sync {
+pub(crate) trait Entry: Sync {
     /// The subcommand's (and the job's) name.
     fn name(&self) -> &'static str;
     /// The subcommand, with its arguments.

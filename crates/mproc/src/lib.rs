@@ -134,7 +134,7 @@ pub mod log_bridge;
 mod outcome;
 mod pool;
 mod process;
-mod progress;
+mod progress_page;
 // The wire format is private: job authors see serde types, never frames.
 // The fuzz target reaches it through the `fuzz-internals` feature; nothing
 // else may.

@@ -18,14 +18,14 @@ enum State<T> {
     Ready(T),
 }
 
-struct Shared<T> {
+struct ResultSlot<T> {
     state: Mutex<State<T>>,
     ready: Condvar,
 }
 
 /// A result that will be ready later, like Python's `AsyncResult`.
 pub struct AsyncResult<T> {
-    shared: Arc<Shared<T>>,
+    shared: Arc<ResultSlot<T>>,
 }
 
 impl<T: Send + 'static> AsyncResult<T> {
@@ -34,7 +34,7 @@ impl<T: Send + 'static> AsyncResult<T> {
         count: usize,
         finish: impl FnOnce(Vec<ItemResult<O>>) -> T + Send + 'static,
     ) -> Self {
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ResultSlot {
             state: Mutex::new(State::Pending(None)),
             ready: Condvar::new(),
         });
@@ -79,7 +79,7 @@ impl<T: Send + 'static> AsyncResult<T> {
     /// A handle whose result is `value`, ready now (a serial run's).
     pub(crate) fn done(value: T) -> Self {
         AsyncResult {
-            shared: Arc::new(Shared {
+            shared: Arc::new(ResultSlot {
                 state: Mutex::new(State::Ready(value)),
                 ready: Condvar::new(),
             }),

@@ -30,7 +30,7 @@ use crate::protocol;
 use crate::settings::PoolSettings;
 use crate::stopper::Stopper;
 use scheduler::{Event, Lifecycle, Scheduler};
-use task::{Batch, Chunk, JobSpec, Report};
+use task::{Batch, JobSpec, Report, SentChunk};
 
 /// Worker starts and ends kept between two calls of
 /// [`Pool::worker_events`]; later ones are dropped.
@@ -356,7 +356,7 @@ impl Pool {
         size.clamp(1, protocol::MAX_CHUNK)
     }
 
-    pub(crate) fn submit(&self, chunks: Vec<Chunk>) {
+    pub(crate) fn submit(&self, chunks: Vec<SentChunk>) {
         self.submitter().submit(chunks);
     }
 
@@ -376,7 +376,7 @@ pub(crate) struct Submitter {
 }
 
 impl Submitter {
-    pub(crate) fn submit(&self, chunks: Vec<Chunk>) {
+    pub(crate) fn submit(&self, chunks: Vec<SentChunk>) {
         if chunks.is_empty() {
             return;
         }
@@ -411,8 +411,8 @@ impl Drop for Pool {
 pub(crate) struct Chunks<'b> {
     batch: &'b Arc<Batch>,
     size: usize,
-    current: Option<Chunk>,
-    done: Vec<Chunk>,
+    current: Option<SentChunk>,
+    done: Vec<SentChunk>,
     /// Inputs taken so far (the next one's index).
     pub submitted: usize,
 }
@@ -435,7 +435,7 @@ impl<'b> Chunks<'b> {
         self.submitted += 1;
         let chunk = self
             .current
-            .get_or_insert_with(|| Chunk::new(Arc::clone(self.batch), index));
+            .get_or_insert_with(|| SentChunk::new(Arc::clone(self.batch), index));
         let at = chunk.inputs.len();
         if chunk.push(input).is_err() {
             if let Some(c) = self.current.take() {
@@ -460,7 +460,7 @@ impl<'b> Chunks<'b> {
         }
     }
 
-    fn close(&mut self, chunk: Chunk) {
+    fn close(&mut self, chunk: SentChunk) {
         if chunk.count() > 0 {
             self.done.push(chunk);
         } else {
@@ -469,12 +469,12 @@ impl<'b> Chunks<'b> {
     }
 
     /// The chunks that are full so far.
-    pub(crate) fn take_done(&mut self) -> Vec<Chunk> {
+    pub(crate) fn take_done(&mut self) -> Vec<SentChunk> {
         std::mem::take(&mut self.done)
     }
 
     /// Every chunk, the partial one too.
-    pub(crate) fn finish(mut self) -> Vec<Chunk> {
+    pub(crate) fn finish(mut self) -> Vec<SentChunk> {
         if let Some(c) = self.current.take() {
             self.close(c);
         }

@@ -48,7 +48,7 @@ mod pace;
 mod sim;
 mod take;
 
-use super::task::{Chunk, Outbox, RunInfo};
+use super::task::{ReportOutbox, RunInfo, SentChunk};
 use crate::connection::{ConnConfig, ConnEvent};
 use crate::error::{Error, Result};
 use crate::outcome::{Exit, Outcome};
@@ -74,7 +74,7 @@ pub(crate) enum Event {
         event: ConnEvent,
     },
     /// New chunks to run.
-    Submit(Vec<Chunk>),
+    Submit(Vec<SentChunk>),
     /// No more submissions: finish what is queued, then stop the workers.
     Close,
     /// Stop at once: kill the workers; what did not finish is not run,
@@ -98,7 +98,7 @@ enum State {
 struct InFlight {
     /// The chunk's number in the `Run` frame.
     seq: u64,
-    chunk: Chunk,
+    chunk: SentChunk,
     /// Items already reported.
     done: usize,
     /// When its current item started (when the worker is known to be on
@@ -158,7 +158,7 @@ struct Slot {
     generation: u64,
     live: Option<Live>,
     /// Chunks to retry, run first by this slot's next worker.
-    retry: VecDeque<Chunk>,
+    retry: VecDeque<SentChunk>,
     start_failures: u32,
 }
 
@@ -180,7 +180,7 @@ pub(crate) struct Scheduler {
     events: Receiver<Event>,
     sender: Sender<Event>,
     slots: Vec<Slot>,
-    queue: VecDeque<Chunk>,
+    queue: VecDeque<SentChunk>,
     state: State,
     epoch: Instant,
     next_seq: u64,
@@ -192,10 +192,10 @@ pub(crate) struct Scheduler {
     /// `stop_reason`.
     terminated: bool,
     lifecycle: SyncSender<Lifecycle>,
-    outbox: Outbox,
+    outbox: ReportOutbox,
     /// Chunks a dead worker gives back, in order, before they go to the
     /// front of the queue.
-    requeued: Vec<Chunk>,
+    requeued: Vec<SentChunk>,
     /// Set when this scheduler takes no more work (for streams).
     pub(crate) ended: Arc<super::feed::Ended>,
     /// Hosts that fail to start workers (`hosts_down.rs`).
@@ -237,7 +237,7 @@ impl Scheduler {
             stop_reason: String::from("the pool was terminated"),
             terminated: false,
             lifecycle,
-            outbox: Outbox::default(),
+            outbox: ReportOutbox::default(),
             requeued: Vec::new(),
             ended: Arc::default(),
             down: hosts_down::HostsDown::default(),

@@ -68,6 +68,14 @@
 //! be a direct dependency; mproc re-exports the version it uses as
 //! [`mproc::serde`](serde) for `#[serde(crate = "mproc::serde")]`.)
 //!
+//! # A pool or this process
+//!
+//! [`Serial`] runs a job in this process, item after item, with the same
+//! settings: the baseline a pool is measured against. [`Runner`] holds
+//! either behind one surface (processes, hosts, worker events, a
+//! [`Stopper`], `map`, `imap`, `map_async`...), so a program that offers
+//! both chooses once, when it starts, and never asks again.
+//!
 //! # Worker mode
 //!
 //! A pool starts N copies of its own executable (`/proc/self/exe`) with the

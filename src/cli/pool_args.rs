@@ -88,7 +88,7 @@ pub(super) struct PoolFlags {
     trace: Option<PathBuf>,
     /// Items run at once inside each worker (threads), for I/O-bound jobs,
     /// at most 1024 [default: 1; 16 for mproc fetch].
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=mproc::pool::MAX_CONCURRENCY as i64), global = true)]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=mproc::MAX_CONCURRENCY as i64), global = true)]
     concurrency: Option<u32>,
     /// Start each worker behind this command, e.g. 'srun -N1 -n1' or a wrapper script (srun gets --unbuffered added).
     #[arg(long, value_name = "CMD", global = true)]
@@ -129,28 +129,26 @@ impl PoolFlags {
     ) -> Result<PoolCommand> {
         let f = self;
         let placement = if f.slurm {
-            Placement {
-                worker_path: f.worker_path,
-                ..Placement::slurm()?
-            }
+            Placement::slurm()?
         } else {
-            Placement {
-                hosts: match (&f.hosts, &f.hostfile) {
+            Placement::default()
+                .hosts(match (&f.hosts, &f.hostfile) {
                     (Some(spec), _) => parse_hosts(spec)?,
                     (None, Some(file)) => read_hostfile(file)?,
                     (None, None) => Vec::new(),
-                },
-                launcher: match &f.launcher {
+                })
+                .launcher(match &f.launcher {
                     Some(l) => split_command("--launcher", l)?,
                     None => Vec::new(),
-                },
-                ssh: match &f.ssh {
+                })
+                .ssh(match &f.ssh {
                     Some(s) => split_command("--ssh", s)?,
                     None => Vec::new(),
-                },
-                worker_path: f.worker_path,
-                slurm: None,
-            }
+                })
+        };
+        let placement = match f.worker_path {
+            Some(path) => placement.worker_path(path),
+            None => placement,
         };
         // Through the setters, which check and clamp as they do for a
         // library user: one way to build settings.

@@ -22,7 +22,7 @@ use crate::child::{ChildGuard, WorkerCommand};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_bridge;
 use crate::outcome::Exit;
-use crate::progress::{Page, Running};
+use crate::progress_page::{Page, Running};
 use crate::protocol::{self, Done, FrameReader, Hello, Reply, Request};
 use crate::settings::PoolSettings;
 

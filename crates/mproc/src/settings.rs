@@ -18,6 +18,7 @@ use crate::{Outcome, Pool, Serial};
 /// Every setting of a pool; build with [`Pool::builder`] and start with
 /// [`build`](PoolSettings::build).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PoolSettings {
     /// Worker processes (default: [`cpu_count`](crate::cpu_count)). With
     /// hosts in the placement, their counts decide instead.

@@ -1,8 +1,8 @@
 //! `mproc pool ...`: build a pool (or, with `--serial`, none), run a
 //! built-in job in the chosen mode, and print its results.
 //!
-//! - `runner.rs`: where items run (a pool, or this process) and how a mode
-//!   hands results back;
+//! - `mode.rs`: how each `--mode` hands results back, from an
+//!   [`mproc::Runner`] (a pool, or this process);
 //! - `execute.rs`: a run from its inputs to its results (`--resume`
 //!   skipping, a list or a stream);
 //! - `inputs.rs`: which input a result belongs to (`Feed`, `Lookup`,
@@ -13,15 +13,14 @@
 
 mod execute;
 mod inputs;
+mod mode;
 mod pictures;
-mod runner;
 mod sink;
 
-use mproc::Result;
+use mproc::{Result, Runner};
 use serde_json::{json, Value};
 
 use self::execute::{execute, Executed};
-use self::runner::Runner;
 use super::Status;
 use crate::jobs::{Builtin, Context, Plan, Report};
 use crate::options::{OutputFormat, PoolCommand};
@@ -48,9 +47,13 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     } else {
         Some(super::signals::Interrupts::watch()?)
     };
-    let runner = Runner::start(cmd)?;
-    if let (Some(interrupts), Runner::Pool(pool)) = (&interrupts, &runner) {
-        interrupts.stops(pool.stopper());
+    let runner = if cmd.serial {
+        Runner::serial(cmd.pool_settings())
+    } else {
+        Runner::pool(cmd.pool_settings())?
+    };
+    if let Some(interrupts) = &interrupts {
+        interrupts.stops(runner.stopper());
     }
     let context = Context {
         processes: runner.processes(),

@@ -71,7 +71,7 @@ impl Ended {
 
 /// What the feeder and the consumer share.
 #[derive(Default)]
-pub(crate) struct Shared {
+pub(crate) struct FeedState {
     state: Mutex<Counts>,
     changed: Condvar,
 }
@@ -89,7 +89,7 @@ pub(crate) struct Counts {
     stop: bool,
 }
 
-impl Shared {
+impl FeedState {
     fn lock(&self) -> MutexGuard<'_, Counts> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -115,7 +115,7 @@ impl Shared {
 /// Marks the feed exhausted and wakes the consumer, however the feeder
 /// ends (a source that panics too).
 struct Finish {
-    shared: Arc<Shared>,
+    shared: Arc<FeedState>,
     sink: Sender<Vec<Report>>,
 }
 
@@ -135,12 +135,12 @@ pub(crate) fn start<T, I>(
     window: usize,
     submitter: Submitter,
     ended: Arc<Ended>,
-) -> Arc<Shared>
+) -> Arc<FeedState>
 where
     T: serde::Serialize,
     I: Iterator<Item = T> + Send + 'static,
 {
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(FeedState::default());
     ended.watch(batch.sink.clone());
     let finish = Finish {
         shared: Arc::clone(&shared),

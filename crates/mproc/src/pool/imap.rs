@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
-use super::feed::{self, Shared};
+use super::feed::{self, FeedState};
 use super::task::{Batch, Expand, Report};
 use super::{Chunks, Pool};
 use crate::job::Job;
@@ -35,7 +35,7 @@ pub struct IMap<'p, J: Job, I> {
     left: usize,
     inputs: Option<I>,
     /// A stream's feeder: it pulls the inputs.
-    feeder: Option<Arc<Shared>>,
+    feeder: Option<Arc<FeedState>>,
     chunk: usize,
     exhausted: bool,
     submitted: usize,

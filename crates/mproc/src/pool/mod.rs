@@ -12,7 +12,6 @@ mod imap;
 pub(crate) mod scheduler;
 pub(crate) mod task;
 
-pub use crate::limits::{MAX_CONCURRENCY, MAX_PROCESSES};
 pub use async_result::AsyncResult;
 pub use imap::IMap;
 
@@ -29,8 +28,9 @@ use crate::job::Job;
 use crate::outcome::{ItemResult, Outcome};
 use crate::protocol;
 use crate::settings::PoolSettings;
+use crate::stopper::Stopper;
 use scheduler::{Event, Lifecycle, Scheduler};
-use task::{Batch, Chunk, JobSpec, Report};
+use task::{Batch, JobSpec, Report, SentChunk};
 
 /// Worker starts and ends kept between two calls of
 /// [`Pool::worker_events`]; later ones are dropped.
@@ -100,19 +100,6 @@ impl Pool {
                 Err(e)
             }
         }
-    }
-}
-
-/// Stops a pool from any thread; see [`Pool::stopper`].
-#[derive(Clone)]
-pub struct Stopper(Sender<Event>);
-
-impl Stopper {
-    /// Kills the pool's workers now; every item not finished ends
-    /// [`Outcome::NotRun`] with `why`. Iterators and handles over the
-    /// pool's results then end normally.
-    pub fn stop(&self, why: &str) {
-        let _ = self.0.send(Event::Terminate(why.to_string()));
     }
 }
 
@@ -307,7 +294,10 @@ impl Pool {
     /// A handle that stops this pool from another thread (a signal
     /// handler, say), like [`terminate`](Pool::terminate) without waiting.
     pub fn stopper(&self) -> Stopper {
-        Stopper(self.events.clone())
+        let events = self.events.clone();
+        Stopper::new(move |why| {
+            let _ = events.send(Event::Terminate(why.to_string()));
+        })
     }
 
     /// Waits until every worker has exited after [`close`](Pool::close) or
@@ -369,12 +359,12 @@ impl Pool {
         size.clamp(1, protocol::MAX_CHUNK)
     }
 
-    pub(crate) fn submit(&self, chunks: Vec<Chunk>) {
+    pub(crate) fn submit(&self, chunks: Vec<SentChunk>) {
         self.submitter().submit(chunks);
     }
 
     /// See [`Submitter::submit_encoded`].
-    pub(crate) fn submit_encoded(&self, encode: Box<dyn FnOnce() -> Vec<Chunk> + Send>) {
+    pub(crate) fn submit_encoded(&self, encode: Box<dyn FnOnce() -> Vec<SentChunk> + Send>) {
         self.submitter().submit_encoded(encode);
     }
 
@@ -397,7 +387,7 @@ pub(crate) struct Submitter {
 }
 
 impl Submitter {
-    pub(crate) fn submit(&self, chunks: Vec<Chunk>) {
+    pub(crate) fn submit(&self, chunks: Vec<SentChunk>) {
         if chunks.is_empty() {
             return;
         }
@@ -417,7 +407,7 @@ impl Submitter {
             .unwrap_or_else(|| "the pool stopped before running it".into())
     }
 
-    fn refuse(&self, chunks: Vec<Chunk>, why: String) {
+    fn refuse(&self, chunks: Vec<SentChunk>, why: String) {
         for chunk in chunks {
             chunk.finish(Outcome::NotRun(why.clone()), Default::default());
         }
@@ -426,7 +416,7 @@ impl Submitter {
     /// Submits the chunks `encode` makes, encoded on the scheduler's
     /// thread rather than this one (the consumer's, which decodes and
     /// reports every result).
-    pub(crate) fn submit_encoded(&self, encode: Box<dyn FnOnce() -> Vec<Chunk> + Send>) {
+    pub(crate) fn submit_encoded(&self, encode: Box<dyn FnOnce() -> Vec<SentChunk> + Send>) {
         if self.closed {
             return self.submit(encode());
         }
@@ -454,8 +444,8 @@ impl Drop for Pool {
 pub(crate) struct Chunks<'b> {
     batch: &'b Arc<Batch>,
     size: usize,
-    current: Option<Chunk>,
-    done: Vec<Chunk>,
+    current: Option<SentChunk>,
+    done: Vec<SentChunk>,
     /// Inputs taken so far (the next one's index).
     pub submitted: usize,
 }
@@ -478,7 +468,7 @@ impl<'b> Chunks<'b> {
         self.submitted += 1;
         let chunk = self
             .current
-            .get_or_insert_with(|| Chunk::new(Arc::clone(self.batch), index));
+            .get_or_insert_with(|| SentChunk::new(Arc::clone(self.batch), index));
         let at = chunk.inputs.len();
         if chunk.push(input).is_err() {
             if let Some(c) = self.current.take() {
@@ -503,7 +493,7 @@ impl<'b> Chunks<'b> {
         }
     }
 
-    fn close(&mut self, chunk: Chunk) {
+    fn close(&mut self, chunk: SentChunk) {
         if chunk.count() > 0 {
             self.done.push(chunk);
         } else {
@@ -512,12 +502,12 @@ impl<'b> Chunks<'b> {
     }
 
     /// The chunks that are full so far.
-    pub(crate) fn take_done(&mut self) -> Vec<Chunk> {
+    pub(crate) fn take_done(&mut self) -> Vec<SentChunk> {
         std::mem::take(&mut self.done)
     }
 
     /// Every chunk, the partial one too.
-    pub(crate) fn finish(mut self) -> Vec<Chunk> {
+    pub(crate) fn finish(mut self) -> Vec<SentChunk> {
         if let Some(c) = self.current.take() {
             self.close(c);
         }

@@ -1,5 +1,5 @@
 //! The units of work between a pool's handles and its scheduler: a
-//! [`Chunk`] of consecutive items on its way to a worker, which reports
+//! [`SentChunk`] of consecutive items on its way to a worker, which reports
 //! every item exactly once, and a [`Report`] of finished items on its way
 //! back.
 //!
@@ -125,7 +125,7 @@ impl RunInfo {
 
 /// Consecutive items of one batch, on their way to a worker.
 #[derive(Debug)]
-pub(crate) struct Chunk {
+pub(crate) struct SentChunk {
     pub batch: Arc<Batch>,
     /// The first item's index in its batch.
     pub first: usize,
@@ -144,10 +144,10 @@ pub(crate) struct Chunk {
     reported: bool,
 }
 
-impl Chunk {
+impl SentChunk {
     /// An empty chunk of `batch` starting at item `first`.
-    pub(crate) fn new(batch: Arc<Batch>, first: usize) -> Chunk {
-        Chunk {
+    pub(crate) fn new(batch: Arc<Batch>, first: usize) -> SentChunk {
+        SentChunk {
             batch,
             first,
             inputs: Vec::new(),
@@ -197,11 +197,11 @@ impl Chunk {
     /// When the inputs no longer fit one request to a worker, moves the
     /// last item (whose input starts at byte `at`) into a chunk of its own
     /// and returns it.
-    pub(crate) fn split_if_over(&mut self, at: usize) -> Option<Chunk> {
+    pub(crate) fn split_if_over(&mut self, at: usize) -> Option<SentChunk> {
         if self.count() < 2 || self.inputs.len() <= MAX_REQUEST_INPUTS {
             return None;
         }
-        let mut last = Chunk::new(Arc::clone(&self.batch), self.first + self.count() - 1);
+        let mut last = SentChunk::new(Arc::clone(&self.batch), self.first + self.count() - 1);
         last.inputs = self.inputs.split_off(at);
         last.ends.push(last.inputs.len() as u32);
         self.ends.pop();
@@ -229,14 +229,14 @@ impl Chunk {
 
     /// Items `range` as a chunk of their own, with the same attempts (and
     /// earlier attempts).
-    pub(crate) fn split(&self, range: Range<usize>) -> Chunk {
+    pub(crate) fn split(&self, range: Range<usize>) -> SentChunk {
         let bytes = if range.is_empty() {
             0..0
         } else {
             self.span(range.start).start..self.span(range.end - 1).end
         };
         let base = bytes.start as u32;
-        Chunk {
+        SentChunk {
             batch: Arc::clone(&self.batch),
             first: self.first + range.start,
             inputs: self.inputs[bytes].to_vec(),
@@ -265,7 +265,7 @@ impl Chunk {
     }
 }
 
-impl Drop for Chunk {
+impl Drop for SentChunk {
     fn drop(&mut self) {
         if !self.reported && self.count() > 0 {
             let why = Outcome::NotRun("the pool stopped before running it".into());
@@ -493,12 +493,12 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
 
 /// Reports gathered during one scheduler step, sent per batch at its end.
 #[derive(Default)]
-pub(crate) struct Outbox {
+pub(crate) struct ReportOutbox {
     pending: Vec<(Arc<Batch>, Vec<Report>)>,
 }
 
-impl Outbox {
-    /// Adds `report` of `batch` (sent at the next [`flush`](Outbox::flush)).
+impl ReportOutbox {
+    /// Adds `report` of `batch` (sent at the next [`flush`](ReportOutbox::flush)).
     pub(crate) fn push(&mut self, batch: &Arc<Batch>, report: Report) {
         match self.pending.iter_mut().find(|(b, _)| Arc::ptr_eq(b, batch)) {
             Some((_, reports)) => reports.push(report),
@@ -509,7 +509,7 @@ impl Outbox {
     /// Reports items `range` of `chunk` with `outcome`, without consuming it.
     pub(crate) fn finish_range(
         &mut self,
-        chunk: &Chunk,
+        chunk: &SentChunk,
         range: Range<usize>,
         outcome: Outcome<()>,
         run: RunInfo,

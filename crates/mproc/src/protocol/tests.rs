@@ -172,15 +172,17 @@ mod properties {
                 any::<bool>(),
                 any::<bool>()
             )
-                .prop_map(|(worker, log_filter, concurrency, report_each, item_times)| {
-                    Request::Configure {
-                        worker,
-                        log_filter,
-                        concurrency,
-                        report_each,
-                        item_times,
+                .prop_map(
+                    |(worker, log_filter, concurrency, report_each, item_times)| {
+                        Request::Configure {
+                            worker,
+                            log_filter,
+                            concurrency,
+                            report_each,
+                            item_times,
+                        }
                     }
-                }),
+                ),
             (
                 any::<u32>(),
                 "[a-z]{1,12}",

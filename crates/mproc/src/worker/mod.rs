@@ -28,10 +28,10 @@ use nix::sys::signal::{self, SigHandler, Signal};
 
 use crate::child::{WORKER_ARG, WORKER_ENV};
 use crate::error::{Error, Result};
-use crate::progress::Page;
+use crate::progress_page::Page;
 use crate::protocol::{self, FrameReader, FrameWriter, Hello, Reply, Request};
-use crate::registry::{Registry, Runner};
-use queue::{Chunk, Queue};
+use crate::registry::{ErasedJob, Registry};
+use queue::{Queue, ReceivedChunk};
 
 /// The largest request frame a worker accepts (the parent is trusted).
 const MAX_REQUEST: usize = 1 << 30;
@@ -91,7 +91,7 @@ pub fn serve(registry: &Registry) -> ExitCode {
 }
 
 /// A job ready to run, or why it could not be set up.
-type Shared = Arc<Result<Box<dyn Runner>, String>>;
+type SharedJob = Arc<Result<Box<dyn ErasedJob>, String>>;
 
 /// The write end of the pipe the signal handler wakes the signal thread
 /// through (-1 before it exists).
@@ -115,7 +115,7 @@ extern "C" fn on_signal(signal: nix::libc::c_int) {
 
 /// Starts the thread that acts on SIGUSR1 and SIGTERM, and installs their
 /// handlers.
-fn handle_signals(outbox: Arc<Outbox>) {
+fn handle_signals(outbox: Arc<WorkerOutbox>) {
     let Ok((read, write)) = nix::unistd::pipe() else {
         return;
     };
@@ -162,7 +162,7 @@ const FLUSH_BYTES: usize = 64 << 10;
 /// item, an item) ends; log records are gathered and written with the
 /// next result, or by the flusher within [`LOG_DELAY`]. So a busy worker
 /// makes one write per chunk, not one per item or log line.
-pub(crate) struct Outbox {
+pub(crate) struct WorkerOutbox {
     inner: Mutex<Pending>,
     wake: Condvar,
 }
@@ -173,9 +173,9 @@ struct Pending {
     since: Option<Instant>,
 }
 
-impl Outbox {
-    fn new(file: File) -> Arc<Outbox> {
-        let outbox = Arc::new(Outbox {
+impl WorkerOutbox {
+    fn new(file: File) -> Arc<WorkerOutbox> {
+        let outbox = Arc::new(WorkerOutbox {
             inner: Mutex::new(Pending {
                 file,
                 buf: Vec::with_capacity(FLUSH_BYTES),
@@ -277,7 +277,7 @@ impl Pending {
 /// What a worker needs to run a chunk: where results go, the progress
 /// page, and whether to report each item.
 struct Context {
-    outbox: Arc<Outbox>,
+    outbox: Arc<WorkerOutbox>,
     page: Option<Arc<Page>>,
     report_each: bool,
     /// Measure each item's own times (one clock reading an item).
@@ -313,7 +313,7 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     let mut writer = FrameWriter::new(frames);
     let hello = Instant::now();
     writer.write(&Hello::new())?;
-    let outbox = Outbox::new(writer.into_inner());
+    let outbox = WorkerOutbox::new(writer.into_inner());
     // A stopping parent (SIGUSR1), or a SIGTERM to the whole group (GNU
     // `timeout`), first gets the results gathered here.
     handle_signals(Arc::clone(&outbox));
@@ -339,7 +339,7 @@ fn serve_inner(registry: &Registry) -> Result<()> {
         page,
         hello,
     });
-    let mut runners: HashMap<u32, Shared> = HashMap::new();
+    let mut runners: HashMap<u32, SharedJob> = HashMap::new();
     // This thread reads requests; runner threads run the chunks, so a
     // request to take items back is answered while an item runs.
     let queue = Arc::new(Queue::default());
@@ -369,7 +369,7 @@ struct Configured {
 /// sending it.
 fn configure<R: std::io::Read>(
     input: &mut FrameReader<R>,
-    outbox: &Arc<Outbox>,
+    outbox: &Arc<WorkerOutbox>,
 ) -> Result<Option<Configured>> {
     match input.read::<Request>()? {
         Some(Request::Configure {
@@ -400,7 +400,7 @@ fn configure<R: std::io::Read>(
 fn handle(
     request: Request,
     registry: &Registry,
-    runners: &mut HashMap<u32, Shared>,
+    runners: &mut HashMap<u32, SharedJob>,
     queue: &Queue,
     context: &Context,
 ) -> Result<()> {
@@ -418,7 +418,7 @@ fn handle(
                 .get(&key)
                 .cloned()
                 .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))));
-            queue.push(Chunk::new(runner, chunk, count, inputs));
+            queue.push(ReceivedChunk::new(runner, chunk, count, inputs));
         }
         Request::Take { chunk } => {
             // Under the outbox's lock: no result of a later chunk can

@@ -1,6 +1,6 @@
 //! The worker's chunks between the thread that reads requests and the
 //! threads that run items: a [`Queue`] of chunks in arrival order, and a
-//! [`Chunk`]'s run, item after item.
+//! [`ReceivedChunk`]'s run, item after item.
 //!
 //! Each chunk's items are claimed one at a time from an atomic counter, so
 //! the reading thread can take back the items no runner has started
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{micros, Context, Shared};
+use super::{micros, Context, SharedJob};
 use crate::protocol::{Done, Reply, WireFailure};
 
 /// A chunk that ran at least this long is reported as it ends, not
@@ -26,8 +26,8 @@ const EAGER: Duration = Duration::from_micros(500);
 const DONE_BYTES: usize = 8 << 20;
 
 /// One chunk of items to run.
-pub(super) struct Chunk {
-    pub runner: Shared,
+pub(super) struct ReceivedChunk {
+    pub runner: SharedJob,
     pub chunk: u64,
     pub count: u32,
     pub inputs: Vec<u8>,
@@ -35,9 +35,9 @@ pub(super) struct Chunk {
     claim: Arc<AtomicU32>,
 }
 
-impl Chunk {
-    pub(super) fn new(runner: Shared, chunk: u64, count: u32, inputs: Vec<u8>) -> Chunk {
-        Chunk {
+impl ReceivedChunk {
+    pub(super) fn new(runner: SharedJob, chunk: u64, count: u32, inputs: Vec<u8>) -> ReceivedChunk {
+        ReceivedChunk {
             runner,
             chunk,
             count,
@@ -145,7 +145,7 @@ pub(super) struct Queue {
 
 #[derive(Default)]
 struct State {
-    waiting: VecDeque<Chunk>,
+    waiting: VecDeque<ReceivedChunk>,
     /// Each running chunk's number, claim counter and size.
     running: Vec<(u64, Arc<AtomicU32>, u32)>,
     closed: bool,
@@ -158,7 +158,7 @@ impl Queue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn push(&self, chunk: Chunk) {
+    pub(super) fn push(&self, chunk: ReceivedChunk) {
         let mut state = self.lock();
         state.waiting.push_back(chunk);
         // A wake-up is a system call: only when a runner sleeps.
@@ -175,7 +175,7 @@ impl Queue {
 
     /// The next chunk to run (`None` once closed and empty); `idle` runs
     /// before waiting for one.
-    fn next(&self, idle: impl Fn()) -> Option<Chunk> {
+    fn next(&self, idle: impl Fn()) -> Option<ReceivedChunk> {
         let mut state = self.lock();
         loop {
             if let Some(chunk) = state.waiting.pop_front() {

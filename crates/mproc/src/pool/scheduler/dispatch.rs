@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::{InFlight, Live, Scheduler, State};
 use crate::outcome::Outcome;
-use crate::pool::task::{Chunk, RunInfo};
+use crate::pool::task::{RunInfo, SentChunk};
 use crate::protocol::{self, Request};
 
 /// Chunks in flight per worker at most.
@@ -44,7 +44,7 @@ impl Scheduler {
         if self.halted.is_some() && self.state == State::Running {
             self.state = State::Closing;
         }
-        let mut queued: usize = self.queue.iter().map(Chunk::count).sum();
+        let mut queued: usize = self.queue.iter().map(SentChunk::count).sum();
         // Every worker gets work to run before any gets work ahead.
         for index in 0..self.slots.len() {
             self.refill(index, false, &mut queued);
@@ -161,7 +161,7 @@ impl Scheduler {
             .retry
             .front()
             .or_else(|| self.queue.front())
-            .map(Chunk::job_key)
+            .map(SentChunk::job_key)
     }
 
     /// Records how long `count` items of job `key` ran.
@@ -205,10 +205,10 @@ pub(super) fn mark_started(live: &mut Live, concurrency: usize, now: Instant) {
 /// The next chunk to send: a retry first, else the queue's front (cut to
 /// `limit` items), skipping chunks nobody waits for.
 fn take_chunk(
-    retry: &mut VecDeque<Chunk>,
-    queue: &mut VecDeque<Chunk>,
+    retry: &mut VecDeque<SentChunk>,
+    queue: &mut VecDeque<SentChunk>,
     limit: Option<usize>,
-) -> Option<Chunk> {
+) -> Option<SentChunk> {
     let from_retry = !retry.is_empty();
     let source = if from_retry { retry } else { queue };
     loop {
@@ -235,7 +235,7 @@ fn take_chunk(
 /// Appends `chunk` to `frames` as request `seq` (after its job's setup,
 /// the first time this worker meets the job) and puts it in `live`'s
 /// pipeline.
-fn send_chunk(live: &mut Live, mut chunk: Chunk, seq: u64, frames: &mut Vec<u8>) {
+fn send_chunk(live: &mut Live, mut chunk: SentChunk, seq: u64, frames: &mut Vec<u8>) {
     let key = chunk.job_key();
     if live.jobs.insert(key) {
         if let Err(e) = chunk.batch.job.append_setup(frames) {

@@ -48,7 +48,7 @@ mod pace;
 mod sim;
 mod take;
 
-use super::task::{Chunk, Outbox, RunInfo};
+use super::task::{ReportOutbox, RunInfo, SentChunk};
 use crate::connection::{ConnConfig, ConnEvent};
 use crate::error::{Error, Result};
 use crate::outcome::{Exit, Outcome};
@@ -74,10 +74,10 @@ pub(crate) enum Event {
         event: ConnEvent,
     },
     /// New chunks to run.
-    Submit(Vec<Chunk>),
+    Submit(Vec<SentChunk>),
     /// New items to run, still to be encoded into chunks: the consumer's
     /// thread hands them over as they are, and this thread encodes them.
-    Encode(Box<dyn FnOnce() -> Vec<Chunk> + Send>),
+    Encode(Box<dyn FnOnce() -> Vec<SentChunk> + Send>),
     /// No more submissions: finish what is queued, then stop the workers.
     Close,
     /// Stop at once: kill the workers; what did not finish is not run,
@@ -101,7 +101,7 @@ enum State {
 struct InFlight {
     /// The chunk's number in the `Run` frame.
     seq: u64,
-    chunk: Chunk,
+    chunk: SentChunk,
     /// Items already reported.
     done: usize,
     /// When its current item started (when the worker is known to be on
@@ -161,7 +161,7 @@ struct Slot {
     generation: u64,
     live: Option<Live>,
     /// Chunks to retry, run first by this slot's next worker.
-    retry: VecDeque<Chunk>,
+    retry: VecDeque<SentChunk>,
     start_failures: u32,
 }
 
@@ -183,7 +183,7 @@ pub(crate) struct Scheduler {
     events: Receiver<Event>,
     sender: Sender<Event>,
     slots: Vec<Slot>,
-    queue: VecDeque<Chunk>,
+    queue: VecDeque<SentChunk>,
     state: State,
     epoch: Instant,
     next_seq: u64,
@@ -195,10 +195,10 @@ pub(crate) struct Scheduler {
     /// `stop_reason`.
     terminated: bool,
     lifecycle: SyncSender<Lifecycle>,
-    outbox: Outbox,
+    outbox: ReportOutbox,
     /// Chunks a dead worker gives back, in order, before they go to the
     /// front of the queue.
-    requeued: Vec<Chunk>,
+    requeued: Vec<SentChunk>,
     /// Set when this scheduler takes no more work (for streams).
     pub(crate) ended: Arc<super::feed::Ended>,
     /// Hosts that fail to start workers (`hosts_down.rs`).
@@ -240,7 +240,7 @@ impl Scheduler {
             stop_reason: String::from("the pool was terminated"),
             terminated: false,
             lifecycle,
-            outbox: Outbox::default(),
+            outbox: ReportOutbox::default(),
             requeued: Vec::new(),
             ended: Arc::default(),
             down: hosts_down::HostsDown::default(),

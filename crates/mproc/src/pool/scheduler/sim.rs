@@ -27,7 +27,7 @@ use crate::error::Result;
 use crate::outcome::Exit;
 use crate::pool::task::{Batch, JobSpec, Report};
 use crate::pool::Chunks;
-use crate::progress::Running;
+use crate::progress_page::Running;
 use crate::protocol::{self, Done, Hello, Request};
 use crate::settings::PoolSettings;
 

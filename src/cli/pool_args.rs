@@ -120,6 +120,33 @@ enum ModeArg {
 }
 
 impl PoolFlags {
+    /// Where the workers run: Slurm's allocation, hosts through ssh, a
+    /// launcher, or here. Reads `--hostfile`, so it can fail.
+    fn placement(&self) -> Result<Placement> {
+        let placement = if self.slurm {
+            Placement::slurm()?
+        } else {
+            Placement::default()
+                .hosts(match (&self.hosts, &self.hostfile) {
+                    (Some(spec), _) => parse_hosts(spec)?,
+                    (None, Some(file)) => read_hostfile(file)?,
+                    (None, None) => Vec::new(),
+                })
+                .launcher(match &self.launcher {
+                    Some(l) => split_command("--launcher", l)?,
+                    None => Vec::new(),
+                })
+                .ssh(match &self.ssh {
+                    Some(s) => split_command("--ssh", s)?,
+                    None => Vec::new(),
+                })
+        };
+        Ok(match &self.worker_path {
+            Some(path) => placement.worker_path(path.clone()),
+            None => placement,
+        })
+    }
+
     /// The pool command that runs `job`; `concurrency` when `--concurrency`
     /// was not given. Reads `--hostfile`, so it can fail.
     pub(super) fn into_command(
@@ -128,28 +155,7 @@ impl PoolFlags {
         concurrency: u32,
     ) -> Result<PoolCommand> {
         let f = self;
-        let placement = if f.slurm {
-            Placement::slurm()?
-        } else {
-            Placement::default()
-                .hosts(match (&f.hosts, &f.hostfile) {
-                    (Some(spec), _) => parse_hosts(spec)?,
-                    (None, Some(file)) => read_hostfile(file)?,
-                    (None, None) => Vec::new(),
-                })
-                .launcher(match &f.launcher {
-                    Some(l) => split_command("--launcher", l)?,
-                    None => Vec::new(),
-                })
-                .ssh(match &f.ssh {
-                    Some(s) => split_command("--ssh", s)?,
-                    None => Vec::new(),
-                })
-        };
-        let placement = match f.worker_path {
-            Some(path) => placement.worker_path(path),
-            None => placement,
-        };
+        let placement = f.placement()?;
         // Through the setters, which check and clamp as they do for a
         // library user: one way to build settings.
         let processes = f.processes.or(placement.default_processes());

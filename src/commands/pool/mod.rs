@@ -42,19 +42,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     };
     let Plan { job, inputs } = J::plan(args, &context)?;
     check_outputs(cmd)?;
-    let interrupts = if cmd.serial {
-        None
-    } else {
-        Some(super::signals::Interrupts::watch()?)
-    };
-    let runner = if cmd.serial {
-        Runner::serial(cmd.pool_settings())
-    } else {
-        Runner::pool(cmd.pool_settings())?
-    };
-    if let Some(interrupts) = &interrupts {
-        interrupts.stops(runner.stopper());
-    }
+    let (runner, interrupts) = start(cmd)?;
     let context = Context {
         processes: runner.processes(),
         ..context
@@ -111,6 +99,18 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         None if summary.all_ok() || reader_gone => Status::OK,
         None => J::status(&summary, halted_by).map_or(Status::SOME_FAILED, Status),
     })
+}
+
+/// Starts where the items run: in this process (`--serial`), or a pool
+/// whose workers Ctrl-C and SIGTERM stop.
+fn start(cmd: &PoolCommand) -> Result<(Runner, Option<super::signals::Interrupts>)> {
+    if cmd.serial {
+        return Ok((Runner::serial(cmd.pool_settings()), None));
+    }
+    let interrupts = super::signals::Interrupts::watch()?;
+    let runner = Runner::pool(cmd.pool_settings())?;
+    interrupts.stops(runner.stopper());
+    Ok((runner, Some(interrupts)))
 }
 
 /// Refuses, before any worker starts, a run whose output files cannot be

@@ -36,6 +36,11 @@ use task::{Batch, JobSpec, Report, SentChunk};
 /// [`Pool::worker_events`]; later ones are dropped.
 const LIFECYCLE_KEPT: usize = 4096;
 
+/// Items outstanding in one map at least (see `IMap::window`): enough
+/// that workers running items of a few microseconds, one a chunk, do not
+/// wait for the consumer to take results before they get more.
+const WINDOW: usize = 8192;
+
 /// Items per submitted chunk at most when no chunksize is set: the
 /// scheduler cuts pieces off a chunk's front, copying what is left, so a
 /// chunk stays small enough for that to be cheap.
@@ -84,7 +89,7 @@ impl Pool {
             events: tx,
             thread: Some(thread),
             processes,
-            window: 1024.max(processes * 256),
+            window: WINDOW.max(processes * 1024),
             chunksize,
             halt_on_error,
             jobs: Mutex::new(HashMap::new()),

@@ -137,6 +137,9 @@ struct Live {
     /// Chunks asked for their unstarted items (once each: after the
     /// answer none is left).
     asked: HashSet<u64>,
+    /// The item its progress page named at the last look, and since when
+    /// it has named that one (see `take.rs`).
+    page_seen: Option<(crate::progress_page::Running, Instant)>,
 }
 
 impl Live {
@@ -466,6 +469,7 @@ impl Scheduler {
             last_report: now,
             hello_at: now,
             asked: HashSet::new(),
+            page_seen: None,
         });
     }
 

@@ -19,11 +19,11 @@
 //! This module knows nothing of files or spreadsheets.
 
 /// Significant digits shown by [`display`] and [`DecimalSum::display`].
-pub const SIGNIFICANT_DIGITS: u32 = 15;
+pub(crate) const SIGNIFICANT_DIGITS: u32 = 15;
 
 /// An exact running sum of decimal numbers (see the module docs).
 #[derive(Debug, Clone)]
-pub struct DecimalSum {
+pub(crate) struct DecimalSum {
     /// The exact sum, until it no longer fits.
     exact: Option<Decimal>,
     /// The compensated float sum, always kept.
@@ -41,18 +41,18 @@ impl Default for DecimalSum {
 
 impl DecimalSum {
     /// An empty sum (zero).
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         DecimalSum::default()
     }
 
     /// Adds `x`, taken as its shortest decimal form.
-    pub fn add(&mut self, x: f64) {
+    pub(crate) fn add(&mut self, x: f64) {
         self.float.add(x);
         self.add_exact(Decimal::of_f64(x));
     }
 
     /// Adds a whole number exactly.
-    pub fn add_int(&mut self, n: i64) {
+    pub(crate) fn add_int(&mut self, n: i64) {
         self.float.add(n as f64);
         self.add_exact(Some(
             Decimal {
@@ -71,12 +71,12 @@ impl DecimalSum {
     }
 
     /// True while the sum is exact (no fallback to float summation).
-    pub fn is_exact(&self) -> bool {
+    pub(crate) fn is_exact(&self) -> bool {
         self.exact.is_some()
     }
 
     /// The float nearest the sum.
-    pub fn value(&self) -> f64 {
+    pub(crate) fn value(&self) -> f64 {
         match self.exact {
             Some(d) => d.to_f64(),
             None => self.float.value(),
@@ -87,7 +87,7 @@ impl DecimalSum {
     /// exact, else the shortest digits of [`value`](Self::value). Plain
     /// digits, or `1.5e30` style when very large or small (see
     /// [`display`]).
-    pub fn exact(&self) -> String {
+    pub(crate) fn exact(&self) -> String {
         match self.exact {
             Some(d) => d.to_string(),
             None => Decimal::of_f64(self.float.value())
@@ -98,7 +98,7 @@ impl DecimalSum {
     /// The sum for people: rounded to 15 significant digits, `0.3` rather
     /// than `0.30000000000000004`, but never to fewer digits than its whole
     /// part has (a 21-digit whole number shows all 21).
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self.exact {
             Some(d) => d.rounded(SIGNIFICANT_DIGITS).to_string(),
             None => display(self.float.value()),
@@ -117,7 +117,7 @@ impl FromIterator<f64> for DecimalSum {
 /// `x` for people: its shortest decimal form rounded to 15 significant
 /// digits, never dropping whole digits (`0.30000000000000004` shows as
 /// `0.3`, `4873.0` as `4873`).
-pub fn display(x: f64) -> String {
+pub(crate) fn display(x: f64) -> String {
     match Decimal::of_f64(x) {
         Some(d) => d.rounded(SIGNIFICANT_DIGITS).to_string(),
         None => x.to_string(),

@@ -9,7 +9,7 @@
 
 /// When to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
+pub(crate) enum When {
     /// Kill the running items too.
     Now,
     /// Start no new item (only `fail=1`: the pool's `halt_on_error`).
@@ -18,7 +18,7 @@ pub enum When {
 
 /// What is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Why {
+pub(crate) enum Why {
     /// Items not ok.
     Fail,
     /// Items ok.
@@ -29,7 +29,7 @@ pub enum Why {
 
 /// How many.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Count {
+pub(crate) enum Count {
     /// This many items.
     Items(u64),
     /// This percentage of all items (of those read, for a stream).
@@ -38,7 +38,7 @@ pub enum Count {
 
 /// A `--halt` rule.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Halt {
+pub(crate) struct Halt {
     /// `now` or `soon`.
     pub when: When,
     /// `fail`, `success` or `done`.
@@ -51,7 +51,7 @@ impl Halt {
     /// Parses GNU parallel's `--halt` value: `never`, `0`, `1`, `2`, `-2`,
     /// `now,fail=N`, `now,success=N%`, `soon,fail=1`, ... `None` for
     /// never; an error (a message) for a form mproc cannot do.
-    pub fn parse(spec: &str) -> Result<Option<Halt>, String> {
+    pub(crate) fn parse(spec: &str) -> Result<Option<Halt>, String> {
         let rule = |when, why, count| Ok(Some(Halt { when, why, count }));
         match spec {
             "0" | "never" => return Ok(None),
@@ -101,7 +101,7 @@ impl Halt {
 
 /// A rule applied to results as they arrive.
 #[derive(Debug)]
-pub struct Watch {
+pub(crate) struct Watch {
     rule: Halt,
     /// All items, when known (for percentages).
     total: Option<u64>,
@@ -113,7 +113,7 @@ pub struct Watch {
 
 impl Watch {
     /// Watches `rule` over a run of `total` items (`None`: a stream).
-    pub fn new(rule: Halt, total: Option<u64>) -> Watch {
+    pub(crate) fn new(rule: Halt, total: Option<u64>) -> Watch {
         Watch {
             rule,
             total,
@@ -125,7 +125,7 @@ impl Watch {
 
     /// Counts one result (`ok`, and how it ended: `(exit, signal)`);
     /// true when the rule fires with it (once).
-    pub fn see(&mut self, ok: bool, exit: Option<(i32, i32)>) -> bool {
+    pub(crate) fn see(&mut self, ok: bool, exit: Option<(i32, i32)>) -> bool {
         if self.fired.is_some() {
             return false;
         }
@@ -159,12 +159,12 @@ impl Watch {
     }
 
     /// The rule's `when`.
-    pub fn when(&self) -> When {
+    pub(crate) fn when(&self) -> When {
         self.rule.when
     }
 
     /// The run's exit status, if the rule fired.
-    pub fn status(&self) -> Option<i32> {
+    pub(crate) fn status(&self) -> Option<i32> {
         self.fired
     }
 }

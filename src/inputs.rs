@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use mproc::{Error, Result};
 
 /// The inputs of a run.
-pub enum Inputs<T> {
+pub(crate) enum Inputs<T> {
     /// Known before the run.
     List(Vec<T>),
     /// Read while the run goes.
@@ -31,7 +31,10 @@ impl<T> From<Vec<T>> for Inputs<T> {
 
 impl<T: Send + 'static> Inputs<T> {
     /// Each input made into another.
-    pub fn map<U: Send + 'static>(self, mut f: impl FnMut(T) -> U + Send + 'static) -> Inputs<U> {
+    pub(crate) fn map<U: Send + 'static>(
+        self,
+        mut f: impl FnMut(T) -> U + Send + 'static,
+    ) -> Inputs<U> {
         match self {
             Inputs::List(list) => Inputs::List(list.into_iter().map(f).collect()),
             Inputs::Stream(stream) => Inputs::Stream(Stream {
@@ -43,14 +46,14 @@ impl<T: Send + 'static> Inputs<T> {
 }
 
 /// Inputs read while the run goes; see the module docs.
-pub struct Stream<T> {
+pub(crate) struct Stream<T> {
     source: Box<dyn Iterator<Item = Result<T>> + Send>,
     failure: Arc<Mutex<Option<Error>>>,
 }
 
 impl<T: Send + 'static> Stream<T> {
     /// A stream of what `source` yields, up to its first error.
-    pub fn new(source: impl Iterator<Item = Result<T>> + Send + 'static) -> Stream<T> {
+    pub(crate) fn new(source: impl Iterator<Item = Result<T>> + Send + 'static) -> Stream<T> {
         Stream {
             source: Box::new(source),
             failure: Arc::default(),
@@ -59,7 +62,7 @@ impl<T: Send + 'static> Stream<T> {
 
     /// The same stream reshaped by `f` (filtered, grouped), keeping where
     /// its read error goes.
-    pub fn then<U: Send + 'static>(
+    pub(crate) fn then<U: Send + 'static>(
         self,
         f: impl FnOnce(
             Box<dyn Iterator<Item = Result<T>> + Send>,
@@ -73,7 +76,7 @@ impl<T: Send + 'static> Stream<T> {
 
     /// The inputs, ending at the first error (which [`Failure::take`]
     /// gives once the run is over), and that failure's holder.
-    pub fn split(self) -> (impl Iterator<Item = T> + Send + 'static, Failure) {
+    pub(crate) fn split(self) -> (impl Iterator<Item = T> + Send + 'static, Failure) {
         let failure = Failure(Arc::clone(&self.failure));
         let holder = self.failure;
         let mut source = self.source;
@@ -90,11 +93,11 @@ impl<T: Send + 'static> Stream<T> {
 }
 
 /// Where a stream's read error is kept for after the run.
-pub struct Failure(Arc<Mutex<Option<Error>>>);
+pub(crate) struct Failure(Arc<Mutex<Option<Error>>>);
 
 impl Failure {
     /// The error that ended the stream early, if one did.
-    pub fn take(&self) -> Option<Error> {
+    pub(crate) fn take(&self) -> Option<Error> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
@@ -102,7 +105,7 @@ impl Failure {
 /// A `--files-from` list, opened: a regular file is read whole before the
 /// run (so the count is known); stdin (`-`) or anything else (a pipe,
 /// `<(find ...)`) streams.
-pub enum List {
+pub(crate) enum List {
     /// A regular file.
     File(std::fs::File),
     /// Stdin, a pipe, a socket.
@@ -111,7 +114,7 @@ pub enum List {
 
 impl List {
     /// Opens the list at `path` (`-`: stdin).
-    pub fn open(path: &Path) -> std::io::Result<List> {
+    pub(crate) fn open(path: &Path) -> std::io::Result<List> {
         if path.as_os_str() == "-" {
             return Ok(List::Stream(Box::new(std::io::stdin())));
         }
@@ -125,12 +128,12 @@ impl List {
 
 /// One record of a list: its bytes, cut at the reader's limit, and its
 /// length when it was longer.
-pub type Record = (Vec<u8>, Option<u64>);
+pub(crate) type Record = (Vec<u8>, Option<u64>);
 
 /// The records of `reader`, each ending with `sep` (the last may lack
 /// it), read one at a time and never holding more than `max` bytes of
 /// one.
-pub fn records<R: BufRead>(
+pub(crate) fn records<R: BufRead>(
     mut reader: R,
     sep: u8,
     max: usize,

@@ -27,7 +27,7 @@
 //! not UTF-8 (a Linux file name need not be) as `\xHH`: every input reads
 //! back exactly, so `--resume` never takes `x\xff.txt` for `x\xfe.txt`.
 //!
-//! `mproc run` writes GNU parallel's format instead ([`gnu`]), and `-`
+//! `mproc run` writes GNU parallel's format instead (`gnu`), and `-`
 //! as the path means stdout. `--resume` reads either format, knowing
 //! GNU parallel's by its header.
 //!
@@ -41,13 +41,13 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use mproc::error::{Error, Result};
+use mproc::{Error, Result};
 use mproc::{ItemResult, Outcome};
 
 mod exact;
-pub mod gnu;
+pub(crate) mod gnu;
 
-pub use exact::input_bytes;
+pub(crate) use exact::input_bytes;
 
 /// The header line.
 pub const HEADER: &str = "seq\tinput\tworker\tpid\tstart\truntime\tattempts\toutcome\terror\thost";
@@ -58,7 +58,7 @@ pub enum Format {
     /// mproc's (above), appended to.
     #[default]
     Mproc,
-    /// GNU parallel's ([`gnu`]): a new file each run, unless `append`
+    /// GNU parallel's (`gnu`): a new file each run, unless `append`
     /// (`--resume`, or a path written `+FILE`).
     Gnu {
         /// Append instead of starting the file anew.
@@ -179,7 +179,7 @@ impl JobLog {
     }
 
     /// Appends the lines of one finished item, one per attempt; `input` is
-    /// its exact text ([`input_bytes`]). `hosts` names each pool slot's
+    /// its exact text (`input_bytes`). `hosts` names each pool slot's
     /// host (`None`, or no entry: this machine); an attempt ran on its
     /// slot's host (a retry may run in another slot than the first try).
     pub fn record<T>(
@@ -381,7 +381,7 @@ impl Previous {
     }
 
     /// True when `--resume` skips this item: `input` its exact text
-    /// ([`input_bytes`]), `seq` its sequence number if it has one. A GNU
+    /// (`input_bytes`), `seq` its sequence number if it has one. A GNU
     /// parallel log skips every job it names (with `failed`, the
     /// `--resume-failed` of `mproc run`: those that ended ok); mproc's
     /// skips the inputs whose last run was ok (with `failed`, all but
@@ -399,7 +399,7 @@ impl Previous {
     }
 
     /// True if the input's last run ended ok; `input` is its exact text
-    /// ([`input_bytes`]).
+    /// (`input_bytes`).
     pub fn was_ok(&self, input: &[u8]) -> bool {
         self.last.get(input).is_some_and(|o| o == "ok")
     }

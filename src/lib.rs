@@ -8,41 +8,41 @@
 //!
 //! # Layers
 //!
-//! `bin/mproc.rs` → [`run`] → [`cli`] (clap, and nothing after it) →
-//! [`options`] (plain values, with the pool's one
-//! [`PoolSettings`](mproc::PoolSettings)) → [`commands`] → a
-//! [`jobs::Builtin`] job from [`jobs::TABLE`] run by the core's
-//! [`Pool`](mproc::Pool) or [`Serial`](mproc::Serial) → [`report`].
+//! `bin/mproc.rs` → [`run`] → `cli` (clap, and nothing after it) →
+//! `options` (plain values, with the pool's one
+//! [`PoolSettings`](mproc::PoolSettings)) → `commands` → a
+//! `jobs::Builtin` job from `jobs::TABLE` run by the core's
+//! [`Runner`](mproc::Runner) (a pool, or this process) → `report`.
 //!
 //! # Features
 //!
 //! `excel` (`pool excel`, `gen excel`), `fetch` (`fetch`, `pool fetch`,
 //! `serve-demo`) and `timeline` (`--timeline FILE.svg`), all on by default.
-#![deny(missing_docs)]
+#![deny(missing_docs, unreachable_pub)]
 
-pub mod cli;
-pub mod commands;
-pub mod decimal_sum;
+pub(crate) mod cli;
+pub(crate) mod commands;
+#[cfg(feature = "excel")]
+pub(crate) mod decimal_sum;
+mod errors;
 pub mod generate;
-pub mod halt;
-pub mod inputs;
+pub(crate) mod halt;
+pub(crate) mod inputs;
 pub mod joblog;
 pub mod jobs;
-pub mod logging;
-pub mod options;
+pub(crate) mod logging;
+pub(crate) mod options;
 mod paths;
-pub mod progress;
-pub mod report;
+pub(crate) mod progress;
+pub(crate) mod report;
 pub mod rng;
 pub mod text;
 #[cfg(feature = "timeline")]
 pub mod timeline;
-pub mod trace;
+pub(crate) mod trace;
 mod units;
 #[cfg(feature = "fetch")]
 pub mod web;
-
-pub use commands::Status;
 
 /// The exit code of a usage or fatal error.
 pub const EXIT_ERROR: u8 = 2;

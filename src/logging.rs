@@ -25,16 +25,16 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter}
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
-use mproc::error::{Error, Result};
+use mproc::{Error, Result};
 
 /// The target of re-emitted worker events.
-pub const WORKER_TARGET: &str = "mproc::worker";
+pub(crate) const WORKER_TARGET: &str = "mproc::worker";
 /// The target of lines a job printed.
-pub const OUTPUT_TARGET: &str = "mproc::output";
+pub(crate) const OUTPUT_TARGET: &str = "mproc::output";
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// `LEVEL [who] message key=value`.
     #[default]
     Text,
@@ -44,7 +44,7 @@ pub enum LogFormat {
 
 /// Settings of the parent's log sink.
 #[derive(Debug, Clone, Default)]
-pub struct LogOptions {
+pub(crate) struct LogOptions {
     /// A `tracing` filter directive; `None` means `RUST_LOG`, else `info`.
     pub filter: Option<String>,
     /// Text or JSON lines.
@@ -55,7 +55,7 @@ pub struct LogOptions {
 
 impl LogOptions {
     /// The filter directive: `filter`, else `RUST_LOG`, else `info`.
-    pub fn directive(&self) -> String {
+    pub(crate) fn directive(&self) -> String {
         self.filter
             .clone()
             .or_else(|| std::env::var("RUST_LOG").ok().filter(|s| !s.is_empty()))
@@ -65,7 +65,7 @@ impl LogOptions {
 
 /// Installs the parent's log sink. Call once, early; a second call is
 /// ignored (the first sink stays).
-pub fn init(options: &LogOptions) -> Result<()> {
+pub(crate) fn init(options: &LogOptions) -> Result<()> {
     let directive = options.directive();
     mproc::log_bridge::set_default_filter(directive.clone());
     let parent_filter = EnvFilter::try_new(format!("{directive},{WORKER_TARGET}=trace"))
@@ -96,7 +96,7 @@ static LOG_FILE: OnceLock<LogFile> = OnceLock::new();
 
 /// What a `--log-file` that could not be written lost, as the one line the
 /// run ends with (`None` when every line was written, or there is no file).
-pub fn lost() -> Option<String> {
+pub(crate) fn lost() -> Option<String> {
     let sink = LOG_FILE.get()?;
     let state = sink.state.lock().unwrap_or_else(|e| e.into_inner());
     let (error, lines) = state.failed.as_ref()?;
@@ -153,7 +153,7 @@ impl Drop for FileLine<'_> {
             let lines = self.1.iter().filter(|&&b| b == b'\n').count().max(1) as u64;
             match &mut state.failed {
                 Some((_, lost)) => *lost += lines,
-                None => state.failed = Some((mproc::error::io_message(&e), lines)),
+                None => state.failed = Some((crate::errors::io_message(&e), lines)),
             }
         }
     }

@@ -10,30 +10,32 @@ use crate::logging::LogOptions;
 /// How a command ended, as the process exit code: 0 all ok, 1 some items
 /// not ok. (Errors, exit 2, are `Err`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Status(pub u8);
+pub(crate) struct Status(pub u8);
 
 impl Status {
     /// Every item ok.
-    pub const OK: Status = Status(0);
+    pub(crate) const OK: Status = Status(0);
     /// Some item not ok.
-    pub const SOME_FAILED: Status = Status(1);
+    pub(crate) const SOME_FAILED: Status = Status(1);
 }
 
 /// A job's parsed arguments, ready to run with a pool command's settings:
 /// the one value of a parsed command line that is not plain data. The job
 /// table makes it (`jobs::Args`); `commands` runs it.
-pub trait Call: Send + std::fmt::Debug {
-    /// The job's name.
+pub(crate) trait Call: Send + std::fmt::Debug {
+    /// The job's name, for a test to name.
+    #[cfg(test)]
     fn name(&self) -> &'static str;
     /// Plans the job, runs it and prints its results.
     fn run(self: Box<Self>, command: &PoolCommand) -> mproc::Result<Status>;
     /// The arguments, as `jobs::Args<J>`, for a test to look at.
+    #[cfg(test)]
     fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// A parsed command line.
 #[derive(Debug)]
-pub struct Invocation {
+pub(crate) struct Invocation {
     /// How to log.
     pub log: LogOptions,
     /// What to do.
@@ -42,7 +44,7 @@ pub struct Invocation {
 
 /// What to do.
 #[derive(Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print the usable CPU count; with `verbose`, every source.
     CpuCount {
         /// Show every source.
@@ -71,7 +73,7 @@ pub enum Command {
 /// `mproc pool JOB ...` (and `mproc fetch ...`): the pool's settings, and
 /// how to run and show the work.
 #[derive(Debug, Clone)]
-pub struct PoolCommand {
+pub(crate) struct PoolCommand {
     /// Every pool setting, built once by the command line and handed to
     /// the pool (or, with `serial`, to [`mproc::Serial`]) unchanged.
     pub settings: PoolSettings,
@@ -88,9 +90,24 @@ pub struct PoolCommand {
     pub halt: Option<crate::halt::Halt>,
 }
 
+impl PoolCommand {
+    /// The settings the pool starts with: these, measuring each item's own
+    /// times only when a record carries them (a job log, JSON output, a
+    /// trace or a timeline). A human report shows none.
+    pub(crate) fn pool_settings(&self) -> PoolSettings {
+        let o = &self.observe;
+        let recorded = self.output != OutputFormat::Human
+            || o.joblog.is_some()
+            || o.resume.is_some()
+            || o.timeline.is_some()
+            || o.trace.is_some();
+        self.settings.clone().item_times(recorded)
+    }
+}
+
 /// How a run can be watched and recorded.
 #[derive(Debug, Clone, Default)]
-pub struct Observe {
+pub(crate) struct Observe {
     /// Whether to draw a progress bar.
     pub progress: crate::progress::ProgressChoice,
     /// Append one line per item to this job log.
@@ -110,7 +127,7 @@ pub struct Observe {
 
 /// Which pool method runs the items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// `map`: all results at the end, in input order.
     #[default]
     Map,
@@ -124,7 +141,7 @@ pub enum Mode {
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// The job's own report.
     #[default]
     Human,
@@ -136,7 +153,7 @@ pub enum OutputFormat {
 
 /// `mproc gen ...`: what data to write.
 #[derive(Debug, Clone)]
-pub enum GenCommand {
+pub(crate) enum GenCommand {
     /// Text files `1.txt` to `N.txt` of random rows.
     Text {
         /// The directory to write them into (created if missing).
@@ -160,7 +177,7 @@ pub enum GenCommand {
 
 /// `mproc process ...`.
 #[derive(Debug, Clone, Default)]
-pub struct ProcessDemo {
+pub(crate) struct ProcessDemo {
     /// Make the child exit with this code.
     pub exit_code: Option<i32>,
     /// Make the child crash (SIGSEGV).

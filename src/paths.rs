@@ -17,7 +17,8 @@ use std::io::{self, BufRead, BufReader};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use crate::errors::io_message;
+use mproc::{Error, ErrorKind, Result};
 
 use crate::inputs::{Inputs, List, Stream};
 
@@ -68,7 +69,7 @@ pub(crate) fn inputs(
 
 /// The longest line of a streamed list (a path is at most 4096 bytes on
 /// Linux); a longer one is skipped with an error.
-pub const MAX_LINE: usize = 64 << 10;
+pub(crate) const MAX_LINE: usize = 64 << 10;
 
 fn cannot_read(name: &str, e: &io::Error) -> Error {
     Error::new(
@@ -108,7 +109,7 @@ fn expand(path: PathBuf, recursive: bool) -> Vec<PathBuf> {
 
 /// The largest `--files-from` list read before the run, in bytes (a
 /// regular file).
-pub const MAX_LIST: u64 = 64 << 20;
+pub(crate) const MAX_LIST: u64 = 64 << 20;
 
 /// One path per line; empty lines are skipped and a trailing '\r' is
 /// dropped. Bytes are kept as they are, so any file name can be listed.

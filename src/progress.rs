@@ -36,12 +36,12 @@ mod above;
 mod line;
 
 use above::{above, TAIL};
-pub use above::{flush_logs, to_stdout, LineWriter, LogWriter};
+pub(crate) use above::{flush_logs, to_stdout, LogWriter};
 use line::{layout, Snapshot};
 
 /// Whether to draw the bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProgressChoice {
+pub(crate) enum ProgressChoice {
     /// When stderr is a terminal, not in CI, and output is not JSON.
     #[default]
     Auto,
@@ -58,7 +58,7 @@ static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 const SHOWN: u64 = 50;
 
 /// A live progress bar; dropping it clears the bar.
-pub struct Progress {
+pub(crate) struct Progress {
     bar: ProgressBar,
     not_ok: Arc<AtomicU64>,
     /// The items whose failure was named above the bar, which the
@@ -71,7 +71,11 @@ pub struct Progress {
 impl Progress {
     /// Starts a bar for `total` items if `choice` (and, for `Auto`, the
     /// terminal and `json`) allows one.
-    pub fn start(total: Option<u64>, choice: ProgressChoice, json: bool) -> Option<Progress> {
+    pub(crate) fn start(
+        total: Option<u64>,
+        choice: ProgressChoice,
+        json: bool,
+    ) -> Option<Progress> {
         let terminal = io::stderr().is_terminal();
         let dumb = std::env::var("TERM").map_or(true, |t| t.is_empty() || t == "dumb");
         let show = match choice {
@@ -114,7 +118,7 @@ impl Progress {
     /// Counts one finished item; an item that was not ok is named above
     /// the bar by the line the end-of-run failure list gives it (`input`
     /// is its input as the report shows it, asked for only then).
-    pub fn item<T>(&mut self, r: &ItemResult<T>, input: impl FnOnce() -> Value) {
+    pub(crate) fn item<T>(&mut self, r: &ItemResult<T>, input: impl FnOnce() -> Value) {
         if !r.outcome.is_ok() {
             self.not_ok.fetch_add(1, Ordering::Relaxed);
             // Items not run are summed up as ranges at the end, as there.
@@ -141,7 +145,7 @@ impl Progress {
 impl Progress {
     /// Clears the bar and gives the items whose failure was named above
     /// it, sorted (the end-of-run list leaves them out).
-    pub fn finish(mut self) -> Vec<usize> {
+    pub(crate) fn finish(mut self) -> Vec<usize> {
         let mut named = std::mem::take(&mut self.named);
         named.sort_unstable();
         named

@@ -19,12 +19,13 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use crate::errors::io_message;
 use mproc::ItemResult;
+use mproc::{Error, ErrorKind, Result};
 
 /// One attempt of one item.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Span {
+pub(crate) struct Span {
     /// The item's index in the input.
     pub index: usize,
     /// Which attempt this is (1 for the first).
@@ -50,7 +51,7 @@ pub struct Span {
 impl Span {
     /// Every attempt that ran of every result, in order: an item's earlier
     /// attempts, then its last. Items that never ran have none.
-    pub fn all<T>(results: &[ItemResult<T>]) -> Vec<Span> {
+    pub(crate) fn all<T>(results: &[ItemResult<T>]) -> Vec<Span> {
         let mut spans = Vec::with_capacity(results.len());
         for r in results {
             let earlier = r.earlier.len() as u32;
@@ -81,11 +82,11 @@ impl Span {
 
 /// A worker process starting (`true`) or ending in a pool slot: `(slot,
 /// pid, since the pool's start, started)`, as `Pool::worker_events` gives.
-pub type WorkerEvent = (usize, u32, Duration, bool);
+pub(crate) type WorkerEvent = (usize, u32, Duration, bool);
 
 /// What the trace shows besides the results.
 #[derive(Debug, Clone, Default)]
-pub struct Run<'a> {
+pub(crate) struct Run<'a> {
     /// The job's name.
     pub job: &'a str,
     /// Pool slots (1 for `--serial`).
@@ -99,7 +100,7 @@ pub struct Run<'a> {
 }
 
 /// An input as a person reads it: a string as is, anything else as JSON.
-pub fn input_text(input: &Value) -> String {
+pub(crate) fn input_text(input: &Value) -> String {
     match input {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -107,7 +108,7 @@ pub fn input_text(input: &Value) -> String {
 }
 
 /// At most `max` characters of `text`, with `…` when cut.
-pub fn shortened(text: &str, max: usize) -> String {
+pub(crate) fn shortened(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
@@ -137,7 +138,7 @@ impl Events<'_> {
 /// Writes the trace of a run to `out` as one JSON document (the object
 /// form, with `traceEvents`), an event at a time, so a long run's trace
 /// is never held in memory whole; `input` gives item `i`'s input as JSON.
-pub fn write_to<T>(
+pub(crate) fn write_to<T>(
     out: &mut dyn Write,
     run: &Run<'_>,
     results: &[ItemResult<T>],
@@ -279,7 +280,7 @@ fn push_names(
 
 /// Writes the trace of a run into `path` (see [`write_to`]), whole or not
 /// at all: the previous file stays until the new one is complete.
-pub fn write<T>(
+pub(crate) fn write<T>(
     path: &Path,
     run: &Run<'_>,
     results: &[ItemResult<T>],

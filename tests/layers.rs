@@ -16,6 +16,7 @@ const APP: &[(&str, &[&str])] = &[
     // Plain values and leaves import nothing above them.
     ("src/options.rs", BELOW_JOBS),
     ("src/units.rs", &["crate::"]),
+    ("src/errors.rs", &["crate::"]),
     ("src/inputs.rs", BELOW_JOBS),
     // Records, their formats and the terminal never name a job.
     ("src/report", BELOW_JOBS),
@@ -55,6 +56,14 @@ const CORE: &[(&str, &[&str])] = &[
         "crates/mproc/src/worker",
         &["crate::pool", "crate::settings"],
     ),
+    // A pool and a serial run know nothing of each other, nor of the
+    // Runner above them; a Stopper knows neither.
+    ("crates/mproc/src/pool", &["crate::runner", "crate::serial"]),
+    (
+        "crates/mproc/src/serial.rs",
+        &["crate::runner", "crate::pool"],
+    ),
+    ("crates/mproc/src/stopper.rs", &["crate::"]),
 ];
 
 fn rust_files(path: &Path) -> Vec<PathBuf> {

@@ -300,7 +300,7 @@ fn every_job_has_the_documented_json_fields() {
         &["-q", "pool", "-n", "2", "--json", "excel", &book],
         &["sheet", "row", "numbers", "count", "sum", "skipped"],
     );
-    let site = mproc_cli::web::demo_site::DemoSite::start(mproc_cli::web::demo_site::DemoOptions {
+    let site = mproc_cli::web::DemoSite::start(mproc_cli::web::DemoOptions {
         port: 0,
         latency: std::time::Duration::ZERO,
         pages: 2,

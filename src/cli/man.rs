@@ -7,7 +7,8 @@
 
 use std::path::Path;
 
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use crate::errors::io_message;
+use mproc::{Error, ErrorKind, Result};
 
 /// One page: its name (`mproc-pool-analyze`), its command, and its
 /// parents' pages (`mproc`, `mproc-pool`).

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{
     ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
 };
-use mproc::error::{Error, Result};
+use mproc::{Error, Result};
 
 #[cfg(feature = "excel")]
 use crate::generate::excel::ExcelSpec;
@@ -19,7 +19,7 @@ use crate::web::DemoOptions;
 
 /// The whole command line: the derived commands, with one `pool`
 /// subcommand per entry of the job table.
-pub fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     Cli::command()
         .mut_subcommand("pool", |pool| {
             crate::jobs::TABLE
@@ -78,7 +78,7 @@ fn gnu_run(run: clap::Command) -> clap::Command {
 /// What parsing gave: an invocation, or text clap already decided to show
 /// (help, version) with its exit code.
 #[derive(Debug)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// Run this.
     Run(Box<Invocation>),
     /// Print this and exit with the code.
@@ -86,7 +86,7 @@ pub enum Parsed {
 }
 
 /// Parses a full argv (program name first).
-pub fn parse<I, T>(args: I) -> Result<Parsed>
+pub(crate) fn parse<I, T>(args: I) -> Result<Parsed>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -376,10 +376,10 @@ fn at_least_one(s: &str) -> std::result::Result<usize, String> {
 /// `-n`/`--processes`: at least 1, at most the pool's limit.
 fn processes(s: &str) -> std::result::Result<usize, String> {
     let n = at_least_one(s)?;
-    if n > mproc::pool::MAX_PROCESSES {
+    if n > mproc::MAX_PROCESSES {
         return Err(format!(
             "{n} is over the limit of {} worker processes per pool",
-            mproc::pool::MAX_PROCESSES
+            mproc::MAX_PROCESSES
         ));
     }
     Ok(n)

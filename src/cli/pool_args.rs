@@ -90,7 +90,7 @@ pub(super) struct PoolFlags {
     /// at most 1024: each free thread takes the next item the worker holds,
     /// from any chunk, so K items of one chunk run together [default: 1;
     /// 16 for mproc fetch].
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=mproc::pool::MAX_CONCURRENCY as i64), global = true)]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=mproc::MAX_CONCURRENCY as i64), global = true)]
     concurrency: Option<u32>,
     /// Start each worker behind this command, e.g. 'srun -N1 -n1' or a wrapper script (srun gets --unbuffered added).
     #[arg(long, value_name = "CMD", global = true)]
@@ -122,6 +122,33 @@ enum ModeArg {
 }
 
 impl PoolFlags {
+    /// Where the workers run: Slurm's allocation, hosts through ssh, a
+    /// launcher, or here. Reads `--hostfile`, so it can fail.
+    fn placement(&self) -> Result<Placement> {
+        let placement = if self.slurm {
+            Placement::slurm()?
+        } else {
+            Placement::default()
+                .hosts(match (&self.hosts, &self.hostfile) {
+                    (Some(spec), _) => parse_hosts(spec)?,
+                    (None, Some(file)) => read_hostfile(file)?,
+                    (None, None) => Vec::new(),
+                })
+                .launcher(match &self.launcher {
+                    Some(l) => split_command("--launcher", l)?,
+                    None => Vec::new(),
+                })
+                .ssh(match &self.ssh {
+                    Some(s) => split_command("--ssh", s)?,
+                    None => Vec::new(),
+                })
+        };
+        Ok(match &self.worker_path {
+            Some(path) => placement.worker_path(path.clone()),
+            None => placement,
+        })
+    }
+
     /// The pool command that runs `job`; `concurrency` when `--concurrency`
     /// was not given. Reads `--hostfile`, so it can fail.
     pub(super) fn into_command(
@@ -130,30 +157,7 @@ impl PoolFlags {
         concurrency: u32,
     ) -> Result<PoolCommand> {
         let f = self;
-        let placement = if f.slurm {
-            Placement {
-                worker_path: f.worker_path,
-                ..Placement::slurm()?
-            }
-        } else {
-            Placement {
-                hosts: match (&f.hosts, &f.hostfile) {
-                    (Some(spec), _) => parse_hosts(spec)?,
-                    (None, Some(file)) => read_hostfile(file)?,
-                    (None, None) => Vec::new(),
-                },
-                launcher: match &f.launcher {
-                    Some(l) => split_command("--launcher", l)?,
-                    None => Vec::new(),
-                },
-                ssh: match &f.ssh {
-                    Some(s) => split_command("--ssh", s)?,
-                    None => Vec::new(),
-                },
-                worker_path: f.worker_path,
-                slurm: None,
-            }
-        };
+        let placement = f.placement()?;
         // Through the setters, which check and clamp as they do for a
         // library user: one way to build settings.
         let processes = f.processes.or(placement.default_processes());

@@ -7,6 +7,7 @@ use crate::jobs::{Args, Builtin};
 use crate::options::{Call, PoolCommand, Status};
 
 impl<J: Builtin> Call for Args<J> {
+    #[cfg(test)]
     fn name(&self) -> &'static str {
         J::NAME
     }
@@ -15,6 +16,7 @@ impl<J: Builtin> Call for Args<J> {
         super::pool::run::<J>(self.0, command)
     }
 
+    #[cfg(test)]
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }

@@ -5,14 +5,14 @@ use std::fmt::Write as _;
 
 use super::Status;
 use crate::report::Stdout;
-use mproc::cpu::cpu_info;
-use mproc::error::Result;
+use mproc::cpu_info;
+use mproc::Result;
 
 /// Refuses an invalid `MPROC_CPU_COUNT` (exit 2, one line, as `cpu-count`
 /// does) when a pool would size itself by it: no `-n`, no hosts.
 pub(super) fn check_override(settings: &mproc::PoolSettings) -> Result<()> {
     let consulted = settings.processes.is_none() && settings.placement.hosts.is_empty();
-    if consulted && std::env::var_os(mproc::cpu::CPU_COUNT_ENV).is_some() {
+    if consulted && std::env::var_os(mproc::CPU_COUNT_ENV).is_some() {
         cpu_info()?;
     }
     Ok(())

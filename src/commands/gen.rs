@@ -3,10 +3,11 @@
 use std::time::Instant;
 
 use super::Status;
+use crate::errors::io_message;
 use crate::generate::text::{self, TextSpec};
 use crate::options::GenCommand;
 use crate::report::count;
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use mproc::{Error, ErrorKind, Result};
 
 pub(super) fn run(cmd: GenCommand) -> Result<Status> {
     match cmd {

@@ -7,7 +7,7 @@ use super::Status;
 use crate::decimal_sum::display;
 use crate::generate::excel::{generate, ExcelSpec};
 use crate::report::{count, Stdout};
-use mproc::error::{Error, Result};
+use mproc::{Error, Result};
 
 pub(super) fn run(spec: &ExcelSpec, json: bool) -> Result<Status> {
     let written = generate(spec)?;

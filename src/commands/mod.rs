@@ -11,15 +11,15 @@ mod process;
 mod serve_demo;
 mod signals;
 
-use mproc::error::Result;
+use mproc::Result;
 use mproc::WORKER_EXIT_ERROR;
 
 use crate::options::Command;
 
-pub use crate::options::Status;
+pub(crate) use crate::options::Status;
 
 /// Runs `command`.
-pub fn execute(command: Command) -> Result<Status> {
+pub(crate) fn execute(command: Command) -> Result<Status> {
     match command {
         Command::CpuCount { verbose, json } => cpu_count::run(verbose, json),
         Command::Pool { pool, job } => job.run(&pool),

@@ -7,9 +7,9 @@ use super::Status;
 use crate::jobs::{Chaos, Isolation};
 use crate::options::ProcessDemo;
 use crate::report::Stdout;
-use mproc::error::Result;
 use mproc::Outcome;
 use mproc::Process;
+use mproc::Result;
 
 pub(super) fn run(demo: ProcessDemo) -> Result<Status> {
     let mut out = Stdout::default();

@@ -2,9 +2,10 @@
 //! base URL on stdout (and what to try on stderr), and serve until killed.
 
 use super::Status;
+use crate::errors::io_message;
 use crate::report::{count, Stdout};
 use crate::web::{DemoOptions, DemoSite};
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use mproc::{Error, ErrorKind, Result};
 
 pub(super) fn run(options: DemoOptions) -> Result<Status> {
     let site = DemoSite::start(options).map_err(|e| {

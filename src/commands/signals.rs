@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
-use mproc::error::{Error, Result};
 use mproc::Stopper;
+use mproc::{Error, Result};
 
 /// How soon a repeat of the first signal counts as the same request.
 pub(super) const SAME_REQUEST: Duration = Duration::from_secs(1);

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::decimal_sum::DecimalSum;
 use crate::rng::Rng;
-use mproc::error::{Error, ErrorKind, Result};
+use mproc::{Error, ErrorKind, Result};
 
 /// The most numbers a row holds (Excel has 16,384 columns).
 pub const MAX_NUMBERS: usize = 16_384;
@@ -144,7 +144,7 @@ fn check(spec: &ExcelSpec) -> Result<()> {
 }
 
 fn lower(text: &str) -> String {
-    mproc::error::lower_first(text.trim_end_matches('.'))
+    crate::errors::lower_first(text.trim_end_matches('.'))
 }
 
 #[cfg(test)]

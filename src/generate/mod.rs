@@ -5,4 +5,4 @@
 
 #[cfg(feature = "excel")]
 pub mod excel;
-pub mod text;
+pub(crate) mod text;

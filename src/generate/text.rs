@@ -12,11 +12,11 @@ use crate::rng::Rng;
 const ALPHABET: &[u8; 63] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ";
 
 /// The longest row, in characters.
-pub const MAX_ROW: usize = 80;
+pub(crate) const MAX_ROW: usize = 80;
 
 /// What to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TextSpec {
+pub(crate) struct TextSpec {
     /// How many files.
     pub files: u64,
     /// Rows per file.
@@ -28,7 +28,10 @@ pub struct TextSpec {
 
 /// Writes the files of `spec` into `dir` (created if missing) and returns
 /// the bytes written. An I/O error names the path involved.
-pub fn write_files(dir: &Path, spec: &TextSpec) -> Result<u64, (std::path::PathBuf, io::Error)> {
+pub(crate) fn write_files(
+    dir: &Path,
+    spec: &TextSpec,
+) -> Result<u64, (std::path::PathBuf, io::Error)> {
     fs::create_dir_all(dir).map_err(|e| (dir.to_path_buf(), e))?;
     let mut seeds = Rng::new(spec.seed);
     let mut total = 0;
@@ -48,7 +51,7 @@ fn write_file(path: &Path, rows: u64, rng: &mut Rng) -> io::Result<u64> {
 }
 
 /// Writes `rows` random rows to `out`; returns the bytes written.
-pub fn write_rows(out: &mut impl Write, rows: u64, rng: &mut Rng) -> io::Result<u64> {
+pub(crate) fn write_rows(out: &mut impl Write, rows: u64, rng: &mut Rng) -> io::Result<u64> {
     let mut row = [0u8; MAX_ROW + 1];
     let mut bytes = 0;
     for _ in 0..rows {

@@ -16,7 +16,7 @@ use serde::ser::{self, Impossible, Serialize};
 /// The exact text of `input` as bytes: a string or a path as is, anything
 /// else as compact JSON (`5`, `["a",1]`), as the job log's input column
 /// has always held.
-pub fn input_bytes<T: Serialize + ?Sized>(input: &T) -> Vec<u8> {
+pub(crate) fn input_bytes<T: Serialize + ?Sized>(input: &T) -> Vec<u8> {
     // Through `Value`, as before: an object's keys in sorted order, so a job
     // log written by an earlier version still matches.
     input

@@ -15,11 +15,11 @@
 use std::collections::HashMap;
 
 /// The header line.
-pub const HEADER: &str =
+pub(crate) const HEADER: &str =
     "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand";
 
 /// One job's line, without its newline.
-pub struct Row<'a> {
+pub(crate) struct Row<'a> {
     /// `{#}`
     pub seq: u64,
     /// The host that ran it (`None`: this machine).
@@ -36,7 +36,7 @@ pub struct Row<'a> {
 
 impl Row<'_> {
     /// The line as GNU parallel writes it.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let command: Vec<u8> = self
             .command
             .iter()
@@ -59,13 +59,13 @@ impl Row<'_> {
 }
 
 /// True when `first_line` is GNU parallel's job log header.
-pub fn is_gnu(first_line: &str) -> bool {
+pub(crate) fn is_gnu(first_line: &str) -> bool {
     first_line.starts_with("Seq\tHost\tStarttime")
 }
 
 /// What a GNU parallel job log says: each job's sequence number, and
 /// whether it exited 0 with no signal.
-pub fn read(text: &str) -> Result<HashMap<u64, bool>, usize> {
+pub(crate) fn read(text: &str) -> Result<HashMap<u64, bool>, usize> {
     let mut jobs = HashMap::new();
     for (n, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use encoding_rs::{Encoding, UTF_8};
 use serde::{Deserialize, Serialize};
 
+use crate::errors::io_message;
 use crate::text::{self, TextCounts};
-use mproc::error::{io_message, Error};
+use mproc::Error;
 use mproc::FilePath;
 use mproc::{Job, JobError};
 
@@ -41,7 +42,7 @@ use mproc::ItemResult;
 /// device is an error for that file only. Its type is checked before it is
 /// opened, and it is opened non-blocking, so a FIFO never blocks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Analyze {
+pub(crate) struct Analyze {
     /// A WHATWG encoding label for files without a byte-order mark
     /// (`None`: UTF-8).
     pub encoding: Option<String>,
@@ -53,7 +54,7 @@ pub struct Analyze {
 impl Analyze {
     /// The job, with `encoding` checked: an unknown label is a usage error
     /// naming `--encoding`.
-    pub fn new(encoding: Option<&str>, recursive: bool) -> Result<Analyze, Error> {
+    pub(crate) fn new(encoding: Option<&str>, recursive: bool) -> Result<Analyze, Error> {
         if let Some(label) = encoding {
             lookup(label).map_err(Error::usage)?;
         }
@@ -69,11 +70,11 @@ impl Analyze {
 }
 
 /// What to say after an unknown encoding label.
-pub const LABEL_HINT: &str =
+pub(crate) const LABEL_HINT: &str =
     "use a WHATWG label such as utf-8, utf-16le, shift_jis, euc-jp, windows-1252";
 
 /// The encoding `label` names, or a one-line error naming `--encoding`.
-pub fn lookup(label: &str) -> Result<&'static Encoding, String> {
+pub(crate) fn lookup(label: &str) -> Result<&'static Encoding, String> {
     text::encoding_for_label(label)
         .ok_or_else(|| format!("unknown --encoding label '{label}' ({LABEL_HINT})"))
 }
@@ -183,7 +184,7 @@ fn regular(path: &Path, meta: &Metadata) -> Result<(), String> {
 #[derive(Debug, Clone, clap::Args)]
 #[command(override_usage = "mproc pool analyze [OPTIONS] <FILE>...\n       \
                             mproc pool analyze [OPTIONS] --files-from <LIST> [FILE]...")]
-pub struct AnalyzeArgs {
+pub(crate) struct AnalyzeArgs {
     /// Files to analyze (directories too, with --recursive); at least one,
     /// unless --files-from lists them.
     #[arg(value_name = "FILE", required_unless_present = "files_from")]
@@ -336,7 +337,7 @@ fn summary(totals: &AnalyzeTotals) -> String {
 /// The run's totals: the report's TOTAL row (`digit_counts`) and the
 /// counts under it, summed over the files analyzed.
 #[derive(Debug, Clone, Default)]
-pub struct AnalyzeTotals {
+pub(crate) struct AnalyzeTotals {
     /// Files in this run, analyzed or not.
     pub files: u64,
     /// Files that were not analyzed (any outcome but ok).
@@ -347,7 +348,7 @@ pub struct AnalyzeTotals {
 
 impl AnalyzeTotals {
     /// The totals of `results`.
-    pub fn of(results: &[ItemResult<TextCounts>]) -> AnalyzeTotals {
+    pub(crate) fn of(results: &[ItemResult<TextCounts>]) -> AnalyzeTotals {
         let mut totals = AnalyzeTotals::default();
         results.iter().for_each(|r| totals.add(r));
         totals

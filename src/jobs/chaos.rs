@@ -161,7 +161,7 @@ fn raise(sig: nix::sys::signal::Signal) -> ! {
 }
 /// `mproc pool chaos ACTION...`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ChaosArgs {
+pub(crate) struct ChaosArgs {
     /// Actions: ok:TEXT sleep:MS spin:MS fail:TEXT panic:TEXT exit:CODE abort segv kill hang print:BYTES eprint:BYTES log:TEXT big:BYTES flaky:FILE
     #[arg(value_name = "ACTION", required = true)]
     pub actions: Vec<String>,

@@ -12,7 +12,7 @@ mod failure;
 mod open;
 mod row;
 
-pub use open::MAX_INFLATED;
+pub(crate) use open::MAX_INFLATED;
 
 use std::path::{Path, PathBuf};
 
@@ -50,7 +50,7 @@ use crate::report::table::{align_points, cells, table};
 /// inflate to at most [`max_inflated`](Self::max_inflated) bytes; past that
 /// it fails with `workbook too large`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExcelSum {
+pub(crate) struct ExcelSum {
     /// A sheet name, or a position counting from 1; the first sheet if `None`.
     pub sheet: Option<String>,
     /// Use the first row that holds any value instead of row 1.
@@ -74,7 +74,7 @@ impl Default for ExcelSum {
 
 /// What one workbook gave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BookSum {
+pub(crate) struct BookSum {
     /// The sheet read.
     pub sheet: String,
     /// The row read, counting from 1; `None` when no row holds a value
@@ -215,7 +215,7 @@ enum Number {
 
 /// `mproc pool excel FILE...`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ExcelArgs {
+pub(crate) struct ExcelArgs {
     /// Workbooks, one item each.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
@@ -319,7 +319,7 @@ impl Builtin for ExcelSum {
 
 /// The run's grand total: the report's TOTAL row.
 #[derive(Debug, Clone, Default)]
-pub struct ExcelTotals {
+pub(crate) struct ExcelTotals {
     /// Files in this run, read or not.
     pub files: u64,
     /// Files that could not be read (any outcome but ok).
@@ -334,7 +334,7 @@ pub struct ExcelTotals {
 
 impl ExcelTotals {
     /// The totals of `results`.
-    pub fn of(results: &[ItemResult<BookSum>]) -> ExcelTotals {
+    pub(crate) fn of(results: &[ItemResult<BookSum>]) -> ExcelTotals {
         let mut totals = ExcelTotals::default();
         results.iter().for_each(|r| totals.add(r));
         totals

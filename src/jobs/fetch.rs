@@ -73,7 +73,7 @@ impl Job for Fetch {
 }
 /// `--concurrency` for `mproc fetch` when not given: requests in flight
 /// per worker process.
-pub const FETCH_CONCURRENCY: u32 = 16;
+pub(crate) const FETCH_CONCURRENCY: u32 = 16;
 
 /// The widest the title column gets, in terminal columns.
 const TITLE_COLUMNS: usize = 60;
@@ -82,7 +82,7 @@ const TITLE_COLUMNS: usize = 60;
 // The field docs are the command's help text, written for a terminal.
 #[allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Clone, clap::Args)]
-pub struct FetchArgs {
+pub(crate) struct FetchArgs {
     /// The URLs: a text file (one a line, # comments), a sitemap XML file
     /// (urlset or sitemapindex), either gzipped, - for standard input, or
     /// the http(s) URL of any of these. Each document is read up to 64 MiB

@@ -6,11 +6,11 @@ use mproc::{Job, JobError};
 
 /// Appends 4 to the list it is given and returns what it then sees.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-pub struct Isolation;
+pub(crate) struct Isolation;
 
 /// What the child saw after changing its copy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// The child's pid.
     pub pid: u32,
     /// The child's copy after the change.

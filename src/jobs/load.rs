@@ -14,11 +14,11 @@ use crate::rng::Rng;
 
 /// Draws random floats in `[0, 1)` and sums them: pure CPU work.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-pub struct Load;
+pub(crate) struct Load;
 
 /// One process's share of the draws.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct LoadPart {
+pub(crate) struct LoadPart {
     /// Which share (0-based).
     pub part: u32,
     /// How many draws (unused when `seconds` is set).
@@ -33,7 +33,7 @@ pub struct LoadPart {
 
 /// The result of one share.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct LoadSum {
+pub(crate) struct LoadSum {
     /// The process that ran it.
     pub pid: u32,
     /// How many draws.
@@ -46,7 +46,7 @@ pub struct LoadSum {
 
 impl LoadSum {
     /// Draws per second, if the time was measurable.
-    pub fn rate(&self) -> Option<f64> {
+    pub(crate) fn rate(&self) -> Option<f64> {
         (self.seconds > 0.0).then(|| self.count as f64 / self.seconds)
     }
 }
@@ -58,7 +58,7 @@ const BATCH: u64 = 1 << 16;
 
 impl Load {
     /// Splits `total` draws into `parts` shares as even as possible.
-    pub fn split(total: u64, parts: u32, seed: u64) -> Vec<LoadPart> {
+    pub(crate) fn split(total: u64, parts: u32, seed: u64) -> Vec<LoadPart> {
         let parts = parts.max(1);
         (0..parts)
             .map(|p| LoadPart {
@@ -71,7 +71,7 @@ impl Load {
     }
 
     /// `parts` shares that each draw for `seconds`.
-    pub fn timed(seconds: Duration, parts: u32, seed: u64) -> Vec<LoadPart> {
+    pub(crate) fn timed(seconds: Duration, parts: u32, seed: u64) -> Vec<LoadPart> {
         (0..parts.max(1))
             .map(|p| LoadPart {
                 part: p,
@@ -136,7 +136,7 @@ impl Job for Load {
 
 /// `mproc pool load`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// Random draws in all.
     #[arg(long, default_value = "40000000")]
     pub total: u64,
@@ -222,7 +222,7 @@ impl Builtin for Load {
 
 /// The run's totals: the report's total row.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LoadTotals {
+pub(crate) struct LoadTotals {
     /// Shares that ended ok.
     pub parts: u64,
     /// Their draws.
@@ -233,14 +233,14 @@ pub struct LoadTotals {
 
 impl LoadTotals {
     /// The totals of `results`.
-    pub fn of(results: &[ItemResult<LoadSum>]) -> LoadTotals {
+    pub(crate) fn of(results: &[ItemResult<LoadSum>]) -> LoadTotals {
         let mut totals = LoadTotals::default();
         results.iter().for_each(|r| totals.add(r));
         totals
     }
 
     /// The mean draw (0 without draws); about 0.5.
-    pub fn mean(&self) -> f64 {
+    pub(crate) fn mean(&self) -> f64 {
         if self.draws > 0 {
             self.sum / self.draws as f64
         } else {

@@ -2,8 +2,8 @@
 //!
 //! Each job lives in its own file: the [`Job`] itself (one input to one
 //! output, knowing nothing of pipes, processes or the command line), and its
-//! [`Builtin`] side: the subcommand's arguments, how they become the job
-//! and its inputs, and its human report. [`TABLE`] lists them; the command
+//! `Builtin` side: the subcommand's arguments, how they become the job
+//! and its inputs, and its human report. `TABLE` lists them; the command
 //! line's `pool` subcommands, the worker registry and the reports all read
 //! it. Adding a job is its file plus one line here (see
 //! `docs/ARCHITECTURE.md`).
@@ -12,35 +12,35 @@ use std::marker::PhantomData;
 
 use mproc::{ItemResult, Job, Registry, Result};
 
-pub use crate::inputs::Inputs;
-pub use crate::options::Call;
+pub(crate) use crate::inputs::Inputs;
+pub(crate) use crate::options::Call;
 use crate::options::OutputFormat;
 use crate::report::Summary;
 
-pub mod analyze;
-pub mod chaos;
+pub(crate) mod analyze;
+pub(crate) mod chaos;
 #[cfg(feature = "excel")]
-pub mod excel;
+pub(crate) mod excel;
 #[cfg(feature = "fetch")]
-pub mod fetch;
-pub mod isolation;
-pub mod load;
-pub mod run;
-pub mod square;
+pub(crate) mod fetch;
+pub(crate) mod isolation;
+pub(crate) mod load;
+pub(crate) mod run;
+pub(crate) mod square;
 
-pub use analyze::Analyze;
-pub use chaos::Chaos;
+pub(crate) use analyze::Analyze;
+pub use chaos::{Chaos, ChaosResult};
 #[cfg(feature = "excel")]
-pub use excel::{BookSum, ExcelSum};
+pub(crate) use excel::ExcelSum;
 #[cfg(feature = "fetch")]
 pub use fetch::Fetch;
-pub use isolation::Isolation;
-pub use load::{Load, LoadPart, LoadSum};
-pub use run::Run;
+pub(crate) use isolation::Isolation;
+pub(crate) use load::Load;
+pub(crate) use run::Run;
 pub use square::Square;
 
 /// Every built-in pool job, in the order `mproc pool --help` lists them.
-pub const TABLE: &[&dyn Entry] = &[
+pub(crate) const TABLE: &[&dyn Entry] = &[
     &Of::<Square>::ENTRY,
     &Of::<Load>::ENTRY,
     &Of::<Chaos>::ENTRY,
@@ -54,7 +54,7 @@ pub const TABLE: &[&dyn Entry] = &[
 
 /// The jobs a worker of the `mproc` binary can run: the table's, and the
 /// `process` demo's.
-pub fn registry() -> Registry {
+pub(crate) fn registry() -> Registry {
     TABLE
         .iter()
         .fold(Registry::new().register::<Isolation>(), |r, e| {
@@ -62,13 +62,19 @@ pub fn registry() -> Registry {
         })
 }
 
+/// The names of the built-in pool jobs (`mproc pool NAME`), in the
+/// table's order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|e| e.name())
+}
+
 /// The table entry of the job named `name`.
-pub fn find(name: &str) -> Option<&'static dyn Entry> {
+pub(crate) fn find(name: &str) -> Option<&'static dyn Entry> {
     TABLE.iter().copied().find(|e| e.name() == name)
 }
 
 /// A built-in job as the command line sees it.
-pub trait Builtin: Job<Input: Clone> + Sized {
+pub(crate) trait Builtin: Job<Input: Clone> + Sized {
     /// The subcommand's arguments (a clap `Args` struct).
     type Args: clap::Args + clap::FromArgMatches + Send + 'static;
     /// The subcommand's one-line help.
@@ -159,7 +165,7 @@ pub trait Builtin: Job<Input: Clone> + Sized {
 /// `--json` and `--jsonl`, which keep no rows, carry them too (their
 /// `totals` object, `docs/OUTPUT.md`). A job's human report sums its rows
 /// with the same type, so the report and the JSON cannot disagree.
-pub trait Totals<O> {
+pub(crate) trait Totals<O> {
     /// Counts one result, whatever its outcome.
     fn add(&mut self, result: &ItemResult<O>);
     /// The totals so far, as the JSON `totals` object.
@@ -168,7 +174,7 @@ pub trait Totals<O> {
 
 /// What a job's plan may depend on besides its arguments.
 #[derive(Debug, Clone, Copy)]
-pub struct Context {
+pub(crate) struct Context {
     /// Worker processes the pool will start (0 with `--serial`).
     pub processes: usize,
     /// Items at once inside each worker.
@@ -176,7 +182,7 @@ pub struct Context {
 }
 
 /// A job and the inputs to run it on.
-pub struct Plan<J: Job> {
+pub(crate) struct Plan<J: Job> {
     /// The job value, sent once to each worker.
     pub job: J,
     /// One item each: a list, or a stream read as the run goes.
@@ -184,7 +190,7 @@ pub struct Plan<J: Job> {
 }
 
 /// What a human report is made of.
-pub struct Report<'a, J: Builtin> {
+pub(crate) struct Report<'a, J: Builtin> {
     /// Every input of the run (also those `--resume` skipped); for a
     /// stream, every input read.
     pub inputs: &'a [J::Input],
@@ -200,8 +206,8 @@ pub struct Report<'a, J: Builtin> {
     pub context: Context,
 }
 
-/// A table entry: a [`Builtin`] job with its types erased.
-pub trait Entry: Sync {
+/// A table entry: a `Builtin` job with its types erased.
+pub(crate) trait Entry: Sync {
     /// The subcommand's (and the job's) name.
     fn name(&self) -> &'static str;
     /// The subcommand, with its arguments.
@@ -213,11 +219,11 @@ pub trait Entry: Sync {
 }
 
 /// The table entry of job `J`.
-pub struct Of<J>(PhantomData<fn() -> J>);
+pub(crate) struct Of<J>(PhantomData<fn() -> J>);
 
 impl<J> Of<J> {
     /// The entry.
-    pub const ENTRY: Of<J> = Of(PhantomData);
+    pub(crate) const ENTRY: Of<J> = Of(PhantomData);
 }
 
 impl<J: Builtin> Entry for Of<J> {
@@ -240,7 +246,7 @@ impl<J: Builtin> Entry for Of<J> {
 }
 
 /// The parsed arguments of job `J`.
-pub struct Args<J: Builtin>(pub J::Args);
+pub(crate) struct Args<J: Builtin>(pub(crate) J::Args);
 
 impl<J: Builtin> std::fmt::Debug for Args<J> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -12,7 +12,7 @@
 
 mod child;
 mod exit;
-pub mod gnu_args;
+pub(crate) mod gnu_args;
 mod gnu_job;
 mod groups;
 mod inputs;
@@ -20,7 +20,7 @@ mod line;
 mod orphans;
 mod output;
 mod plan;
-pub mod refused;
+pub(crate) mod refused;
 mod shell;
 mod spool;
 mod watcher;
@@ -35,21 +35,20 @@ use serde_json::{Map, Value};
 
 use mproc::{Failure, ItemResult, Job, JobError, Outcome, Result};
 
-pub use self::child::Captured;
+pub(crate) use self::child::Captured;
 use self::child::{Ended, Finished, StartError};
 use self::exit::exit_of;
 use self::gnu_args::GnuOptions;
 use self::gnu_job::GnuJob;
 use self::inputs::MAX_INPUT;
 use self::line::Template;
-pub use self::output::JSON_MAX;
 use self::spool::SpoolDir;
 use super::{Builtin, Context, Plan, Report};
 use crate::options::OutputFormat;
 
 /// Runs one command line per input.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Run {
+pub(crate) struct Run {
     template: Template,
     gnu: GnuJob,
     results: Option<PathBuf>,
@@ -67,7 +66,7 @@ pub struct Run {
 /// its arguments' text alone, joined by spaces, so that an earlier log
 /// matches it by input.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunInput {
+pub(crate) struct RunInput {
     /// `{#}`, `MPROC_SEQ`: the job's position among all jobs, from 1.
     pub seq: u64,
     /// The arguments joined by spaces (the input itself when there is one).
@@ -81,7 +80,7 @@ pub struct RunInput {
 
 /// How a command ended and what it wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunOutput {
+pub(crate) struct RunOutput {
     /// The exit code, when it exited.
     pub exit_code: Option<i32>,
     /// The signal that killed it, when one did.
@@ -195,7 +194,7 @@ fn start_error(program: &str, argv: &[OsString], e: &std::io::Error) -> String {
             "argument list too long: {} bytes",
             argv.iter().map(|a| a.len() + 1).sum::<usize>()
         ),
-        _ => format!("cannot start {program}: {}", mproc::error::io_message(e)),
+        _ => format!("cannot start {program}: {}", crate::errors::io_message(e)),
     }
 }
 
@@ -232,7 +231,7 @@ fn write_results(item: &Path, seq: u64, output: &RunOutput) -> std::result::Resu
         format!(
             "cannot write --results {}: {}",
             what.display(),
-            mproc::error::io_message(&e)
+            crate::errors::io_message(&e)
         )
     };
     std::fs::create_dir_all(item).map_err(|e| fail(item, e))?;
@@ -255,7 +254,7 @@ fn write_results(item: &Path, seq: u64, output: &RunOutput) -> std::result::Resu
 // The field docs are the command's help text, written for a terminal.
 #[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Read inputs from FILE, one per line (with -0: NUL-separated),
     /// instead of stdin; several -a are several input sources, as ::::
     /// (stdin and pipes stream: commands start as lines arrive).
@@ -439,7 +438,7 @@ impl<'de> Deserialize<'de> for RunInput {
 impl RunInput {
     /// Job `seq` with `args` (`too_long`: the length of an input over
     /// the limit).
-    pub fn new(seq: u64, args: Vec<Vec<u8>>, too_long: Option<u64>) -> RunInput {
+    pub(crate) fn new(seq: u64, args: Vec<Vec<u8>>, too_long: Option<u64>) -> RunInput {
         RunInput {
             seq,
             arg: args.join(&b' '),

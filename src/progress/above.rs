@@ -20,7 +20,7 @@ pub(super) static TAIL: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 /// that stdout also shows, the bar is lifted for the write and the text
 /// appears as whole lines above it: a last line without its newline waits
 /// for the rest (or for the bar to go), so the bar never overwrites it.
-pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+pub(crate) fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let bar = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let Some(bar) = bar.filter(|_| io::stdout().is_terminal()) else {
         let mut out = io::stdout().lock();
@@ -84,10 +84,10 @@ pub(super) fn above(bar: &ProgressBar, line: &str) {
 
 /// The log sink's writer: standard error, above the bar when one is drawn.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LogWriter;
+pub(crate) struct LogWriter;
 
 /// One log line being written.
-pub struct LineWriter(Vec<u8>);
+pub(crate) struct LineWriter(Vec<u8>);
 
 impl Write for LineWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -179,7 +179,7 @@ fn write_out(buf: &mut Vec<u8>) {
 }
 
 /// Writes every gathered log line now (before exiting, or drawing).
-pub fn flush_logs() {
+pub(crate) fn flush_logs() {
     let mut p = LINES.pending.lock().unwrap_or_else(|e| e.into_inner());
     write_out(&mut p.0);
 }

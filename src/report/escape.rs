@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 /// `text` with `\n`, `\r`, `\t`, other control characters (`\x1b`,
 /// `\u{85}`) and bidi controls (`\u{202e}`) escaped; everything else as is.
-pub fn escaped(text: &str) -> String {
+pub(crate) fn escaped(text: &str) -> String {
     if !text.chars().any(needs_escape) {
         return text.to_string();
     }
@@ -33,7 +33,7 @@ pub fn escaped(text: &str) -> String {
 }
 
 /// True for characters that [`escaped`] rewrites.
-pub fn needs_escape(c: char) -> bool {
+pub(crate) fn needs_escape(c: char) -> bool {
     c.is_control() || is_bidi_control(c)
 }
 

@@ -11,7 +11,7 @@ use crate::options::OutputFormat;
 /// `--json` one document whose `results` array is streamed (so neither
 /// keeps records in memory). Lines are gathered and written in blocks,
 /// at least every 50 ms while results come.
-pub struct JsonLines<'a> {
+pub(crate) struct JsonLines<'a> {
     /// Human, `--json` or `--jsonl`.
     pub format: OutputFormat,
     /// Where they go.
@@ -26,7 +26,7 @@ impl<'a> JsonLines<'a> {
     const BLOCK: usize = 64 << 10;
 
     /// Lines in `format`, written to `out`.
-    pub fn new(format: OutputFormat, out: &'a mut Stdout) -> JsonLines<'a> {
+    pub(crate) fn new(format: OutputFormat, out: &'a mut Stdout) -> JsonLines<'a> {
         JsonLines {
             format,
             out,
@@ -37,7 +37,7 @@ impl<'a> JsonLines<'a> {
     }
 
     /// One result's record.
-    pub fn record(&mut self, record: &Value) {
+    pub(crate) fn record(&mut self, record: &Value) {
         use std::fmt::Write as _;
         match (self.format, self.records) {
             (OutputFormat::Json, 0) => self.buf.push_str("{\"results\":["),
@@ -55,7 +55,7 @@ impl<'a> JsonLines<'a> {
     }
 
     /// Human output: `line` as it is.
-    pub fn text(&mut self, line: &str) {
+    pub(crate) fn text(&mut self, line: &str) {
         self.buf.push_str(line);
         if self.buf.len() >= Self::BLOCK {
             self.flush();
@@ -63,7 +63,7 @@ impl<'a> JsonLines<'a> {
     }
 
     /// Writes what is gathered.
-    pub fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         if !self.buf.is_empty() {
             self.out.print(&self.buf);
             self.buf.clear();
@@ -74,7 +74,7 @@ impl<'a> JsonLines<'a> {
     /// Ends the output with the summary and the job's totals, if it has
     /// any: `--json` as the document's `summary` and `totals`, `--jsonl`
     /// as one last line `{"summary":...,"totals":...}`.
-    pub fn finish(mut self, summary: &Summary, totals: Option<Value>) {
+    pub(crate) fn finish(mut self, summary: &Summary, totals: Option<Value>) {
         let mut end = json!({ "summary": summary });
         if let (Value::Object(end), Some(totals)) = (&mut end, totals) {
             end.insert("totals".into(), totals);

@@ -8,13 +8,15 @@
 mod escape;
 mod lines;
 mod outputs;
-pub mod table;
+// Its users are the excel and fetch jobs' reports.
+#[cfg_attr(not(all(feature = "excel", feature = "fetch")), allow(dead_code))]
+pub(crate) mod table;
 mod whole_file;
 
-pub use escape::{escaped, needs_escape};
-pub use lines::JsonLines;
-pub use outputs::{check_replaceable, check_writable};
-pub use whole_file::write_whole;
+pub(crate) use escape::{escaped, needs_escape};
+pub(crate) use lines::JsonLines;
+pub(crate) use outputs::{check_replaceable, check_writable};
+pub(crate) use whole_file::write_whole;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,12 +25,13 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use crate::errors::io_message;
+use mproc::{Error, ErrorKind, Result};
 use mproc::{ItemResult, OutcomeKind};
 
 /// Counts of outcomes over a run.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Items in all.
     pub total: usize,
     /// Items that ended ok.
@@ -51,7 +54,7 @@ pub struct Summary {
 
 impl Summary {
     /// Adds one outcome.
-    pub fn add<T>(&mut self, r: &ItemResult<T>) {
+    pub(crate) fn add<T>(&mut self, r: &ItemResult<T>) {
         self.total += 1;
         match r.outcome.kind() {
             OutcomeKind::Ok => self.ok += 1,
@@ -64,12 +67,12 @@ impl Summary {
     }
 
     /// True when every item ended ok.
-    pub fn all_ok(&self) -> bool {
+    pub(crate) fn all_ok(&self) -> bool {
         self.ok == self.total
     }
 
     /// `11 items: 10 ok, 1 crashed in 0.052 s` (`1 item: ...`).
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut parts = vec![format!("{} ok", self.ok)];
         for (n, name) in [
             (self.failed, "failed"),
@@ -93,7 +96,7 @@ impl Summary {
 
 /// A count and its noun, singular for one: `1 item`, `2 items`, `0 items`,
 /// `2 processes`.
-pub fn count(n: u64, noun: &str) -> String {
+pub(crate) fn count(n: u64, noun: &str) -> String {
     match n {
         1 => format!("1 {noun}"),
         _ if noun.ends_with('s') => format!("{n} {noun}es"),
@@ -108,7 +111,11 @@ pub fn count(n: u64, noun: &str) -> String {
 /// `elapsed_ms`), then the job's own fields (an object's fields, or
 /// `value`) or `error`. `hosts` names each pool slot's host (`host` is
 /// null for this machine), as the job log does.
-pub fn record<T: Serialize>(r: &ItemResult<T>, input: &Value, hosts: &[Option<String>]) -> Value {
+pub(crate) fn record<T: Serialize>(
+    r: &ItemResult<T>,
+    input: &Value,
+    hosts: &[Option<String>],
+) -> Value {
     let host = |worker: Option<usize>| worker.and_then(|w| hosts.get(w).cloned().flatten());
     let mut obj = Map::new();
     obj.insert("index".into(), json!(r.index));
@@ -169,7 +176,7 @@ static READER_GONE: AtomicBool = AtomicBool::new(false);
 
 /// Notes that stdout's reader has gone (a broken pipe seen outside
 /// [`Stdout`]), so that the run stops.
-pub fn reader_gone() {
+pub(crate) fn reader_gone() {
     READER_GONE.store(true, Ordering::Relaxed);
 }
 
@@ -178,7 +185,7 @@ pub fn reader_gone() {
 /// `> /dev/full`), so that the command can end with exit 2 and one line
 /// instead of reporting success.
 #[derive(Default)]
-pub struct Stdout {
+pub(crate) struct Stdout {
     /// The reader has gone (broken pipe): nothing more is written.
     closed: bool,
     /// The first write that failed otherwise.
@@ -187,7 +194,7 @@ pub struct Stdout {
 
 impl Stdout {
     /// Writes `text` (a whole line or block) to stdout.
-    pub fn print(&mut self, text: &str) {
+    pub(crate) fn print(&mut self, text: &str) {
         if self.stopped() {
             return;
         }
@@ -201,24 +208,24 @@ impl Stdout {
     }
 
     /// Writes one JSON value and a newline.
-    pub fn json_line(&mut self, value: &Value) {
+    pub(crate) fn json_line(&mut self, value: &Value) {
         self.print(&format!("{value}\n"));
     }
 
     /// True once nothing more can be written: the reader has gone or a
     /// write failed. A run whose results cannot be delivered should stop.
-    pub fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         self.closed() || self.failed.is_some()
     }
 
     /// True when the reader has gone (`mproc ... | head -1`): a quiet end.
-    pub fn closed(&self) -> bool {
+    pub(crate) fn closed(&self) -> bool {
         self.closed || READER_GONE.load(Ordering::Relaxed)
     }
 
     /// Ends the output: an error if any write failed (other than a reader
     /// that went away, which is a quiet success).
-    pub fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         match self.failed {
             None => Ok(()),
             Some(e) => Err(Error::new(
@@ -231,7 +238,7 @@ impl Stdout {
 
     /// Prints `text` and ends the output: [`print`](Self::print), then
     /// [`finish`](Self::finish).
-    pub fn print_all(text: &str) -> Result<()> {
+    pub(crate) fn print_all(text: &str) -> Result<()> {
         let mut out = Stdout::default();
         out.print(text);
         out.finish()
@@ -241,7 +248,7 @@ impl Stdout {
 /// Logs one line per item that failed, panicked, crashed or timed out,
 /// naming its input (the first 50; then a count), and one line naming the
 /// items that did not run, as ranges.
-pub fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value) {
+pub(crate) fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value) {
     const SHOWN: usize = 50;
     let bad: Vec<&ItemResult<T>> = results
         .iter()
@@ -277,7 +284,7 @@ pub fn log_failures<T>(results: &[ItemResult<T>], input: impl Fn(usize) -> Value
 }
 
 /// `0, 3-7, 9` for sorted indexes.
-pub fn ranges(sorted: &[usize]) -> String {
+pub(crate) fn ranges(sorted: &[usize]) -> String {
     let mut parts = Vec::new();
     let mut i = 0;
     while i < sorted.len() {
@@ -299,7 +306,7 @@ pub fn ranges(sorted: &[usize]) -> String {
 
 /// The failure list's message for an item: `item 3 (input): error`, the
 /// input cut at 80 characters (as the progress bar names it too).
-pub fn failure_message(index: usize, input: &Value, error: &str) -> String {
+pub(crate) fn failure_message(index: usize, input: &Value, error: &str) -> String {
     format!("item {index} ({}): {error}", short(input))
 }
 

@@ -8,13 +8,14 @@ use std::path::Path;
 
 use nix::unistd::{access, AccessFlags};
 
-use mproc::error::{io_message, Error, Result};
+use crate::errors::io_message;
+use mproc::{Error, Result};
 
 /// An error naming `flag` unless `path` can be written: an existing file
 /// must open for writing (it is not truncated here; a FIFO without a reader
 /// is refused rather than waited for), a new one needs a directory this
 /// process may create files in.
-pub fn check_writable(flag: &str, path: &Path) -> Result<()> {
+pub(crate) fn check_writable(flag: &str, path: &Path) -> Result<()> {
     let fail = |why: String| Error::usage(format!("cannot write {flag} {}: {why}", path.display()));
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(fail("is a directory".into())),
@@ -35,7 +36,7 @@ pub fn check_writable(flag: &str, path: &Path) -> Result<()> {
                         fail(format!(
                             "cannot create files in {}: {}",
                             dir.display(),
-                            mproc::error::lower_first(e.desc())
+                            crate::errors::lower_first(e.desc())
                         ))
                     }),
                 Ok(_) => Err(fail(format!("{} is not a directory", dir.display()))),
@@ -54,7 +55,7 @@ pub fn check_writable(flag: &str, path: &Path) -> Result<()> {
 /// must take new files too.
 ///
 /// [`write_whole`]: super::write_whole
-pub fn check_replaceable(flag: &str, path: &Path) -> Result<()> {
+pub(crate) fn check_replaceable(flag: &str, path: &Path) -> Result<()> {
     check_writable(flag, path)?;
     let real = match std::fs::canonicalize(path) {
         Ok(real) if real.is_file() => real,
@@ -66,7 +67,7 @@ pub fn check_replaceable(flag: &str, path: &Path) -> Result<()> {
             "cannot write {flag} {}: cannot create files in {} (the file is replaced whole): {}",
             path.display(),
             dir.display(),
-            mproc::error::lower_first(e.desc())
+            crate::errors::lower_first(e.desc())
         ))
     })
 }

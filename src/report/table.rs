@@ -6,14 +6,18 @@ use std::fmt::Write as _;
 use unicode_width::UnicodeWidthChar;
 
 /// Six cells from string slices.
-pub fn cells(texts: [&str; 6]) -> [String; 6] {
+pub(crate) fn cells(texts: [&str; 6]) -> [String; 6] {
     texts.map(str::to_string)
 }
 
 /// Columns `keep` of `rows`, padded to line up, two spaces apart; columns
 /// marked in `right` are right-aligned. Control characters and bidi
 /// overrides in cells are escaped ([`super::escaped`]).
-pub fn table<const N: usize>(rows: &[[String; N]], keep: &[usize], right: &[bool; N]) -> String {
+pub(crate) fn table<const N: usize>(
+    rows: &[[String; N]],
+    keep: &[usize],
+    right: &[bool; N],
+) -> String {
     let escaped: Vec<[String; N]> = rows
         .iter()
         .map(|r| r.clone().map(|cell| super::escaped(&cell)))
@@ -42,7 +46,7 @@ pub fn table<const N: usize>(rows: &[[String; N]], keep: &[usize], right: &[bool
 /// [`table`], its numbers line up on the decimal point: `12.5`, `3` and
 /// `100.25` become `12.5 `, `3   ` and `100.25`. A cell without a point
 /// (a whole number, `-`) lines up as a whole number.
-pub fn align_points<const N: usize>(rows: &mut [[String; N]], column: usize) {
+pub(crate) fn align_points<const N: usize>(rows: &mut [[String; N]], column: usize) {
     let tail = |cell: &str| cell.find('.').map_or(0, |dot| cell[dot..].chars().count());
     let widest = rows.iter().map(|r| tail(&r[column])).max().unwrap_or(0);
     for row in rows {
@@ -52,13 +56,13 @@ pub fn align_points<const N: usize>(rows: &mut [[String; N]], column: usize) {
 }
 
 /// Terminal columns `text` takes (wide CJK characters count two).
-pub fn columns(text: &str) -> usize {
+pub(crate) fn columns(text: &str) -> usize {
     text.chars().map(|c| c.width().unwrap_or(0)).sum()
 }
 
 /// `text` cut to `max` columns, ending in `…` when cut; control
 /// characters and bidi overrides become spaces.
-pub fn fit(text: &str, max: usize) -> String {
+pub(crate) fn fit(text: &str, max: usize) -> String {
     let clean: String = text
         .chars()
         .map(|c| if super::needs_escape(c) { ' ' } else { c })

@@ -20,7 +20,7 @@ pub(super) const BLOCK: usize = 1 << 20;
 
 /// Counts characters of UTF-8 text fed in pieces; see the module docs.
 #[derive(Debug, Clone)]
-pub struct CharCounter {
+pub(crate) struct CharCounter {
     ascii: [u64; 128],
     wide_chars: u64,
     wide_digits: u64,
@@ -60,12 +60,12 @@ enum Unit {
 
 impl CharCounter {
     /// A counter with nothing counted.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         CharCounter::default()
     }
 
     /// Counts the next piece of the text.
-    pub fn feed(&mut self, bytes: &[u8]) {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
         let Some(&last) = bytes.last() else {
             return;
         };
@@ -84,7 +84,7 @@ impl CharCounter {
 
     /// Counts one undecodable sequence that a decoder found after the
     /// bytes fed so far.
-    pub fn push_invalid(&mut self) {
+    pub(crate) fn push_invalid(&mut self) {
         self.invalid += 1;
         self.ends_with_newline = false;
     }
@@ -92,7 +92,7 @@ impl CharCounter {
     /// The counts of everything fed; a sequence left unfinished at the end
     /// counts as one undecodable sequence. `bytes` and `encoding` are left
     /// for the caller to fill in.
-    pub fn finish(mut self) -> TextCounts {
+    pub(crate) fn finish(mut self) -> TextCounts {
         if self.pending_len > 0 {
             self.invalid += 1;
         }

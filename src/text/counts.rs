@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Every character falls in exactly one of `digits`, `letters`, `spaces`
 /// and `other`, so `chars = digits + letters + spaces + other`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TextCounts {
+pub(crate) struct TextCounts {
     /// Characters (Unicode scalar values) after decoding, each undecodable
     /// byte sequence counted as one; a byte-order mark is not counted.
     pub chars: u64,
@@ -36,7 +36,7 @@ pub struct TextCounts {
 
 impl TextCounts {
     /// Adds `other`'s counts to these (the encoding is left as it is).
-    pub fn add(&mut self, other: &TextCounts) {
+    pub(crate) fn add(&mut self, other: &TextCounts) {
         self.chars += other.chars;
         self.bytes += other.bytes;
         self.lines += other.lines;

@@ -87,7 +87,7 @@ const ND_RANGES: [(u32, u32); 72] = [
 /// True when `c` is a Unicode decimal digit (general category Nd): ASCII
 /// digits, full-width digits (U+FF10..U+FF19), Arabic-Indic digits, and
 /// the other scripts' zero-to-nine runs.
-pub fn is_decimal_digit(c: char) -> bool {
+pub(crate) fn is_decimal_digit(c: char) -> bool {
     let c = c as u32;
     if c < 0x80 {
         return (0x30..=0x39).contains(&c);

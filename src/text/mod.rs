@@ -2,7 +2,7 @@
 //! ASCII digit on its own), letters, spaces, everything else, and
 //! undecodable bytes. Knows nothing about files, jobs or processes.
 //!
-//! Texts of any size are counted in constant memory ([`count_reader`]),
+//! Texts of any size are counted in constant memory (`count_reader`),
 //! and how they are cut into pieces never changes a count. The encoding is
 //! a byte-order mark's, else the caller's; UTF-8 is counted on the bytes,
 //! anything else is decoded with `encoding_rs` (WHATWG encodings).
@@ -15,10 +15,10 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-pub use counter::CharCounter;
-pub use counts::TextCounts;
-pub use digits::is_decimal_digit;
-pub use stream::{count_bytes, count_reader, count_reader_guessing, looks_utf16, CHUNK_SIZE};
+pub(crate) use counter::CharCounter;
+pub(crate) use counts::TextCounts;
+pub use stream::CHUNK_SIZE;
+pub(crate) use stream::{count_reader, count_reader_guessing};
 
 use encoding_rs::Encoding;
 

@@ -19,7 +19,10 @@ pub const CHUNK_SIZE: usize = 64 * 1024;
 /// Counts the text `reader` gives. A UTF-8, UTF-16LE or UTF-16BE
 /// byte-order mark decides the encoding (and is not counted as a
 /// character); without one the text is decoded as `fallback`.
-pub fn count_reader(reader: impl Read, fallback: &'static Encoding) -> io::Result<TextCounts> {
+pub(crate) fn count_reader(
+    reader: impl Read,
+    fallback: &'static Encoding,
+) -> io::Result<TextCounts> {
     thread_local! {
         // One buffer per thread, reused: zeroing a new one for every file
         // cost more than counting a small file.
@@ -34,7 +37,7 @@ pub fn count_reader(reader: impl Read, fallback: &'static Encoding) -> io::Resul
 /// [`count_reader`] for a text whose encoding nobody named: a byte-order
 /// mark decides, else UTF-16 without one when the start looks like it
 /// ([`looks_utf16`]), else UTF-8.
-pub fn count_reader_guessing(reader: impl Read) -> io::Result<TextCounts> {
+pub(crate) fn count_reader_guessing(reader: impl Read) -> io::Result<TextCounts> {
     thread_local! {
         static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
@@ -49,7 +52,7 @@ pub fn count_reader_guessing(reader: impl Read) -> io::Result<TextCounts> {
 /// least 30% of the odd (LE) or even (BE) positions, as Latin text, digits,
 /// spaces and newlines give, and at most a quarter as many in the others.
 /// Text in UTF-8 or a legacy encoding has no zero bytes at all.
-pub fn looks_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+pub(crate) fn looks_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
     let head = &bytes[..bytes.len().min(4096)];
     let pairs = head.len() / 2;
     if pairs < 8 {
@@ -98,7 +101,8 @@ pub(super) fn count_with(
 }
 
 /// Counts `bytes` as one whole text, as [`count_reader`] does.
-pub fn count_bytes(bytes: &[u8], fallback: &'static Encoding) -> TextCounts {
+#[cfg(test)]
+pub(crate) fn count_bytes(bytes: &[u8], fallback: &'static Encoding) -> TextCounts {
     count_reader(bytes, fallback).unwrap_or_default()
 }
 

@@ -4,7 +4,8 @@
 use encoding_rs::{DecoderResult, Encoding, BIG5, EUC_JP, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8};
 use proptest::prelude::*;
 
-use super::stream::count_with;
+use super::digits::is_decimal_digit;
+use super::stream::{count_bytes, count_with};
 use super::*;
 
 /// The model: the whole text decoded at once, an undecodable sequence

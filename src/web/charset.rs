@@ -22,11 +22,11 @@
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252, X_USER_DEFINED};
 
 /// How many bytes to have (unless the page is shorter) before deciding.
-pub const PRESCAN_BYTES: usize = 1024;
+pub(crate) const PRESCAN_BYTES: usize = 1024;
 
 /// Where an encoding decision came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// A byte-order mark.
     Bom,
     /// The `charset` parameter of the `Content-Type` header.
@@ -43,7 +43,7 @@ pub enum Source {
 impl Source {
     /// `bom`, `header`, `meta`, `detected` or `default`: the `--json`
     /// field `encoding_source`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Source::Bom => "bom",
             Source::Header => "header",
@@ -56,7 +56,7 @@ impl Source {
 
 /// An encoding decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sniffed {
+pub(crate) struct Sniffed {
     /// The encoding.
     pub encoding: &'static Encoding,
     /// Where the decision came from.
@@ -69,13 +69,14 @@ pub struct Sniffed {
 /// given the `Content-Type` header if there was one. With `complete`
 /// false, an incomplete UTF-8 sequence at the very end does not count
 /// against UTF-8.
-pub fn sniff(bytes: &[u8], content_type: Option<&str>, complete: bool) -> Sniffed {
+#[cfg(test)]
+pub(crate) fn sniff(bytes: &[u8], content_type: Option<&str>, complete: bool) -> Sniffed {
     sniff_from(bytes, content_type, complete, None)
 }
 
 /// [`sniff`] for a page from `host`: the host's top-level domain is the
 /// detector's hint (`.jp` favours Japanese encodings, `.ru` Cyrillic ones).
-pub fn sniff_from(
+pub(crate) fn sniff_from(
     bytes: &[u8],
     content_type: Option<&str>,
     complete: bool,
@@ -107,7 +108,7 @@ pub fn sniff_from(
 
 /// The top-level domain of `host` as `chardetng` takes it (the last label,
 /// lowercase ASCII), or `None` for an IP address or anything odd.
-pub fn tld(host: &str) -> Option<String> {
+pub(crate) fn tld(host: &str) -> Option<String> {
     let host = host.trim_end_matches('.');
     if host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok() {
         return None;
@@ -123,7 +124,7 @@ pub fn tld(host: &str) -> Option<String> {
 /// UTF-16 without a BOM, as Firefox finds it: at least 30 bytes, and in
 /// the first 1024 every other byte zero and the others not (Basic Latin
 /// text, as the markup at the start of a page is).
-pub fn bomless_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+pub(crate) fn bomless_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
     let head = &bytes[..bytes.len().min(PRESCAN_BYTES)];
     if head.len() < 30 {
         return None;
@@ -156,7 +157,7 @@ fn detect(bytes: &[u8], complete: bool, host: Option<&str>) -> &'static Encoding
 }
 
 /// Decodes `bytes` with `sniffed` (malformed sequences become U+FFFD).
-pub fn decode(bytes: &[u8], sniffed: &Sniffed) -> String {
+pub(crate) fn decode(bytes: &[u8], sniffed: &Sniffed) -> String {
     let (text, _) = sniffed
         .encoding
         .decode_without_bom_handling(&bytes[sniffed.bom_len.min(bytes.len())..]);
@@ -177,7 +178,7 @@ fn valid_utf8(bytes: &[u8], complete: bool) -> Option<&'static Encoding> {
 
 /// The encoding a `Content-Type` value's `charset` parameter names, if it
 /// names one (`text/html; charset="Shift_JIS"`).
-pub fn header_charset(content_type: &str) -> Option<&'static Encoding> {
+pub(crate) fn header_charset(content_type: &str) -> Option<&'static Encoding> {
     content_type.split(';').skip(1).find_map(|param| {
         let (name, value) = param.split_once('=')?;
         if !name.trim().eq_ignore_ascii_case("charset") {
@@ -190,7 +191,7 @@ pub fn header_charset(content_type: &str) -> Option<&'static Encoding> {
 
 /// The media type of a `Content-Type` value, lowercased, without
 /// parameters (`text/html`).
-pub fn mime_type(content_type: &str) -> String {
+pub(crate) fn mime_type(content_type: &str) -> String {
     content_type
         .split(';')
         .next()
@@ -202,7 +203,7 @@ pub fn mime_type(content_type: &str) -> String {
 /// The HTML standard's "prescan a byte stream to determine its encoding":
 /// the encoding a `<meta>` in `bytes` declares, skipping comments and other
 /// tags' attributes. Running out of bytes anywhere means no answer.
-pub fn prescan(bytes: &[u8]) -> Option<&'static Encoding> {
+pub(crate) fn prescan(bytes: &[u8]) -> Option<&'static Encoding> {
     let mut s = Scanner { bytes, pos: 0 };
     loop {
         let rest = s.bytes.get(s.pos..)?;
@@ -358,7 +359,7 @@ impl Scanner<'_> {
 
 /// The standard's "extracting a character encoding from a meta element":
 /// the encoding named after `charset=` in a `content` attribute.
-pub fn charset_from_content(content: &[u8]) -> Option<&'static Encoding> {
+pub(crate) fn charset_from_content(content: &[u8]) -> Option<&'static Encoding> {
     let mut pos = 0;
     loop {
         let at = find_ci(&content[pos..], b"charset")?;

@@ -35,7 +35,7 @@ use super::reuse::{self, CountOpened};
 use super::title::{self, Scan};
 
 /// The `User-Agent` header: `mproc/VERSION`.
-pub const USER_AGENT: &str = concat!("mproc/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("mproc/", env!("CARGO_PKG_VERSION"));
 
 /// Content types read as HTML. A page without a `Content-Type` is read
 /// as HTML too.
@@ -452,7 +452,7 @@ fn has_title_end(bytes: &[u8], from: usize) -> bool {
 }
 
 /// `url` parsed, if it is an absolute http or https URL with a host.
-pub fn check_url(url: &str) -> Result<Url, FetchError> {
+pub(crate) fn check_url(url: &str) -> Result<Url, FetchError> {
     let bad = |why: String| FetchError::new(FetchErrorKind::BadUrl, why);
     let parsed = Url::parse(url.trim()).map_err(|e| bad(e.to_string()))?;
     match parsed.scheme() {

@@ -14,7 +14,7 @@ use super::http_server::Response;
 
 /// A page numbered `i` of `n`: its title has an entity and whitespace to
 /// clean up (`Page 7 · mproc demo`).
-pub fn numbered(i: u64, n: usize) -> String {
+pub(crate) fn numbered(i: u64, n: usize) -> String {
     let prev = if i > 1 {
         format!("<a href=\"/page/{}\">previous</a>", i - 1)
     } else {
@@ -34,12 +34,12 @@ pub fn numbered(i: u64, n: usize) -> String {
 }
 
 /// A page whose title and heading are `title` (plain text).
-pub fn simple(title: &str) -> String {
+pub(crate) fn simple(title: &str) -> String {
     with_body(title, &format!("<h1>{}</h1>\n", escape(title)))
 }
 
 /// A UTF-8 page with `title` (plain text) and `body` (HTML).
-pub fn with_body(title: &str, body: &str) -> String {
+pub(crate) fn with_body(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>{}</title>\n</head>\n<body>\n{body}</body>\n</html>\n",
@@ -315,7 +315,7 @@ static GENERATED: &[(&str, &str, Declared, &str)] = &[
 ];
 
 /// The paths of every page in another encoding.
-pub fn encoded_paths() -> Vec<String> {
+pub(crate) fn encoded_paths() -> Vec<String> {
     REAL.iter()
         .map(|r| r.path.to_string())
         .chain(GENERATED.iter().map(|(name, ..)| format!("/gen/{name}")))
@@ -323,7 +323,7 @@ pub fn encoded_paths() -> Vec<String> {
 }
 
 /// The real-world or generated page at `path`, if there is one.
-pub fn encoded(path: &str) -> Option<Response> {
+pub(crate) fn encoded(path: &str) -> Option<Response> {
     if let Some(real) = REAL.iter().find(|r| r.path == path) {
         return Some(Response::new(200, &content_type(real.charset), real.bytes));
     }

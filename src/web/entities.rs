@@ -281,7 +281,7 @@ static C1_REPLACEMENTS: [u32; 32] = [
 ];
 
 /// `text` with its character references decoded; borrowed when it has none.
-pub fn decode(text: &str) -> Cow<'_, str> {
+pub(crate) fn decode(text: &str) -> Cow<'_, str> {
     if !text.contains('&') {
         return Cow::Borrowed(text);
     }

@@ -147,7 +147,7 @@ fn io_kind(e: &std::io::Error, host: &str) -> (FetchErrorKind, String) {
     {
         return (FetchErrorKind::Tls, tls_message(tls, host));
     }
-    let text = mproc::error::io_message(e);
+    let text = crate::errors::io_message(e);
     let kind = match e.kind() {
         Io::ConnectionRefused => FetchErrorKind::Refused,
         Io::TimedOut | Io::WouldBlock => FetchErrorKind::Timeout,
@@ -181,7 +181,7 @@ fn tls_message(e: &rustls::Error, host: &str) -> String {
 }
 
 fn lower(s: &str) -> String {
-    mproc::error::lower_first(s)
+    crate::errors::lower_first(s)
 }
 
 /// `0.5 s`, `30 s`.
@@ -200,7 +200,7 @@ impl std::error::Error for FetchError {}
 /// A fetch error's text split into the message and the URL it names at
 /// its end, in parentheses: `("http_status: 404 not found",
 /// Some("http://..."))`.
-pub fn split_url(text: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_url(text: &str) -> (&str, Option<&str>) {
     match text.strip_suffix(')').and_then(|t| t.rsplit_once(" (")) {
         Some((message, url)) if url.contains("://") => (message, Some(url)),
         _ => (text, None),
@@ -208,7 +208,7 @@ pub fn split_url(text: &str) -> (&str, Option<&str>) {
 }
 
 /// The status code of an `http_status` error's text.
-pub fn http_status(text: &str) -> Option<u16> {
+pub(crate) fn http_status(text: &str) -> Option<u16> {
     let rest = text.strip_prefix("http_status: ")?;
     rest.split_whitespace().next()?.parse().ok()
 }

@@ -29,7 +29,7 @@ use url::Url;
 
 /// A proxy: where it is, and its credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxyUrl {
+pub(crate) struct ProxyUrl {
     /// `http://host:port/` with the user and password removed: safe to
     /// show.
     pub url: Url,
@@ -53,7 +53,7 @@ impl fmt::Display for ProxyUrl {
 
 impl ProxyUrl {
     /// Parses a proxy URL from `from` (`--proxy`, `HTTPS_PROXY`...).
-    pub fn parse(text: &str, from: &str) -> Result<ProxyUrl, String> {
+    pub(crate) fn parse(text: &str, from: &str) -> Result<ProxyUrl, String> {
         let text = text.trim();
         let with_scheme = if text.contains("://") {
             text.to_string()
@@ -96,7 +96,7 @@ impl ProxyUrl {
 
 /// The proxies for each scheme, and the hosts reached directly.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Proxies {
+pub(crate) struct Proxies {
     /// For `http://` URLs.
     pub http: Option<ProxyUrl>,
     /// For `https://` URLs.
@@ -107,12 +107,12 @@ pub struct Proxies {
 
 impl Proxies {
     /// From `--proxy` and `--noproxy` (if given) and the environment.
-    pub fn new(proxy: Option<&str>, noproxy: Option<&str>) -> Result<Proxies, String> {
+    pub(crate) fn new(proxy: Option<&str>, noproxy: Option<&str>) -> Result<Proxies, String> {
         Proxies::with_env(proxy, noproxy, |name| std::env::var(name).ok())
     }
 
     /// [`Proxies::new`] reading variables with `env`.
-    pub fn with_env(
+    pub(crate) fn with_env(
         proxy: Option<&str>,
         noproxy: Option<&str>,
         env: impl Fn(&str) -> Option<String>,
@@ -159,7 +159,7 @@ impl Proxies {
     }
 
     /// The proxy for `url`, or `None` to connect directly.
-    pub fn for_url(&self, url: &Url) -> Option<&ProxyUrl> {
+    pub(crate) fn for_url(&self, url: &Url) -> Option<&ProxyUrl> {
         let proxy = match url.scheme() {
             "http" => self.http.as_ref(),
             "https" => self.https.as_ref(),
@@ -171,7 +171,7 @@ impl Proxies {
 
 /// A `NO_PROXY` list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NoProxy {
+pub(crate) struct NoProxy {
     all: bool,
     names: Vec<String>,
     ranges: Vec<(IpAddr, u8)>,
@@ -179,7 +179,7 @@ pub struct NoProxy {
 
 impl NoProxy {
     /// Parses a comma- (or space-) separated list.
-    pub fn parse(list: &str) -> NoProxy {
+    pub(crate) fn parse(list: &str) -> NoProxy {
         let mut no = NoProxy::default();
         for entry in list.split([',', ' ', '\t']).map(str::trim) {
             if entry.is_empty() {
@@ -209,7 +209,7 @@ impl NoProxy {
     }
 
     /// Whether `url`'s host is on the list.
-    pub fn matches(&self, url: &Url) -> bool {
+    pub(crate) fn matches(&self, url: &Url) -> bool {
         if self.all {
             return true;
         }

@@ -14,7 +14,7 @@ use quick_xml::Reader;
 
 /// What a sitemap lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sitemap {
+pub(crate) enum Sitemap {
     /// `<urlset>`: pages.
     Urls(Vec<String>),
     /// `<sitemapindex>`: other sitemaps.
@@ -23,7 +23,7 @@ pub enum Sitemap {
 
 /// The locations in a sitemap's XML, in document order; or why it is not
 /// a sitemap (one line, lowercase).
-pub fn parse(xml: &[u8]) -> Result<Sitemap, String> {
+pub(crate) fn parse(xml: &[u8]) -> Result<Sitemap, String> {
     let mut reader = Reader::from_reader(xml);
     let mut path: Vec<Vec<u8>> = Vec::new();
     let mut index = None;

@@ -25,27 +25,28 @@ use url::Url;
 
 use super::client::Client;
 use super::sitemap::{self, Sitemap};
-use mproc::error::{io_message, Error, ErrorKind, Result};
+use crate::errors::io_message;
+use mproc::{Error, ErrorKind, Result};
 
 /// Levels of sitemap indexes followed below the source.
-pub const MAX_DEPTH: u32 = 3;
+pub(crate) const MAX_DEPTH: u32 = 3;
 
 /// The largest sitemap or list read, after decompression (sitemaps.org
 /// allows 50 MB).
-pub const MAX_DOCUMENT: u64 = 64 << 20;
+pub(crate) const MAX_DOCUMENT: u64 = 64 << 20;
 
 /// Child sitemaps fetched at once while following an index.
-pub const PARALLEL: usize = 16;
+pub(crate) const PARALLEL: usize = 16;
 
 /// `--max-sitemaps` when not given: child sitemaps read from indexes.
-pub const MAX_SITEMAPS: usize = 1000;
+pub(crate) const MAX_SITEMAPS: usize = 1000;
 
 /// `--max-urls` when not given: URLs kept from one source.
-pub const MAX_URLS: usize = 1_000_000;
+pub(crate) const MAX_URLS: usize = 1_000_000;
 
 /// How much of a source is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caps {
+pub(crate) struct Caps {
     /// `--limit`: the first K URLs are wanted, quietly.
     pub limit: Option<usize>,
     /// Child sitemaps read from indexes, in all; the rest are skipped
@@ -66,7 +67,7 @@ impl Default for Caps {
 }
 
 /// Reads the URLs that `source` lists, within `caps`.
-pub fn load(source: &str, client: &Client, caps: Caps) -> Result<Vec<String>> {
+pub(crate) fn load(source: &str, client: &Client, caps: Caps) -> Result<Vec<String>> {
     let mut loader = Loader::new(client, caps);
     if is_url(source) {
         let (base, bytes) = loader
@@ -88,7 +89,7 @@ pub fn load(source: &str, client: &Client, caps: Caps) -> Result<Vec<String>> {
 }
 
 /// True for an http or https URL (anything else is a path).
-pub fn is_url(source: &str) -> bool {
+pub(crate) fn is_url(source: &str) -> bool {
     let lower = source.trim_start().to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://")
 }

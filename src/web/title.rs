@@ -19,7 +19,7 @@ const RAW_TEXT: [&str; 10] = [
 
 /// What scanning for the title found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scan {
+pub(crate) enum Scan {
     /// The title (cleaned; it may be empty: `<title></title>`).
     Found(String),
     /// The text has no title; with more of the page there may be one.
@@ -29,7 +29,7 @@ pub enum Scan {
 /// Scans `html` for its title. With `complete` true, `html` is the whole
 /// page: an unclosed `<title>` runs to the end, as in a browser. Otherwise
 /// only a closed `<title>` counts.
-pub fn scan(html: &str, complete: bool) -> Scan {
+pub(crate) fn scan(html: &str, complete: bool) -> Scan {
     let bytes = html.as_bytes();
     let mut pos = 0;
     while let Some(lt) = find_byte(bytes, b'<', pos) {
@@ -70,7 +70,7 @@ pub fn scan(html: &str, complete: bool) -> Scan {
 
 /// Decodes character references, then strips and collapses ASCII
 /// whitespace.
-pub fn clean(raw: &str) -> String {
+pub(crate) fn clean(raw: &str) -> String {
     let decoded = entities::decode(raw);
     decoded
         .split(['\t', '\n', '\x0C', '\r', ' '])

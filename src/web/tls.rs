@@ -8,14 +8,9 @@
 use ureq::tls::{Certificate, PemItem, RootCerts};
 
 /// The trusted roots, and what was read.
-pub struct Roots {
+pub(crate) struct Roots {
     /// For ureq.
     pub roots: RootCerts,
-    /// Certificates from the system store (0 when the compiled-in roots
-    /// stand in).
-    pub system: usize,
-    /// Certificates from `--cacert`.
-    pub extra: usize,
     /// Problems reading the system store (an unreadable `SSL_CERT_FILE`...),
     /// one line each.
     pub warnings: Vec<String>,
@@ -23,23 +18,22 @@ pub struct Roots {
 
 /// The most bytes `--cacert` reads: 16 MiB (the whole Mozilla bundle is
 /// about 200 KiB).
-pub const MAX_CACERT: u64 = 16 << 20;
+pub(crate) const MAX_CACERT: u64 = 16 << 20;
 
 /// The system store plus `cacert` (a PEM file with one or more
 /// certificates). A `cacert` that cannot be read or holds no certificate
 /// is an error naming it.
-pub fn roots(cacert: Option<&str>) -> Result<Roots, String> {
+pub(crate) fn roots(cacert: Option<&str>) -> Result<Roots, String> {
     let mut certs: Vec<Certificate<'static>> = Vec::new();
     let native = rustls_native_certs::load_native_certs();
     let warnings: Vec<String> = native
         .errors
         .iter()
-        .map(|e| mproc::error::lower_first(&e.to_string()))
+        .map(|e| crate::errors::lower_first(&e.to_string()))
         .collect();
     for der in &native.certs {
         certs.push(Certificate::from_der(der.as_ref()).to_owned());
     }
-    let system = certs.len();
     if certs.is_empty() {
         for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
             certs.push(Certificate::from_der(der.as_ref()).to_owned());
@@ -67,8 +61,6 @@ pub fn roots(cacert: Option<&str>) -> Result<Roots, String> {
     }
     Ok(Roots {
         roots: RootCerts::new_with_certs(&certs),
-        system,
-        extra,
         warnings,
     })
 }

@@ -28,13 +28,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::outcome::Exit;
 
 /// The environment variable that marks a process as an mproc worker.
-pub const WORKER_ENV: &str = "MPROC_WORKER";
+pub(crate) const WORKER_ENV: &str = "MPROC_WORKER";
 
 /// The argument that starts worker mode.
-pub const WORKER_ARG: &str = "worker";
+pub(crate) const WORKER_ARG: &str = "worker";
 
 /// How long a launcher has to exit after SIGTERM before it gets SIGKILL.
-pub const LAUNCHER_GRACE: Duration = Duration::from_secs(1);
+pub(crate) const LAUNCHER_GRACE: Duration = Duration::from_secs(1);
 
 /// Pids started behind a launcher, between [`WorkerCommand::spawn`] and
 /// [`ChildGuard::new`] (the child is not reaped in between, so its pid
@@ -127,14 +127,14 @@ impl WorkerCommand {
         cmd.args(words)
             .args(&self.args)
             .env(WORKER_ENV, "1")
-            .env_remove(crate::progress::PROGRESS_ENV)
+            .env_remove(crate::progress_page::PROGRESS_ENV)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if page.is_some() {
             cmd.env(
-                crate::progress::PROGRESS_ENV,
-                crate::progress::CHILD_FD.to_string(),
+                crate::progress_page::PROGRESS_ENV,
+                crate::progress_page::CHILD_FD.to_string(),
             );
         }
         // A launcher gets SIGTERM when this process dies, so that it can end
@@ -194,7 +194,7 @@ fn before_exec(cmd: &mut Command, death: Signal, page: Option<i32>) {
             let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
             let _ = signal::signal(Signal::SIGHUP, SigHandler::SigIgn);
             if let Some(fd) = page {
-                let target = crate::progress::CHILD_FD;
+                let target = crate::progress_page::CHILD_FD;
                 // dup2 leaves close-on-exec off on the copy; on the
                 // same number it does nothing, so clear the flag.
                 let ok = if fd == target {

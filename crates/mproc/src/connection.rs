@@ -22,7 +22,7 @@ use crate::child::{ChildGuard, WorkerCommand};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_bridge;
 use crate::outcome::Exit;
-use crate::progress::{Page, Running};
+use crate::progress_page::{Page, Running};
 use crate::protocol::{self, Done, FrameReader, Hello, Reply, Request};
 use crate::settings::PoolSettings;
 
@@ -59,6 +59,8 @@ pub(crate) struct ConnConfig {
     /// Workers report every item (see `Request::Configure`), even those
     /// with a progress page.
     pub report_each: bool,
+    /// Workers measure each item's own times (see `Request::Configure`).
+    pub item_times: bool,
 }
 
 impl ConnConfig {
@@ -80,6 +82,7 @@ impl ConnConfig {
                 || settings.retry_errors
                 || settings.halt_on_error
                 || settings.concurrency > 1,
+            item_times: settings.item_times,
         }
     }
 
@@ -129,6 +132,7 @@ impl Connection {
                 log_filter: config.log_filter.clone(),
                 concurrency: config.concurrency,
                 report_each: config.report_each || page.is_none(),
+                item_times: config.item_times,
             },
         )?;
         let _ = tx.send(first);

@@ -17,6 +17,7 @@ pub const CPU_COUNT_ENV: &str = "MPROC_CPU_COUNT";
 /// Which source decided the usable CPU count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CpuSource {
     /// The number of logical CPUs.
     Logical,
@@ -30,6 +31,7 @@ pub enum CpuSource {
 
 /// Every number that goes into the usable CPU count.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct CpuInfo {
     /// Logical CPUs online (what Python's `os.cpu_count()` says).
     pub logical: usize,

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::job::Job;
-use crate::pool::{AsyncResult, IMap, Pool, Stopper};
+use crate::pool::{AsyncResult, IMap, Pool};
 use crate::process::Process;
 use crate::registry::Registry;
 
@@ -31,12 +31,6 @@ impl fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("jobs", &self.names())
             .finish()
-    }
-}
-
-impl fmt::Debug for Stopper {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Stopper").finish_non_exhaustive()
     }
 }
 

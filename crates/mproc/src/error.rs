@@ -108,7 +108,7 @@ impl Error {
 }
 
 /// Lowercases the first letter of an OS message ("No such file" → "no such file").
-pub fn lower_first(s: &str) -> String {
+pub(crate) fn lower_first(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
@@ -118,7 +118,7 @@ pub fn lower_first(s: &str) -> String {
 
 /// An I/O error's text for a one-line message: lowercase, without the
 /// " (os error N)" suffix ("no such file or directory").
-pub fn io_message(err: &std::io::Error) -> String {
+pub(crate) fn io_message(err: &std::io::Error) -> String {
     let text = err.to_string();
     let text = match text.rfind(" (os error ") {
         Some(i) if text.ends_with(')') => &text[..i],

@@ -33,7 +33,7 @@ use crate::outcome::ItemResult;
 use crate::pool::{AsyncResult, IMap, Pool};
 use crate::process::Process;
 use crate::protocol;
-use crate::registry::{self, Runner};
+use crate::registry::{self, ErasedJob};
 
 /// The name every [`FnJob`] is set up under in a worker.
 pub(crate) const NAME: &str = "mproc::fn";
@@ -151,7 +151,7 @@ where
 
 /// The registry's hook for [`NAME`]: checks the build, then rebuilds the
 /// job with the constructor the parent named.
-pub(crate) fn instantiate(config: &[u8]) -> std::result::Result<Box<dyn Runner>, String> {
+pub(crate) fn instantiate(config: &[u8]) -> std::result::Result<Box<dyn ErasedJob>, String> {
     let ((build, make, _, placed), _) = protocol::decode_prefix::<(u64, i64, i64, bool)>(config)
         .map_err(|e| format!("cannot decode a plain function's job: {e}"))?;
     if !placed {

@@ -7,11 +7,11 @@
 //! `ssh -T -- HOST mproc worker` (the ssh command and the worker path are
 //! settable); a host is a name, never an option, so one that starts with
 //! `-` is refused. Inside a Slurm allocation a slot runs one job step
-//! ([`slurm`]). Everything else about a remote worker (the handshake,
+//! ([`SlurmAllocation`]). Everything else about a remote worker (the handshake,
 //! crashes, timeouts) is the same as for a local one; this module only
 //! decides what to execute.
 
-pub mod slurm;
+mod slurm;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -171,7 +171,10 @@ fn srun_without_unbuffered(launcher: &[OsString]) -> bool {
 }
 
 /// Where and how each pool slot's worker runs.
+/// Built with [`Placement::default`] or [`Placement::slurm`] and the
+/// chainable setters.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Placement {
     /// Hosts and their worker counts; empty means `processes` local ones.
     pub hosts: Vec<HostSlots>,
@@ -194,6 +197,33 @@ impl Placement {
             slurm: Some(SlurmAllocation::from_env()?),
             ..Placement::default()
         })
+    }
+
+    /// Workers on these hosts ([`parse_hosts`], [`read_hostfile`]); none:
+    /// local workers.
+    pub fn hosts(mut self, hosts: Vec<HostSlots>) -> Placement {
+        self.hosts = hosts;
+        self
+    }
+
+    /// Local workers' command lines start with `launcher`
+    /// ([`split_command`]).
+    pub fn launcher(mut self, launcher: Vec<OsString>) -> Placement {
+        self.launcher = launcher;
+        self
+    }
+
+    /// Remote hosts are reached with this ssh command ([`split_command`];
+    /// empty: [`default_ssh`]).
+    pub fn ssh(mut self, ssh: Vec<OsString>) -> Placement {
+        self.ssh = ssh;
+        self
+    }
+
+    /// The mproc binary where the worker runs.
+    pub fn worker_path(mut self, path: impl Into<PathBuf>) -> Placement {
+        self.worker_path = Some(path.into());
+        self
     }
 
     /// The number of workers this placement suggests when none is asked

@@ -68,6 +68,14 @@
 //! be a direct dependency; mproc re-exports the version it uses as
 //! [`mproc::serde`](serde) for `#[serde(crate = "mproc::serde")]`.)
 //!
+//! # A pool or this process
+//!
+//! [`Serial`] runs a job in this process, item after item, with the same
+//! settings: the baseline a pool is measured against. [`Runner`] holds
+//! either behind one surface (processes, hosts, worker events, a
+//! [`Stopper`], `map`, `imap`, `map_async`...), so a program that offers
+//! both chooses once, when it starts, and never asks again.
+//!
 //! # Worker mode
 //!
 //! A pool starts N copies of its own executable (`/proc/self/exe`) with the
@@ -107,7 +115,12 @@
 //! Linux only: workers use `prctl(PR_SET_PDEATHSIG)`, and the CPU count
 //! reads `/proc` and cgroups. On another target the crate does not compile,
 //! with a message that says so.
-#![deny(missing_docs, missing_debug_implementations)]
+#![deny(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    unnameable_types
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(target_os = "linux"))]
@@ -116,9 +129,9 @@ compile_error!("mproc runs on Linux only: it uses prctl(PR_SET_PDEATHSIG), /proc
 pub mod bounded;
 mod child;
 mod connection;
-pub mod cpu;
+mod cpu;
 mod debug;
-pub mod error;
+mod error;
 mod failure;
 mod file_path;
 mod function;
@@ -127,43 +140,50 @@ mod job;
 mod limits;
 pub mod log_bridge;
 mod outcome;
-pub mod pool;
+mod pool;
 mod process;
-mod progress;
+mod progress_page;
 // The wire format is private: job authors see serde types, never frames.
 // The fuzz target reaches it through the `fuzz-internals` feature; nothing
 // else may.
 #[cfg(feature = "fuzz-internals")]
 #[doc(hidden)]
 pub mod protocol;
+// Its `pub` items are the fuzz target's: public with `fuzz-internals`.
+// (`From<WireFailure> for Outcome` makes that type reachable, unnamed.)
 #[cfg(not(feature = "fuzz-internals"))]
+#[allow(unreachable_pub, unnameable_types)]
 mod protocol;
 mod registry;
+mod runner;
 mod serial;
 mod settings;
+mod stopper;
 #[cfg(feature = "test-support")]
 mod test_support;
 mod worker;
 
 pub use child::WorkerCommand;
-pub use cpu::{cpu_count, cpu_info, CpuInfo};
+pub use cpu::{cpu_count, cpu_info, CpuInfo, CpuSource, CPU_COUNT_ENV};
 pub use error::{Error, ErrorKind, Result};
 pub use failure::Failure;
 pub use file_path::FilePath;
 pub use function::{build_id, FnJob};
-pub use hosts::Placement;
 pub use job::{Job, JobError};
+pub use limits::{MAX_CONCURRENCY, MAX_PROCESSES};
 pub use outcome::{values, Attempt, Attempts, Exit, ItemResult, Outcome, OutcomeKind};
-pub use pool::{AsyncResult, IMap, Pool, Stopper};
+pub use pool::{AsyncResult, IMap, Pool};
 pub use process::Process;
 /// The worker protocol's version, which a worker announces in its handshake,
 /// and the most bytes one decoded payload (an input, an output, a job) may
 /// take: see `docs/PROTOCOL.md`.
 pub use protocol::{DECODE_LIMIT, VERSION as PROTOCOL_VERSION};
 pub use registry::Registry;
+pub use runner::{Results, Runner};
 pub use serde;
 pub use serial::Serial;
 pub use settings::PoolSettings;
+pub use stopper::Stopper;
 pub use worker::{serve, serve_if_worker, WORKER_EXIT_ERROR};
 
 #[cfg(feature = "test-support")]

@@ -195,6 +195,7 @@ impl<O: DeserializeOwned> Process<O> {
                     times: Vec::new(),
                     attempts: 1,
                     earlier: Default::default(),
+                    decoded: None,
                 };
                 report
                     .into_results::<O>()

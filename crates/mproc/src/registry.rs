@@ -2,7 +2,7 @@
 //!
 //! A worker receives a job's name and encoded value, and must turn them back
 //! into something it can call. The registry holds one constructor per job
-//! type for that; it erases the job's types behind [`Runner`].
+//! type for that; it erases the job's types behind [`ErasedJob`].
 
 use std::collections::HashMap;
 
@@ -12,7 +12,7 @@ use crate::protocol::{self, WireFailure};
 use crate::worker::panic;
 
 /// A job value ready to run encoded inputs (the type-erased side of [`Job`]).
-pub(crate) trait Runner: Send + Sync {
+pub(crate) trait ErasedJob: Send + Sync {
     /// Runs the item whose encoded input starts `inputs`, and moves
     /// `inputs` past it. An ok output is appended to `outputs` (`Ok(None)`);
     /// the job's error or panic is `Ok(Some(..))`. `Err` means the input
@@ -25,13 +25,13 @@ pub(crate) trait Runner: Send + Sync {
 
     /// Moves `inputs` past the next item's encoded input without running
     /// it (a worker that runs several items of a chunk at once finds each
-    /// one's input this way). `Err` as for [`Runner::run_one`].
+    /// one's input this way). `Err` as for [`ErasedJob::run_one`].
     fn skip_one(&self, inputs: &mut &[u8]) -> Result<(), String>;
 }
 
 struct Typed<J>(J);
 
-impl<J: Job> Runner for Typed<J> {
+impl<J: Job> ErasedJob for Typed<J> {
     fn run_one(
         &self,
         inputs: &mut &[u8],
@@ -64,9 +64,9 @@ impl<J: Job> Runner for Typed<J> {
     }
 }
 
-pub(crate) type Make = fn(&[u8]) -> Result<Box<dyn Runner>, String>;
+pub(crate) type Make = fn(&[u8]) -> Result<Box<dyn ErasedJob>, String>;
 
-pub(crate) fn make<J: Job>(config: &[u8]) -> Result<Box<dyn Runner>, String> {
+pub(crate) fn make<J: Job>(config: &[u8]) -> Result<Box<dyn ErasedJob>, String> {
     let job: J =
         protocol::decode(config).map_err(|e| format!("cannot decode job {}: {e}", J::NAME))?;
     Ok(Box::new(Typed(job)))
@@ -100,7 +100,11 @@ impl Registry {
     }
 
     /// Builds the runner for job `name` from its encoded value.
-    pub(crate) fn instantiate(&self, name: &str, config: &[u8]) -> Result<Box<dyn Runner>, String> {
+    pub(crate) fn instantiate(
+        &self,
+        name: &str,
+        config: &[u8],
+    ) -> Result<Box<dyn ErasedJob>, String> {
         match self.jobs.get(name) {
             Some(make) => make(config),
             // A plain function (`Pool::map_fn`) needs no entry.

@@ -6,13 +6,18 @@
 //! It takes the same [`PoolSettings`] as a pool and applies those that
 //! still mean something here: retries of errors and halting on the first
 //! error. A panic is caught and becomes `Panicked`; there is no time limit
-//! and no crash to survive, since a crash here is the parent's own.
+//! and no crash to survive, since a crash here is the parent's own. Its
+//! [`Stopper`] ends the items not yet started `NotRun`, as a pool's does.
+//! [`Runner`](crate::Runner) puts it and [`Pool`](crate::Pool) behind one
+//! surface.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::job::Job;
 use crate::outcome::{Attempt, ItemResult};
 use crate::settings::PoolSettings;
+use crate::stopper::Stopper;
 use crate::worker::panic;
 
 /// Runs jobs in this process, one item after another.
@@ -20,6 +25,11 @@ use crate::worker::panic;
 pub struct Serial {
     settings: PoolSettings,
     epoch: Instant,
+    /// This process's id, read once (a system call per item otherwise).
+    pid: u32,
+    /// Why the run was stopped, once it is (shared by its clones and its
+    /// stoppers).
+    stopped: Arc<OnceLock<String>>,
 }
 
 impl Serial {
@@ -28,7 +38,19 @@ impl Serial {
         Serial {
             settings,
             epoch: Instant::now(),
+            pid: std::process::id(),
+            stopped: Arc::default(),
         }
+    }
+
+    /// A handle that stops this run from any thread: the item running
+    /// ends as it ends, every later one ends `NotRun` with the reason
+    /// (see [`Stopper::stop`]).
+    pub fn stopper(&self) -> Stopper {
+        let stopped = Arc::clone(&self.stopped);
+        Stopper::new(move |why| {
+            let _ = stopped.set(why.to_string());
+        })
     }
 
     /// When this runner started; item start times count from here.
@@ -60,18 +82,27 @@ impl Serial {
     ) where
         J::Input: Clone,
     {
-        let mut halted = false;
-        for (index, input) in inputs.into_iter().enumerate() {
-            if halted {
-                take(ItemResult::not_run(
-                    index,
-                    "an earlier item was not ok (halt on error)",
-                ));
-                continue;
-            }
-            let result = self.run_one(job, index, input);
-            halted = self.settings.halt_on_error && !result.outcome.is_ok();
+        for result in self.items(job, inputs.into_iter(), false) {
             take(result);
+        }
+    }
+
+    /// The results of `job` over `inputs`, each item run when its result
+    /// is asked for. Once stopped, a `stream` ends (its inputs are read no
+    /// further) and a list's remaining inputs end `NotRun`, as in a pool.
+    pub(crate) fn items<'s, J: Job, I: Iterator<Item = J::Input>>(
+        &'s self,
+        job: &'s J,
+        inputs: I,
+        stream: bool,
+    ) -> SerialItems<'s, J, I> {
+        SerialItems {
+            serial: self,
+            job,
+            inputs,
+            stream,
+            next: 0,
+            halted: false,
         }
     }
 
@@ -87,7 +118,7 @@ impl Serial {
             let start = Instant::now();
             let outcome = panic::run_item(|| job.run(input.clone()));
             let (started, elapsed) = (start.saturating_duration_since(self.epoch), start.elapsed());
-            let pid = Some(std::process::id());
+            let pid = Some(self.pid);
             let retry =
                 !outcome.is_ok() && self.settings.retry_errors && attempts <= self.settings.retries;
             if !retry {
@@ -110,5 +141,46 @@ impl Serial {
                 elapsed,
             });
         }
+    }
+}
+
+/// The lazy results of [`Serial::items`].
+pub(crate) struct SerialItems<'s, J, I> {
+    serial: &'s Serial,
+    job: &'s J,
+    inputs: I,
+    stream: bool,
+    /// The next input's index.
+    next: usize,
+    /// An item was not ok and the settings halt on error.
+    halted: bool,
+}
+
+impl<J: Job, I: Iterator<Item = J::Input>> Iterator for SerialItems<'_, J, I>
+where
+    J::Input: Clone,
+{
+    type Item = ItemResult<J::Output>;
+
+    fn next(&mut self) -> Option<ItemResult<J::Output>> {
+        let stopped = self.serial.stopped.get();
+        if stopped.is_some() && self.stream {
+            return None;
+        }
+        let input = self.inputs.next()?;
+        let index = self.next;
+        self.next += 1;
+        if let Some(why) = stopped {
+            return Some(ItemResult::not_run(index, why));
+        }
+        if self.halted {
+            return Some(ItemResult::not_run(
+                index,
+                "an earlier item was not ok (halt on error)",
+            ));
+        }
+        let result = self.serial.run_one(self.job, index, input);
+        self.halted = self.serial.settings.halt_on_error && !result.outcome.is_ok();
+        Some(result)
     }
 }

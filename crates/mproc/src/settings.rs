@@ -18,6 +18,7 @@ use crate::{Outcome, Pool, Serial};
 /// Every setting of a pool; build with [`Pool::builder`] and start with
 /// [`build`](PoolSettings::build).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PoolSettings {
     /// Worker processes (default: [`cpu_count`](crate::cpu_count)). With
     /// hosts in the placement, their counts decide instead.
@@ -53,6 +54,9 @@ pub struct PoolSettings {
     /// The `tracing` filter workers apply to their own events (default:
     /// `RUST_LOG`, else the level of the parent's subscriber).
     pub log_filter: Option<String>,
+    /// Measure each item's own start and run time in its worker (default
+    /// on). See [`item_times`](PoolSettings::item_times).
+    pub item_times: bool,
 }
 
 impl Default for PoolSettings {
@@ -71,6 +75,7 @@ impl Default for PoolSettings {
             program: None,
             placement: Placement::default(),
             log_filter: None,
+            item_times: true,
         }
     }
 }
@@ -119,6 +124,19 @@ impl PoolSettings {
     /// sent to a worker end [`Outcome::NotRun`].
     pub fn halt_on_error(mut self, yes: bool) -> Self {
         self.halt_on_error = yes;
+        self
+    }
+
+    /// Measure each item's own start and run time in its worker (default
+    /// on): one clock reading an item, and a few bytes an item on the way
+    /// back. Turned off, a worker reads the clock only at the start and
+    /// end of each batch of results it sends (its run time still paces the
+    /// chunks), and an item of a batch of several gets the batch's start
+    /// and a run time of zero, never an average. For tiny items whose
+    /// times nobody records (the command line turns it off when it writes
+    /// no job log, JSON, trace or timeline).
+    pub fn item_times(mut self, yes: bool) -> Self {
+        self.item_times = yes;
         self
     }
 

@@ -7,6 +7,7 @@ mod support;
 mod function;
 mod library;
 mod refusal;
+mod runner;
 mod stream;
 
 use serde::{Deserialize, Serialize};

@@ -2,14 +2,13 @@
 //! handed out whole or a stream pulled as the run goes, and what the
 //! report keeps.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use mproc::{ItemResult, Result};
+use mproc::{ItemResult, Result, Runner};
 
 use super::inputs::{lock, Feed, Lookup, StreamInputs};
-use super::runner::{run_mode, Runner};
+use super::mode::run_mode;
 use super::shown;
 use super::sink::ResultSink;
 use crate::joblog::Previous;
@@ -186,15 +185,6 @@ fn collect<J: Builtin>(
     let mut collect = ResultSink::<J>::new(runner, job, cmd, book, count, out)?;
     // What the parent said before the run comes before the run's output.
     crate::progress::flush_logs();
-    // Serial runs have no pool to stop: their inputs end instead. (A
-    // pool's list keeps its exact length, which sizes its chunks.)
-    let unread = Arc::clone(&collect.unread);
-    let feed = match runner {
-        Runner::Pool(_) => feed,
-        Runner::Serial(_) => Feed::List(Box::new(
-            feed.take_while(move |_| !unread.load(Ordering::Relaxed)),
-        )),
-    };
     run_mode(runner, job, feed, cmd.mode, |r, more| collect.take(r, more))?;
     let ResultSink {
         mut summary,

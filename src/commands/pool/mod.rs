@@ -1,8 +1,8 @@
 //! `mproc pool ...`: build a pool (or, with `--serial`, none), run a
 //! built-in job in the chosen mode, and print its results.
 //!
-//! - `runner.rs`: where items run (a pool, or this process) and how a mode
-//!   hands results back;
+//! - `mode.rs`: how each `--mode` hands results back, from an
+//!   [`mproc::Runner`] (a pool, or this process);
 //! - `execute.rs`: a run from its inputs to its results (`--resume`
 //!   skipping, a list or a stream);
 //! - `inputs.rs`: which input a result belongs to (`Feed`, `Lookup`,
@@ -13,15 +13,14 @@
 
 mod execute;
 mod inputs;
+mod mode;
 mod pictures;
-mod runner;
 mod sink;
 
-use mproc::Result;
+use mproc::{Result, Runner};
 use serde_json::{json, Value};
 
 use self::execute::{execute, Executed};
-use self::runner::Runner;
 use super::Status;
 use crate::jobs::{Builtin, Context, Plan, Report};
 use crate::options::{OutputFormat, PoolCommand};
@@ -43,15 +42,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     };
     let Plan { job, inputs } = J::plan(args, &context)?;
     check_outputs(cmd)?;
-    let interrupts = if cmd.serial {
-        None
-    } else {
-        Some(super::signals::Interrupts::watch()?)
-    };
-    let runner = Runner::start(cmd)?;
-    if let (Some(interrupts), Runner::Pool(pool)) = (&interrupts, &runner) {
-        interrupts.stops(pool.stopper());
-    }
+    let (runner, interrupts) = start(cmd)?;
     let context = Context {
         processes: runner.processes(),
         ..context
@@ -108,6 +99,18 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         None if summary.all_ok() || reader_gone => Status::OK,
         None => J::status(&summary, halted_by).map_or(Status::SOME_FAILED, Status),
     })
+}
+
+/// Starts where the items run: in this process (`--serial`), or a pool
+/// whose workers Ctrl-C and SIGTERM stop.
+fn start(cmd: &PoolCommand) -> Result<(Runner, Option<super::signals::Interrupts>)> {
+    if cmd.serial {
+        return Ok((Runner::serial(cmd.pool_settings()), None));
+    }
+    let interrupts = super::signals::Interrupts::watch()?;
+    let runner = Runner::pool(cmd.pool_settings())?;
+    interrupts.stops(runner.stopper());
+    Ok((runner, Some(interrupts)))
 }
 
 /// Refuses, before any worker starts, a run whose output files cannot be

@@ -3,10 +3,8 @@
 
 #[cfg(feature = "timeline")]
 use crate::report::{self, Summary};
-use mproc::{ItemResult, Result};
+use mproc::{ItemResult, Result, Runner};
 use serde_json::Value;
-
-use super::runner::Runner;
 
 #[cfg(feature = "timeline")]
 pub(super) fn draw_timeline<O>(
@@ -23,7 +21,7 @@ pub(super) fn draw_timeline<O>(
         .filter(|e| e.3)
         .map(|&(lane, pid, at, _)| (lane, pid, at.as_secs_f64()))
         .collect();
-    let (lanes, hosts) = (runner.lanes(), runner.hosts());
+    let (lanes, hosts) = lanes_and_hosts(runner);
     let title = format!(
         "mproc pool {job}: {} on {} in {:.2} s",
         report::count(summary.total as u64, "item"),
@@ -49,13 +47,19 @@ pub(super) fn write_trace<O>(
     results: &[ItemResult<O>],
     input: &dyn Fn(usize) -> Value,
 ) -> Result<()> {
-    let (lanes, hosts) = (runner.lanes(), runner.hosts());
+    let (lanes, hosts) = lanes_and_hosts(runner);
     let run = crate::trace::Run {
         job,
         lanes,
         hosts: &hosts,
-        serial: matches!(runner, Runner::Serial(_)),
+        serial: runner.processes() == 0,
         workers,
     };
     crate::trace::write(path, &run, results, input)
+}
+
+/// Lanes of a timeline or trace, one per worker slot (one, this process,
+/// when serial), and the host of each slot.
+fn lanes_and_hosts(runner: &Runner) -> (usize, Vec<Option<String>>) {
+    (runner.processes().max(1), runner.hosts().to_vec())
 }

@@ -2,15 +2,12 @@
 //! the job log, the JSON lines, `--halt`, and what the report, the failure
 //! lines and the pictures keep.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::SystemTime;
 
-use mproc::{ItemResult, Result};
+use mproc::{ItemResult, Result, Runner};
 use serde_json::{Map, Value};
 
 use super::inputs::Lookup;
-use super::runner::Runner;
 use crate::joblog::JobLog;
 use crate::jobs::{Builtin, Totals};
 use crate::options::{Mode, OutputFormat, PoolCommand};
@@ -33,10 +30,9 @@ pub(super) struct ResultSink<'a, J: Builtin> {
     pub(super) joblog: Option<JobLog>,
     pub(super) log_error: Option<mproc::Error>,
     pub(super) lines: JsonLines<'a>,
-    pub(super) stopper: Option<mproc::Stopper>,
-    /// Set once stdout takes no more (the pool is then stopped, and a
-    /// serial run's inputs end).
-    pub(super) unread: Arc<AtomicBool>,
+    pub(super) stopper: mproc::Stopper,
+    /// Set once stdout takes no more (the run is then stopped).
+    pub(super) unread: bool,
     /// Human lines are printed as results arrive (`imap` modes).
     pub(super) streams: bool,
     /// Some were.
@@ -87,11 +83,8 @@ impl<'a, J: Builtin> ResultSink<'a, J> {
             joblog,
             log_error: None,
             lines: JsonLines::new(cmd.output, out),
-            unread: Arc::default(),
-            stopper: match runner {
-                Runner::Pool(pool) => Some(pool.stopper()),
-                Runner::Serial(_) => None,
-            },
+            unread: false,
+            stopper: runner.stopper(),
             streams: human && matches!(cmd.mode, Mode::Imap | Mode::ImapUnordered),
             streamed: false,
             rows: Vec::with_capacity(if human { count.unwrap_or(0) } else { 0 }),
@@ -125,10 +118,7 @@ impl<'a, J: Builtin> ResultSink<'a, J> {
             p.item(&r, || serde_json::to_value(&*input).unwrap_or(Value::Null));
         }
         // Each pool slot's host (none for this machine, or serial).
-        let hosts: &[Option<String>] = match self.runner {
-            Runner::Pool(pool) => pool.hosts(),
-            Runner::Serial(_) => &[],
-        };
+        let hosts = self.runner.hosts();
         if let Some(log) = self.joblog.as_mut() {
             let host = r.worker.and_then(|w| hosts.get(w).cloned().flatten());
             let written = if log.is_gnu() {
@@ -176,23 +166,19 @@ impl<'a, J: Builtin> ResultSink<'a, J> {
             return;
         };
         if watch.see(r.outcome.is_ok(), exit) && watch.when() == crate::halt::When::Now {
-            if let Some(stopper) = &self.stopper {
-                stopper.stop("--halt now: its condition was met");
-            }
+            self.stopper.stop("--halt now: its condition was met");
         }
     }
 
     /// Stops the pool once stdout takes no more: nobody would see the rest.
     fn stop_if_unread(&mut self) {
         let out = &self.lines.out;
-        if out.stopped() && !self.unread.swap(true, Ordering::Relaxed) {
-            if let Some(stopper) = &self.stopper {
-                stopper.stop(if out.closed() {
-                    "stdout is closed"
-                } else {
-                    "cannot write to stdout"
-                });
-            }
+        if out.stopped() && !std::mem::replace(&mut self.unread, true) {
+            self.stopper.stop(if out.closed() {
+                "stdout is closed"
+            } else {
+                "cannot write to stdout"
+            });
         }
     }
 }

@@ -132,7 +132,7 @@ fn os_message(io: &std::io::Error) -> String {
         Some(i) => &text[..i],
         None => &text,
     };
-    mproc::error::lower_first(text)
+    crate::errors::lower_first(text)
 }
 
 /// The reader's message on one line, first letter lowercase, without the
@@ -148,7 +148,7 @@ fn one_line(text: &str) -> String {
         }
         rest = tail;
     }
-    mproc::error::lower_first(rest)
+    crate::errors::lower_first(rest)
 }
 
 #[cfg(test)]

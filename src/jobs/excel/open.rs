@@ -20,14 +20,14 @@ use calamine::{open_workbook_from_rs, Ods, Sheets, Xls, Xlsb, Xlsx};
 
 /// The default of `--max-inflated`: 256 MiB for all the parts of one
 /// workbook together.
-pub const MAX_INFLATED: u64 = 256 << 20;
+pub(crate) const MAX_INFLATED: u64 = 256 << 20;
 
 /// Opens `path` if it is a regular file, non-blocking, checked again after
 /// opening (it may have been replaced).
 pub(super) fn regular_file(path: &Path) -> Result<File, String> {
     let os = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
-        _ => mproc::error::io_message(&e),
+        _ => crate::errors::io_message(&e),
     };
     kind(&std::fs::metadata(path).map_err(os)?)?;
     let file = OpenOptions::new()
@@ -178,7 +178,7 @@ fn shown(name: &str) -> String {
 }
 
 /// `256 MiB`, `2.0 GiB`, `512 bytes`.
-pub fn bytes(n: u64) -> String {
+pub(super) fn bytes(n: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
     for (unit, size) in UNITS {
         if n >= size {
@@ -194,7 +194,7 @@ pub fn bytes(n: u64) -> String {
 
 /// Parses `--max-inflated`: bytes, or a number with K, M or G (powers of
 /// 1024, with an optional `iB` or `B`): `4M`, `256MiB`, `1G`, `1048576`.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
+pub(super) fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(digits);

@@ -22,11 +22,11 @@ use super::watcher::Watcher;
 
 /// Bytes of one stream kept in memory; past this, the stream goes to a
 /// spool file (or, where there is no spool folder, is cut here).
-pub const INLINE_MAX: usize = 4 << 20;
+pub(super) const INLINE_MAX: usize = 4 << 20;
 
 /// One captured stream: in memory, or in a spool file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Captured {
+pub(crate) struct Captured {
     /// The bytes, or the first ones when `len` is larger and there is no
     /// spool file.
     pub bytes: Vec<u8>,
@@ -43,7 +43,7 @@ pub struct Captured {
 
 impl Captured {
     /// Captured bytes in memory.
-    pub fn in_memory(bytes: Vec<u8>) -> Captured {
+    pub(crate) fn in_memory(bytes: Vec<u8>) -> Captured {
         Captured {
             len: bytes.len() as u64,
             bytes,
@@ -55,7 +55,7 @@ impl Captured {
     /// run folder): the only way a spool file is ever read or removed. A
     /// name that is not this item's file in that folder is refused, and the
     /// stream then reads as empty.
-    pub fn resolve(&mut self, dir: Option<&Path>, seq: u64) -> Result<(), String> {
+    pub(crate) fn resolve(&mut self, dir: Option<&Path>, seq: u64) -> Result<(), String> {
         let Some(name) = &self.spooled else {
             return Ok(());
         };
@@ -72,7 +72,7 @@ impl Captured {
     }
 
     /// Reads at most `limit` bytes (from memory or the spool file).
-    pub fn head(&self, limit: usize) -> Vec<u8> {
+    pub(crate) fn head(&self, limit: usize) -> Vec<u8> {
         match &self.file {
             Some(path) => {
                 let mut out = Vec::new();
@@ -86,7 +86,7 @@ impl Captured {
     }
 
     /// Copies everything into `out`.
-    pub fn copy_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+    pub(crate) fn copy_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
         match &self.file {
             Some(path) => std::io::copy(&mut open_plain(path)?, out).map(drop),
             None => out.write_all(&self.bytes),
@@ -94,7 +94,7 @@ impl Captured {
     }
 
     /// Forgets the bytes and removes the spool file, keeping the length.
-    pub fn release(&mut self) {
+    pub(crate) fn release(&mut self) {
         if let Some(path) = self.file.take() {
             let _ = std::fs::remove_file(path);
         }
@@ -114,7 +114,7 @@ fn open_plain(path: &Path) -> std::io::Result<File> {
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ended {
+pub(super) enum Ended {
     /// It exited with this code.
     Code(i32),
     /// A signal killed it.
@@ -123,7 +123,7 @@ pub enum Ended {
 
 /// A finished command.
 #[derive(Debug)]
-pub struct Finished {
+pub(super) struct Finished {
     /// How it ended.
     pub ended: Ended,
     /// Its stdout.
@@ -137,11 +137,11 @@ pub struct Finished {
 
 /// Why a command could not start.
 #[derive(Debug)]
-pub struct StartError(pub std::io::Error);
+pub(super) struct StartError(pub std::io::Error);
 
 /// Runs `argv` with `MPROC_SEQ`/`PARALLEL_SEQ` set to `seq`, stdin from
 /// `/dev/null`, and waits for it and for the end of its output.
-pub fn run(
+pub(super) fn run(
     argv: &[OsString],
     seq: u64,
     pass_stderr: bool,
@@ -422,7 +422,7 @@ impl Capture {
             "cannot write {} to spool file {}: {}",
             self.name,
             path.display(),
-            mproc::error::io_message(e)
+            crate::errors::io_message(e)
         ));
         self.file = None;
         self.bytes = Vec::new();

@@ -12,7 +12,7 @@ use super::RunOutput;
 /// `--timeout` (as GNU parallel writes it); 127 and 126 when its program
 /// was not found or not executable (as a shell exits). `None` for a job
 /// that never ran.
-pub fn exit_of(result: &ItemResult<RunOutput>) -> Option<(i32, i32)> {
+pub(super) fn exit_of(result: &ItemResult<RunOutput>) -> Option<(i32, i32)> {
     match &result.outcome {
         Outcome::Ok(output) => Some(pair(output)),
         Outcome::Failed(failure) => Some(match failure.data::<RunOutput>() {

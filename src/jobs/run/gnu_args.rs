@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use mproc::error::Error;
+use mproc::Error;
 use mproc::Result;
 
 use super::groups::Colsep;
@@ -22,7 +22,7 @@ use crate::halt::{Count, Halt, Why};
 #[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "GNU parallel options")]
-pub struct GnuArgs {
+pub(crate) struct GnuArgs {
     /// Jobs at once: N, N% of the CPUs, +N or -N CPUs, 0 for as many as
     /// there are jobs [default: usable CPUs].
     #[arg(
@@ -114,7 +114,7 @@ pub struct GnuArgs {
 
 /// What the run job takes of GNU parallel's options.
 #[derive(Debug, Clone, Default)]
-pub struct GnuOptions {
+pub(crate) struct GnuOptions {
     /// `mproc run` (GNU parallel's meanings; not `mproc pool run`).
     pub gnu: bool,
     /// Records per job (`-n`, `-N`).
@@ -152,7 +152,7 @@ pub struct GnuOptions {
 
 /// What GNU parallel's options change in the pool.
 #[derive(Debug, Clone, Default)]
-pub struct PoolChanges {
+pub(crate) struct PoolChanges {
     /// `-j`: jobs at once.
     pub processes: Option<usize>,
     /// `--halt`
@@ -168,7 +168,7 @@ pub struct PoolChanges {
 impl GnuArgs {
     /// The job's options and the pool's changes; `cpus` is what `-j N%`
     /// and `-j +N` count from.
-    pub fn resolve(self, cpus: usize) -> Result<(GnuOptions, PoolChanges)> {
+    pub(crate) fn resolve(self, cpus: usize) -> Result<(GnuOptions, PoolChanges)> {
         let per_job = self.max_replace_args.or(self.max_args);
         let options = GnuOptions {
             gnu: true,
@@ -213,7 +213,7 @@ impl GnuArgs {
 /// `run`, the rest into the pool command (`-j`, `--timeout` as a job's
 /// limit, `--retries` as GNU counts tries, `--halt`, the job log's
 /// format, `--resume`, `--bar`, `-k`).
-pub fn apply(
+pub(crate) fn apply(
     gnu: GnuArgs,
     run: &mut super::RunArgs,
     pool: &mut crate::options::PoolCommand,
@@ -296,12 +296,12 @@ fn jobs(spec: &str, cpus: usize) -> Result<usize> {
             n => n,
         }
     };
-    Ok(n.clamp(1, mproc::pool::MAX_PROCESSES as i64) as usize)
+    Ok(n.clamp(1, mproc::MAX_PROCESSES as i64) as usize)
 }
 
 /// `--timeout`: seconds, or GNU parallel's units (`1m`, `2h30m`, `1d`);
 /// `N%` is refused.
-pub fn timeout(spec: &str) -> std::result::Result<Duration, String> {
+pub(crate) fn timeout(spec: &str) -> std::result::Result<Duration, String> {
     if spec.ends_with('%') {
         return Err(format!(
             "--timeout {spec}: a percentage of the median run time is not supported; \

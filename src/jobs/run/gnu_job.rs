@@ -20,7 +20,7 @@ const TIMED_OUT: i32 = 124;
 
 /// GNU parallel's options as each job needs them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct GnuJob {
+pub(super) struct GnuJob {
     /// `-v`: the command line first.
     pub verbose: bool,
     /// `--tag`/`--tagstring`: the tag's template (empty: the arguments).
@@ -39,11 +39,16 @@ pub struct GnuJob {
 
 /// A job slot held while its job runs (a lock on a file in the
 /// parent's spool folder, which ends with the process that holds it).
-pub struct Slot(#[allow(dead_code)] Option<nix::fcntl::Flock<std::fs::File>>);
+pub(super) struct Slot(#[allow(dead_code)] Option<nix::fcntl::Flock<std::fs::File>>);
 
 impl GnuJob {
     /// `--dry-run`: the output the job has instead of running.
-    pub fn dry_run(&self, template: &Template, input: &RunInput, n: Nums) -> Option<RunOutput> {
+    pub(super) fn dry_run(
+        &self,
+        template: &Template,
+        input: &RunInput,
+        n: Nums,
+    ) -> Option<RunOutput> {
         if !self.dry_run {
             return None;
         }
@@ -60,7 +65,7 @@ impl GnuJob {
     /// job slot, held until the returned [`Slot`] is dropped. Slots are
     /// locks on files `slot-N` in the spool folder, so the workers of one
     /// run share them; a host without that folder cannot give `{%}`.
-    pub fn slot(
+    pub(super) fn slot(
         &self,
         template: &Template,
         input: &RunInput,
@@ -98,7 +103,7 @@ impl GnuJob {
     /// The argv behind `timeout` when there is a time limit: TERM at the
     /// limit to the whole group, KILL 0.35 s later (GNU parallel's
     /// default `--termseq` takes that long).
-    pub fn wrap(&self, argv: Vec<OsString>) -> Vec<OsString> {
+    pub(super) fn wrap(&self, argv: Vec<OsString>) -> Vec<OsString> {
         let Some(limit) = self.timeout else {
             return argv;
         };
@@ -113,12 +118,18 @@ impl GnuJob {
     }
 
     /// True when a job that ended with `code` ran out of time.
-    pub fn timed_out(&self, code: i32) -> bool {
+    pub(super) fn timed_out(&self, code: i32) -> bool {
         self.timeout.is_some() && (code == TIMED_OUT || code == 128 + 9)
     }
 
     /// `-v`, `--tag`: the output as GNU parallel prints it.
-    pub fn decorate(&self, template: &Template, input: &RunInput, n: Nums, output: &mut RunOutput) {
+    pub(super) fn decorate(
+        &self,
+        template: &Template,
+        input: &RunInput,
+        n: Nums,
+        output: &mut RunOutput,
+    ) {
         if self.verbose {
             let mut line = template.line(&input.args, n);
             line.push(b'\n');
@@ -140,7 +151,7 @@ impl GnuJob {
     }
 
     /// After `--results`: GNU parallel prints nothing more of the job.
-    pub fn results_written(&self, output: &mut RunOutput) {
+    pub(super) fn results_written(&self, output: &mut RunOutput) {
         if self.gnu_results {
             for c in [&mut output.stdout, &mut output.stderr] {
                 c.release();
@@ -150,7 +161,7 @@ impl GnuJob {
     }
 
     /// The folder `--results dir` keeps this job's files in.
-    pub fn results_dir(&self, dir: &Path, input: &RunInput) -> PathBuf {
+    pub(super) fn results_dir(&self, dir: &Path, input: &RunInput) -> PathBuf {
         if !self.gnu_results {
             return dir.join(input.seq.to_string());
         }

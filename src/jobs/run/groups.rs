@@ -7,7 +7,7 @@
 //! `-m`). One source that streams (stdin, a pipe) keeps streaming when
 //! nothing needs all of it first.
 
-use mproc::error::Error;
+use mproc::Error;
 use mproc::Result;
 
 use super::inputs::{bounded, collect_all, read_list, stream, Item, Source, Spec};
@@ -15,11 +15,11 @@ use crate::inputs::Inputs;
 
 /// One job's arguments, and the longest input's length when one was
 /// over the limit (the job then fails).
-pub type JobArgs = (Vec<Vec<u8>>, Option<u64>);
+pub(super) type JobArgs = (Vec<Vec<u8>>, Option<u64>);
 
 /// How `--colsep` splits a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Colsep {
+pub(crate) enum Colsep {
     /// At each occurrence of these bytes.
     Text(Vec<u8>),
     /// At each run of blanks (`\s+`, ` +`).
@@ -28,7 +28,7 @@ pub enum Colsep {
 
 /// How many records a job takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PerJob {
+pub(super) enum PerJob {
     /// At most this many (`-N`, `-n`; 1 by default).
     Fixed(usize),
     /// As GNU's `-X`/`-m`: the records spread evenly over `slots` jobs
@@ -40,11 +40,11 @@ pub enum PerJob {
 }
 
 /// GNU parallel's longest command line (`--max-chars`' default here).
-pub const MAX_LINE: usize = 131_072 - 4096;
+pub(super) const MAX_LINE: usize = 131_072 - 4096;
 
 /// Everything that shapes the jobs.
 #[derive(Debug, Clone)]
-pub struct Shape {
+pub(super) struct Shape {
     /// What ends a record on stdin and in files.
     pub sep: u8,
     /// `--colsep`
@@ -62,7 +62,7 @@ pub struct Shape {
 }
 
 /// The jobs, and the column names of `--header`.
-pub struct Jobs {
+pub(super) struct Jobs {
     /// Each job's arguments.
     pub jobs: Inputs<JobArgs>,
     /// `--header` names, in argument order.
@@ -71,7 +71,7 @@ pub struct Jobs {
 
 /// Reads the sources (`sources` after the command, else `files`, else
 /// stdin) and makes the jobs.
-pub fn jobs(sources: Vec<Source>, shape: &Shape) -> Result<Jobs> {
+pub(super) fn jobs(sources: Vec<Source>, shape: &Shape) -> Result<Jobs> {
     let sources = if sources.is_empty() {
         vec![Source {
             spec: Spec::File("-".into()),

@@ -10,22 +10,22 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use mproc::error::Error;
+use mproc::Error;
 use mproc::Result;
 
 use crate::inputs::{records, Inputs, List, Stream};
 
 /// The longest input read from stdin or a file (longer lines are failed
 /// items; `exec` itself refuses one argument over 128 KiB).
-pub const MAX_INPUT: usize = 1 << 20;
+pub(super) const MAX_INPUT: usize = 1 << 20;
 
 /// An input, and its length when it was longer than [`MAX_INPUT`] (then
 /// it is cut).
-pub type Item = (Vec<u8>, Option<u64>);
+pub(super) type Item = (Vec<u8>, Option<u64>);
 
 /// One input source as the command line names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Spec {
+pub(super) enum Spec {
     /// The words after `:::`.
     Words(Vec<OsString>),
     /// The lines of a file (`::::`, `-a`; `-` is stdin).
@@ -34,7 +34,7 @@ pub enum Spec {
 
 /// A source and whether it is linked to the one before (`:::+`, `::::+`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
+pub(super) struct Source {
     /// Where its records come from.
     pub spec: Spec,
     /// Linked to the source before: their records go together, one by
@@ -43,12 +43,12 @@ pub struct Source {
 }
 
 /// The command words, and the input sources after them.
-pub type Groups = (Vec<Vec<u8>>, Vec<Source>);
+pub(super) type Groups = (Vec<Vec<u8>>, Vec<Source>);
 
 /// Splits the command line at the first `:::`, `:::+`, `::::` or
 /// `::::+`; the words after each are a source of words, or files (each
 /// file its own source).
-pub fn split_groups(words: Vec<OsString>) -> Result<Groups> {
+pub(super) fn split_groups(words: Vec<OsString>) -> Result<Groups> {
     let mut command = Vec::new();
     let mut sources: Vec<Source> = Vec::new();
     // What the words being read are: none yet, words, or files.
@@ -103,7 +103,7 @@ pub fn split_groups(words: Vec<OsString>) -> Result<Groups> {
 }
 
 /// An input, cut at [`MAX_INPUT`] (with its length when it was longer).
-pub fn bounded(mut arg: Vec<u8>) -> Item {
+pub(super) fn bounded(mut arg: Vec<u8>) -> Item {
     if arg.len() > MAX_INPUT {
         let len = arg.len() as u64;
         arg.truncate(MAX_INPUT);
@@ -116,7 +116,7 @@ pub fn bounded(mut arg: Vec<u8>) -> Item {
 /// The records of `path`: read before the run from a regular file,
 /// streamed as the run goes from stdin (`-`) or anything else (a pipe).
 /// `flag` names where the path came from in messages.
-pub fn read_list(path: &Path, sep: u8, flag: &str) -> Result<Inputs<Item>> {
+pub(super) fn read_list(path: &Path, sep: u8, flag: &str) -> Result<Inputs<Item>> {
     let name = format!("{flag} {}", path.display());
     match List::open(path).map_err(|e| Error::io(format!("cannot open {name}"), e))? {
         List::File(file) => read_items(BufReader::new(file), sep)
@@ -128,7 +128,7 @@ pub fn read_list(path: &Path, sep: u8, flag: &str) -> Result<Inputs<Item>> {
 
 /// The records `reader` gives, read as the run goes; `name` says where
 /// they come from in an error.
-pub fn stream(reader: Box<dyn Read + Send>, name: String, sep: u8) -> Inputs<Item> {
+pub(super) fn stream(reader: Box<dyn Read + Send>, name: String, sep: u8) -> Inputs<Item> {
     let items = records(BufReader::new(reader), sep, MAX_INPUT)
         .map(move |r| r.map_err(|e| Error::io(format!("cannot read {name}"), e)));
     Inputs::Stream(Stream::new(items))
@@ -136,12 +136,12 @@ pub fn stream(reader: Box<dyn Read + Send>, name: String, sep: u8) -> Inputs<Ite
 
 /// Reads records ending with `sep` (the last may lack it), never holding
 /// more than [`MAX_INPUT`] bytes of one.
-pub fn read_items(reader: impl BufRead, sep: u8) -> std::io::Result<Vec<Item>> {
+pub(super) fn read_items(reader: impl BufRead, sep: u8) -> std::io::Result<Vec<Item>> {
     records(reader, sep, MAX_INPUT).collect()
 }
 
 /// All of a source's records, read now (a stream to its end).
-pub fn collect_all(inputs: Inputs<Item>) -> Result<Vec<Item>> {
+pub(super) fn collect_all(inputs: Inputs<Item>) -> Result<Vec<Item>> {
     match inputs {
         Inputs::List(list) => Ok(list),
         Inputs::Stream(stream) => {

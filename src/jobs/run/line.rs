@@ -55,7 +55,7 @@ enum Piece {
 
 /// The numbers a job's line may name: `{#}` and `{%}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Nums {
+pub(super) struct Nums {
     /// `{#}`: the job's sequence number, from 1.
     pub seq: u64,
     /// `{%}`: the job slot it runs in, from 1 (0 when not known).
@@ -64,7 +64,7 @@ pub struct Nums {
 
 /// How the line runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Exec {
+pub(super) enum Exec {
     /// `SHELL -c LINE`.
     Shell(String),
     /// The words as argv (no shell syntax in them, or `--no-shell`).
@@ -75,7 +75,7 @@ pub enum Exec {
 
 /// What the template is made with besides the words.
 #[derive(Debug, Clone, Default)]
-pub struct LineOptions {
+pub(super) struct LineOptions {
     /// `--no-shell`
     pub no_shell: bool,
     /// `-q`
@@ -92,7 +92,7 @@ pub struct LineOptions {
 
 /// The command words, parsed once; see the module docs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Template {
+pub(super) struct Template {
     words: Vec<Vec<Piece>>,
     exec: Exec,
     /// No replacement string: the arguments go last.
@@ -123,7 +123,7 @@ impl Template {
     /// Parses the command words; an unknown replacement string is refused
     /// with a message for the user. No words: each job's arguments are
     /// its command line (`mproc run ::: 'echo a' 'echo b'`).
-    pub fn parse(words: &[Vec<u8>], opts: &LineOptions) -> Result<Template, String> {
+    pub(super) fn parse(words: &[Vec<u8>], opts: &LineOptions) -> Result<Template, String> {
         refuse_perl(words)?;
         let raw = words.is_empty() || words.iter().all(|w| w.iter().all(u8::is_ascii_whitespace));
         let words = if raw {
@@ -160,18 +160,18 @@ impl Template {
     }
 
     /// True when the line names the job slot (`{%}`).
-    pub fn uses_slot(&self) -> bool {
+    pub(super) fn uses_slot(&self) -> bool {
         self.words.iter().flatten().any(|p| *p == Piece::Slot)
     }
 
     /// True when the line runs through a shell.
-    pub fn shell(&self) -> bool {
+    pub(super) fn shell(&self) -> bool {
         matches!(self.exec, Exec::Shell(_))
     }
 
     /// The program the line starts (for "command not found" messages):
     /// the first word, up to any space in it.
-    pub fn program(&self, args: &[Vec<u8>], n: Nums) -> String {
+    pub(super) fn program(&self, args: &[Vec<u8>], n: Nums) -> String {
         if !self.shell() && !self.raw {
             let first = self.words.first().map(|w| self.word_argv(w, args, n));
             let word = first.and_then(|w| w.into_iter().next()).unwrap_or_default();
@@ -184,7 +184,7 @@ impl Template {
 
     /// The first word when it is plain text (to see whether it is a
     /// program on `PATH` or something only a shell knows).
-    pub fn first_word(&self) -> Option<&[u8]> {
+    pub(super) fn first_word(&self) -> Option<&[u8]> {
         match self.words.first()?.as_slice() {
             [Piece::Text(t)] => Some(t),
             _ => None,
@@ -193,14 +193,14 @@ impl Template {
 
     /// Runs the line through `shell` from now on (a first word that is
     /// no program, such as an exported function).
-    pub fn use_shell(&mut self, shell: &str) {
+    pub(super) fn use_shell(&mut self, shell: &str) {
         if self.exec == Exec::Direct {
             self.exec = Exec::Shell(shell.to_string());
         }
     }
 
     /// The command line as GNU parallel shows and runs it.
-    pub fn line(&self, args: &[Vec<u8>], n: Nums) -> Vec<u8> {
+    pub(super) fn line(&self, args: &[Vec<u8>], n: Nums) -> Vec<u8> {
         if self.raw {
             return args.join(&b' ');
         }
@@ -249,7 +249,7 @@ impl Template {
 
     /// The words with the arguments substituted, unquoted, joined by
     /// spaces, and nothing appended (a `--tagstring`).
-    pub fn words_only(&self, args: &[Vec<u8>], n: Nums) -> Vec<u8> {
+    pub(super) fn words_only(&self, args: &[Vec<u8>], n: Nums) -> Vec<u8> {
         let words: Vec<Vec<u8>> = self
             .words
             .iter()
@@ -259,7 +259,7 @@ impl Template {
     }
 
     /// The argv for one job: `SHELL -c LINE`, or the words themselves.
-    pub fn argv(&self, args: &[Vec<u8>], n: Nums) -> Vec<OsString> {
+    pub(super) fn argv(&self, args: &[Vec<u8>], n: Nums) -> Vec<OsString> {
         if let Exec::Shell(shell) = &self.exec {
             let line = self.line(args, n);
             return vec![shell.into(), "-c".into(), OsString::from_vec(line)];
@@ -553,7 +553,7 @@ fn trim_slashes(s: &[u8]) -> &[u8] {
 /// (`shell_quote_scalar_default`): as is when it is only
 /// `[-_.+a-zA-Z0-9/]`, `''` when empty, else in single quotes with each
 /// `'` written `'"'"'` (and no `''` left at either end).
-pub fn quote(word: &[u8]) -> Vec<u8> {
+pub(super) fn quote(word: &[u8]) -> Vec<u8> {
     if word.is_empty() {
         return b"''".to_vec();
     }

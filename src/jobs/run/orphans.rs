@@ -24,7 +24,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{getpgid, getpgrp, Pid};
 
 /// The environment variable that marks a command and its descendants.
-pub const VAR: &str = "MPROC_ITEM";
+pub(super) const VAR: &str = "MPROC_ITEM";
 
 /// The marks of the items running in this process.
 static RUNNING: Mutex<Vec<u64>> = Mutex::new(Vec::new());
@@ -33,7 +33,7 @@ static RUNNING: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 const ROUNDS: usize = 64;
 
 /// An item's mark, registered as running until [`end`].
-pub fn begin() -> (u64, String) {
+pub(super) fn begin() -> (u64, String) {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     static SUBREAPER: std::sync::Once = std::sync::Once::new();
     SUBREAPER.call_once(|| {
@@ -51,7 +51,7 @@ pub fn begin() -> (u64, String) {
 
 /// Item `n` has ended: kills whatever of it is left among this process's
 /// children (see the module docs). `spare` is not touched (the watcher).
-pub fn end(n: u64, spare: Option<i32>) {
+pub(super) fn end(n: u64, spare: Option<i32>) {
     lock().retain(|&m| m != n);
     for _ in 0..ROUNDS {
         // Children first, then the running items: an item registers

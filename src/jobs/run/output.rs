@@ -15,7 +15,7 @@ use super::{signal_name, RunInput, RunOutput};
 
 /// Bytes of each of stdout and stderr that a JSON record carries; past
 /// this the text is cut and ends with a marker.
-pub const JSON_MAX: usize = 1 << 20;
+pub(crate) const JSON_MAX: usize = 1 << 20;
 
 impl Serialize for RunOutput {
     /// In JSON: `exit_code`, `signal` (its name), `stdout`, `stderr` (text,

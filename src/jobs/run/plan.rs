@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use mproc::error::Error;
+use mproc::Error;
 use mproc::Result;
 
 use super::gnu_args::GnuOptions;
@@ -18,7 +18,7 @@ use crate::jobs::{Context, Inputs};
 use crate::report::Summary;
 
 /// What the plan made.
-pub struct Planned {
+pub(super) struct Planned {
     pub template: Template,
     pub gnu: GnuJob,
     pub results: Option<PathBuf>,
@@ -27,7 +27,7 @@ pub struct Planned {
 }
 
 /// Reads the sources and parses the command; see the module docs.
-pub fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
+pub(super) fn plan(args: RunArgs, context: &Context) -> Result<Planned> {
     let gnu = args.gnu;
     let (words, sources) = split_groups(args.command)?;
     let sources = with_files(sources, args.files_from);
@@ -169,7 +169,7 @@ fn tag_template(tagstring: &[u8], opts: &LineOptions) -> Result<Option<Template>
 /// GNU parallel's exit status: the number of jobs that failed, 101 for
 /// more than 100; with `--halt`, the exit status of the job that halted
 /// the run.
-pub fn status(summary: &Summary, halted_by: Option<i32>) -> u8 {
+pub(super) fn status(summary: &Summary, halted_by: Option<i32>) -> u8 {
     if let Some(code) = halted_by {
         return u8::try_from(code).unwrap_or(255);
     }

@@ -241,7 +241,7 @@ const REFUSED: &[(&[&str], &str)] = &[
 
 /// The one-line refusal for `flag` (`--pipe`, `-S`; any `=value`
 /// ignored), if it is one of GNU parallel's.
-pub fn refusal(flag: &str) -> Option<String> {
+pub(crate) fn refusal(flag: &str) -> Option<String> {
     let name = flag.split('=').next().unwrap_or(flag);
     REFUSED
         .iter()

@@ -35,7 +35,7 @@ const SHELLS: &[&str] = &[
 ];
 
 /// The shell for command lines; see the module docs.
-pub fn which() -> String {
+pub(super) fn which() -> String {
     if let Some(s) = std::env::var_os("PARALLEL_SHELL").filter(|s| !s.is_empty()) {
         return s.to_string_lossy().into_owned();
     }
@@ -50,7 +50,7 @@ pub fn which() -> String {
 
 /// True for shells whose quoting is not the Bourne shell's (csh, tcsh,
 /// rc): mproc quotes for Bourne shells only.
-pub fn foreign(shell: &str) -> bool {
+pub(super) fn foreign(shell: &str) -> bool {
     let name = shell.rsplit('/').next().unwrap_or(shell);
     matches!(name, "csh" | "tcsh" | "bsd-csh" | "rc")
 }
@@ -118,14 +118,14 @@ fn on_path(name: &str) -> Option<String> {
 }
 
 /// True when `p` is an executable file.
-pub fn executable(p: &Path) -> bool {
+pub(super) fn executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     p.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// True when `program` is an executable: a path, or a name on `PATH`.
-pub fn is_program(program: &[u8]) -> bool {
+pub(super) fn is_program(program: &[u8]) -> bool {
     let program = String::from_utf8_lossy(program);
     if program.contains('/') {
         return executable(Path::new(&*program));

@@ -42,7 +42,7 @@ impl SpoolDir {
                 tracing::warn!(
                     "cannot create a spool folder {} ({}): an item whose output passes {} MiB fails",
                     path.display(),
-                    mproc::error::io_message(&e),
+                    crate::errors::io_message(&e),
                     super::child::INLINE_MAX >> 20
                 );
                 None
@@ -92,7 +92,7 @@ pub(super) fn resolve(dir: Option<&Path>, name: &str, seq: u64) -> Result<PathBu
     match std::fs::symlink_metadata(&path) {
         Ok(meta) if meta.file_type().is_file() => Ok(path),
         Ok(_) => Err(refused("not a regular file")),
-        Err(e) => Err(refused(&mproc::error::io_message(&e))),
+        Err(e) => Err(refused(&crate::errors::io_message(&e))),
     }
 }
 

@@ -26,7 +26,7 @@ const MAX_GROUPS: usize = 4096;
 
 /// The worker's end of the watcher's pipe.
 #[derive(Debug)]
-pub struct Watcher {
+pub(super) struct Watcher {
     pipe: OwnedFd,
     pid: i32,
 }
@@ -36,7 +36,7 @@ static WATCHER: OnceLock<Option<Watcher>> = OnceLock::new();
 impl Watcher {
     /// This process's watcher, started on first use; `None` if it could
     /// not be started (then only the death signal protects the commands).
-    pub fn get() -> Option<&'static Watcher> {
+    pub(super) fn get() -> Option<&'static Watcher> {
         WATCHER
             .get_or_init(|| match Watcher::start() {
                 Ok(w) => Some(w),
@@ -78,17 +78,17 @@ impl Watcher {
 
     /// The watcher's process id (a child of this process, never an orphan
     /// to sweep).
-    pub fn pid(&self) -> i32 {
+    pub(super) fn pid(&self) -> i32 {
         self.pid
     }
 
     /// Tells the watcher that group `pgid` runs.
-    pub fn add(&self, pgid: i32) {
+    pub(super) fn add(&self, pgid: i32) {
         self.send(pgid);
     }
 
     /// Tells the watcher that group `pgid` ended (call before reaping it).
-    pub fn remove(&self, pgid: i32) {
+    pub(super) fn remove(&self, pgid: i32) {
         self.send(-pgid);
     }
 

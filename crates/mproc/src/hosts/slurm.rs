@@ -19,6 +19,7 @@ const MAX_NODES: usize = 65_536;
 
 /// A Slurm allocation, as its environment describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SlurmAllocation {
     /// `SLURM_JOB_ID`.
     pub job_id: String,
@@ -178,7 +179,7 @@ impl SlurmAllocation {
 
 /// Expands a Slurm node list: `node[01-03,7],gpu1` → node01, node02,
 /// node03, node7, gpu1 (several bracket groups in one name multiply).
-pub fn expand_nodelist(list: &str) -> Result<Vec<String>> {
+pub(crate) fn expand_nodelist(list: &str) -> Result<Vec<String>> {
     let bad = |why: &str| Error::usage(format!("SLURM_JOB_NODELIST '{list}' {why}"));
     let mut names = Vec::new();
     for part in split_top(list).map_err(|()| bad("has unbalanced brackets"))? {
@@ -250,7 +251,7 @@ fn expand_name(name: &str, out: &mut Vec<String>) -> std::result::Result<(), Str
 }
 
 /// Expands Slurm's per-node counts: `2(x3),1` → 2, 2, 2, 1.
-pub fn expand_counts(name: &str, spec: &str) -> Result<Vec<usize>> {
+pub(crate) fn expand_counts(name: &str, spec: &str) -> Result<Vec<usize>> {
     let bad = || Error::usage(format!("{name} '{spec}' is not a list like 2(x3),1"));
     let mut counts = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {

@@ -18,14 +18,14 @@ enum State<T> {
     Ready(T),
 }
 
-struct Shared<T> {
+struct ResultSlot<T> {
     state: Mutex<State<T>>,
     ready: Condvar,
 }
 
 /// A result that will be ready later, like Python's `AsyncResult`.
 pub struct AsyncResult<T> {
-    shared: Arc<Shared<T>>,
+    shared: Arc<ResultSlot<T>>,
 }
 
 impl<T: Send + 'static> AsyncResult<T> {
@@ -34,7 +34,7 @@ impl<T: Send + 'static> AsyncResult<T> {
         count: usize,
         finish: impl FnOnce(Vec<ItemResult<O>>) -> T + Send + 'static,
     ) -> Self {
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ResultSlot {
             state: Mutex::new(State::Pending(None)),
             ready: Condvar::new(),
         });
@@ -48,7 +48,10 @@ impl<T: Send + 'static> AsyncResult<T> {
                     let Ok(reports) = results.recv() else {
                         break;
                     };
-                    for r in reports.into_iter().flat_map(Report::into_results::<O>) {
+                    for r in reports
+                        .into_iter()
+                        .flat_map(Report::into_decoded_results::<O>)
+                    {
                         if let Some(slot) = slots.get_mut(r.index) {
                             got += usize::from(slot.is_none());
                             *slot = Some(r);
@@ -74,6 +77,16 @@ impl<T: Send + 'static> AsyncResult<T> {
             tracing::error!("cannot start a result collector thread: {e}");
         }
         AsyncResult { shared }
+    }
+
+    /// A handle whose result is `value`, ready now (a serial run's).
+    pub(crate) fn done(value: T) -> Self {
+        AsyncResult {
+            shared: Arc::new(ResultSlot {
+                state: Mutex::new(State::Ready(value)),
+                ready: Condvar::new(),
+            }),
+        }
     }
 
     /// Runs `callback` with the result once it is ready (at once if it

@@ -28,6 +28,8 @@ use super::{Chunks, Submitter};
 pub(crate) struct Ended {
     flag: AtomicBool,
     wakers: Mutex<Vec<Sender<Vec<Report>>>>,
+    /// Why, for items submitted after the scheduler is gone.
+    why: Mutex<Option<String>>,
 }
 
 impl Ended {
@@ -35,8 +37,17 @@ impl Ended {
         self.flag.load(Ordering::Acquire)
     }
 
-    /// Marks the pool ended and wakes every stream.
-    pub(crate) fn set(&self) {
+    /// Why the pool ended (its first reason), once it has.
+    pub(crate) fn why(&self) -> Option<String> {
+        self.why.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Marks the pool ended for `why` and wakes every stream.
+    pub(crate) fn set(&self, why: &str) {
+        self.why
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| why.to_string());
         let wakers = {
             let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
             self.flag.store(true, Ordering::Release);
@@ -60,7 +71,7 @@ impl Ended {
 
 /// What the feeder and the consumer share.
 #[derive(Default)]
-pub(crate) struct Shared {
+pub(crate) struct FeedState {
     state: Mutex<Counts>,
     changed: Condvar,
 }
@@ -78,7 +89,7 @@ pub(crate) struct Counts {
     stop: bool,
 }
 
-impl Shared {
+impl FeedState {
     fn lock(&self) -> MutexGuard<'_, Counts> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -104,7 +115,7 @@ impl Shared {
 /// Marks the feed exhausted and wakes the consumer, however the feeder
 /// ends (a source that panics too).
 struct Finish {
-    shared: Arc<Shared>,
+    shared: Arc<FeedState>,
     sink: Sender<Vec<Report>>,
 }
 
@@ -124,12 +135,12 @@ pub(crate) fn start<T, I>(
     window: usize,
     submitter: Submitter,
     ended: Arc<Ended>,
-) -> Arc<Shared>
+) -> Arc<FeedState>
 where
     T: serde::Serialize,
     I: Iterator<Item = T> + Send + 'static,
 {
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(FeedState::default());
     ended.watch(batch.sink.clone());
     let finish = Finish {
         shared: Arc::clone(&shared),

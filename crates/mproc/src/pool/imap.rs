@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
-use super::feed::{self, Shared};
+use super::feed::{self, FeedState};
 use super::task::{Batch, Expand, Report};
 use super::{Chunks, Pool};
 use crate::job::Job;
@@ -27,14 +27,15 @@ pub struct IMap<'p, J: Job, I> {
     results: Receiver<Vec<Report>>,
     /// Unordered: received, not yet yielded, in arrival order.
     arrived: VecDeque<Report>,
-    /// Ordered: received reports by their first item's index.
-    held: BTreeMap<usize, Report>,
+    /// Ordered: received reports by their first item's index (boxed: a
+    /// B-tree moves its entries as it grows, and a report is large).
+    held: BTreeMap<usize, Box<Report>>,
     /// The report being yielded, and how many of its items are left.
     current: Option<Expand<J::Output>>,
     left: usize,
     inputs: Option<I>,
     /// A stream's feeder: it pulls the inputs.
-    feeder: Option<Arc<Shared>>,
+    feeder: Option<Arc<FeedState>>,
     chunk: usize,
     exhausted: bool,
     submitted: usize,
@@ -116,19 +117,23 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
         };
         while !self.exhausted && self.submitted - self.delivered < window {
             let room = (window - (self.submitted - self.delivered)).min(self.chunk.max(512));
-            let mut chunks = Chunks::new(batch, self.chunk);
-            chunks.submitted = self.submitted;
-            for _ in 0..room {
-                match inputs.next() {
-                    Some(input) => chunks.push(&input),
-                    None => {
-                        self.exhausted = true;
-                        break;
-                    }
-                }
+            let items: Vec<J::Input> = inputs.by_ref().take(room).collect();
+            self.exhausted = items.len() < room;
+            if items.is_empty() {
+                break;
             }
-            self.submitted = chunks.submitted;
-            self.pool.submit(chunks.finish());
+            // Encoded on the scheduler's thread: this one has every result
+            // to decode and report.
+            let (batch, size, first) = (Arc::clone(batch), self.chunk, self.submitted);
+            self.submitted += items.len();
+            self.pool.submit_encoded(Box::new(move || {
+                let mut chunks = Chunks::new(&batch, size);
+                chunks.submitted = first;
+                for input in &items {
+                    chunks.push(input);
+                }
+                chunks.finish()
+            }));
         }
         if self.exhausted {
             // Once every chunk holds its own reference, the batch's sender
@@ -162,7 +167,7 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
     fn receive(&mut self, reports: Vec<Report>) {
         for report in reports {
             if self.ordered {
-                self.held.insert(report.first, report);
+                self.held.insert(report.first, Box::new(report));
             } else {
                 self.arrived.push_back(report);
             }
@@ -176,6 +181,7 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             (first == self.delivered)
                 .then(|| self.held.remove(&first))
                 .flatten()
+                .map(|report| *report)
         } else {
             self.arrived.pop_front()
         }
@@ -198,7 +204,7 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
             self.current = None;
             if let Some(report) = self.ready() {
                 self.left = report.count;
-                self.current = Some(report.into_results());
+                self.current = Some(report.into_decoded_results());
                 continue;
             }
             self.feed();

@@ -12,7 +12,6 @@ mod imap;
 pub(crate) mod scheduler;
 pub(crate) mod task;
 
-pub use crate::limits::{MAX_CONCURRENCY, MAX_PROCESSES};
 pub use async_result::AsyncResult;
 pub use imap::IMap;
 
@@ -29,17 +28,23 @@ use crate::job::Job;
 use crate::outcome::{ItemResult, Outcome};
 use crate::protocol;
 use crate::settings::PoolSettings;
+use crate::stopper::Stopper;
 use scheduler::{Event, Lifecycle, Scheduler};
-use task::{Batch, Chunk, JobSpec, Report};
+use task::{Batch, JobSpec, Report, SentChunk};
 
 /// Worker starts and ends kept between two calls of
 /// [`Pool::worker_events`]; later ones are dropped.
 const LIFECYCLE_KEPT: usize = 4096;
 
+/// Items outstanding in one map at least (see `IMap::window`): enough
+/// that workers running items of a few microseconds, one a chunk, do not
+/// wait for the consumer to take results before they get more.
+const WINDOW: usize = 8192;
+
 /// Items per submitted chunk at most when no chunksize is set: the
 /// scheduler cuts pieces off a chunk's front, copying what is left, so a
 /// chunk stays small enough for that to be cheap.
-const SUBMIT_MAX: usize = 1024;
+const SUBMIT_MAX: usize = 8192;
 
 impl Pool {
     /// Starts the workers `settings` ask for and waits for each one's
@@ -84,7 +89,7 @@ impl Pool {
             events: tx,
             thread: Some(thread),
             processes,
-            window: 1024.max(processes * 256),
+            window: WINDOW.max(processes * 1024),
             chunksize,
             halt_on_error,
             jobs: Mutex::new(HashMap::new()),
@@ -100,19 +105,6 @@ impl Pool {
                 Err(e)
             }
         }
-    }
-}
-
-/// Stops a pool from any thread; see [`Pool::stopper`].
-#[derive(Clone)]
-pub struct Stopper(Sender<Event>);
-
-impl Stopper {
-    /// Kills the pool's workers now; every item not finished ends
-    /// [`Outcome::NotRun`] with `why`. Iterators and handles over the
-    /// pool's results then end normally.
-    pub fn stop(&self, why: &str) {
-        let _ = self.0.send(Event::Terminate(why.to_string()));
     }
 }
 
@@ -307,7 +299,10 @@ impl Pool {
     /// A handle that stops this pool from another thread (a signal
     /// handler, say), like [`terminate`](Pool::terminate) without waiting.
     pub fn stopper(&self) -> Stopper {
-        Stopper(self.events.clone())
+        let events = self.events.clone();
+        Stopper::new(move |why| {
+            let _ = events.send(Event::Terminate(why.to_string()));
+        })
     }
 
     /// Waits until every worker has exited after [`close`](Pool::close) or
@@ -348,7 +343,10 @@ impl Pool {
             }))
         };
         let (tx, rx) = mpsc::channel();
-        (Batch::new(spec, tx), rx)
+        (
+            Batch::new(spec, tx, Some(task::decode_outputs::<J::Output>)),
+            rx,
+        )
     }
 
     /// Items per submitted chunk for a map of about `items` items: the
@@ -366,8 +364,13 @@ impl Pool {
         size.clamp(1, protocol::MAX_CHUNK)
     }
 
-    pub(crate) fn submit(&self, chunks: Vec<Chunk>) {
+    pub(crate) fn submit(&self, chunks: Vec<SentChunk>) {
         self.submitter().submit(chunks);
+    }
+
+    /// See [`Submitter::submit_encoded`].
+    pub(crate) fn submit_encoded(&self, encode: Box<dyn FnOnce() -> Vec<SentChunk> + Send>) {
+        self.submitter().submit_encoded(encode);
     }
 
     /// What submits chunks to this pool, from any thread.
@@ -375,6 +378,7 @@ impl Pool {
         Submitter {
             events: self.events.clone(),
             closed: self.closed,
+            ended: Arc::clone(&self.ended),
         }
     }
 }
@@ -383,24 +387,48 @@ impl Pool {
 pub(crate) struct Submitter {
     events: Sender<Event>,
     closed: bool,
+    /// Why the pool ended, for chunks that come after its scheduler.
+    ended: Arc<feed::Ended>,
 }
 
 impl Submitter {
-    pub(crate) fn submit(&self, chunks: Vec<Chunk>) {
+    pub(crate) fn submit(&self, chunks: Vec<SentChunk>) {
         if chunks.is_empty() {
             return;
         }
         if self.closed {
-            for chunk in chunks {
-                chunk.finish(
-                    Outcome::NotRun("the pool is closed".into()),
-                    Default::default(),
-                );
-            }
-            return;
+            return self.refuse(chunks, "the pool is closed".into());
         }
-        // If the scheduler is gone, the chunks come back and drop as "not run".
-        let _ = self.events.send(Event::Submit(chunks));
+        if let Err(mpsc::SendError(Event::Submit(chunks))) = self.events.send(Event::Submit(chunks))
+        {
+            self.refuse(chunks, self.gone_reason());
+        }
+    }
+
+    /// Why a chunk that reaches no scheduler does not run.
+    fn gone_reason(&self) -> String {
+        self.ended
+            .why()
+            .unwrap_or_else(|| "the pool stopped before running it".into())
+    }
+
+    fn refuse(&self, chunks: Vec<SentChunk>, why: String) {
+        for chunk in chunks {
+            chunk.finish(Outcome::NotRun(why.clone()), Default::default());
+        }
+    }
+
+    /// Submits the chunks `encode` makes, encoded on the scheduler's
+    /// thread rather than this one (the consumer's, which decodes and
+    /// reports every result).
+    pub(crate) fn submit_encoded(&self, encode: Box<dyn FnOnce() -> Vec<SentChunk> + Send>) {
+        if self.closed {
+            return self.submit(encode());
+        }
+        if let Err(mpsc::SendError(Event::Encode(encode))) = self.events.send(Event::Encode(encode))
+        {
+            self.refuse(encode(), self.gone_reason());
+        }
     }
 }
 
@@ -421,8 +449,8 @@ impl Drop for Pool {
 pub(crate) struct Chunks<'b> {
     batch: &'b Arc<Batch>,
     size: usize,
-    current: Option<Chunk>,
-    done: Vec<Chunk>,
+    current: Option<SentChunk>,
+    done: Vec<SentChunk>,
     /// Inputs taken so far (the next one's index).
     pub submitted: usize,
 }
@@ -445,7 +473,7 @@ impl<'b> Chunks<'b> {
         self.submitted += 1;
         let chunk = self
             .current
-            .get_or_insert_with(|| Chunk::new(Arc::clone(self.batch), index));
+            .get_or_insert_with(|| SentChunk::new(Arc::clone(self.batch), index));
         let at = chunk.inputs.len();
         if chunk.push(input).is_err() {
             if let Some(c) = self.current.take() {
@@ -470,7 +498,7 @@ impl<'b> Chunks<'b> {
         }
     }
 
-    fn close(&mut self, chunk: Chunk) {
+    fn close(&mut self, chunk: SentChunk) {
         if chunk.count() > 0 {
             self.done.push(chunk);
         } else {
@@ -479,12 +507,12 @@ impl<'b> Chunks<'b> {
     }
 
     /// The chunks that are full so far.
-    pub(crate) fn take_done(&mut self) -> Vec<Chunk> {
+    pub(crate) fn take_done(&mut self) -> Vec<SentChunk> {
         std::mem::take(&mut self.done)
     }
 
     /// Every chunk, the partial one too.
-    pub(crate) fn finish(mut self) -> Vec<Chunk> {
+    pub(crate) fn finish(mut self) -> Vec<SentChunk> {
         if let Some(c) = self.current.take() {
             self.close(c);
         }

@@ -1,5 +1,5 @@
 //! The units of work between a pool's handles and its scheduler: a
-//! [`Chunk`] of consecutive items on its way to a worker, which reports
+//! [`SentChunk`] of consecutive items on its way to a worker, which reports
 //! every item exactly once, and a [`Report`] of finished items on its way
 //! back.
 //!
@@ -10,6 +10,7 @@
 //! "not run" from its `Drop`, so whoever waits for an item's result always
 //! gets one.
 
+use std::any::Any;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -58,6 +59,15 @@ impl JobSpec {
     }
 }
 
+/// Decodes the ok outputs of a report into a `Vec<Result<O, String>>`,
+/// boxed: see [`decode_outputs`].
+pub(crate) type Decoder = fn(&[u8], &[u32]) -> Box<dyn Any + Send>;
+
+/// A report's outputs up to this size are decoded before they reach the
+/// consumer (on the scheduler's thread); larger ones as the consumer takes
+/// them, so that no long decoding holds up the scheduler.
+const PREDECODED_BYTES: usize = 1 << 20;
+
 /// The items of one map call: its job and where their results go (a
 /// report at a time, so a chunk of results wakes the consumer once).
 #[derive(Debug)]
@@ -66,14 +76,21 @@ pub(crate) struct Batch {
     pub sink: Sender<Vec<Report>>,
     /// Set when nobody listens any more: its queued items are skipped.
     pub abandoned: AtomicBool,
+    /// Decodes its outputs off the consumer's thread, when set.
+    pub decode: Option<Decoder>,
 }
 
 impl Batch {
-    pub(crate) fn new(job: Arc<JobSpec>, sink: Sender<Vec<Report>>) -> Arc<Batch> {
+    pub(crate) fn new(
+        job: Arc<JobSpec>,
+        sink: Sender<Vec<Report>>,
+        decode: Option<Decoder>,
+    ) -> Arc<Batch> {
         Arc::new(Batch {
             job,
             sink,
             abandoned: AtomicBool::new(false),
+            decode,
         })
     }
 
@@ -108,7 +125,7 @@ impl RunInfo {
 
 /// Consecutive items of one batch, on their way to a worker.
 #[derive(Debug)]
-pub(crate) struct Chunk {
+pub(crate) struct SentChunk {
     pub batch: Arc<Batch>,
     /// The first item's index in its batch.
     pub first: usize,
@@ -127,10 +144,10 @@ pub(crate) struct Chunk {
     reported: bool,
 }
 
-impl Chunk {
+impl SentChunk {
     /// An empty chunk of `batch` starting at item `first`.
-    pub(crate) fn new(batch: Arc<Batch>, first: usize) -> Chunk {
-        Chunk {
+    pub(crate) fn new(batch: Arc<Batch>, first: usize) -> SentChunk {
+        SentChunk {
             batch,
             first,
             inputs: Vec::new(),
@@ -180,11 +197,11 @@ impl Chunk {
     /// When the inputs no longer fit one request to a worker, moves the
     /// last item (whose input starts at byte `at`) into a chunk of its own
     /// and returns it.
-    pub(crate) fn split_if_over(&mut self, at: usize) -> Option<Chunk> {
+    pub(crate) fn split_if_over(&mut self, at: usize) -> Option<SentChunk> {
         if self.count() < 2 || self.inputs.len() <= MAX_REQUEST_INPUTS {
             return None;
         }
-        let mut last = Chunk::new(Arc::clone(&self.batch), self.first + self.count() - 1);
+        let mut last = SentChunk::new(Arc::clone(&self.batch), self.first + self.count() - 1);
         last.inputs = self.inputs.split_off(at);
         last.ends.push(last.inputs.len() as u32);
         self.ends.pop();
@@ -212,14 +229,14 @@ impl Chunk {
 
     /// Items `range` as a chunk of their own, with the same attempts (and
     /// earlier attempts).
-    pub(crate) fn split(&self, range: Range<usize>) -> Chunk {
+    pub(crate) fn split(&self, range: Range<usize>) -> SentChunk {
         let bytes = if range.is_empty() {
             0..0
         } else {
             self.span(range.start).start..self.span(range.end - 1).end
         };
         let base = bytes.start as u32;
-        Chunk {
+        SentChunk {
             batch: Arc::clone(&self.batch),
             first: self.first + range.start,
             inputs: self.inputs[bytes].to_vec(),
@@ -248,7 +265,7 @@ impl Chunk {
     }
 }
 
-impl Drop for Chunk {
+impl Drop for SentChunk {
     fn drop(&mut self) {
         if !self.reported && self.count() > 0 {
             let why = Outcome::NotRun("the pool stopped before running it".into());
@@ -265,7 +282,15 @@ impl Drop for Chunk {
     }
 }
 
-pub(crate) fn send(batch: &Batch, reports: Vec<Report>) {
+pub(crate) fn send(batch: &Batch, mut reports: Vec<Report>) {
+    if let Some(decode) = batch.decode {
+        for r in reports.iter_mut() {
+            if !r.ends.is_empty() && r.outputs.len() <= PREDECODED_BYTES {
+                r.decoded = Some(decode(&r.outputs, &r.ends));
+                r.outputs = Vec::new();
+            }
+        }
+    }
     if batch.sink.send(reports).is_err() {
         batch.abandoned.store(true, Ordering::Relaxed);
     }
@@ -296,6 +321,26 @@ pub(crate) struct Report {
     /// The earlier attempts of its first item (a report of a retried item
     /// holds that one item).
     pub earlier: Vec<Attempt>,
+    /// The ok outputs already decoded, by its batch's [`Decoder`] (then
+    /// `outputs` is empty).
+    pub decoded: Option<Box<dyn Any + Send>>,
+}
+
+/// A [`Decoder`]: each ok output of a report decoded, in order.
+pub(crate) fn decode_outputs<O: serde::de::DeserializeOwned + Send + 'static>(
+    outputs: &[u8],
+    ends: &[u32],
+) -> Box<dyn Any + Send> {
+    let mut start = 0;
+    let decoded: Vec<std::result::Result<O, String>> = ends
+        .iter()
+        .map(|&end| {
+            let bytes = outputs.get(start..end as usize).unwrap_or_default();
+            start = end as usize;
+            protocol::decode::<O>(bytes).map_err(|e| format!("cannot decode result: {e}"))
+        })
+        .collect();
+    Box::new(decoded)
 }
 
 impl Report {
@@ -330,12 +375,31 @@ impl Report {
     pub(crate) fn into_results<O: serde::de::DeserializeOwned>(self) -> Expand<O> {
         Expand {
             clock: self.run.started,
+            decoded: None,
             report: self,
             next: 0,
             failure: 0,
             output: 0,
             start: 0,
             kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Report {
+    /// As [`into_results`](Report::into_results), taking the outputs
+    /// its batch decoded already, if it did.
+    pub(crate) fn into_decoded_results<O: serde::de::DeserializeOwned + 'static>(
+        mut self,
+    ) -> Expand<O> {
+        let decoded = self
+            .decoded
+            .take()
+            .and_then(|d| d.downcast::<Vec<std::result::Result<O, String>>>().ok())
+            .map(|d| d.into_iter());
+        Expand {
+            decoded,
+            ..self.into_results()
         }
     }
 }
@@ -349,6 +413,8 @@ pub(crate) struct Expand<O> {
     start: usize,
     /// When the next item started.
     clock: Option<Duration>,
+    /// The ok outputs, when decoded before they came.
+    decoded: Option<std::vec::IntoIter<std::result::Result<O, String>>>,
     kind: std::marker::PhantomData<fn() -> O>,
 }
 
@@ -390,12 +456,19 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
             }
             _ => match r.ends.get(self.output) {
                 Some(&end) => {
-                    let bytes = &r.outputs[self.start..end as usize];
-                    self.start = end as usize;
                     self.output += 1;
-                    match protocol::decode::<O>(bytes) {
+                    let decoded = match self.decoded.as_mut() {
+                        Some(d) => d.next().unwrap_or_else(|| Err("no decoded result".into())),
+                        None => {
+                            let bytes = r.outputs.get(self.start..end as usize);
+                            self.start = end as usize;
+                            protocol::decode::<O>(bytes.unwrap_or_default())
+                                .map_err(|e| format!("cannot decode result: {e}"))
+                        }
+                    };
+                    match decoded {
                         Ok(v) => Outcome::Ok(v),
-                        Err(e) => Outcome::Failed(format!("cannot decode result: {e}").into()),
+                        Err(e) => Outcome::Failed(e.into()),
                     }
                 }
                 None => Outcome::Failed("the worker sent no output for it".into()),
@@ -420,12 +493,12 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
 
 /// Reports gathered during one scheduler step, sent per batch at its end.
 #[derive(Default)]
-pub(crate) struct Outbox {
+pub(crate) struct ReportOutbox {
     pending: Vec<(Arc<Batch>, Vec<Report>)>,
 }
 
-impl Outbox {
-    /// Adds `report` of `batch` (sent at the next [`flush`](Outbox::flush)).
+impl ReportOutbox {
+    /// Adds `report` of `batch` (sent at the next [`flush`](ReportOutbox::flush)).
     pub(crate) fn push(&mut self, batch: &Arc<Batch>, report: Report) {
         match self.pending.iter_mut().find(|(b, _)| Arc::ptr_eq(b, batch)) {
             Some((_, reports)) => reports.push(report),
@@ -436,7 +509,7 @@ impl Outbox {
     /// Reports items `range` of `chunk` with `outcome`, without consuming it.
     pub(crate) fn finish_range(
         &mut self,
-        chunk: &Chunk,
+        chunk: &SentChunk,
         range: Range<usize>,
         outcome: Outcome<()>,
         run: RunInfo,

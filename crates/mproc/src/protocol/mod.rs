@@ -20,7 +20,7 @@ use crate::failure::Failure;
 use crate::outcome::Outcome;
 
 /// The protocol version a worker announces in its handshake (`Hello`).
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// The first four bytes of every [`Hello`], so a stream that is not an
 /// mproc worker (a shell banner, another program) is told apart.
@@ -90,6 +90,9 @@ pub enum Request {
         /// page to read, or needs each item's end: timeouts, retries of
         /// errors, halting); else one per chunk.
         report_each: bool,
+        /// Measure each item's own start and run time (one clock reading
+        /// an item); else only each [`Done`]'s total, and `times` is empty.
+        item_times: bool,
     },
     /// Names a job and its serialized configuration under a small key.
     Setup {
@@ -156,8 +159,11 @@ pub struct Done {
     /// wrote its [`Hello`], by the worker's clock.
     pub started: u64,
     /// Each item's own run time in microseconds, in order: item `i`
-    /// started when item `i - 1` ended (one clock reading per item).
+    /// started when item `i - 1` ended (one clock reading per item);
+    /// empty when the parent asked for no item times.
     pub times: Vec<u64>,
+    /// How long all the items ran, in microseconds.
+    pub elapsed: u64,
     /// The outputs of the items that ended ok, each encoded with
     /// [`encode`], one after another.
     #[serde(with = "serde_bytes")]
@@ -171,7 +177,7 @@ pub struct Done {
 impl Done {
     /// True when the frame describes its items consistently: each failure's
     /// offset lies in `from .. from + count`, ascending; failures and ok
-    /// outputs together number `count`, as do the times; and the outputs'
+    /// outputs together number `count`, as do the times (when sent); and the outputs'
     /// ends ascend within `outputs`. The parent checks this before it believes a Done, so a
     /// worker that lies about its items is a crashed worker, not a panic.
     pub fn is_consistent(&self) -> bool {
@@ -190,7 +196,7 @@ impl Done {
             .iter()
             .try_fold(0u32, |prev, &e| (e >= prev).then_some(e))
             .is_some_and(|last| last as usize <= self.outputs.len());
-        let timed = self.times.len() as u64 == u64::from(self.count);
+        let timed = self.times.is_empty() || self.times.len() as u64 == u64::from(self.count);
         offsets_ok && counted && ends_ok && timed
     }
 }

@@ -145,6 +145,7 @@ mod properties {
                     count: count as u32,
                     started,
                     times: (0..count as u64).map(|t| t << 20).collect(),
+                    elapsed: started / 3,
                     outputs,
                     ends,
                     failures,
@@ -164,16 +165,24 @@ mod properties {
 
     fn request() -> impl Strategy<Value = Request> {
         prop_oneof![
-            (any::<u32>(), ".{0,20}", any::<u32>(), any::<bool>()).prop_map(
-                |(worker, log_filter, concurrency, report_each)| {
-                    Request::Configure {
-                        worker,
-                        log_filter,
-                        concurrency,
-                        report_each,
+            (
+                any::<u32>(),
+                ".{0,20}",
+                any::<u32>(),
+                any::<bool>(),
+                any::<bool>()
+            )
+                .prop_map(
+                    |(worker, log_filter, concurrency, report_each, item_times)| {
+                        Request::Configure {
+                            worker,
+                            log_filter,
+                            concurrency,
+                            report_each,
+                            item_times,
+                        }
                     }
-                }
-            ),
+                ),
             (
                 any::<u32>(),
                 "[a-z]{1,12}",
@@ -257,6 +266,7 @@ fn a_done_that_does_not_add_up_is_told_apart() {
         count: 3,
         started: 0,
         times: vec![5, 300, 70_000],
+        elapsed: 70_305,
         outputs: vec![1, 2, 3],
         ends: vec![1, 3],
         failures: vec![(3, WireFailure::message("x"))],
@@ -285,4 +295,10 @@ fn a_done_that_does_not_add_up_is_told_apart() {
     for bad in [below, past_the_outputs, descending, too_few, untimed] {
         assert!(!bad.is_consistent(), "{bad:?}");
     }
+    // Without item times (the parent asked for none) it adds up.
+    let no_item_times = Done {
+        times: Vec::new(),
+        ..ok.clone()
+    };
+    assert!(no_item_times.is_consistent());
 }

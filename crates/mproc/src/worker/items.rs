@@ -19,13 +19,13 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-use super::queue::{Chunk, Queue};
-use super::{micros, Context, Shared};
+use super::queue::{Queue, ReceivedChunk};
+use super::{micros, Context, SharedJob};
 use crate::protocol::{Done, Reply, WireFailure};
 
 /// A chunk with items left to claim.
 struct Open {
-    runner: Shared,
+    runner: SharedJob,
     chunk: u64,
     count: u32,
     inputs: Arc<Vec<u8>>,
@@ -39,7 +39,7 @@ struct Open {
 enum Claim {
     /// One item to run: its chunk, offset, and input's bytes.
     Item {
-        runner: Shared,
+        runner: SharedJob,
         chunk: u64,
         offset: u32,
         inputs: Arc<Vec<u8>>,
@@ -75,7 +75,7 @@ impl Items {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn push(&self, runner: Shared, chunk: u64, count: u32, inputs: Vec<u8>) {
+    fn push(&self, runner: SharedJob, chunk: u64, count: u32, inputs: Vec<u8>) {
         if count == 0 {
             return;
         }
@@ -198,7 +198,10 @@ fn run(claim: Claim, context: &Context) {
                 Err(msg) => Err(msg.clone()),
                 Ok(runner) => runner.run_one(&mut input, &mut done.outputs),
             };
-            done.times.push(micros(start.elapsed()));
+            done.elapsed = micros(start.elapsed());
+            if context.item_times {
+                done.times.push(done.elapsed);
+            }
             match result {
                 Ok(None) => done.ends.push(done.outputs.len() as u32),
                 Ok(Some(failure)) => done.failures.push((offset, failure)),
@@ -216,7 +219,11 @@ fn run(claim: Claim, context: &Context) {
             from,
             count,
             started: context.since_hello(Instant::now()),
-            times: vec![0; count as usize],
+            times: if context.item_times {
+                vec![0; count as usize]
+            } else {
+                Vec::new()
+            },
             failures: (from..from + count)
                 .map(|o| (o, WireFailure::message(message.clone())))
                 .collect(),
@@ -243,9 +250,9 @@ impl Work {
         }
     }
 
-    pub(super) fn push(&self, runner: Shared, chunk: u64, count: u32, inputs: Vec<u8>) {
+    pub(super) fn push(&self, runner: SharedJob, chunk: u64, count: u32, inputs: Vec<u8>) {
         match self {
-            Work::Chunks(queue) => queue.push(Chunk::new(runner, chunk, count, inputs)),
+            Work::Chunks(queue) => queue.push(ReceivedChunk::new(runner, chunk, count, inputs)),
             Work::Items(items) => items.push(runner, chunk, count, inputs),
         }
     }
@@ -301,8 +308,8 @@ mod tests {
 
     use super::*;
     use crate::protocol::{self, FrameReader};
-    use crate::registry::Runner;
-    use crate::worker::Outbox;
+    use crate::registry::ErasedJob;
+    use crate::worker::WorkerOutbox;
 
     /// A job whose items each wait until `n` of them have started (at
     /// most 10 s; alone, an item fails): they end ok only if `n` ran at
@@ -313,7 +320,7 @@ mod tests {
         n: u32,
     }
 
-    impl Runner for Arc<Meet> {
+    impl ErasedJob for Arc<Meet> {
         fn run_one(
             &self,
             inputs: &mut &[u8],
@@ -352,7 +359,7 @@ mod tests {
         out
     }
 
-    fn meet(n: u32) -> Shared {
+    fn meet(n: u32) -> SharedJob {
         let meet = Arc::new(Meet {
             arrived: Mutex::new(0),
             all: Condvar::new(),
@@ -365,9 +372,10 @@ mod tests {
     fn k_threads_run_k_items_of_one_chunk_at_once_and_report_each() {
         let (read, write) = nix::unistd::pipe().unwrap();
         let context = Arc::new(Context {
-            outbox: Outbox::new(File::from(write)),
+            outbox: WorkerOutbox::new(File::from(write)),
             page: None,
             report_each: true,
+            item_times: true,
             hello: Instant::now(),
         });
         let work = Work::new(4);

@@ -8,12 +8,12 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use super::Outbox;
+use super::WorkerOutbox;
 use crate::log_bridge::level_number;
 use crate::protocol::{LogRecord, Reply};
 
 /// Installs the frame-forwarding subscriber, filtered by `filter`.
-pub(super) fn install(filter: &str, outbox: Arc<Outbox>) {
+pub(super) fn install(filter: &str, outbox: Arc<WorkerOutbox>) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::registry()
         .with(FrameLayer { outbox }.with_filter(filter))
@@ -21,7 +21,7 @@ pub(super) fn install(filter: &str, outbox: Arc<Outbox>) {
 }
 
 struct FrameLayer {
-    outbox: Arc<Outbox>,
+    outbox: Arc<WorkerOutbox>,
 }
 
 impl<S: Subscriber> Layer<S> for FrameLayer {

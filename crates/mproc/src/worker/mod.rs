@@ -31,9 +31,9 @@ use nix::sys::signal::{self, SigHandler, Signal};
 
 use crate::child::{WORKER_ARG, WORKER_ENV};
 use crate::error::{Error, Result};
-use crate::progress::Page;
+use crate::progress_page::Page;
 use crate::protocol::{self, FrameReader, FrameWriter, Hello, Reply, Request};
-use crate::registry::{Registry, Runner};
+use crate::registry::{ErasedJob, Registry};
 use items::Work;
 
 /// The largest request frame a worker accepts (the parent is trusted).
@@ -94,7 +94,7 @@ pub fn serve(registry: &Registry) -> ExitCode {
 }
 
 /// A job ready to run, or why it could not be set up.
-type Shared = Arc<Result<Box<dyn Runner>, String>>;
+type SharedJob = Arc<Result<Box<dyn ErasedJob>, String>>;
 
 /// The write end of the pipe the signal handler wakes the signal thread
 /// through (-1 before it exists).
@@ -118,7 +118,7 @@ extern "C" fn on_signal(signal: nix::libc::c_int) {
 
 /// Starts the thread that acts on SIGUSR1 and SIGTERM, and installs their
 /// handlers.
-fn handle_signals(outbox: Arc<Outbox>) {
+fn handle_signals(outbox: Arc<WorkerOutbox>) {
     let Ok((read, write)) = nix::unistd::pipe() else {
         return;
     };
@@ -165,7 +165,7 @@ const FLUSH_BYTES: usize = 64 << 10;
 /// item, an item) ends; log records are gathered and written with the
 /// next result, or by the flusher within [`LOG_DELAY`]. So a busy worker
 /// makes one write per chunk, not one per item or log line.
-pub(crate) struct Outbox {
+pub(crate) struct WorkerOutbox {
     inner: Mutex<Pending>,
     wake: Condvar,
 }
@@ -176,9 +176,9 @@ struct Pending {
     since: Option<Instant>,
 }
 
-impl Outbox {
-    fn new(file: File) -> Arc<Outbox> {
-        let outbox = Arc::new(Outbox {
+impl WorkerOutbox {
+    fn new(file: File) -> Arc<WorkerOutbox> {
+        let outbox = Arc::new(WorkerOutbox {
             inner: Mutex::new(Pending {
                 file,
                 buf: Vec::with_capacity(FLUSH_BYTES),
@@ -280,9 +280,11 @@ impl Pending {
 /// What a worker needs to run a chunk: where results go, the progress
 /// page, and whether to report each item.
 struct Context {
-    outbox: Arc<Outbox>,
+    outbox: Arc<WorkerOutbox>,
     page: Option<Arc<Page>>,
     report_each: bool,
+    /// Measure each item's own times (one clock reading an item).
+    item_times: bool,
     /// When the hello was written: item times count from here.
     hello: Instant,
 }
@@ -314,7 +316,7 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     let mut writer = FrameWriter::new(frames);
     let hello = Instant::now();
     writer.write(&Hello::new())?;
-    let outbox = Outbox::new(writer.into_inner());
+    let outbox = WorkerOutbox::new(writer.into_inner());
     // A stopping parent (SIGUSR1), or a SIGTERM to the whole group (GNU
     // `timeout`), first gets the results gathered here.
     handle_signals(Arc::clone(&outbox));
@@ -324,17 +326,23 @@ fn serve_inner(registry: &Registry) -> Result<()> {
         BufReader::with_capacity(64 << 10, stdin.lock()),
         MAX_REQUEST,
     );
-    let Some((concurrency, report_each)) = configure(&mut input, &outbox)? else {
+    let Some(Configured {
+        concurrency,
+        report_each,
+        item_times,
+    }) = configure(&mut input, &outbox)?
+    else {
         return Ok(());
     };
 
     let context = Arc::new(Context {
         outbox,
         report_each: report_each || page.is_none() || concurrency > 1,
+        item_times,
         page,
         hello,
     });
-    let mut runners: HashMap<u32, Shared> = HashMap::new();
+    let mut runners: HashMap<u32, SharedJob> = HashMap::new();
     // This thread reads requests; runner threads run the chunks (with
     // concurrency K > 1, K items at once from any chunk), so a request to
     // take items back is answered while an item runs.
@@ -353,23 +361,35 @@ fn serve_inner(registry: &Registry) -> Result<()> {
     Ok(())
 }
 
+/// What the configure frame asks of this worker.
+struct Configured {
+    concurrency: u32,
+    report_each: bool,
+    item_times: bool,
+}
+
 /// Reads the configure frame, which comes first, and installs the log
-/// layer it asks for: `(concurrency, report_each)`, or `None` when the
-/// parent closed the stream before sending it.
+/// layer it asks for; `None` when the parent closed the stream before
+/// sending it.
 fn configure<R: std::io::Read>(
     input: &mut FrameReader<R>,
-    outbox: &Arc<Outbox>,
-) -> Result<Option<(u32, bool)>> {
+    outbox: &Arc<WorkerOutbox>,
+) -> Result<Option<Configured>> {
     match input.read::<Request>()? {
         Some(Request::Configure {
             worker,
             log_filter,
             concurrency,
             report_each,
+            item_times,
         }) => {
             log_layer::install(&log_filter, Arc::clone(outbox));
             tracing::trace!(worker, concurrency, "worker ready");
-            Ok(Some((concurrency.max(1), report_each)))
+            Ok(Some(Configured {
+                concurrency: concurrency.max(1),
+                report_each,
+                item_times,
+            }))
         }
         Some(other) => Err(Error::protocol(format!(
             "expected a configure frame first, got {}",
@@ -384,7 +404,7 @@ fn configure<R: std::io::Read>(
 fn handle(
     request: Request,
     registry: &Registry,
-    runners: &mut HashMap<u32, Shared>,
+    runners: &mut HashMap<u32, SharedJob>,
     work: &Work,
     context: &Context,
 ) -> Result<()> {

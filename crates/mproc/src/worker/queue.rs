@@ -1,6 +1,6 @@
 //! The worker's chunks between the thread that reads requests and the
 //! threads that run items: a [`Queue`] of chunks in arrival order, and a
-//! [`Chunk`]'s run, item after item.
+//! [`ReceivedChunk`]'s run, item after item.
 //!
 //! Each chunk's items are claimed one at a time from an atomic counter, so
 //! the reading thread can take back the items no runner has started
@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{micros, Context, Shared};
+use super::{micros, Context, SharedJob};
 use crate::protocol::{Done, Reply, WireFailure};
 
 /// A chunk that ran at least this long is reported as it ends, not
@@ -27,8 +27,8 @@ const EAGER: Duration = Duration::from_micros(500);
 const DONE_BYTES: usize = 8 << 20;
 
 /// One chunk of items to run.
-pub(super) struct Chunk {
-    pub runner: Shared,
+pub(super) struct ReceivedChunk {
+    pub runner: SharedJob,
     pub chunk: u64,
     pub count: u32,
     pub inputs: Vec<u8>,
@@ -36,9 +36,9 @@ pub(super) struct Chunk {
     claim: Arc<AtomicU32>,
 }
 
-impl Chunk {
-    pub(super) fn new(runner: Shared, chunk: u64, count: u32, inputs: Vec<u8>) -> Chunk {
-        Chunk {
+impl ReceivedChunk {
+    pub(super) fn new(runner: SharedJob, chunk: u64, count: u32, inputs: Vec<u8>) -> ReceivedChunk {
+        ReceivedChunk {
             runner,
             chunk,
             count,
@@ -63,7 +63,9 @@ impl Chunk {
             ..Done::default()
         };
         // Each item ends where the next one starts: one clock reading an
-        // item gives each its own start and run time.
+        // item gives each its own start and run time. Without item times
+        // (nobody records them) only a report's start and end are read.
+        let per_item = context.item_times || context.report_each;
         let mut mark = start;
         let mut rest = self.inputs.as_slice();
         while let Some(offset) = self.next_item() {
@@ -74,9 +76,13 @@ impl Chunk {
                 Err(msg) => Err(msg.clone()),
                 Ok(runner) => runner.run_one(&mut rest, &mut done.outputs),
             };
-            let now = Instant::now();
-            done.times.push(micros(now - mark));
-            mark = now;
+            if per_item {
+                let now = Instant::now();
+                if context.item_times {
+                    done.times.push(micros(now - mark));
+                }
+                mark = now;
+            }
             done.count += 1;
             match result {
                 Ok(None) => done.ends.push(done.outputs.len() as u32),
@@ -88,13 +94,17 @@ impl Chunk {
                         .push((offset, WireFailure::message(msg.clone())));
                     while let Some(o) = self.next_item() {
                         done.failures.push((o, WireFailure::message(msg.clone())));
-                        done.times.push(0);
+                        if context.item_times {
+                            done.times.push(0);
+                        }
                         done.count += 1;
                     }
                     break;
                 }
             }
             if context.report_each || done.outputs.len() >= DONE_BYTES {
+                let now = if per_item { mark } else { Instant::now() };
+                done.elapsed = micros(now - start);
                 let next = Done {
                     chunk: self.chunk,
                     from: offset + 1,
@@ -111,7 +121,9 @@ impl Chunk {
             page.idle();
         }
         if done.count > 0 {
-            if context.report_each || start.elapsed() >= EAGER {
+            let took = start.elapsed();
+            done.elapsed = micros(took);
+            if context.report_each || took >= EAGER {
                 // A chunk that took a while is reported at once: the
                 // parent sends the next work on hearing of it.
                 context.outbox.send(&Reply::Done(done));
@@ -134,7 +146,7 @@ pub(super) struct Queue {
 
 #[derive(Default)]
 struct State {
-    waiting: VecDeque<Chunk>,
+    waiting: VecDeque<ReceivedChunk>,
     /// Each running chunk's number, claim counter and size.
     running: Vec<(u64, Arc<AtomicU32>, u32)>,
     closed: bool,
@@ -147,7 +159,7 @@ impl Queue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn push(&self, chunk: Chunk) {
+    pub(super) fn push(&self, chunk: ReceivedChunk) {
         let mut state = self.lock();
         state.waiting.push_back(chunk);
         // A wake-up is a system call: only when a runner sleeps.
@@ -164,7 +176,7 @@ impl Queue {
 
     /// The next chunk to run (`None` once closed and empty); `idle` runs
     /// before waiting for one.
-    fn next(&self, idle: impl Fn()) -> Option<Chunk> {
+    fn next(&self, idle: impl Fn()) -> Option<ReceivedChunk> {
         let mut state = self.lock();
         loop {
             if let Some(chunk) = state.waiting.pop_front() {

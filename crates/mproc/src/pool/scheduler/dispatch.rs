@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use super::{InFlight, Live, Scheduler, State};
 use crate::outcome::Outcome;
-use crate::pool::task::{Chunk, RunInfo};
+use crate::pool::task::{RunInfo, SentChunk};
 use crate::protocol::{self, Request};
 
 /// Chunks in flight per worker at most.
@@ -47,7 +47,7 @@ impl Scheduler {
         if self.halted.is_some() && self.state == State::Running {
             self.state = State::Closing;
         }
-        let mut queued: usize = self.queue.iter().map(Chunk::count).sum();
+        let mut queued: usize = self.queue.iter().map(SentChunk::count).sum();
         // Every worker gets work to run before any gets work ahead.
         for index in 0..self.slots.len() {
             self.refill(index, false, &mut queued);
@@ -109,13 +109,14 @@ impl Scheduler {
             ahead = 0;
         }
         // Refill ahead at half the allowance, so one write carries more.
-        let held = |live: &Live| waiting_items(live, concurrency);
-        let wanted = |live: &Live| {
+        // (`held` is counted once and kept up to date as chunks are sent.)
+        let mut held = waiting_items(live, concurrency);
+        let wanted = |live: &Live, held: usize| {
             let chunks = live.inflight.len();
-            has_free_lane(live, concurrency) || (held(live) < ahead && chunks < MAX_CHUNKS)
+            has_free_lane(live, concurrency) || (held < ahead && chunks < MAX_CHUNKS)
         };
-        let refill = has_free_lane(live, concurrency) || held(live) <= ahead / 2;
-        while refill && wanted(live) {
+        let refill = has_free_lane(live, concurrency) || held <= ahead / 2;
+        while refill && wanted(live, held) {
             let allowance = self
                 .settings
                 .max_tasks_per_child
@@ -136,7 +137,12 @@ impl Scheduler {
             }
             let seq = self.next_seq;
             self.next_seq += 1;
+            let count = chunk.count();
             send_chunk(live, chunk, seq, &mut frames);
+            if live.inflight.len() > concurrency {
+                // It waits behind the chunks the worker runs.
+                held += count;
+            }
         }
         mark_started(live, concurrency, now);
         if !frames.is_empty() {
@@ -158,7 +164,7 @@ impl Scheduler {
             .retry
             .front()
             .or_else(|| self.queue.front())
-            .map(Chunk::job_key)
+            .map(SentChunk::job_key)
     }
 
     /// Records how long `count` items of job `key` ran.
@@ -220,10 +226,10 @@ pub(super) fn mark_started(live: &mut Live, concurrency: usize, now: Instant) {
 /// The next chunk to send: a retry first, else the queue's front (cut to
 /// `limit` items), skipping chunks nobody waits for.
 fn take_chunk(
-    retry: &mut VecDeque<Chunk>,
-    queue: &mut VecDeque<Chunk>,
+    retry: &mut VecDeque<SentChunk>,
+    queue: &mut VecDeque<SentChunk>,
     limit: Option<usize>,
-) -> Option<Chunk> {
+) -> Option<SentChunk> {
     let from_retry = !retry.is_empty();
     let source = if from_retry { retry } else { queue };
     loop {
@@ -250,7 +256,7 @@ fn take_chunk(
 /// Appends `chunk` to `frames` as request `seq` (after its job's setup,
 /// the first time this worker meets the job) and puts it in `live`'s
 /// pipeline.
-fn send_chunk(live: &mut Live, mut chunk: Chunk, seq: u64, frames: &mut Vec<u8>) {
+fn send_chunk(live: &mut Live, mut chunk: SentChunk, seq: u64, frames: &mut Vec<u8>) {
     let key = chunk.job_key();
     if live.jobs.insert(key) {
         if let Err(e) = chunk.batch.job.append_setup(frames) {

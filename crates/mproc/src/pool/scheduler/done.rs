@@ -25,8 +25,7 @@ impl Scheduler {
         };
         let pid = live.pid;
         live.last_report = now;
-        let elapsed =
-            Duration::from_micros(done.times.iter().fold(0u64, |a, t| a.saturating_add(*t)));
+        let elapsed = Duration::from_micros(done.elapsed);
         let run = RunInfo {
             worker: Some(slot),
             pid,
@@ -91,6 +90,7 @@ impl Scheduler {
             times: done.times,
             attempts,
             earlier,
+            decoded: None,
         };
         self.report(&batch, report, failed);
     }

@@ -6,8 +6,8 @@ use std::time::Instant;
 use super::{crashed, Live, Scheduler, State, MAX_START_FAILURES};
 use crate::error::{Error, ErrorKind};
 use crate::outcome::{Exit, Outcome};
-use crate::pool::task::{Chunk, RunInfo};
-use crate::progress::Running;
+use crate::pool::task::{RunInfo, SentChunk};
+use crate::progress_page::Running;
 
 /// Times a chunk may come back from a worker that died without any of
 /// its items named as running before its next item is blamed.
@@ -269,7 +269,12 @@ impl Scheduler {
     /// Puts items `range` of `chunk` back at the front of the queue (or
     /// ends them, when the pool is halted or broken). Items that never
     /// `started` do not count the attempt.
-    pub(super) fn requeue(&mut self, chunk: &Chunk, range: std::ops::Range<usize>, started: bool) {
+    pub(super) fn requeue(
+        &mut self,
+        chunk: &SentChunk,
+        range: std::ops::Range<usize>,
+        started: bool,
+    ) {
         if range.is_empty() {
             return;
         }

@@ -13,7 +13,7 @@ use nix::sys::signal::Signal;
 
 use crate::connection::{ConnConfig, Connection, Sink};
 use crate::error::Result;
-use crate::progress::Running;
+use crate::progress_page::Running;
 
 /// The time as the scheduler sees it.
 pub(crate) type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;

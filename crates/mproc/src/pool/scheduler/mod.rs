@@ -50,7 +50,7 @@ mod pace;
 mod sim;
 mod take;
 
-use super::task::{Chunk, Outbox, RunInfo};
+use super::task::{ReportOutbox, RunInfo, SentChunk};
 use crate::connection::{ConnConfig, ConnEvent};
 use crate::error::{Error, Result};
 use crate::outcome::{Exit, Outcome};
@@ -76,7 +76,10 @@ pub(crate) enum Event {
         event: ConnEvent,
     },
     /// New chunks to run.
-    Submit(Vec<Chunk>),
+    Submit(Vec<SentChunk>),
+    /// New items to run, still to be encoded into chunks: the consumer's
+    /// thread hands them over as they are, and this thread encodes them.
+    Encode(Box<dyn FnOnce() -> Vec<SentChunk> + Send>),
     /// No more submissions: finish what is queued, then stop the workers.
     Close,
     /// Stop at once: kill the workers; what did not finish is not run,
@@ -100,7 +103,7 @@ enum State {
 struct InFlight {
     /// The chunk's number in the `Run` frame.
     seq: u64,
-    chunk: Chunk,
+    chunk: SentChunk,
     /// Items already reported: every item before `done`, and those
     /// marked in `reported` (from a worker of K > 1, whose items end out
     /// of order; empty otherwise).
@@ -145,6 +148,9 @@ struct Live {
     /// With K > 1 items at once: the items held to be running
     /// (`lanes.rs`).
     window: Vec<lanes::Lane>,
+    /// The item its progress page named at the last look, and since when
+    /// it has named that one (see `take.rs`).
+    page_seen: Option<(crate::progress_page::Running, Instant)>,
 }
 
 impl Live {
@@ -169,7 +175,7 @@ struct Slot {
     generation: u64,
     live: Option<Live>,
     /// Chunks to retry, run first by this slot's next worker.
-    retry: VecDeque<Chunk>,
+    retry: VecDeque<SentChunk>,
     start_failures: u32,
 }
 
@@ -191,7 +197,7 @@ pub(crate) struct Scheduler {
     events: Receiver<Event>,
     sender: Sender<Event>,
     slots: Vec<Slot>,
-    queue: VecDeque<Chunk>,
+    queue: VecDeque<SentChunk>,
     state: State,
     epoch: Instant,
     next_seq: u64,
@@ -203,10 +209,10 @@ pub(crate) struct Scheduler {
     /// `stop_reason`.
     terminated: bool,
     lifecycle: SyncSender<Lifecycle>,
-    outbox: Outbox,
+    outbox: ReportOutbox,
     /// Chunks a dead worker gives back, in order, before they go to the
     /// front of the queue.
-    requeued: Vec<Chunk>,
+    requeued: Vec<SentChunk>,
     /// Set when this scheduler takes no more work (for streams).
     pub(crate) ended: Arc<super::feed::Ended>,
     /// Hosts that fail to start workers (`hosts_down.rs`).
@@ -248,7 +254,7 @@ impl Scheduler {
             stop_reason: String::from("the pool was terminated"),
             terminated: false,
             lifecycle,
-            outbox: Outbox::default(),
+            outbox: ReportOutbox::default(),
             requeued: Vec::new(),
             ended: Arc::default(),
             down: hosts_down::HostsDown::default(),
@@ -283,9 +289,12 @@ impl Scheduler {
             self.finish_waiting(Outcome::NotRun(self.stop_reason.clone()));
             self.outbox.flush();
         }
-        // Submissions still in the channel report "not run" as they drop.
+        // Submissions still in the channel end "not run", for the reason
+        // the pool stopped; anything else in it is moot now.
         while let Ok(event) = self.events.try_recv() {
-            drop(event);
+            if matches!(event, Event::Submit(_) | Event::Encode(_)) {
+                self.handle(event);
+            }
         }
     }
 
@@ -350,6 +359,7 @@ impl Scheduler {
                     self.on_worker(slot, event);
                 }
             }
+            Event::Encode(encode) => self.handle(Event::Submit(encode())),
             Event::Submit(chunks) => match self.refusal() {
                 None => self.queue.extend(chunks),
                 Some(outcome) => {
@@ -471,6 +481,7 @@ impl Scheduler {
             hello_at: now,
             asked: HashSet::new(),
             window: Vec::new(),
+            page_seen: None,
         });
     }
 
@@ -524,14 +535,14 @@ impl Scheduler {
 
     fn break_pool(&mut self, why: String) {
         self.broken = Some(why.clone());
-        self.ended.set();
+        self.ended.set(&why);
         self.finish_waiting(Outcome::NotRun(why));
     }
 
     fn halt(&mut self, why: String) {
         self.finish_waiting(Outcome::NotRun(why.clone()));
+        self.ended.set(&why);
         self.halted = Some(why);
-        self.ended.set();
     }
 
     /// Enters `Stopping` for `why` (the first reason is the one items keep):
@@ -543,7 +554,7 @@ impl Scheduler {
         }
         self.state = State::Stopping;
         self.halted = None;
-        self.ended.set();
+        self.ended.set(&self.stop_reason);
         self.finish_waiting(Outcome::NotRun(why));
     }
 

@@ -7,8 +7,9 @@
 //! arrival order (each chunk's items in order; with concurrency K > 1,
 //! each of its K lanes claims the next item of the oldest chunk that has
 //! one, so items of one chunk run at once and end out of order), names
-//! its running item on a progress page, and reports a chunk's items when
-//! the chunk ends (or each item, when reports are per item). Frames
+//! its running item on a progress page (with K = 1), and reports a
+//! chunk's items when the chunk ends (or each item, when reports are per
+//! item). Frames
 //! take [`LATENCY`] each way. An item may crash its worker or stall it for
 //! ever. The world records when each lane idles while an item that no
 //! worker holds waits, and when the last item ends.
@@ -29,7 +30,7 @@ use crate::error::Result;
 use crate::outcome::Exit;
 use crate::pool::task::{Batch, JobSpec, Report};
 use crate::pool::Chunks;
-use crate::progress::Running;
+use crate::progress_page::Running;
 use crate::protocol::{self, Done, Hello, Request};
 use crate::settings::PoolSettings;
 
@@ -255,10 +256,13 @@ impl World {
         let running = self.workers[w].lanes[lane].as_mut().unwrap();
         running.since = now;
         let item = running.items[running.next];
-        self.workers[w].page = Some(Running {
-            chunk: running.seq,
-            offset: (running.base + running.next) as u32,
-        });
+        // A worker of K > 1 writes nothing on its page.
+        if self.concurrency == 1 {
+            self.workers[w].page = Some(Running {
+                chunk: running.seq,
+                offset: (running.base + running.next) as u32,
+            });
+        }
         match self.fates[item as usize] {
             Fate::Runs(d) => self.at(d, Action::End(w, lane)),
             Fate::Crashes(d) => {
@@ -283,7 +287,9 @@ impl World {
         let hello_ns = self.workers[w].hello_ns;
         let running = self.workers[w].lanes[lane].as_mut().unwrap();
         let item = running.items[running.next] as usize;
-        running.done.times.push((now - running.since) / 1000);
+        let took = (now - running.since) / 1000;
+        running.done.times.push(took);
+        running.done.elapsed += took;
         running.done.ends.push(0);
         running.done.count += 1;
         running.next += 1;
@@ -566,7 +572,7 @@ fn submit(
         config: Vec::new(),
     });
     let (sink, results) = mpsc::channel();
-    let batch = Batch::new(spec, sink);
+    let batch = Batch::new(spec, sink, None);
     let size = chunksize.unwrap_or_else(|| count.div_ceil(4 * processes).clamp(1, 1024));
     let mut chunks = Chunks::new(&batch, size);
     for i in 0..count as u32 {

@@ -35,7 +35,28 @@ impl Live {
     /// its first chunk was sent, whichever is later.
     pub(super) fn silent_since(&self) -> Instant {
         let busy = self.inflight.front().and_then(|f| f.started);
-        busy.map_or(self.last_report, |b| b.max(self.last_report))
+        let since = busy.map_or(self.last_report, |b| b.max(self.last_report));
+        self.page_since().map_or(since, |p| p.max(since))
+    }
+
+    /// Looks at the worker's progress page, if it has one: a worker that
+    /// moved on to another item since the last look is making progress,
+    /// though the results of fast items reach the parent gathered, up to
+    /// 10 ms late.
+    fn look_at_page(&mut self, now: Instant) {
+        if !self.conn.has_page() {
+            return;
+        }
+        self.page_seen = match (self.page_seen, self.conn.running()) {
+            (Some((seen, since)), Some(running)) if seen == running => Some((seen, since)),
+            (_, Some(running)) => Some((running, now)),
+            (_, None) => None,
+        };
+    }
+
+    /// Since when its progress page has named the item it names now.
+    fn page_since(&self) -> Option<Instant> {
+        self.page_seen.map(|(_, since)| since)
     }
 
     fn usable(&self) -> bool {
@@ -59,6 +80,9 @@ impl Scheduler {
         let now = self.now();
         if self.take_at.is_none_or(|t| now >= t) {
             self.take_at = None;
+            for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
+                live.look_at_page(now);
+            }
             if self.slots.len() > 1 {
                 self.take_back_stuck();
             }
@@ -93,7 +117,8 @@ impl Scheduler {
                 // A running chunk's own last report (another thread's
                 // reports say nothing of it).
                 let since = if running {
-                    f.started.unwrap_or(live.last_report)
+                    let started = f.started.unwrap_or(live.last_report);
+                    live.page_since().map_or(started, |p| p.max(started))
                 } else {
                     live.silent_since()
                 };
@@ -141,12 +166,15 @@ impl Scheduler {
         let now = self.now();
         let mut best: Option<(usize, u64, Duration)> = None;
         // (How long a worker has been silent counts as work its unstarted
-        // items wait behind.)
+        // items wait behind, once it is [`STUCK`]: a busy worker gathers
+        // the results of fast items for a while before it writes them.)
         for (index, slot) in self.slots.iter().enumerate() {
             let Some(live) = slot.live.as_ref().filter(|l| l.usable()) else {
                 continue;
             };
-            let silent = now.saturating_duration_since(live.silent_since());
+            let silent = Some(now.saturating_duration_since(live.silent_since()))
+                .filter(|&s| s >= STUCK)
+                .unwrap_or_default();
             for (position, f) in live.inflight.iter().enumerate() {
                 if live.asked.contains(&f.seq) || live.timed_out.contains(&f.seq) {
                     continue;

@@ -7,8 +7,9 @@
 //! arrival order (each chunk's items in order; with concurrency K > 1,
 //! each of its K lanes claims the next item of the oldest chunk that has
 //! one, so items of one chunk run at once and end out of order), names
-//! its running item on a progress page, and reports a chunk's items when
-//! the chunk ends (or each item, when reports are per item). Frames
+//! its running item on a progress page (with K = 1), and reports a
+//! chunk's items when the chunk ends (or each item, when reports are per
+//! item). Frames
 //! take [`LATENCY`] each way. An item may crash its worker or stall it for
 //! ever. The world records when each lane idles while an item that no
 //! worker holds waits, and when the last item ends.
@@ -255,10 +256,13 @@ impl World {
         let running = self.workers[w].lanes[lane].as_mut().unwrap();
         running.since = now;
         let item = running.items[running.next];
-        self.workers[w].page = Some(Running {
-            chunk: running.seq,
-            offset: (running.base + running.next) as u32,
-        });
+        // A worker of K > 1 writes nothing on its page.
+        if self.concurrency == 1 {
+            self.workers[w].page = Some(Running {
+                chunk: running.seq,
+                offset: (running.base + running.next) as u32,
+            });
+        }
         match self.fates[item as usize] {
             Fate::Runs(d) => self.at(d, Action::End(w, lane)),
             Fate::Crashes(d) => {

@@ -58,6 +58,14 @@ impl<O: DeserializeOwned> Process<O> {
         input: J::Input,
     ) -> Result<Process<O>> {
         crate::worker::refuse_nested_start("Process::start");
+        // Encoded first: what no worker would accept fails here, before a
+        // child starts.
+        let (job_value, input) = (protocol::encode(job)?, protocol::encode(&input)?);
+        for (what, bytes) in [("job value", &job_value), ("input", &input)] {
+            if let Some(why) = crate::pool::task::over_request_limit(what, bytes.len()) {
+                return Err(crate::error::Error::protocol(why));
+            }
+        }
         let config = ConnConfig::new(&PoolSettings::default(), vec![command]);
         let (tx, events) = mpsc::channel();
         let mut conn = Connection::start(
@@ -71,14 +79,14 @@ impl<O: DeserializeOwned> Process<O> {
         let spec = crate::pool::task::JobSpec {
             key: 0,
             name: J::NAME.to_string(),
-            config: protocol::encode(job)?,
+            config: job_value,
         };
         spec.append_setup(&mut frames)?;
         let run = Request::Run {
             key: 0,
             chunk: 0,
             count: 1,
-            inputs: protocol::encode(&input)?,
+            inputs: input,
         };
         protocol::append_frame(&mut frames, &run)?;
         conn.send(frames);

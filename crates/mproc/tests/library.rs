@@ -270,6 +270,23 @@ fn an_input_over_the_frame_limit_fails_in_the_parent_naming_size_and_limit() {
     assert!(why.ends_with(" bytes a worker accepts"), "{why}");
 }
 
+/// `Process::start` refuses, before any child starts, an input no worker
+/// would accept, naming its size and the limit.
+#[test]
+fn a_process_input_over_the_frame_limit_fails_before_a_child_starts() {
+    let huge = format!("ok:{}", "x".repeat(mproc::DECODE_LIMIT));
+    let Err(e) = Process::start(&Chaos, huge) else {
+        panic!("an input over the limit started a process");
+    };
+    let size = mproc::DECODE_LIMIT + 3 + 5;
+    assert!(
+        e.to_string().contains(&format!(
+            "input of {size} bytes once encoded is over the limit of "
+        )),
+        "{e}"
+    );
+}
+
 /// Inputs that each fit a request to a worker, but not together, go in
 /// requests of their own: the worker sees (and here rejects) each one.
 #[test]

@@ -26,12 +26,13 @@ use crate::protocol::{self, Request};
 /// request's own fields.
 pub(crate) const MAX_REQUEST_INPUTS: usize = protocol::DECODE_LIMIT - 4096;
 
-/// Why an input of `len` encoded bytes cannot go to any worker, if it
-/// cannot: such an item fails in the parent, before a worker sees it.
-fn over_request_limit(len: usize) -> Option<String> {
+/// Why `what` (an input, a job value) of `len` encoded bytes cannot go
+/// to any worker, if it cannot: such an item fails in the parent, before
+/// a worker sees it.
+pub(crate) fn over_request_limit(what: &str, len: usize) -> Option<String> {
     (len > MAX_REQUEST_INPUTS).then(|| {
         format!(
-            "input of {len} bytes once encoded is over the limit of {MAX_REQUEST_INPUTS} bytes a worker accepts"
+            "{what} of {len} bytes once encoded is over the limit of {MAX_REQUEST_INPUTS} bytes a worker accepts"
         )
     })
 }
@@ -165,7 +166,7 @@ impl SentChunk {
     pub(crate) fn push<T: serde::Serialize>(&mut self, input: &T) -> std::result::Result<(), ()> {
         let start = self.inputs.len();
         let result = protocol::encode_into(input, &mut self.inputs);
-        let oversized = over_request_limit(self.inputs.len() - start);
+        let oversized = over_request_limit("input", self.inputs.len() - start);
         match result {
             Ok(()) if oversized.is_none() && self.inputs.len() <= u32::MAX as usize => {
                 self.ends.push(self.inputs.len() as u32);

@@ -36,10 +36,9 @@ use task::{Batch, JobSpec, Report, SentChunk};
 /// [`Pool::worker_events`]; later ones are dropped.
 const LIFECYCLE_KEPT: usize = 4096;
 
-/// Items outstanding in one map at least (see `IMap::window`): enough
-/// that workers running items of a few microseconds, one a chunk, do not
-/// wait for the consumer to take results before they get more.
-const WINDOW: usize = 8192;
+/// Items outstanding in one map at least (see `IMap::window`), so that a
+/// stream is read only a little ahead of the results taken.
+const WINDOW: usize = 1024;
 
 /// Items per submitted chunk at most when no chunksize is set: the
 /// scheduler cuts pieces off a chunk's front, copying what is left, so a
@@ -89,7 +88,7 @@ impl Pool {
             events: tx,
             thread: Some(thread),
             processes,
-            window: WINDOW.max(processes * 1024),
+            window: WINDOW.max(processes * 256),
             chunksize,
             halt_on_error,
             jobs: Mutex::new(HashMap::new()),

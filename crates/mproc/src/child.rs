@@ -15,12 +15,14 @@
 //! SIGTERM too; a worker started directly gets SIGKILL.
 
 use std::ffi::OsString;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{self, SigHandler, Signal};
 use nix::unistd::Pid;
 
@@ -343,6 +345,26 @@ impl Owned {
 
     fn wait_timeout(&self, limit: Duration) -> Option<Exit> {
         let deadline = Instant::now() + limit;
+        if let Some(exit) = self.try_wait() {
+            return Some(exit);
+        }
+        // A process's pidfd turns readable when it exits: the wait ends
+        // the moment the child does, with no polling. (The child is not
+        // reaped yet, so its pid names it.)
+        if let Some(pidfd) = pidfd_open(self.pid) {
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let ms = u16::try_from(left.as_millis().saturating_add(1)).unwrap_or(u16::MAX);
+                let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+                let _ = poll(&mut fds, PollTimeout::from(ms));
+                if let Some(exit) = self.try_wait() {
+                    return Some(exit);
+                }
+                if Instant::now() >= deadline {
+                    return None;
+                }
+            }
+        }
         let mut pause = Duration::from_micros(50);
         loop {
             if let Some(exit) = self.try_wait() {
@@ -356,6 +378,17 @@ impl Owned {
             pause = (pause * 2).min(Duration::from_millis(20));
         }
     }
+}
+
+/// A descriptor that turns readable when process `pid` exits (Linux 5.3
+/// and later); `None` where the kernel has no `pidfd_open`.
+fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new
+    // descriptor or -1; it touches no memory of ours.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid as nix::libc::pid_t, 0) };
+    let fd = i32::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+    // SAFETY: the descriptor was just returned to us and nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 impl Drop for ChildGuard {

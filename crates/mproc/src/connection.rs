@@ -136,17 +136,25 @@ impl Connection {
             },
         )?;
         let _ = tx.send(first);
-        spawn_thread("mproc-stdin", move || write_loop(stdin, rx))?;
-        let (drained_tx, drained) = mpsc::channel::<()>();
-        spawn_thread("mproc-stderr", move || {
-            drain_stderr(stderr, worker, pid);
-            drop(drained_tx);
-        })?;
         let reaper = Arc::clone(&child);
         let max = config.max_frame;
         let program = command.describe();
+        // One thread is started here, and it starts the other two: the
+        // caller, which starts a pool's workers one after another, gets to
+        // the next one sooner, so they boot side by side.
         spawn_thread("mproc-stdout", move || {
-            let error = read_loop(stdout, max, worker, &reaper, &sink, &program).err();
+            let (drained_tx, drained) = mpsc::channel::<()>();
+            let started =
+                spawn_thread("mproc-stdin", move || write_loop(stdin, rx)).and_then(|()| {
+                    spawn_thread("mproc-stderr", move || {
+                        drain_stderr(stderr, worker, pid);
+                        drop(drained_tx);
+                    })
+                });
+            let error = match started {
+                Err(e) => Some(e),
+                Ok(()) => read_loop(stdout, max, worker, &reaper, &sink, &program).err(),
+            };
             let grace = if error.is_some() {
                 reaper.kill();
                 Duration::ZERO

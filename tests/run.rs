@@ -490,3 +490,18 @@ fn pool_run_is_the_same_job() {
     let r = run_expect(&["pool", "-n", "2", "run", "echo", ":::", "a"], 0);
     assert_eq!(r.stdout, "a\n");
 }
+
+/// `-q` before `run` is mproc's quiet log; after it, GNU parallel's
+/// `--quote` (the command's words are the program and its arguments).
+#[test]
+fn a_global_quiet_before_run_does_not_quote_the_command() {
+    let r = run_expect(&["-q", "run", "-j", "1", "echo {} done", ":::", "x"], 0);
+    assert_eq!(r.stdout, "x done\n", "{}", r.stderr);
+    assert_eq!(r.stderr, "");
+    // Quoted, `echo {} done` is one word: no such command.
+    let r = run(&["run", "-q", "-j", "1", "echo {} done", ":::", "x"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("command not found"), "{}", r.stderr);
+    let r = run_expect(&["run", "-q", "-j", "1", "echo", "{} done", ":::", "x"], 0);
+    assert_eq!(r.stdout, "x done\n", "{}", r.stderr);
+}

@@ -51,8 +51,13 @@ pub(crate) struct GnuArgs {
     #[arg(id = "verbose", short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Quote the command: its words are the program and its arguments.
-    #[arg(id = "quiet", short = 'q', long = "quote")]
+    #[arg(short = 'q', long = "quote")]
     pub quote: bool,
+    /// Stands for the global `-q`/`--quiet` here, so that it is not
+    /// copied into `run`, where `-q` is GNU parallel's `--quote`: `mproc
+    /// -q run ...` is quiet, `mproc run -q ...` quotes.
+    #[arg(id = "quiet", long = "mproc-quiet", hide = true)]
+    pub global_quiet: bool,
     /// Keep the output in input order (mproc's default).
     #[arg(short = 'k', long = "keep-order")]
     pub keep_order: bool,

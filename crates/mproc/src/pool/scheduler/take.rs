@@ -166,15 +166,14 @@ impl Scheduler {
         let now = self.now();
         let mut best: Option<(usize, u64, Duration)> = None;
         // (How long a worker has been silent counts as work its unstarted
-        // items wait behind, once it is [`STUCK`]: a busy worker gathers
-        // the results of fast items for a while before it writes them.)
+        // items wait behind; a progress page that names a new item at
+        // each look ends the silence, since a busy worker gathers the
+        // results of fast items for a while before it writes them.)
         for (index, slot) in self.slots.iter().enumerate() {
             let Some(live) = slot.live.as_ref().filter(|l| l.usable()) else {
                 continue;
             };
-            let silent = Some(now.saturating_duration_since(live.silent_since()))
-                .filter(|&s| s >= STUCK)
-                .unwrap_or_default();
+            let silent = now.saturating_duration_since(live.silent_since());
             for (position, f) in live.inflight.iter().enumerate() {
                 if live.asked.contains(&f.seq) || live.timed_out.contains(&f.seq) {
                     continue;

@@ -199,6 +199,16 @@ pub(super) fn has_free_lane(live: &Live, concurrency: usize) -> bool {
     }
 }
 
+/// How many more items a worker could run at once now (see
+/// [`has_free_lane`]).
+pub(super) fn free_lanes(live: &Live, concurrency: usize) -> usize {
+    if concurrency > 1 {
+        concurrency.saturating_sub(live.unreported())
+    } else {
+        concurrency.saturating_sub(live.inflight.len())
+    }
+}
+
 /// Items a worker holds that wait behind the ones it runs.
 fn waiting_items(live: &Live, concurrency: usize) -> usize {
     if concurrency > 1 {

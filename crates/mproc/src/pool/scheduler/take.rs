@@ -160,11 +160,20 @@ impl Scheduler {
     }
 
     /// If some worker idles while the queue is empty, asks for the
-    /// unstarted items that hold the most work.
+    /// unstarted items that hold the most work: as many chunks as there
+    /// are free threads, so that K idle threads are not filled one round
+    /// trip after another.
     fn take_back_for_idle(&mut self) {
         let concurrency = self.concurrency();
         let now = self.now();
-        let mut best: Option<(usize, u64, Duration)> = None;
+        let free: usize = self
+            .slots
+            .iter()
+            .filter_map(|s| s.live.as_ref())
+            .filter(|l| l.usable())
+            .map(|l| super::dispatch::free_lanes(l, concurrency))
+            .sum();
+        let mut candidates: Vec<(usize, u64, Duration)> = Vec::new();
         // (How long a worker has been silent counts as work its unstarted
         // items wait behind; a progress page that names a new item at
         // each look ends the silence, since a busy worker gathers the
@@ -186,21 +195,25 @@ impl Scheduler {
                 }
                 let pace = self.pace.get(&f.chunk.job_key()).map(|p| p.per_item());
                 let work = pace.unwrap_or_default().saturating_mul(left as u32) + silent;
-                if best.is_none_or(|(_, _, most)| work > most) {
-                    best = Some((index, f.seq, work));
-                }
+                candidates.push((index, f.seq, work));
             }
         }
-        let Some((index, seq, work)) = best else {
+        // The most work first (a stable sort: ties keep their order).
+        candidates.sort_by(|a, b| b.2.cmp(&a.2));
+        let Some(&(_, _, most)) = candidates.first() else {
             return;
         };
-        if work < TAKE_WORK {
+        if most < TAKE_WORK {
             // Not worth a round trip yet: look again when it may be.
-            let due = now + (TAKE_WORK - work);
+            let due = now + (TAKE_WORK - most);
             self.take_at = Some(self.take_at.map_or(due, |t| t.min(due)));
             return;
         }
-        self.ask(index, seq);
+        let worth = candidates.iter().take_while(|c| c.2 >= TAKE_WORK);
+        let asks: Vec<(usize, u64)> = worth.take(free.max(1)).map(|c| (c.0, c.1)).collect();
+        for (index, seq) in asks {
+            self.ask(index, seq);
+        }
     }
 
     /// Sends slot `index`'s worker a request for chunk `seq`'s unstarted

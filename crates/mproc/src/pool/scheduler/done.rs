@@ -23,16 +23,9 @@ impl Scheduler {
         let Some(position) = locate(live, concurrency, &done) else {
             return;
         };
-        let pid = live.pid;
         live.last_report = now;
-        let elapsed = Duration::from_micros(done.elapsed);
-        let run = RunInfo {
-            worker: Some(slot),
-            pid,
-            started: Some(on_our_clock(live.hello_at, done.started, elapsed, now))
-                .map(|t| t.saturating_duration_since(self.epoch)),
-            elapsed,
-        };
+        let run = run_info(live, slot, &done, now, self.epoch);
+        let elapsed = run.elapsed;
         let entry = &mut live.inflight[position];
         // With K > 1 items at once, a chunk's items end in any order.
         let from = done.from as usize;
@@ -100,6 +93,19 @@ impl Scheduler {
         if failed && self.settings.halt_on_error && self.halted.is_none() {
             self.halt("an earlier item was not ok (halt on error)".into());
         }
+    }
+}
+
+/// Where and when the items of `done` ran: slot `slot`'s worker, from
+/// the Done's start placed on the parent's clock, for its `elapsed`.
+fn run_info(live: &Live, slot: usize, done: &Done, now: Instant, epoch: Instant) -> RunInfo {
+    let elapsed = Duration::from_micros(done.elapsed);
+    RunInfo {
+        worker: Some(slot),
+        pid: live.pid,
+        started: Some(on_our_clock(live.hello_at, done.started, elapsed, now))
+            .map(|t| t.saturating_duration_since(epoch)),
+        elapsed,
     }
 }
 

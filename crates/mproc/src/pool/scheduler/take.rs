@@ -199,7 +199,7 @@ impl Scheduler {
             }
         }
         // The most work first (a stable sort: ties keep their order).
-        candidates.sort_by(|a, b| b.2.cmp(&a.2));
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.2));
         let Some(&(_, _, most)) = candidates.first() else {
             return;
         };

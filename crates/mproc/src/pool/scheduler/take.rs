@@ -8,10 +8,11 @@
 //!   all have:
 //!   they go back to the queue's front, for whichever thread frees first
 //!   (when the pool has more than one);
-//! - a worker with a free thread while the queue is empty: the chunk
+//! - a worker with a free thread while the queue is empty: the chunks
 //!   whose unstarted items hold the most work (measured, plus how long
-//!   their worker has been silent), if that is at least [`TAKE_WORK`]: a
-//!   chunk that waits whole, or the rest of one that runs.
+//!   their worker has been silent), each if that is at least
+//!   [`TAKE_WORK`], as many as there are free threads: a chunk that waits
+//!   whole, or the rest of one that runs.
 //!
 //! The worker answers with the first item it gave back (`Reply::Taken`);
 //! those go back to the front of the queue, their attempt uncounted. One

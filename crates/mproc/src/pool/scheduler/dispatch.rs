@@ -192,15 +192,10 @@ impl Scheduler {
 /// concurrency 1, while it holds no chunk; with K > 1, while it holds
 /// fewer than K unreported items (its threads claim items, not chunks).
 pub(super) fn has_free_lane(live: &Live, concurrency: usize) -> bool {
-    if concurrency > 1 {
-        live.unreported() < concurrency
-    } else {
-        live.inflight.len() < concurrency
-    }
+    free_lanes(live, concurrency) > 0
 }
 
-/// How many more items a worker could run at once now (see
-/// [`has_free_lane`]).
+/// How many more items a worker could run at once now.
 pub(super) fn free_lanes(live: &Live, concurrency: usize) -> usize {
     if concurrency > 1 {
         concurrency.saturating_sub(live.unreported())

@@ -37,7 +37,7 @@ impl Live {
     pub(super) fn silent_since(&self) -> Instant {
         let busy = self.inflight.front().and_then(|f| f.started);
         let since = busy.map_or(self.last_report, |b| b.max(self.last_report));
-        self.page_since().map_or(since, |p| p.max(since))
+        self.no_earlier_than_page(since)
     }
 
     /// Looks at the worker's progress page, if it has one: a worker that
@@ -55,9 +55,10 @@ impl Live {
         };
     }
 
-    /// Since when its progress page has named the item it names now.
-    fn page_since(&self) -> Option<Instant> {
-        self.page_seen.map(|(_, since)| since)
+    /// `t`, or when its progress page began to name the item it names
+    /// now, if later: the worker has been making progress until then.
+    fn no_earlier_than_page(&self, t: Instant) -> Instant {
+        self.page_seen.map_or(t, |(_, since)| since.max(t))
     }
 
     fn usable(&self) -> bool {
@@ -118,8 +119,7 @@ impl Scheduler {
                 // A running chunk's own last report (another thread's
                 // reports say nothing of it).
                 let since = if running {
-                    let started = f.started.unwrap_or(live.last_report);
-                    live.page_since().map_or(started, |p| p.max(started))
+                    live.no_earlier_than_page(f.started.unwrap_or(live.last_report))
                 } else {
                     live.silent_since()
                 };

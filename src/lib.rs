@@ -55,6 +55,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    // A worker this program started (marker in the environment, `worker`
+    // as its one argument) goes straight to its loop: building the command
+    // line parser would add to every worker's start-up.
+    mproc::serve_if_worker(&jobs::registry());
     let invocation = match cli::parse(args) {
         Ok(cli::Parsed::Run(invocation)) => *invocation,
         Ok(cli::Parsed::Show(text, code)) => {

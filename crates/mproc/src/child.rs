@@ -12,7 +12,9 @@
 //! then cancels its job step at once, `ssh` closes its session, which ends
 //! the remote worker through its watchdog), SIGKILL after
 //! [`LAUNCHER_GRACE`]. Its death signal, should this process die first, is
-//! SIGTERM too; a worker started directly gets SIGKILL.
+//! SIGTERM too, set between fork and exec. A worker started directly is
+//! started with `posix_spawn` (no fork of this process's memory) and sets
+//! its own death signal, SIGKILL, first thing (`worker::bind`).
 
 use std::ffi::OsString;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
@@ -31,6 +33,10 @@ use crate::outcome::Exit;
 
 /// The environment variable that marks a process as an mproc worker.
 pub(crate) const WORKER_ENV: &str = "MPROC_WORKER";
+
+/// The environment variable that gives a local worker the pid of the
+/// process that started it (see `worker::bind`).
+pub(crate) const PARENT_ENV: &str = "MPROC_PARENT";
 
 /// The argument that starts worker mode.
 pub(crate) const WORKER_ARG: &str = "worker";
@@ -116,8 +122,10 @@ impl WorkerCommand {
         self.launcher.is_empty() && self.host.is_none()
     }
 
-    /// Starts one worker with piped stdin, stdout and stderr; `page`, a
-    /// progress page's descriptor, becomes the child's fd 3.
+    /// Starts one worker with piped stdin, stdout and stderr. A local
+    /// worker is handed `page`, a progress page's descriptor in this
+    /// process, by number: it opens it through `/proc` (see
+    /// `progress_page.rs`).
     pub(crate) fn spawn(&self, page: Option<i32>) -> Result<Child> {
         let mut words = self
             .launcher
@@ -129,24 +137,24 @@ impl WorkerCommand {
         cmd.args(words)
             .args(&self.args)
             .env(WORKER_ENV, "1")
+            .env_remove(PARENT_ENV)
             .env_remove(crate::progress_page::PROGRESS_ENV)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if page.is_some() {
-            cmd.env(
-                crate::progress_page::PROGRESS_ENV,
-                crate::progress_page::CHILD_FD.to_string(),
-            );
-        }
-        // A launcher gets SIGTERM when this process dies, so that it can end
-        // its remote side (srun cancels its step; ssh closes its session).
-        let death = if self.launcher.is_empty() {
-            Signal::SIGKILL
+        if self.is_local() {
+            // The worker ties itself to this process (see `worker::bind`):
+            // with no `pre_exec` hook, std starts it with `posix_spawn`,
+            // which does not copy this process's memory (a fork of a
+            // parent with threads and a large binary mapped was most of
+            // the time between two workers' starts).
+            cmd.env(PARENT_ENV, std::process::id().to_string());
+            if let Some(fd) = page {
+                cmd.env(crate::progress_page::PROGRESS_ENV, fd.to_string());
+            }
         } else {
-            Signal::SIGTERM
-        };
-        before_exec(&mut cmd, death, page);
+            before_exec(&mut cmd);
+        }
         let child = cmd.spawn().map_err(|e| {
             Error::new(
                 ErrorKind::Spawn,
@@ -169,14 +177,17 @@ impl WorkerCommand {
     }
 }
 
-/// What a worker's child does between fork and exec: die with this
-/// process (`death`), ignore SIGINT and SIGHUP (the parent decides), and
-/// take `page`, a progress page's descriptor, as its fd 3.
-fn before_exec(cmd: &mut Command, death: Signal, page: Option<i32>) {
+/// What a launcher's child does between fork and exec: get SIGTERM when
+/// this process dies (so that `srun` cancels its step and `ssh` closes its
+/// session), and ignore SIGINT and SIGHUP (the parent decides). A local
+/// worker does the same for itself, with SIGKILL, first thing in
+/// `worker::bind`.
+fn before_exec(cmd: &mut Command) {
     let parent = nix::unistd::getpid();
+    let death = Signal::SIGTERM;
     // SAFETY: the closure runs in the forked child before exec and only
     // makes async-signal-safe system calls (sigaction, prctl, getppid,
-    // kill, dup2, fcntl); it allocates nothing and takes no lock.
+    // kill); it allocates nothing and takes no lock.
     unsafe {
         cmd.pre_exec(move || {
             // Die with the parent, even if it is SIGKILLed. This child's
@@ -195,19 +206,6 @@ fn before_exec(cmd: &mut Command, death: Signal, page: Option<i32>) {
             // group; the parent decides.
             let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
             let _ = signal::signal(Signal::SIGHUP, SigHandler::SigIgn);
-            if let Some(fd) = page {
-                let target = crate::progress_page::CHILD_FD;
-                // dup2 leaves close-on-exec off on the copy; on the
-                // same number it does nothing, so clear the flag.
-                let ok = if fd == target {
-                    nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) != -1
-                } else {
-                    nix::libc::dup2(fd, target) != -1
-                };
-                if !ok {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
             Ok(())
         });
     }

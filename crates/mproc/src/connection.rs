@@ -92,6 +92,80 @@ impl ConnConfig {
     }
 }
 
+/// A worker being started (see [`Connection::begin`]).
+pub(crate) struct Starting {
+    started: Receiver<Result<Arc<ChildGuard>>>,
+    tx: Sender<Vec<u8>>,
+    page: Option<Page>,
+}
+
+impl Starting {
+    /// Waits until the worker runs (its program is executing), or for why
+    /// it could not be started.
+    pub(crate) fn started(self) -> Result<Connection> {
+        let child = self.started.recv().unwrap_or_else(|_| {
+            Err(Error::new(
+                ErrorKind::Spawn,
+                "a worker's pipe thread ended before starting it",
+            ))
+        })?;
+        Ok(Connection {
+            child,
+            input: Some(self.tx),
+            page: self.page,
+        })
+    }
+}
+
+/// A started worker's pipes, and the frames queued for its stdin.
+struct Pipes {
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    stderr: ChildStderr,
+    input: Receiver<Vec<u8>>,
+}
+
+/// The worker's parent thread: starts the stdin and stderr threads, reads
+/// the worker's output until it ends, reaps it, and reports it gone.
+fn serve_pipes(
+    pipes: Pipes,
+    worker: usize,
+    max: usize,
+    reaper: &ChildGuard,
+    sink: &Sink,
+    program: &str,
+) {
+    let Pipes {
+        stdin,
+        stdout,
+        stderr,
+        input,
+    } = pipes;
+    let pid = reaper.pid();
+    let (drained_tx, drained) = mpsc::channel::<()>();
+    let started = spawn_thread("mproc-stdin", move || write_loop(stdin, input)).and_then(|()| {
+        spawn_thread("mproc-stderr", move || {
+            drain_stderr(stderr, worker, pid);
+            drop(drained_tx);
+        })
+    });
+    let error = match started {
+        Err(e) => Some(e),
+        Ok(()) => read_loop(stdout, max, worker, reaper, sink, program).err(),
+    };
+    let grace = if error.is_some() {
+        reaper.kill();
+        Duration::ZERO
+    } else {
+        Duration::from_secs(2)
+    };
+    let exit = reaper.reap(grace);
+    // Forward the worker's last printed lines before reporting it gone; a
+    // grandchild holding the pipe open cannot hold us here.
+    let _ = drained.recv_timeout(Duration::from_secs(1));
+    sink(ConnEvent::Gone { exit, error });
+}
+
 /// A live worker process and its pipe threads.
 pub(crate) struct Connection {
     child: Arc<ChildGuard>,
@@ -100,29 +174,28 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// Starts worker number `worker` and its threads. The configure frame is
-    /// queued at once; the handshake is checked by the reader thread.
+    /// Starts worker number `worker` and its threads, and waits until it
+    /// runs (see [`Connection::begin`]).
     pub(crate) fn start(config: &ConnConfig, worker: usize, sink: Sink) -> Result<Connection> {
-        let command = config.command(worker);
+        Connection::begin(config, worker, sink)?.started()
+    }
+
+    /// Starts worker number `worker` from a thread of its own, which goes
+    /// on to read its output, and returns without waiting for it: a pool
+    /// begins every worker, then waits for each, so the second does not
+    /// wait for the first one's exec (on 2 CPUs it could wait for the first
+    /// one's whole start-up). The thread that starts a local worker is
+    /// its parent for the death signal, so it must live as long as the
+    /// worker: the reader does, until it has reaped it. The configure frame
+    /// is queued at once; the handshake is checked by the reader.
+    pub(crate) fn begin(config: &ConnConfig, worker: usize, sink: Sink) -> Result<Starting> {
+        let command = config.command(worker).clone();
         // A local worker publishes its running item on a progress page.
         let page = if command.is_local() {
             Some(Page::create()?)
         } else {
             None
         };
-        let mut child = command.spawn(page.as_ref().map(Page::raw_fd))?;
-        let (stdin, stdout, stderr) =
-            match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
-                (Some(i), Some(o), Some(e)) => (i, o, e),
-                _ => {
-                    return Err(Error::new(
-                        ErrorKind::Spawn,
-                        "worker pipes missing after spawn",
-                    ))
-                }
-            };
-        let child = Arc::new(ChildGuard::new(child));
-        let pid = child.pid();
         let (tx, rx) = mpsc::channel();
         let mut first = Vec::new();
         protocol::append_frame(
@@ -136,42 +209,39 @@ impl Connection {
             },
         )?;
         let _ = tx.send(first);
-        let reaper = Arc::clone(&child);
+        let (started_tx, started) = mpsc::sync_channel(1);
+        let page_fd = page.as_ref().map(Page::raw_fd);
         let max = config.max_frame;
-        let program = command.describe();
-        // One thread is started here, and it starts the other two: the
-        // caller, which starts a pool's workers one after another, gets to
-        // the next one sooner, so they boot side by side.
         spawn_thread("mproc-stdout", move || {
-            let (drained_tx, drained) = mpsc::channel::<()>();
-            let started =
-                spawn_thread("mproc-stdin", move || write_loop(stdin, rx)).and_then(|()| {
-                    spawn_thread("mproc-stderr", move || {
-                        drain_stderr(stderr, worker, pid);
-                        drop(drained_tx);
-                    })
-                });
-            let error = match started {
-                Err(e) => Some(e),
-                Ok(()) => read_loop(stdout, max, worker, &reaper, &sink, &program).err(),
-            };
-            let grace = if error.is_some() {
-                reaper.kill();
-                Duration::ZERO
-            } else {
-                Duration::from_secs(2)
-            };
-            let exit = reaper.reap(grace);
-            // Forward the worker's last printed lines before reporting it
-            // gone; a grandchild holding the pipe open cannot hold us here.
-            let _ = drained.recv_timeout(Duration::from_secs(1));
-            sink(ConnEvent::Gone { exit, error });
+            let spawned = command.spawn(page_fd).and_then(|mut child| {
+                match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+                    (Some(i), Some(o), Some(e)) => Ok((Arc::new(ChildGuard::new(child)), i, o, e)),
+                    _ => {
+                        drop(ChildGuard::new(child));
+                        Err(Error::new(
+                            ErrorKind::Spawn,
+                            "worker pipes missing after spawn",
+                        ))
+                    }
+                }
+            });
+            match spawned {
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
+                }
+                Ok((child, stdin, stdout, stderr)) => {
+                    let _ = started_tx.send(Ok(Arc::clone(&child)));
+                    let pipes = Pipes {
+                        stdin,
+                        stdout,
+                        stderr,
+                        input: rx,
+                    };
+                    serve_pipes(pipes, worker, max, &child, &sink, &command.describe());
+                }
+            }
         })?;
-        Ok(Connection {
-            child,
-            input: Some(tx),
-            page,
-        })
+        Ok(Starting { started, tx, page })
     }
 
     /// True when the worker has a progress page.

@@ -3,8 +3,10 @@
 //! exactly which item a dead worker was running without the worker writing
 //! anything per item to its pipe.
 //!
-//! The parent makes the page (a `memfd`), maps it, and hands it to the
-//! child as fd [`CHILD_FD`] (named in [`PROGRESS_ENV`]). The worker maps it
+//! The parent makes the page (a `memfd`, close-on-exec), maps it, and names
+//! its descriptor to the child in [`PROGRESS_ENV`]; the child opens it as
+//! `/proc/PARENT/fd/N` (so the child is started with `posix_spawn`, which
+//! hands over no descriptor but the standard ones). The worker maps it
 //! too and stores `(chunk << 24) | (offset + 1)` before each item and `0`
 //! after its chunk: one atomic store per item, no system call. When the
 //! worker dies, the parent reads the word: the item it names was running.
@@ -13,7 +15,7 @@
 //! each item on the stream instead (see `Request::Configure::report_each`).
 
 use std::num::NonZeroUsize;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,9 +25,6 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The environment variable that tells a worker its progress page's fd.
 pub(crate) const PROGRESS_ENV: &str = "MPROC_PROGRESS_FD";
-
-/// The descriptor the page has in the child.
-pub(crate) const CHILD_FD: i32 = 3;
 
 /// Bits of the word that hold the item's offset plus one.
 const OFFSET_BITS: u32 = 24;
@@ -70,25 +69,21 @@ impl Page {
         Page::map(fd)
     }
 
-    /// Maps the page this worker was given, if it was given one; takes the
-    /// variable out of the environment so that programs a job starts do not
-    /// see it.
-    pub(crate) fn inherited() -> Option<Page> {
-        let value = std::env::var(PROGRESS_ENV).ok()?;
+    /// Maps the page this worker was given, if it was given one: the
+    /// parent named its descriptor, which this worker opens through
+    /// `/proc/PARENT/fd/N` (a memfd opened there is the same memory).
+    /// Takes the variable out of the environment so that programs a job
+    /// starts do not see it.
+    pub(crate) fn inherited(parent: i32) -> Option<Page> {
+        let value = std::env::var(PROGRESS_ENV).ok();
         std::env::remove_var(PROGRESS_ENV);
-        let fd: i32 = value.parse().ok()?;
-        // The descriptor must be open, and must not be one of the stdio ones.
-        if fd <= 2 || nix::fcntl::fcntl(unsafe_borrow(fd), nix::fcntl::FcntlArg::F_GETFD).is_err() {
-            return None;
-        }
-        // SAFETY: the parent opened `fd` for this process alone (see
-        // `child.rs`), and nothing else in this process owns it.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let _ = nix::fcntl::fcntl(
-            &fd,
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        );
-        Page::map(fd).ok()
+        let fd: u32 = value?.parse().ok()?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("/proc/{parent}/fd/{fd}"))
+            .ok()?;
+        Page::map(OwnedFd::from(file)).ok()
     }
 
     fn map(fd: OwnedFd) -> Result<Page> {
@@ -139,16 +134,11 @@ impl Page {
         })
     }
 
-    /// The raw descriptor, for `pre_exec`.
+    /// The descriptor's number in this process, which a local worker opens
+    /// through `/proc`.
     pub(crate) fn raw_fd(&self) -> i32 {
         self.fd.as_raw_fd()
     }
-}
-
-fn unsafe_borrow(fd: i32) -> BorrowedFd<'static> {
-    // SAFETY: only used for an F_GETFD probe on a descriptor number; a
-    // closed one gives EBADF, which the caller checks.
-    unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
 impl Drop for Page {

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use nix::fcntl::{fcntl, FcntlArg};
 use nix::sys::signal::{self, SigHandler, Signal};
 
-use crate::child::{WORKER_ARG, WORKER_ENV};
+use crate::child::{PARENT_ENV, WORKER_ARG, WORKER_ENV};
 use crate::error::{Error, Result};
 use crate::progress_page::Page;
 use crate::protocol::{self, FrameReader, FrameWriter, Hello, Reply, Request};
@@ -84,13 +84,37 @@ pub fn serve_if_worker(registry: &Registry) {
 /// for workers.
 pub fn serve(registry: &Registry) -> ExitCode {
     std::env::remove_var(WORKER_ENV);
-    match serve_inner(registry) {
+    let parent = bind();
+    match serve_inner(registry, parent) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mproc worker {}: {e}", std::process::id());
             ExitCode::from(WORKER_EXIT_ERROR)
         }
     }
+}
+
+/// Ties this worker to the process that started it, first thing: a
+/// terminal's Ctrl-C and hangup reach the whole foreground group, and the
+/// parent decides what they mean; and a local worker dies with the thread
+/// that started it (`PR_SET_PDEATHSIG`, which `posix_spawn` in `child.rs`
+/// cannot set). A parent that died before this line shows as another
+/// parent pid: the worker exits. Returns the parent's pid, for the
+/// progress page; `None` behind a launcher (its watchdog covers it).
+fn bind() -> Option<i32> {
+    // SAFETY: setting a signal to SIG_IGN installs no handler code.
+    unsafe {
+        let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
+        let _ = signal::signal(Signal::SIGHUP, SigHandler::SigIgn);
+    }
+    let value = std::env::var(PARENT_ENV).ok();
+    std::env::remove_var(PARENT_ENV);
+    let parent: i32 = value?.parse().ok()?;
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    if nix::unistd::getppid().as_raw() != parent {
+        std::process::exit(i32::from(WORKER_EXIT_ERROR));
+    }
+    Some(parent)
 }
 
 /// A job ready to run, or why it could not be set up.
@@ -300,17 +324,12 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-fn serve_inner(registry: &Registry) -> Result<()> {
-    // SAFETY: setting a signal to SIG_IGN installs no handler code.
-    unsafe {
-        let _ = signal::signal(Signal::SIGINT, SigHandler::SigIgn);
-        let _ = signal::signal(Signal::SIGHUP, SigHandler::SigIgn);
-    }
-    // The death signal is set by the parent for a local worker (see
-    // `child.rs`). Behind a launcher the parent may be a launcher's
-    // short-lived thread (srun's slurmstepd), whose end would kill us:
-    // there the watchdog below ends the worker when its stream closes.
-    let page = Page::inherited().map(Arc::new);
+fn serve_inner(registry: &Registry, parent: Option<i32>) -> Result<()> {
+    // A local worker set its death signal in `bind`. Behind a launcher the
+    // parent may be a launcher's short-lived thread (srun's slurmstepd),
+    // whose end would kill us: there the watchdog below ends the worker
+    // when its stream closes.
+    let page = parent.and_then(Page::inherited).map(Arc::new);
     let frames = take_stdout()?;
     watch_reader(&frames);
     let mut writer = FrameWriter::new(frames);

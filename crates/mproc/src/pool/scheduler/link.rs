@@ -43,6 +43,15 @@ pub(crate) trait Link: Send {
 pub(crate) trait Starter: Send {
     /// Starts the worker of `slot`; what it reports goes to `sink`.
     fn start(&self, slot: usize, sink: Sink) -> Result<Box<dyn Link>>;
+
+    /// Starts the workers of several slots, side by side where it can;
+    /// one result per slot, in order.
+    fn start_all(&self, slots: Vec<(usize, Sink)>) -> Vec<Result<Box<dyn Link>>> {
+        slots
+            .into_iter()
+            .map(|(slot, sink)| self.start(slot, sink))
+            .collect()
+    }
 }
 
 impl Link for Connection {
@@ -77,5 +86,17 @@ pub(crate) struct Spawn(pub ConnConfig);
 impl Starter for Spawn {
     fn start(&self, slot: usize, sink: Sink) -> Result<Box<dyn Link>> {
         Ok(Box::new(Connection::start(&self.0, slot, sink)?))
+    }
+
+    /// Begins every worker, then waits for each: they start side by side.
+    fn start_all(&self, slots: Vec<(usize, Sink)>) -> Vec<Result<Box<dyn Link>>> {
+        let begun: Vec<_> = slots
+            .into_iter()
+            .map(|(slot, sink)| Connection::begin(&self.0, slot, sink))
+            .collect();
+        begun
+            .into_iter()
+            .map(|b| Ok(Box::new(b?.started()?) as Box<dyn Link>))
+            .collect()
     }
 }

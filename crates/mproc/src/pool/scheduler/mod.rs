@@ -298,15 +298,25 @@ impl Scheduler {
         }
     }
 
-    /// Starts every slot's first worker, one after another, from this
-    /// thread: a local worker's death signal fires when the thread that
-    /// started it ends, so no short-lived thread may start one.
+    /// Starts every slot's first worker, side by side (each from the
+    /// thread that will read its output: see `Connection::begin`). If one
+    /// cannot start, the pool fails to start with the first such error,
+    /// and the others are stopped.
     pub(crate) fn start_workers(&mut self) {
-        for slot in 0..self.slots.len() {
-            if let Err(e) = self.spawn(slot) {
-                self.fail_startup(e);
-                break;
+        let sinks = (0..self.slots.len())
+            .map(|slot| (slot, self.sink(slot)))
+            .collect();
+        let mut failed = None;
+        for (slot, started) in self.starter.start_all(sinks).into_iter().enumerate() {
+            match started {
+                Ok(conn) => self.install(slot, conn),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
             }
+        }
+        if let Some(e) = failed {
+            self.fail_startup(e);
         }
     }
 

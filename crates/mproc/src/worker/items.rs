@@ -79,8 +79,7 @@ impl Items {
         if count == 0 {
             return;
         }
-        let mut state = self.lock();
-        state.open.push_back(Open {
+        self.lock().open.push_back(Open {
             runner,
             chunk,
             count,
@@ -88,8 +87,17 @@ impl Items {
             next: 0,
             cursor: 0,
         });
-        // Every sleeper may find an item: a chunk has `count` of them.
-        match state.sleepers.min(count as usize) {
+    }
+
+    /// Wakes as many sleeping runners as there are unclaimed items.
+    fn wake(&self) {
+        let state = self.lock();
+        let unclaimed: usize = state
+            .open
+            .iter()
+            .map(|o| o.count.saturating_sub(o.next) as usize)
+            .sum();
+        match state.sleepers.min(unclaimed) {
             0 => {}
             1 => self.wake.notify_one(),
             _ => self.wake.notify_all(),
@@ -254,6 +262,15 @@ impl Work {
         match self {
             Work::Chunks(queue) => queue.push(ReceivedChunk::new(runner, chunk, count, inputs)),
             Work::Items(items) => items.push(runner, chunk, count, inputs),
+        }
+    }
+
+    /// Wakes runners for the chunks pushed since the last call: the
+    /// reading thread calls it before it waits for more requests.
+    pub(super) fn wake(&self) {
+        match self {
+            Work::Chunks(queue) => queue.wake(),
+            Work::Items(items) => items.wake(),
         }
     }
 

@@ -371,6 +371,12 @@ fn serve_inner(registry: &Registry, parent: Option<i32>) -> Result<()> {
         .map_err(|e| Error::io("cannot start a runner thread", e))?;
     while let Some(request) = input.read::<Request>()? {
         handle(request, registry, &mut runners, &work, &context)?;
+        // Chunks queued from one read are handed over with one wake-up:
+        // with tiny chunks, a runner woken for each would sleep again
+        // before the next (a system call on each side, per chunk).
+        if input.get_mut().buffer().is_empty() {
+            work.wake();
+        }
     }
     work.close();
     for thread in threads {

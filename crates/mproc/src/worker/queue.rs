@@ -159,11 +159,16 @@ impl Queue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Queues `chunk`; a sleeping runner is woken by [`Queue::wake`].
     pub(super) fn push(&self, chunk: ReceivedChunk) {
-        let mut state = self.lock();
-        state.waiting.push_back(chunk);
-        // A wake-up is a system call: only when a runner sleeps.
-        if state.sleepers > 0 {
+        self.lock().waiting.push_back(chunk);
+    }
+
+    /// Wakes a sleeping runner if a chunk waits. A wake-up is a system
+    /// call: only when a runner sleeps.
+    pub(super) fn wake(&self) {
+        let state = self.lock();
+        if state.sleepers > 0 && !state.waiting.is_empty() {
             self.wake.notify_one();
         }
     }

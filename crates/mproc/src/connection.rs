@@ -1,20 +1,23 @@
 //! The parent's side of one live worker: its pipes and the threads that
 //! serve them.
 //!
-//! Each worker gets three small threads, so no pipe can fill up unread:
-//! - a writer that sends pre-encoded request frames to the worker's stdin;
+//! Each worker gets two small threads, so no pipe can fill up unread, and
+//! a third only when it needs one:
 //! - a reader that checks the handshake, then turns result frames into
 //!   [`ConnEvent`]s and log frames into events in the parent's log sink;
 //! - a drain for the worker's stderr (which is also where a job's prints
-//!   land), re-emitted line by line into the log sink.
+//!   land), re-emitted line by line into the log sink;
+//! - for its stdin, none while the pipe has room: frames are written from
+//!   the caller's thread, and a writer thread starts the first time the
+//!   pipe is full (`worker_input.rs`).
 //!
 //! The reader reaps the process when its stream ends and reports how it
 //! ended, exactly once, as [`ConnEvent::Gone`]. This module knows frames
 //! only as typed messages; it decides nothing about items.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +28,7 @@ use crate::outcome::Exit;
 use crate::progress_page::{Page, Running};
 use crate::protocol::{self, Done, FrameReader, Hello, Reply, Request};
 use crate::settings::PoolSettings;
+use crate::worker_input::WorkerInput;
 
 /// What a worker's reader thread reports.
 #[derive(Debug)]
@@ -94,8 +98,9 @@ impl ConnConfig {
 
 /// A worker being started (see [`Connection::begin`]).
 pub(crate) struct Starting {
-    started: Receiver<Result<Arc<ChildGuard>>>,
-    tx: Sender<Vec<u8>>,
+    started: Receiver<Result<(Arc<ChildGuard>, ChildStdin)>>,
+    /// The configure frame, the first the worker reads.
+    first: Vec<u8>,
     page: Option<Page>,
 }
 
@@ -103,51 +108,37 @@ impl Starting {
     /// Waits until the worker runs (its program is executing), or for why
     /// it could not be started.
     pub(crate) fn started(self) -> Result<Connection> {
-        let child = self.started.recv().unwrap_or_else(|_| {
+        let (child, stdin) = self.started.recv().unwrap_or_else(|_| {
             Err(Error::new(
                 ErrorKind::Spawn,
                 "a worker's pipe thread ended before starting it",
             ))
         })?;
+        let input = WorkerInput::new(stdin);
+        input.send(self.first);
         Ok(Connection {
             child,
-            input: Some(self.tx),
+            input: Some(input),
             page: self.page,
         })
     }
 }
 
-/// A started worker's pipes, and the frames queued for its stdin.
-struct Pipes {
-    stdin: ChildStdin,
-    stdout: ChildStdout,
-    stderr: ChildStderr,
-    input: Receiver<Vec<u8>>,
-}
-
-/// The worker's parent thread: starts the stdin and stderr threads, reads
+/// The worker's parent thread: starts the stderr thread, reads
 /// the worker's output until it ends, reaps it, and reports it gone.
 fn serve_pipes(
-    pipes: Pipes,
+    (stdout, stderr): (ChildStdout, ChildStderr),
     worker: usize,
     max: usize,
     reaper: &ChildGuard,
     sink: &Sink,
     program: &str,
 ) {
-    let Pipes {
-        stdin,
-        stdout,
-        stderr,
-        input,
-    } = pipes;
     let pid = reaper.pid();
     let (drained_tx, drained) = mpsc::channel::<()>();
-    let started = spawn_thread("mproc-stdin", move || write_loop(stdin, input)).and_then(|()| {
-        spawn_thread("mproc-stderr", move || {
-            drain_stderr(stderr, worker, pid);
-            drop(drained_tx);
-        })
+    let started = spawn_thread("mproc-stderr", move || {
+        drain_stderr(stderr, worker, pid);
+        drop(drained_tx);
     });
     let error = match started {
         Err(e) => Some(e),
@@ -169,7 +160,7 @@ fn serve_pipes(
 /// A live worker process and its pipe threads.
 pub(crate) struct Connection {
     child: Arc<ChildGuard>,
-    input: Option<Sender<Vec<u8>>>,
+    input: Option<WorkerInput>,
     page: Option<Page>,
 }
 
@@ -196,7 +187,6 @@ impl Connection {
         } else {
             None
         };
-        let (tx, rx) = mpsc::channel();
         let mut first = Vec::new();
         protocol::append_frame(
             &mut first,
@@ -208,7 +198,6 @@ impl Connection {
                 item_times: config.item_times,
             },
         )?;
-        let _ = tx.send(first);
         let (started_tx, started) = mpsc::sync_channel(1);
         let page_fd = page.as_ref().map(Page::raw_fd);
         let max = config.max_frame;
@@ -230,18 +219,17 @@ impl Connection {
                     let _ = started_tx.send(Err(e));
                 }
                 Ok((child, stdin, stdout, stderr)) => {
-                    let _ = started_tx.send(Ok(Arc::clone(&child)));
-                    let pipes = Pipes {
-                        stdin,
-                        stdout,
-                        stderr,
-                        input: rx,
-                    };
+                    let _ = started_tx.send(Ok((Arc::clone(&child), stdin)));
+                    let pipes = (stdout, stderr);
                     serve_pipes(pipes, worker, max, &child, &sink, &command.describe());
                 }
             }
         })?;
-        Ok(Starting { started, tx, page })
+        Ok(Starting {
+            started,
+            first,
+            page,
+        })
     }
 
     /// True when the worker has a progress page.
@@ -262,8 +250,8 @@ impl Connection {
     /// Queues encoded frames for the worker's stdin. A worker that is gone
     /// drops them; its [`ConnEvent::Gone`] reports that.
     pub(crate) fn send(&self, frames: Vec<u8>) {
-        if let Some(tx) = &self.input {
-            let _ = tx.send(frames);
+        if let Some(input) = &self.input {
+            input.send(frames);
         }
     }
 
@@ -300,14 +288,6 @@ fn spawn_thread(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
         .spawn(f)
         .map(drop)
         .map_err(|e| Error::io("cannot start a pipe thread", e))
-}
-
-fn write_loop(mut stdin: ChildStdin, rx: Receiver<Vec<u8>>) {
-    for frames in rx {
-        if stdin.write_all(&frames).is_err() {
-            return;
-        }
-    }
 }
 
 fn read_loop(

@@ -162,6 +162,7 @@ mod stopper;
 #[cfg(feature = "test-support")]
 mod test_support;
 mod worker;
+mod worker_input;
 
 pub use child::WorkerCommand;
 pub use cpu::{cpu_count, cpu_info, CpuInfo, CpuSource, CPU_COUNT_ENV};

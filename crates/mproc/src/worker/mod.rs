@@ -16,14 +16,14 @@ mod items;
 mod log_layer;
 pub(crate) mod panic;
 mod queue;
+mod watch;
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Write};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{fcntl, FcntlArg};
@@ -120,64 +120,6 @@ fn bind() -> Option<i32> {
 /// A job ready to run, or why it could not be set up.
 type SharedJob = Arc<Result<Box<dyn ErasedJob>, String>>;
 
-/// The write end of the pipe the signal handler wakes the signal thread
-/// through (-1 before it exists).
-static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
-
-/// SIGUSR1 (the parent stops the pool: write what is gathered) and SIGTERM
-/// (write it, then end as SIGTERM asks) are handled on a thread: the
-/// handler only writes the signal's number to a pipe, which is
-/// async-signal-safe.
-extern "C" fn on_signal(signal: nix::libc::c_int) {
-    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
-    if fd >= 0 {
-        let byte = signal as u8;
-        // SAFETY: write(2) on a pipe is async-signal-safe; the buffer is a
-        // live local.
-        unsafe {
-            nix::libc::write(fd, (&byte as *const u8).cast(), 1);
-        }
-    }
-}
-
-/// Starts the thread that acts on SIGUSR1 and SIGTERM, and installs their
-/// handlers.
-fn handle_signals(outbox: Arc<WorkerOutbox>) {
-    let Ok((read, write)) = nix::unistd::pipe() else {
-        return;
-    };
-    let spawned = std::thread::Builder::new()
-        .name("mproc-signals".into())
-        .stack_size(64 << 10)
-        .spawn(move || {
-            let mut read = File::from(read);
-            let mut byte = [0u8; 1];
-            while std::io::Read::read(&mut read, &mut byte).is_ok_and(|n| n == 1) {
-                outbox.flush();
-                if i32::from(byte[0]) == Signal::SIGTERM as i32 {
-                    // SAFETY: restoring the default action installs no code.
-                    unsafe {
-                        let _ = signal::signal(Signal::SIGTERM, SigHandler::SigDfl);
-                    }
-                    let _ = signal::raise(Signal::SIGTERM);
-                }
-            }
-        });
-    if spawned.is_err() {
-        return;
-    }
-    SIGNAL_PIPE.store(
-        std::os::fd::IntoRawFd::into_raw_fd(write),
-        Ordering::Relaxed,
-    );
-    // SAFETY: `on_signal` only loads an atomic and writes to a pipe, both
-    // async-signal-safe.
-    unsafe {
-        let _ = signal::signal(Signal::SIGUSR1, SigHandler::Handler(on_signal));
-        let _ = signal::signal(Signal::SIGTERM, SigHandler::Handler(on_signal));
-    }
-}
-
 /// How long a log record may wait in the worker before it is written.
 const LOG_DELAY: Duration = Duration::from_millis(10);
 
@@ -187,11 +129,11 @@ const FLUSH_BYTES: usize = 64 << 10;
 /// The worker's result stream, shared by the item loop, its threads and
 /// the log layer. Results are written when a chunk (or, reporting each
 /// item, an item) ends; log records are gathered and written with the
-/// next result, or by the flusher within [`LOG_DELAY`]. So a busy worker
-/// makes one write per chunk, not one per item or log line.
+/// next result, or by the watcher thread within [`LOG_DELAY`] (see
+/// `watch.rs`). So a busy worker makes one write per chunk, not one per
+/// item or log line.
 pub(crate) struct WorkerOutbox {
     inner: Mutex<Pending>,
-    wake: Condvar,
 }
 
 struct Pending {
@@ -202,21 +144,13 @@ struct Pending {
 
 impl WorkerOutbox {
     fn new(file: File) -> Arc<WorkerOutbox> {
-        let outbox = Arc::new(WorkerOutbox {
+        Arc::new(WorkerOutbox {
             inner: Mutex::new(Pending {
                 file,
                 buf: Vec::with_capacity(FLUSH_BYTES),
                 since: None,
             }),
-            wake: Condvar::new(),
-        });
-        let flusher = Arc::clone(&outbox);
-        let spawned = std::thread::Builder::new()
-            .name("mproc-flush".into())
-            .stack_size(64 << 10)
-            .spawn(move || flusher.flush_loop());
-        drop(spawned);
-        outbox
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
@@ -258,28 +192,21 @@ impl WorkerOutbox {
             p.write();
         } else if p.since.is_none() {
             p.since = Some(Instant::now());
-            self.wake.notify_one();
+            drop(p);
+            watch::flush_soon();
         }
     }
 
-    fn flush_loop(&self) {
+    /// When what is gathered must be written, if anything is.
+    fn due(&self) -> Option<Instant> {
+        self.lock().since.map(|since| since + LOG_DELAY)
+    }
+
+    /// Writes what is gathered if it has waited [`LOG_DELAY`].
+    fn flush_due(&self) {
         let mut p = self.lock();
-        loop {
-            match p.since {
-                None => p = self.wake.wait(p).unwrap_or_else(|e| e.into_inner()),
-                Some(since) => {
-                    let waited = since.elapsed();
-                    if waited >= LOG_DELAY {
-                        p.write();
-                    } else {
-                        p = self
-                            .wake
-                            .wait_timeout(p, LOG_DELAY - waited)
-                            .unwrap_or_else(|e| e.into_inner())
-                            .0;
-                    }
-                }
-            }
+        if p.since.is_some_and(|since| since.elapsed() >= LOG_DELAY) {
+            p.write();
         }
     }
 }
@@ -327,18 +254,19 @@ fn micros(d: Duration) -> u64 {
 fn serve_inner(registry: &Registry, parent: Option<i32>) -> Result<()> {
     // A local worker set its death signal in `bind`. Behind a launcher the
     // parent may be a launcher's short-lived thread (srun's slurmstepd),
-    // whose end would kill us: there the watchdog below ends the worker
+    // whose end would kill us: there the watcher (`watch.rs`) ends the worker
     // when its stream closes.
     let page = parent.and_then(Page::inherited).map(Arc::new);
     let frames = take_stdout()?;
-    watch_reader(&frames);
+    let watched = frames.try_clone().ok();
     let mut writer = FrameWriter::new(frames);
     let hello = Instant::now();
     writer.write(&Hello::new())?;
     let outbox = WorkerOutbox::new(writer.into_inner());
-    // A stopping parent (SIGUSR1), or a SIGTERM to the whole group (GNU
+    // The watcher: the worker ends when nobody reads its results; a
+    // stopping parent (SIGUSR1), or a SIGTERM to the whole group (GNU
     // `timeout`), first gets the results gathered here.
-    handle_signals(Arc::clone(&outbox));
+    let watcher = watch::start(watched, Arc::clone(&outbox));
 
     let stdin = std::io::stdin();
     let mut input = FrameReader::new(
@@ -383,6 +311,10 @@ fn serve_inner(registry: &Registry, parent: Option<i32>) -> Result<()> {
         let _ = thread.join();
     }
     context.outbox.flush();
+    // Nothing is left to watch for: one thread fewer to end at exit.
+    if let Some(watcher) = watcher {
+        watcher.stop();
+    }
     Ok(())
 }
 
@@ -469,36 +401,6 @@ fn request_name(request: &Request) -> &'static str {
         Request::Run { .. } => "run",
         Request::Take { .. } => "take",
     }
-}
-
-/// Exits this worker as soon as nobody reads its results any more: the
-/// parent died, or, through a launcher such as ssh, the connection did.
-/// The kernel's death signal covers a local parent; this covers the rest,
-/// even while a job is stuck in a long computation.
-fn watch_reader(frames: &File) {
-    let Ok(watched) = frames.try_clone() else {
-        return;
-    };
-    let spawned = std::thread::Builder::new()
-        .name("mproc-watchdog".into())
-        .stack_size(64 << 10)
-        .spawn(move || loop {
-            use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-            // No events asked: poll wakes only for an error or a hang-up,
-            // which a pipe's write end reports once its reader is gone.
-            let mut fds = [PollFd::new(watched.as_fd(), PollFlags::empty())];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {
-                    let gone = PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL;
-                    if fds[0].revents().is_some_and(|r| r.intersects(gone)) {
-                        std::process::exit(1);
-                    }
-                }
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(_) => return,
-            }
-        });
-    drop(spawned);
 }
 
 /// Moves fd 1 (the frame pipe) to a private close-on-exec descriptor and

@@ -130,7 +130,7 @@ impl ReceivedChunk {
             } else {
                 // The progress page covers a crash before this is written:
                 // gather it with the next chunks' results, written when the
-                // worker waits for work, or within the flusher's delay.
+                // worker waits for work, or within the watcher's delay.
                 context.outbox.send_later(&Reply::Done(done));
             }
         }

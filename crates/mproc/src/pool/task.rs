@@ -286,7 +286,10 @@ impl Drop for SentChunk {
 pub(crate) fn send(batch: &Batch, mut reports: Vec<Report>) {
     if let Some(decode) = batch.decode {
         for r in reports.iter_mut() {
-            if !r.ends.is_empty() && r.outputs.len() <= PREDECODED_BYTES {
+            // One output is decoded where it is read: boxing one value in
+            // a list costs this thread more than decoding it costs there
+            // (`--chunksize 1` sends a report per item).
+            if r.ends.len() > 1 && r.outputs.len() <= PREDECODED_BYTES {
                 r.decoded = Some(decode(&r.outputs, &r.ends));
                 r.outputs = Vec::new();
             }

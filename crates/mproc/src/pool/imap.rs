@@ -25,10 +25,14 @@ pub struct IMap<'p, J: Job, I> {
     pool: &'p Pool,
     batch: Option<Arc<Batch>>,
     results: Receiver<Vec<Report>>,
-    /// Unordered: received, not yet yielded, in arrival order.
+    /// Reports ready to yield, in order: unordered, as they arrived;
+    /// ordered, those that continue the items before them without a gap.
     arrived: VecDeque<Report>,
-    /// Ordered: received reports by their first item's index (boxed: a
-    /// B-tree moves its entries as it grows, and a report is large).
+    /// Ordered: the first item not in `arrived` or before it.
+    next_first: usize,
+    /// Ordered: reports that came before the ones ahead of them, by their
+    /// first item's index (boxed: a B-tree moves its entries as it grows,
+    /// and a report is large). Most reports come in order and skip it.
     held: BTreeMap<usize, Box<Report>>,
     /// The report being yielded, and how many of its items are left.
     current: Option<Expand<J::Output>>,
@@ -79,6 +83,7 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             batch: Some(batch),
             results,
             arrived: VecDeque::new(),
+            next_first: 0,
             held: BTreeMap::new(),
             current: None,
             left: 0,
@@ -156,35 +161,35 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return true,
             }
         }
-        let ready = if self.ordered {
-            self.held.keys().next() == Some(&self.delivered)
-        } else {
-            !self.arrived.is_empty()
-        };
-        ready || (self.exhausted && self.delivered == self.submitted)
+        !self.arrived.is_empty() || (self.exhausted && self.delivered == self.submitted)
     }
 
     fn receive(&mut self, reports: Vec<Report>) {
         for report in reports {
-            if self.ordered {
-                self.held.insert(report.first, Box::new(report));
-            } else {
+            if !self.ordered {
                 self.arrived.push_back(report);
+            } else if report.first == self.next_first {
+                self.next_first += report.count;
+                self.arrived.push_back(report);
+                // The reports that waited for this one follow it now.
+                while let Some(entry) = self
+                    .held
+                    .first_entry()
+                    .filter(|e| *e.key() == self.next_first)
+                {
+                    let report = *entry.remove();
+                    self.next_first += report.count;
+                    self.arrived.push_back(report);
+                }
+            } else {
+                self.held.insert(report.first, Box::new(report));
             }
         }
     }
 
     /// The next report to yield from, if one is ready.
     fn ready(&mut self) -> Option<Report> {
-        if self.ordered {
-            let first = *self.held.keys().next()?;
-            (first == self.delivered)
-                .then(|| self.held.remove(&first))
-                .flatten()
-                .map(|report| *report)
-        } else {
-            self.arrived.pop_front()
-        }
+        self.arrived.pop_front()
     }
 }
 

@@ -54,14 +54,12 @@ impl ReceivedChunk {
     }
 
     /// Runs the items in order, publishing each on the progress page and
-    /// reporting them in one [`Done`] (or one per item).
-    pub(super) fn run(self, context: &Context) {
+    /// reporting them in one [`Done`] (or one per item). `spare` lends its
+    /// buffers to the report and gets them back: tiny chunks, one after
+    /// another, allocate nothing for their reports.
+    pub(super) fn run(self, context: &Context, spare: &mut Done) {
         let mut start = Instant::now();
-        let mut done = Done {
-            chunk: self.chunk,
-            started: context.since_hello(start),
-            ..Done::default()
-        };
+        let mut done = reuse(std::mem::take(spare), self.chunk, context.since_hello(start));
         // Each item ends where the next one starts: one clock reading an
         // item gives each its own start and run time. Without item times
         // (nobody records them) only a report's start and end are read.
@@ -123,17 +121,55 @@ impl ReceivedChunk {
         if done.count > 0 {
             let took = start.elapsed();
             done.elapsed = micros(took);
+            let reply = Reply::Done(done);
             if context.report_each || took >= EAGER {
                 // A chunk that took a while is reported at once: the
                 // parent sends the next work on hearing of it.
-                context.outbox.send(&Reply::Done(done));
+                context.outbox.send(&reply);
             } else {
                 // The progress page covers a crash before this is written:
                 // gather it with the next chunks' results, written when the
                 // worker waits for work, or within the watcher's delay.
-                context.outbox.send_later(&Reply::Done(done));
+                context.outbox.send_later(&reply);
             }
+            done = match reply {
+                Reply::Done(done) => done,
+                _ => Done::default(),
+            };
         }
+        // Buffers past a few pages are let go rather than kept idle.
+        if done.outputs.capacity() <= SPARE_BYTES {
+            *spare = done;
+        }
+    }
+}
+
+/// The output buffer a runner keeps between chunks, at most.
+const SPARE_BYTES: usize = 64 << 10;
+
+/// `spare`'s buffers, emptied, as the report of chunk `chunk`.
+fn reuse(spare: Done, chunk: u64, started: u64) -> Done {
+    let Done {
+        mut times,
+        mut outputs,
+        mut ends,
+        mut failures,
+        ..
+    } = spare;
+    times.clear();
+    outputs.clear();
+    ends.clear();
+    failures.clear();
+    Done {
+        chunk,
+        from: 0,
+        count: 0,
+        started,
+        times,
+        elapsed: 0,
+        outputs,
+        ends,
+        failures,
     }
 }
 
@@ -235,9 +271,10 @@ impl Queue {
                     // Jobs get a main thread's stack.
                     .stack_size(8 << 20)
                     .spawn(move || {
+                        let mut spare = Done::default();
                         while let Some(chunk) = queue.next(|| context.outbox.flush()) {
                             let seq = chunk.chunk;
-                            chunk.run(&context);
+                            chunk.run(&context, &mut spare);
                             queue.finished(seq);
                         }
                     })

@@ -73,6 +73,9 @@ impl Pool {
         let mut scheduler =
             Scheduler::new(settings, conn, rx, tx.clone(), ready_tx, epoch, life_tx);
         scheduler.ended = Arc::clone(&ended);
+        // The workers start from this thread (each from its reader thread,
+        // see `Connection::begin`), while the scheduler's thread is made.
+        scheduler.start_workers();
         let thread = std::thread::Builder::new()
             .name("mproc-scheduler".into())
             .spawn(move || scheduler.run())

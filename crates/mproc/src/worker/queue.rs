@@ -59,7 +59,11 @@ impl ReceivedChunk {
     /// another, allocate nothing for their reports.
     pub(super) fn run(self, context: &Context, spare: &mut Done) {
         let mut start = Instant::now();
-        let mut done = reuse(std::mem::take(spare), self.chunk, context.since_hello(start));
+        let mut done = reuse(
+            std::mem::take(spare),
+            self.chunk,
+            context.since_hello(start),
+        );
         // Each item ends where the next one starts: one clock reading an
         // item gives each its own start and run time. Without item times
         // (nobody records them) only a report's start and end are read.

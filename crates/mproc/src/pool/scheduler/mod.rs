@@ -272,9 +272,9 @@ impl Scheduler {
         self
     }
 
-    /// Runs until every worker is gone after a close or terminate.
+    /// Runs until every worker is gone after a close or terminate; the
+    /// workers were started by [`Scheduler::start_workers`] before.
     pub(crate) fn run(mut self) {
-        self.start_workers();
         loop {
             let Some(event) = self.next_event() else {
                 return;

@@ -14,17 +14,19 @@
 //!   handler only writes the signal's number to a pipe, which is
 //!   async-signal-safe; the thread does the rest.
 //! - **Gathered frames.** Results of fast chunks and log records wait in
-//!   the outbox to be written with the next ones; the outbox pokes the
-//!   watcher when the first one is gathered, and the watcher writes them
+//!   the outbox to be written with the next ones; the watcher writes them
 //!   if they are still there after `LOG_DELAY` (a runner stuck in a long
-//!   item cannot).
+//!   item cannot). While frames keep being gathered, the watcher wakes
+//!   every `LOG_DELAY` on its own; only one asleep without a deadline is
+//!   poked (a worker of tiny chunks gathers anew hundreds of times a
+//!   second, and a poke each time cost a wake-up each time).
 //! - **The end.** [`Watcher::stop`] writes a 0 to the same pipe: the
 //!   thread returns, one thread fewer for the exit to end.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -62,10 +64,45 @@ fn poke(byte: u8) {
     }
 }
 
+/// The watcher sleeps with no deadline (and must be poked when frames
+/// are gathered).
+static DEEP: AtomicBool = AtomicBool::new(false);
+
+/// Frames were gathered since the watcher last woke.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
 /// Tells the watcher that frames wait in the outbox (nothing happens if
-/// it is not running: whatever writes next writes them too).
+/// it is not running: whatever writes next writes them too). Called with
+/// the gathered frames already in the outbox: either the watcher sees
+/// them before it sleeps without a deadline, or this sees it asleep.
 pub(super) fn flush_soon() {
-    poke(GATHERED);
+    ACTIVE.store(true, Ordering::SeqCst);
+    if DEEP.load(Ordering::SeqCst) {
+        poke(GATHERED);
+    }
+}
+
+/// How long the watcher may sleep: until gathered frames are due; a
+/// `LOG_DELAY` tick while frames keep being gathered; else until poked.
+fn sleep_for(outbox: &WorkerOutbox) -> PollTimeout {
+    let until = |due: Instant| {
+        let ms = due.saturating_duration_since(Instant::now()).as_millis() + 1;
+        PollTimeout::from(u16::try_from(ms).unwrap_or(u16::MAX))
+    };
+    if let Some(due) = outbox.due() {
+        return until(due);
+    }
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        return until(Instant::now() + super::LOG_DELAY);
+    }
+    DEEP.store(true, Ordering::SeqCst);
+    match outbox.due() {
+        Some(due) => {
+            DEEP.store(false, Ordering::SeqCst);
+            until(due)
+        }
+        None => PollTimeout::NONE,
+    }
 }
 
 /// The running watcher.
@@ -108,14 +145,10 @@ fn watch(watched: Option<File>, signals: OwnedFd, outbox: &WorkerOutbox) {
         if let Some(file) = &watched {
             fds.push(PollFd::new(file.as_fd(), PollFlags::empty()));
         }
-        let timeout = match outbox.due() {
-            None => PollTimeout::NONE,
-            Some(due) => {
-                let ms = due.saturating_duration_since(Instant::now()).as_millis() + 1;
-                PollTimeout::from(u16::try_from(ms).unwrap_or(u16::MAX))
-            }
-        };
-        match poll(&mut fds, timeout) {
+        let timeout = sleep_for(outbox);
+        let polled = poll(&mut fds, timeout);
+        DEEP.store(false, Ordering::SeqCst);
+        match polled {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(_) => return,
         }

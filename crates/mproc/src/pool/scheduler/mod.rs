@@ -194,6 +194,9 @@ pub(crate) struct Scheduler {
     conn: ConnConfig,
     starter: Box<dyn Starter>,
     clock: Clock,
+    /// The time a step began: one clock reading for all it handles (a
+    /// step can handle a Done per chunk of thousands).
+    step_now: Option<Instant>,
     events: Receiver<Event>,
     sender: Sender<Event>,
     slots: Vec<Slot>,
@@ -240,6 +243,7 @@ impl Scheduler {
             settings,
             starter: Box::new(link::Spawn(conn.clone())),
             clock: link::system_clock(),
+            step_now: None,
             conn,
             events,
             sender,
@@ -324,6 +328,7 @@ impl Scheduler {
     /// deadlines, dispatches, settles and sends the results. True once
     /// every worker is gone in `Stopping`: the scheduler is done.
     pub(crate) fn step(&mut self, event: Option<Event>) -> bool {
+        self.step_now = Some((self.clock)());
         if let Some(event) = event {
             self.handle(event);
         }
@@ -334,12 +339,13 @@ impl Scheduler {
         self.dispatch();
         self.settle();
         self.outbox.flush();
+        self.step_now = None;
         self.state == State::Stopping && self.slots.iter().all(|s| s.live.is_none())
     }
 
     /// The time now, by the scheduler's clock.
     fn now(&self) -> Instant {
-        (self.clock)()
+        self.step_now.unwrap_or_else(|| (self.clock)())
     }
 
     /// The next event, `Some(None)` when a deadline passed first, `None`

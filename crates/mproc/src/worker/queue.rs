@@ -122,29 +122,36 @@ impl ReceivedChunk {
         if let Some(page) = &context.page {
             page.idle();
         }
-        if done.count > 0 {
-            let took = start.elapsed();
-            done.elapsed = micros(took);
-            let reply = Reply::Done(done);
-            if context.report_each || took >= EAGER {
-                // A chunk that took a while is reported at once: the
-                // parent sends the next work on hearing of it.
-                context.outbox.send(&reply);
-            } else {
-                // The progress page covers a crash before this is written:
-                // gather it with the next chunks' results, written when the
-                // worker waits for work, or within the watcher's delay.
-                context.outbox.send_later(&reply);
-            }
-            done = match reply {
-                Reply::Done(done) => done,
-                _ => Done::default(),
-            };
-        }
+        let done = if done.count > 0 {
+            report_end(context, done, start.elapsed())
+        } else {
+            done
+        };
         // Buffers past a few pages are let go rather than kept idle.
         if done.outputs.capacity() <= SPARE_BYTES {
             *spare = done;
         }
+    }
+}
+
+/// Sends the report of a chunk's last items, which ran for `took`, and
+/// gives its buffers back.
+fn report_end(context: &Context, mut done: Done, took: Duration) -> Done {
+    done.elapsed = micros(took);
+    let reply = Reply::Done(done);
+    if context.report_each || took >= EAGER {
+        // A chunk that took a while is reported at once: the parent sends
+        // the next work on hearing of it.
+        context.outbox.send(&reply);
+    } else {
+        // The progress page covers a crash before this is written: gather
+        // it with the next chunks' results, written when the worker waits
+        // for work, or within the watcher's delay.
+        context.outbox.send_later(&reply);
+    }
+    match reply {
+        Reply::Done(done) => done,
+        _ => Done::default(),
     }
 }
 

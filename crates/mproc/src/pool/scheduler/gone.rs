@@ -212,23 +212,7 @@ impl Scheduler {
             crashed(Some(d.exit), d.detail.clone())
         };
         self.requeue(&entry.chunk, entry.done..offset, true);
-        if entry.chunk.attempts <= self.settings.retries && self.halted.is_none() {
-            // The retry carries this attempt, reported with its last.
-            let mut retry = entry.chunk.split(offset..offset + 1);
-            retry.earlier.push(run.attempt(outcome));
-            self.slots[slot].retry.push_back(retry);
-        } else {
-            let batch = std::sync::Arc::clone(&entry.chunk.batch);
-            let report = crate::pool::task::Report::all(
-                entry.chunk.first + offset,
-                1,
-                outcome,
-                run,
-                entry.chunk.attempts,
-            )
-            .after(std::mem::take(&mut entry.chunk.earlier));
-            self.report(&batch, report, true);
-        }
+        self.blame(slot, &mut entry, offset, outcome, run);
         self.requeue(&entry.chunk, offset + 1..count, false);
         entry.chunk.consume();
     }

@@ -75,6 +75,8 @@ impl Items {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Queues a chunk's items; sleeping runners are woken by
+    /// [`Items::wake`].
     fn push(&self, runner: SharedJob, chunk: u64, count: u32, inputs: Vec<u8>) {
         if count == 0 {
             return;
@@ -258,6 +260,8 @@ impl Work {
         }
     }
 
+    /// Queues a chunk; runners are woken by [`Work::wake`], once the
+    /// reading thread has queued what one read brought.
     pub(super) fn push(&self, runner: SharedJob, chunk: u64, count: u32, inputs: Vec<u8>) {
         match self {
             Work::Chunks(queue) => queue.push(ReceivedChunk::new(runner, chunk, count, inputs)),

@@ -94,6 +94,13 @@ pub(crate) trait Builtin: Job<Input: Clone> + Sized {
     /// The human report of a finished run, for stdout.
     fn report(plan: &Report<'_, Self>) -> String;
 
+    /// Hands the human report to `print` in pieces, in order. By default
+    /// one piece, [`Builtin::report`]; a job whose report can be large
+    /// writes it as it formats it, so it is never whole in memory.
+    fn report_to(plan: &Report<'_, Self>, print: &mut dyn FnMut(&str)) {
+        print(&Self::report(plan));
+    }
+
     /// In the `imap` and `imap-unordered` modes, the human output of one
     /// result, printed as it arrives, as Python's `for r in
     /// pool.imap(...): print(r)` does (a job whose report is a table of

@@ -70,18 +70,18 @@ impl Builtin for Square {
     /// Python's printed list: `[0, 1, 4, 9]`, with `None` for items not ok
     /// (nothing when each value was printed as it came).
     fn report(run: &Report<'_, Square>) -> String {
+        let mut s = String::new();
+        Square::report_to(run, &mut |piece| s.push_str(piece));
+        s
+    }
+
+    /// The list in pieces of [`PIECE`] bytes or so: a million values are
+    /// written as they are formatted, not gathered first.
+    fn report_to(run: &Report<'_, Square>, print: &mut dyn FnMut(&str)) {
         if run.streamed {
-            return String::new();
+            return;
         }
-        // Formatting a million values is a large share of the parent's
-        // work: digits by `itoa`, into one buffer sized for the widest.
-        let widest = run
-            .results
-            .iter()
-            .flatten()
-            .max()
-            .map_or(4, |v| itoa::Buffer::new().format(*v).len().max(4));
-        let mut s = String::with_capacity(run.results.len() * (widest + 2) + 3);
+        let mut s = String::with_capacity(PIECE + 64);
         let mut digits = itoa::Buffer::new();
         s.push('[');
         for (i, r) in run.results.iter().enumerate() {
@@ -92,8 +92,15 @@ impl Builtin for Square {
                 Some(v) => s.push_str(digits.format(*v)),
                 None => s.push_str("None"),
             }
+            if s.len() >= PIECE {
+                print(&s);
+                s.clear();
+            }
         }
         s.push_str("]\n");
-        s
+        print(&s);
     }
 }
+
+/// The size of the pieces the list is written in.
+const PIECE: usize = 256 << 10;

@@ -128,6 +128,16 @@ impl Runner {
         }
     }
 
+    /// Takes no more work: a pool finishes what is queued and its workers
+    /// begin to exit, while this thread goes on ([`Pool::close`]). A
+    /// program that has all its results closes before it formats them, so
+    /// the workers end alongside; [`finish`](Runner::finish) then waits.
+    pub fn close(&mut self) {
+        if let On::Pool(pool) = &mut self.on {
+            pool.close();
+        }
+    }
+
     /// Ends the run: a pool takes no more work, finishes what is queued,
     /// and its workers exit ([`Pool::close`], then [`Pool::join`]).
     pub fn finish(self) -> Result<()> {

@@ -42,7 +42,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
     };
     let Plan { job, inputs } = J::plan(args, &context)?;
     check_outputs(cmd)?;
-    let (runner, interrupts) = start(cmd)?;
+    let (mut runner, interrupts) = start(cmd)?;
     let context = Context {
         processes: runner.processes(),
         ..context
@@ -57,16 +57,22 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
         failure,
         halted_by,
     } = execute(&runner, &job, inputs, cmd, &mut out)?;
+    // Every result is in: the workers exit while the report is formatted.
+    // (A timeline or trace reads the workers' starts and ends first.)
+    if cmd.observe.timeline.is_none() && cmd.observe.trace.is_none() {
+        runner.close();
+    }
     if cmd.output == OutputFormat::Human {
         // The log lines about the run come before its report.
         crate::progress::flush_logs();
-        out.print(&J::report(&Report {
+        let report = Report {
             inputs: &inputs,
             results: &results,
             summary: &summary,
             context,
             streamed,
-        }));
+        };
+        J::report_to(&report, &mut |piece| out.print(piece));
     }
     // The pictures come after the results: a failed one hides nothing.
     let workers = runner.worker_events();

@@ -207,6 +207,12 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
                 return Some(r);
             }
             self.current = None;
+            // Inputs are topped up while results keep coming, not only
+            // when none are ready: a consumer slower than the workers would
+            // otherwise let every worker run dry before it feeds again.
+            if !self.exhausted && self.submitted - self.delivered + self.chunk <= self.window() {
+                self.feed();
+            }
             if let Some(report) = self.ready() {
                 self.left = report.count;
                 self.current = Some(report.into_decoded_results());

@@ -8,6 +8,7 @@
 
 mod frame;
 mod hello;
+mod packed;
 
 pub use frame::{FrameReader, FrameWriter};
 pub use hello::{decode_hello, text_instead_of_frames};
@@ -20,7 +21,7 @@ use crate::failure::Failure;
 use crate::outcome::Outcome;
 
 /// The protocol version a worker announces in its handshake (`Hello`).
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The first four bytes of every [`Hello`], so a stream that is not an
 /// mproc worker (a shell banner, another program) is told apart.
@@ -161,6 +162,7 @@ pub struct Done {
     /// Each item's own run time in microseconds, in order: item `i`
     /// started when item `i - 1` ended (one clock reading per item);
     /// empty when the parent asked for no item times.
+    #[serde(with = "packed")]
     pub times: Vec<u64>,
     /// How long all the items ran, in microseconds.
     pub elapsed: u64,
@@ -169,6 +171,7 @@ pub struct Done {
     #[serde(with = "serde_bytes")]
     pub outputs: Vec<u8>,
     /// The end of each ok item's output in `outputs`.
+    #[serde(with = "packed")]
     pub ends: Vec<u32>,
     /// The items that did not end ok, by offset in the chunk, ascending.
     pub failures: Vec<(u32, WireFailure)>,
@@ -274,16 +277,30 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 
 /// Appends the encoding of `value` to `out`; on an error `out` is left as
 /// it was.
+#[inline]
 pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
     let len = out.len();
-    bincode::serde::encode_into_std_write(value, out, config()).map_err(|e| {
+    bincode::serde::encode_into_writer(value, VecWriter(out), config()).map_err(|e| {
         out.truncate(len);
         Error::protocol(format!("cannot encode payload: {e}"))
     })?;
     Ok(())
 }
 
+/// Appends what bincode writes to a vector: as `std::io::Write` does,
+/// but inlined, so a number's few bytes are stored in place.
+struct VecWriter<'a>(&'a mut Vec<u8>);
+
+impl bincode::enc::write::Writer for VecWriter<'_> {
+    #[inline(always)]
+    fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), bincode::error::EncodeError> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
 /// Decodes a job payload written by [`encode`]; trailing bytes are an error.
+#[inline]
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let (value, used) = decode_prefix::<T>(bytes)?;
     if used != bytes.len() {
@@ -297,6 +314,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 
 /// Decodes the payload at the start of `bytes` and says how many bytes it
 /// took (payloads laid one after another, as a chunk's inputs are).
+#[inline]
 pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize)> {
     bincode::serde::decode_from_slice(bytes, config())
         .map_err(|e| Error::protocol(format!("cannot decode payload: {e}")))
@@ -306,7 +324,7 @@ pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize)> {
 pub fn append_frame<T: Serialize>(out: &mut Vec<u8>, message: &T) -> Result<()> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
-    bincode::serde::encode_into_std_write(message, out, config()).map_err(|e| {
+    bincode::serde::encode_into_writer(message, VecWriter(out), config()).map_err(|e| {
         out.truncate(start);
         Error::protocol(format!("cannot encode frame: {e}"))
     })?;

@@ -1,0 +1,126 @@
+//! Lists of numbers sent as one byte string: each number in little-endian
+//! order, at its full width. A [`Done`](super::Done) of a million tiny
+//! items carries a million output ends; as a byte string they are copied,
+//! not encoded and decoded one varint at a time.
+//!
+//! A byte string whose length is not a multiple of the width is refused
+//! (the frame does not decode, and its worker is treated as broken).
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Error, Visitor};
+use serde::{Deserializer, Serializer};
+
+/// A number with a fixed little-endian width.
+pub(crate) trait Packed: Copy {
+    const WIDTH: usize;
+    fn put(self, out: &mut Vec<u8>);
+    fn take(bytes: &[u8]) -> Self;
+}
+
+impl Packed for u32 {
+    const WIDTH: usize = 4;
+    #[inline]
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    #[inline]
+    fn take(bytes: &[u8]) -> u32 {
+        let mut b = [0; 4];
+        b.copy_from_slice(bytes);
+        u32::from_le_bytes(b)
+    }
+}
+
+impl Packed for u64 {
+    const WIDTH: usize = 8;
+    #[inline]
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    #[inline]
+    fn take(bytes: &[u8]) -> u64 {
+        let mut b = [0; 8];
+        b.copy_from_slice(bytes);
+        u64::from_le_bytes(b)
+    }
+}
+
+/// `#[serde(with = "packed")]` on a `Vec<u32>` or `Vec<u64>`.
+pub(crate) fn serialize<T: Packed, S: Serializer>(values: &[T], s: S) -> Result<S::Ok, S::Error> {
+    let mut bytes = Vec::with_capacity(values.len() * T::WIDTH);
+    for v in values {
+        v.put(&mut bytes);
+    }
+    s.serialize_bytes(&bytes)
+}
+
+/// See [`serialize`].
+pub(crate) fn deserialize<'de, T: Packed, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    d.deserialize_bytes(Unpack(PhantomData))
+}
+
+struct Unpack<T>(PhantomData<T>);
+
+impl<T: Packed> Unpack<T> {
+    fn unpack<E: Error>(bytes: &[u8]) -> Result<Vec<T>, E> {
+        if bytes.len() % T::WIDTH != 0 {
+            return Err(E::custom(format!(
+                "a packed list of {}-byte numbers is {} bytes long",
+                T::WIDTH,
+                bytes.len()
+            )));
+        }
+        Ok(bytes.chunks_exact(T::WIDTH).map(T::take).collect())
+    }
+}
+
+impl<'de, T: Packed> Visitor<'de> for Unpack<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a byte string of {}-byte numbers", T::WIDTH)
+    }
+
+    fn visit_bytes<E: Error>(self, bytes: &[u8]) -> Result<Vec<T>, E> {
+        Self::unpack(bytes)
+    }
+
+    fn visit_borrowed_bytes<E: Error>(self, bytes: &'de [u8]) -> Result<Vec<T>, E> {
+        Self::unpack(bytes)
+    }
+
+    fn visit_byte_buf<E: Error>(self, bytes: Vec<u8>) -> Result<Vec<T>, E> {
+        Self::unpack(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{decode, encode, Done};
+
+    #[test]
+    fn ends_and_times_travel_whole() {
+        let done = Done {
+            count: 3,
+            times: vec![0, 1, u64::MAX],
+            ends: vec![1, 300, u32::MAX],
+            ..Done::default()
+        };
+        let back: Done = decode(&encode(&done).unwrap()).unwrap();
+        assert_eq!(back.times, done.times);
+        assert_eq!(back.ends, done.ends);
+    }
+
+    #[test]
+    fn a_byte_string_of_the_wrong_length_is_refused() {
+        // A Done whose `times` says 3 bytes: not a whole number of u64s.
+        let mut bytes = encode(&Done::default()).unwrap();
+        // chunk, from, count, started are one byte each (0); then `times`.
+        assert_eq!(bytes[4], 0, "times is empty");
+        bytes.splice(4..5, [3, 1, 2, 3]);
+        let err = decode::<Done>(&bytes).unwrap_err().to_string();
+        assert!(err.contains("3 bytes long"), "{err}");
+    }
+}

@@ -87,6 +87,13 @@ pub(crate) trait Builtin: Job<Input: Clone> + Sized {
     /// The row kept of one result.
     fn row(result: ItemResult<Self::Output>) -> Self::Row;
 
+    /// True for a job whose results need nothing but their row in a plain
+    /// human run (no job log, bar, `--halt`, timeline or totals): it has
+    /// no [`Builtin::arrived`] and no [`Builtin::line`] to see. Its ok
+    /// results then take a short path, a million of them in a few
+    /// milliseconds. By default false.
+    const ROW_ONLY: bool = false;
+
     /// The job and its inputs, made before any worker starts; an error
     /// refuses the whole run (exit 2).
     fn plan(args: Self::Args, context: &Context) -> Result<Plan<Self>>;

@@ -286,6 +286,7 @@ where
 {
     type Item = ItemResult<J::Output>;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<ItemResult<J::Output>> {
         match &mut self.source {
             Source::Pool(imap) => imap.next(),

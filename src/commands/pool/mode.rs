@@ -44,6 +44,7 @@ pub(super) fn run_mode<J: Builtin>(
 }
 
 /// Hands each of `results` to `take`, with whether more are ready.
+#[inline(always)]
 fn drain<J: Builtin, I: Iterator<Item = J::Input>>(
     mut results: mproc::Results<'_, J, I>,
     mut take: impl FnMut(ItemResult<J::Output>, bool),

@@ -42,6 +42,9 @@ pub(super) struct ResultSink<'a, J: Builtin> {
     pub(super) bars: Vec<ItemResult<()>>,
     /// The job's totals, summed for JSON output (a human report sums its rows).
     pub(super) totals: Option<Box<dyn Totals<J::Output>>>,
+    /// An ok result needs only counting and its row (see
+    /// [`Builtin::ROW_ONLY`]).
+    pub(super) plain: bool,
 }
 
 impl<'a, J: Builtin> ResultSink<'a, J> {
@@ -66,6 +69,17 @@ impl<'a, J: Builtin> ResultSink<'a, J> {
             None => None,
         };
         let human = cmd.output == OutputFormat::Human;
+        let streams = human && matches!(cmd.mode, Mode::Imap | Mode::ImapUnordered);
+        let timeline = cmd.observe.timeline.is_some() || cmd.observe.trace.is_some();
+        let progress = Progress::start(count.map(|n| n as u64), cmd.observe.progress, !human);
+        let plain = J::ROW_ONLY
+            && human
+            && !streams
+            && !timeline
+            && progress.is_none()
+            && joblog.is_none()
+            && cmd.halt.is_none()
+            && matches!(book, Lookup::List { .. });
         Ok(ResultSink {
             runner,
             job,
@@ -74,28 +88,46 @@ impl<'a, J: Builtin> ResultSink<'a, J> {
                 .map(|rule| crate::halt::Watch::new(rule, count.map(|n| n as u64))),
             book,
             human,
-            timeline: cmd.observe.timeline.is_some() || cmd.observe.trace.is_some(),
+            timeline,
             summary: Summary {
                 processes: runner.processes(),
                 ..Summary::default()
             },
-            progress: Progress::start(count.map(|n| n as u64), cmd.observe.progress, !human),
+            progress,
             joblog,
             log_error: None,
             lines: JsonLines::new(cmd.output, out),
             unread: false,
             stopper: runner.stopper(),
-            streams: human && matches!(cmd.mode, Mode::Imap | Mode::ImapUnordered),
+            streams,
             streamed: false,
             rows: Vec::with_capacity(if human { count.unwrap_or(0) } else { 0 }),
             failures: Vec::new(),
             bars: Vec::new(),
             totals: if human { None } else { J::totals() },
+            plain,
         })
     }
 
-    #[inline]
-    pub(super) fn take(&mut self, mut r: ItemResult<J::Output>, more: bool) {
+    /// Takes one result: an ok one of a plain run is counted and kept as
+    /// its row; every other goes through [`ResultSink::take_each`].
+    #[inline(always)]
+    pub(super) fn take(&mut self, r: ItemResult<J::Output>, more: bool) {
+        if self.plain && r.outcome.is_ok() {
+            self.summary.total += 1;
+            self.summary.ok += 1;
+            self.rows.push(J::row(r));
+            if !more {
+                self.lines.flush();
+                self.stop_if_unread();
+            }
+            return;
+        }
+        self.take_each(r, more);
+    }
+
+    /// Sees one result with everything that watches results.
+    fn take_each(&mut self, mut r: ItemResult<J::Output>, more: bool) {
         let Some((index, input)) = self.book.take(r.index) else {
             // Every result the pool gives is of an input it was handed.
             tracing::error!("a result for item {} that was not handed out", r.index);

@@ -196,15 +196,35 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
 impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
     type Item = ItemResult<J::Output>;
 
+    /// The next item of the current report, inline; a report's end goes
+    /// to [`IMap::next_report`].
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
+        match self.current.as_mut().and_then(Iterator::next) {
+            Some(r) => Some(self.delivering(r)),
+            None => self.next_report(),
+        }
+    }
+}
+
+impl<J: Job, I: Iterator<Item = J::Input>> IMap<'_, J, I> {
+    /// Counts `r` as delivered.
+    #[inline(always)]
+    fn delivering(&mut self, r: ItemResult<J::Output>) -> ItemResult<J::Output> {
+        self.delivered += 1;
+        self.left = self.left.saturating_sub(1);
+        if let Some(feeder) = &self.feeder {
+            feeder.delivered(self.delivered);
+        }
+        r
+    }
+
+    /// The first item of the next report: waits for one if none is ready.
+    #[inline(never)]
+    fn next_report(&mut self) -> Option<ItemResult<J::Output>> {
         loop {
             if let Some(r) = self.current.as_mut().and_then(Iterator::next) {
-                self.delivered += 1;
-                self.left = self.left.saturating_sub(1);
-                if let Some(feeder) = &self.feeder {
-                    feeder.delivered(self.delivered);
-                }
-                return Some(r);
+                return Some(self.delivering(r));
             }
             self.current = None;
             // Inputs are topped up while results keep coming, not only

@@ -442,6 +442,10 @@ impl<O> Expand<O> {
 impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
     type Item = ItemResult<O>;
 
+    /// Inlined into its consumer, so that what the consumer does not read
+    /// of a result is never built; a failure, an output decoded here and
+    /// item times go through calls.
+    #[inline(always)]
     fn next(&mut self) -> Option<ItemResult<O>> {
         let r = &mut self.report;
         if self.next >= r.count {
@@ -449,39 +453,32 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
         }
         let offset = self.next;
         self.next += 1;
-        let outcome = match r.failures.get(self.failure) {
-            Some((o, _)) if *o as usize == offset => {
-                self.failure += 1;
-                std::mem::replace(
-                    &mut r.failures[self.failure - 1].1,
-                    Outcome::NotRun(String::new()),
-                )
-                .map(|()| unreachable!("a failure carries no value"))
-            }
-            _ => match r.ends.get(self.output) {
-                Some(&end) => {
+        let failed_here =
+            matches!(r.failures.get(self.failure), Some((o, _)) if *o as usize == offset);
+        let outcome = if !failed_here && self.output < r.ends.len() {
+            match self.decoded.as_mut().map(Iterator::next) {
+                Some(Some(Ok(v))) => {
                     self.output += 1;
-                    let decoded = match self.decoded.as_mut() {
-                        Some(d) => d.next().unwrap_or_else(|| Err("no decoded result".into())),
-                        None => {
-                            let bytes = r.outputs.get(self.start..end as usize);
-                            self.start = end as usize;
-                            protocol::decode::<O>(bytes.unwrap_or_default())
-                                .map_err(|e| format!("cannot decode result: {e}"))
-                        }
-                    };
-                    match decoded {
-                        Ok(v) => Outcome::Ok(v),
-                        Err(e) => Outcome::Failed(e.into()),
-                    }
+                    Outcome::Ok(v)
                 }
-                None => Outcome::Failed("the worker sent no output for it".into()),
-            },
+                taken => self.outcome(false, taken.flatten()),
+            }
+        } else {
+            self.outcome(failed_here, None)
         };
+        let r = &mut self.report;
         let (index, worker, pid, attempts) =
             (r.first + offset, r.run.worker, r.run.pid, r.attempts);
-        let earlier = std::mem::take(&mut r.earlier).into();
-        let (started, elapsed) = self.times(offset);
+        let earlier = if r.earlier.is_empty() {
+            crate::outcome::Attempts::default()
+        } else {
+            std::mem::take(&mut r.earlier).into()
+        };
+        let (started, elapsed) = if r.times.is_empty() && r.count > 1 {
+            (r.run.started, Duration::ZERO)
+        } else {
+            self.times(offset)
+        };
         Some(ItemResult {
             index,
             outcome,
@@ -492,6 +489,46 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
             elapsed,
             earlier,
         })
+    }
+}
+
+impl<O: serde::de::DeserializeOwned> Expand<O> {
+    /// Item `offset`'s outcome when it is not a value decoded before it
+    /// came: a failure, an output to decode now, or one missing.
+    /// `predecoded` is the next predecoded value, already taken.
+    #[inline(never)]
+    fn outcome(
+        &mut self,
+        failed_here: bool,
+        predecoded: Option<std::result::Result<O, String>>,
+    ) -> Outcome<O> {
+        let r = &mut self.report;
+        if failed_here {
+            self.failure += 1;
+            return std::mem::replace(
+                &mut r.failures[self.failure - 1].1,
+                Outcome::NotRun(String::new()),
+            )
+            .map(|()| unreachable!("a failure carries no value"));
+        }
+        let Some(&end) = r.ends.get(self.output) else {
+            return Outcome::Failed("the worker sent no output for it".into());
+        };
+        self.output += 1;
+        let decoded = match (self.decoded.is_some(), predecoded) {
+            (true, Some(d)) => d,
+            (true, None) => Err("no decoded result".into()),
+            (false, _) => {
+                let bytes = r.outputs.get(self.start..end as usize);
+                self.start = end as usize;
+                protocol::decode::<O>(bytes.unwrap_or_default())
+                    .map_err(|e| format!("cannot decode result: {e}"))
+            }
+        };
+        match decoded {
+            Ok(v) => Outcome::Ok(v),
+            Err(e) => Outcome::Failed(e.into()),
+        }
     }
 }
 

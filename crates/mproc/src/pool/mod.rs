@@ -470,6 +470,7 @@ impl<'b> Chunks<'b> {
 
     /// Adds the next input (one that cannot be encoded is reported failed
     /// at once).
+    #[inline]
     pub(crate) fn push<T: serde::Serialize>(&mut self, input: &T) {
         let index = self.submitted;
         self.submitted += 1;

@@ -29,12 +29,16 @@ pub(crate) const MAX_REQUEST_INPUTS: usize = protocol::DECODE_LIMIT - 4096;
 /// Why `what` (an input, a job value) of `len` encoded bytes cannot go
 /// to any worker, if it cannot: such an item fails in the parent, before
 /// a worker sees it.
+#[inline]
 pub(crate) fn over_request_limit(what: &str, len: usize) -> Option<String> {
-    (len > MAX_REQUEST_INPUTS).then(|| {
-        format!(
-            "{what} of {len} bytes once encoded is over the limit of {MAX_REQUEST_INPUTS} bytes a worker accepts"
-        )
-    })
+    (len > MAX_REQUEST_INPUTS).then(|| over_limit(what, len))
+}
+
+#[cold]
+fn over_limit(what: &str, len: usize) -> String {
+    format!(
+        "{what} of {len} bytes once encoded is over the limit of {MAX_REQUEST_INPUTS} bytes a worker accepts"
+    )
 }
 
 /// A job as the scheduler sends it: a key, its name and its encoded value.
@@ -163,45 +167,57 @@ impl SentChunk {
     /// Appends one item's input; an input that cannot be encoded is
     /// reported failed at once (ending this chunk: the next item starts a
     /// new one) and `Err` gives the chunk back.
+    #[inline]
     pub(crate) fn push<T: serde::Serialize>(&mut self, input: &T) -> std::result::Result<(), ()> {
         let start = self.inputs.len();
         let result = protocol::encode_into(input, &mut self.inputs);
-        let oversized = over_request_limit("input", self.inputs.len() - start);
-        match result {
-            Ok(()) if oversized.is_none() && self.inputs.len() <= u32::MAX as usize => {
-                self.ends.push(self.inputs.len() as u32);
-                Ok(())
-            }
-            result => {
-                self.inputs.truncate(start);
-                let why = match (result, oversized) {
-                    (Err(e), _) => format!("cannot encode input: {e}"),
-                    (Ok(()), Some(why)) => why,
-                    (Ok(()), None) => "cannot encode input: chunk over 4 GiB".to_string(),
-                };
-                let index = self.first + self.count();
-                send(
-                    &self.batch,
-                    vec![Report::all(
-                        index,
-                        1,
-                        Outcome::Failed(why.into()),
-                        RunInfo::default(),
-                        0,
-                    )],
-                );
-                Err(())
-            }
+        let len = self.inputs.len() - start;
+        if result.is_ok() && len <= MAX_REQUEST_INPUTS && self.inputs.len() <= u32::MAX as usize {
+            self.ends.push(self.inputs.len() as u32);
+            return Ok(());
         }
+        self.refuse(start, result)
+    }
+
+    /// Takes back the input pushed from byte `start` on, which could not be
+    /// encoded or is too large, and reports its item failed.
+    #[cold]
+    fn refuse(&mut self, start: usize, result: Result<()>) -> std::result::Result<(), ()> {
+        let oversized = over_request_limit("input", self.inputs.len() - start);
+        self.inputs.truncate(start);
+        let why = match (result, oversized) {
+            (Err(e), _) => format!("cannot encode input: {e}"),
+            (Ok(()), Some(why)) => why,
+            (Ok(()), None) => "cannot encode input: chunk over 4 GiB".to_string(),
+        };
+        let index = self.first + self.count();
+        send(
+            &self.batch,
+            vec![Report::all(
+                index,
+                1,
+                Outcome::Failed(why.into()),
+                RunInfo::default(),
+                0,
+            )],
+        );
+        Err(())
     }
 
     /// When the inputs no longer fit one request to a worker, moves the
     /// last item (whose input starts at byte `at`) into a chunk of its own
     /// and returns it.
+    #[inline]
     pub(crate) fn split_if_over(&mut self, at: usize) -> Option<SentChunk> {
         if self.count() < 2 || self.inputs.len() <= MAX_REQUEST_INPUTS {
             return None;
         }
+        self.split_last(at)
+    }
+
+    /// See [`SentChunk::split_if_over`].
+    #[cold]
+    fn split_last(&mut self, at: usize) -> Option<SentChunk> {
         let mut last = SentChunk::new(Arc::clone(&self.batch), self.first + self.count() - 1);
         last.inputs = self.inputs.split_off(at);
         last.ends.push(last.inputs.len() as u32);

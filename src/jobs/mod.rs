@@ -104,8 +104,8 @@ pub(crate) trait Builtin: Job<Input: Clone> + Sized {
     /// Hands the human report to `print` in pieces, in order. By default
     /// one piece, [`Builtin::report`]; a job whose report can be large
     /// writes it as it formats it, so it is never whole in memory.
-    fn report_to(plan: &Report<'_, Self>, print: &mut dyn FnMut(&str)) {
-        print(&Self::report(plan));
+    fn report_to(plan: &Report<'_, Self>, print: &mut dyn FnMut(&[u8])) {
+        print(Self::report(plan).as_bytes());
     }
 
     /// In the `imap` and `imap-unordered` modes, the human output of one

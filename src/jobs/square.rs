@@ -78,37 +78,148 @@ impl Builtin for Square {
     /// Python's printed list: `[0, 1, 4, 9]`, with `None` for items not ok
     /// (nothing when each value was printed as it came).
     fn report(run: &Report<'_, Square>) -> String {
-        let mut s = String::new();
-        Square::report_to(run, &mut |piece| s.push_str(piece));
-        s
+        let mut s = Vec::new();
+        Square::report_to(run, &mut |piece| s.extend_from_slice(piece));
+        String::from_utf8_lossy(&s).into_owned()
     }
 
     /// The list in pieces of [`PIECE`] bytes or so: a million values are
-    /// written as they are formatted, not gathered first.
-    fn report_to(run: &Report<'_, Square>, print: &mut dyn FnMut(&str)) {
+    /// written as they are formatted, not gathered first. A long list's
+    /// second half is formatted on a second thread meanwhile.
+    fn report_to(run: &Report<'_, Square>, print: &mut dyn FnMut(&[u8])) {
         if run.streamed {
             return;
         }
-        let mut s = String::with_capacity(PIECE + 64);
-        let mut digits = itoa::Buffer::new();
-        s.push('[');
-        for (i, r) in run.results.iter().enumerate() {
-            if i > 0 {
-                s.push_str(", ");
-            }
-            match r {
-                Some(v) => s.push_str(digits.format(v.get() - 1)),
-                None => s.push_str("None"),
-            }
-            if s.len() >= PIECE {
-                print(&s);
-                s.clear();
-            }
+        let values = run.results;
+        if values.len() < HALVED_FROM {
+            return write_list(values, b"[", b"]\n", print);
         }
-        s.push_str("]\n");
-        print(&s);
+        let (first, second) = values.split_at(values.len() / 2);
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIECES_AHEAD);
+            let helper = std::thread::Builder::new()
+                .name("mproc-report".into())
+                .spawn_scoped(scope, move || {
+                    write_list(second, b", ", b"]\n", &mut |piece| {
+                        let _ = tx.send(piece.to_vec());
+                    });
+                });
+            write_list(first, b"[", b"", print);
+            match helper {
+                Ok(_) => rx.iter().for_each(|piece| print(&piece)),
+                // No thread to be had: this one writes the second half too.
+                Err(_) => write_list(second, b", ", b"]\n", print),
+            }
+        });
     }
+}
+
+/// Lists from this many values on are formatted in two halves at once.
+const HALVED_FROM: usize = 100_000;
+
+/// Pieces of the second half that may wait for the first to be written.
+const PIECES_AHEAD: usize = 64;
+
+/// Writes `lead`, then `values` with `, ` between them, then `tail`, to
+/// `print` in pieces of about [`PIECE`] bytes. Each number's digits are
+/// written in place, not copied.
+fn write_list(
+    values: &[Option<NonZeroU64>],
+    lead: &[u8],
+    tail: &[u8],
+    print: &mut dyn FnMut(&[u8]),
+) {
+    let mut buf = vec![b' '; PIECE + 64];
+    buf[..lead.len()].copy_from_slice(lead);
+    let mut at = lead.len();
+    for (i, r) in values.iter().enumerate() {
+        if i > 0 {
+            buf[at..at + 2].copy_from_slice(b", ");
+            at += 2;
+        }
+        at += match r {
+            Some(v) => put_digits(&mut buf[at..at + 20], v.get() - 1),
+            None => {
+                buf[at..at + 4].copy_from_slice(b"None");
+                4
+            }
+        };
+        if at >= PIECE {
+            print(&buf[..at]);
+            at = 0;
+        }
+    }
+    buf[at..at + tail.len()].copy_from_slice(tail);
+    at += tail.len();
+    if at > 0 {
+        print(&buf[..at]);
+    }
+}
+
+/// The decimal digits of 0 to 99, two by two.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes `v` in decimal at the start of `out` (20 bytes, room for any
+/// u64) and says how many bytes it took: four digits a division, from the
+/// last, as itoa does, but in place.
+#[inline]
+fn put_digits(out: &mut [u8], mut v: u64) -> usize {
+    let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let mut end = len;
+    while v >= 10_000 {
+        let rest = (v % 10_000) as usize;
+        v /= 10_000;
+        let (hi, lo) = (rest / 100 * 2, rest % 100 * 2);
+        out[end - 4..end - 2].copy_from_slice(&PAIRS[hi..hi + 2]);
+        out[end - 2..end].copy_from_slice(&PAIRS[lo..lo + 2]);
+        end -= 4;
+    }
+    let mut v = v as usize;
+    if v >= 100 {
+        let lo = v % 100 * 2;
+        v /= 100;
+        out[end - 2..end].copy_from_slice(&PAIRS[lo..lo + 2]);
+        end -= 2;
+    }
+    if v >= 10 {
+        out[end - 2..end].copy_from_slice(&PAIRS[v * 2..v * 2 + 2]);
+    } else {
+        out[end - 1] = b'0' + v as u8;
+    }
+    len
 }
 
 /// The size of the pieces the list is written in.
 const PIECE: usize = 256 << 10;
+
+#[cfg(test)]
+mod tests {
+    use super::put_digits;
+
+    #[test]
+    fn digits_are_written_as_display_writes_them() {
+        let mut buf = [0u8; 20];
+        let mut values = vec![
+            0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 9999, 10_000, 10_001,
+        ];
+        values.extend([
+            99_999,
+            100_000,
+            12_345_678,
+            999_999_999_999,
+            u64::MAX / 7,
+            u64::MAX,
+        ]);
+        values.extend((0..20).map(|p| 10u64.pow(p)));
+        values.extend((1..20).map(|p| 10u64.pow(p) - 1));
+        for v in values {
+            let n = put_digits(&mut buf, v);
+            assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), v.to_string());
+        }
+    }
+}

@@ -195,10 +195,15 @@ pub(crate) struct Stdout {
 impl Stdout {
     /// Writes `text` (a whole line or block) to stdout.
     pub(crate) fn print(&mut self, text: &str) {
+        self.print_bytes(text.as_bytes());
+    }
+
+    /// Writes `bytes` (text, in whole lines or pieces of one) to stdout.
+    pub(crate) fn print_bytes(&mut self, bytes: &[u8]) {
         if self.stopped() {
             return;
         }
-        if let Err(e) = crate::progress::to_stdout(|out| out.write_all(text.as_bytes())) {
+        if let Err(e) = crate::progress::to_stdout(|out| out.write_all(bytes)) {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 self.closed = true;
             } else {

@@ -72,7 +72,7 @@ pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status
             context,
             streamed,
         };
-        J::report_to(&report, &mut |piece| out.print(piece));
+        J::report_to(&report, &mut |piece| out.print_bytes(piece));
     }
     // The pictures come after the results: a failed one hides nothing.
     let workers = runner.worker_events();

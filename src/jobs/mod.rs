@@ -87,12 +87,14 @@ pub(crate) trait Builtin: Job<Input: Clone> + Sized {
     /// The row kept of one result.
     fn row(result: ItemResult<Self::Output>) -> Self::Row;
 
-    /// True for a job whose results need nothing but their row in a plain
-    /// human run (no job log, bar, `--halt`, timeline or totals): it has
-    /// no [`Builtin::arrived`] and no [`Builtin::line`] to see. Its ok
-    /// results then take a short path, a million of them in a few
-    /// milliseconds. By default false.
-    const ROW_ONLY: bool = false;
+    /// The row of a result that ended ok with a value, for a job whose
+    /// results need nothing but their row in a plain human run (no job
+    /// log, bar, `--halt`, timeline or totals): it has no
+    /// [`Builtin::arrived`] and no [`Builtin::line`] to see. Its ok values
+    /// are then taken in bulk ([`mproc::Results::next_values`]), a million
+    /// in a few milliseconds. `None` (the default): every result goes
+    /// through [`Builtin::row`] and all that watches results.
+    const VALUE_ROW: Option<fn(Self::Output) -> Self::Row> = None;
 
     /// The job and its inputs, made before any worker starts; an error
     /// refuses the whole run (exit 2).

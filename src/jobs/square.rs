@@ -43,15 +43,12 @@ impl Builtin for Square {
     /// items keep 8 MB, not 120. (A square is never `u64::MAX`, which is
     /// not a square; a value that were would be kept as `None`.)
     type Row = Option<NonZeroU64>;
-    const ROW_ONLY: bool = true;
+    const VALUE_ROW: Option<fn(u64) -> Option<NonZeroU64>> = Some(value_row);
     const ABOUT: &'static str = "f(x) = x*x over 0..COUNT, printed as Python prints a list";
 
     #[inline(always)]
     fn row(result: ItemResult<u64>) -> Option<NonZeroU64> {
-        result
-            .outcome
-            .ok()
-            .and_then(|v| NonZeroU64::new(v.wrapping_add(1)))
+        result.outcome.ok().and_then(value_row)
     }
 
     fn plan(args: SquareArgs, _: &Context) -> Result<Plan<Square>> {
@@ -112,6 +109,12 @@ impl Builtin for Square {
             }
         });
     }
+}
+
+/// A value as a row keeps it: plus one.
+#[inline(always)]
+fn value_row(v: u64) -> Option<NonZeroU64> {
+    NonZeroU64::new(v.wrapping_add(1))
 }
 
 /// Lists from this many values on are formatted in two halves at once.

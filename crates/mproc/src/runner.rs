@@ -268,10 +268,26 @@ impl<J: Job, I: Iterator<Item = J::Input>> Results<'_, J, I>
 where
     J::Input: Clone,
 {
+    /// Hands `f` the values of the next results, in order, while they are
+    /// at hand and ended ok, without making an [`ItemResult`] of each, and
+    /// says how many: for a consumer that keeps values alone (a million
+    /// tiny results in a few milliseconds). It stops before a result that
+    /// is not ok or not yet here, which [`next`](Iterator::next) then
+    /// yields (or waits for); 0 means `next` comes first. Always 0 when
+    /// serial.
+    #[inline(always)]
+    pub fn next_values(&mut self, f: impl FnMut(J::Output)) -> usize {
+        match &mut self.source {
+            Source::Pool(imap) => imap.next_values(f),
+            Source::Serial(_) => 0,
+        }
+    }
+
     /// Whether [`next`](Iterator::next) would give a result without
     /// waiting for another process ([`IMap::has_ready`]); always true when
     /// serial. A consumer that buffers its output writes it when this says
     /// no.
+    #[inline(always)]
     pub fn has_ready(&mut self) -> bool {
         match &mut self.source {
             Source::Pool(imap) => imap.has_ready(),

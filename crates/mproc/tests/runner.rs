@@ -69,3 +69,56 @@ fn a_stopped_pool_ends_what_did_not_run_not_run() {
     assert_eq!(results.len(), 1);
     assert!(!results[0].outcome.is_ok(), "{:?}", results[0].outcome);
 }
+
+#[test]
+fn values_taken_in_bulk_and_results_taken_one_by_one_cover_every_item_once_in_order() {
+    // 3,000 items, every 7th failing: ok runs between failures, reports of
+    // many items (chunks), and failures that `next_values` must leave to
+    // `next`.
+    let actions: Vec<String> = (0..3000)
+        .map(|i| match i % 7 {
+            3 => format!("fail:{i}"),
+            _ => format!("ok:{i}"),
+        })
+        .collect();
+    for runner in both() {
+        let mut results = runner.imap(&Act, actions.clone());
+        let mut seen: Vec<(usize, Result<String, String>)> = Vec::new();
+        let mut bulk = 0;
+        loop {
+            let mut values = Vec::new();
+            let n = results.next_values(|v| values.push(v));
+            assert_eq!(n, values.len());
+            bulk += n;
+            for v in values {
+                seen.push((seen.len(), Ok(v)));
+            }
+            if n > 0 {
+                continue;
+            }
+            let Some(r) = results.next() else {
+                break;
+            };
+            assert_eq!(r.index, seen.len(), "in input order, none skipped");
+            let outcome = match r.outcome {
+                Outcome::Ok(v) => Ok(v),
+                other => Err(other.error().unwrap_or_default()),
+            };
+            seen.push((r.index, outcome));
+        }
+        let expected: Vec<(usize, Result<String, String>)> = (0..3000)
+            .map(|i| match i % 7 {
+                3 => (i, Err(i.to_string())),
+                _ => (i, Ok(i.to_string())),
+            })
+            .collect();
+        assert_eq!(seen, expected);
+        if runner.processes() > 0 {
+            assert!(bulk > 0, "a pool hands ok values in bulk");
+        } else {
+            assert_eq!(bulk, 0, "a serial run has no values at hand");
+        }
+        drop(results);
+        runner.finish().unwrap();
+    }
+}

@@ -185,7 +185,7 @@ fn collect<J: Builtin>(
     let mut collect = ResultSink::<J>::new(runner, job, cmd, book, count, out)?;
     // What the parent said before the run comes before the run's output.
     crate::progress::flush_logs();
-    run_mode(runner, job, feed, cmd.mode, |r, more| collect.take(r, more))?;
+    run_mode(runner, job, feed, cmd.mode, &mut collect)?;
     let ResultSink {
         mut summary,
         progress,

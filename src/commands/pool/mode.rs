@@ -2,14 +2,15 @@
 //! processes or this process (`--serial`) alike: both are an
 //! [`mproc::Runner`].
 
-use mproc::{ItemResult, Result, Runner};
+use mproc::{Result, Runner};
 
 use super::inputs::Feed;
+use super::sink::ResultSink;
 use crate::jobs::Builtin;
 use crate::options::Mode;
 
 /// Runs `job` over `inputs` with the pool method `mode`, handing each
-/// result to `take` as it comes, with whether more results are ready at
+/// result to `sink` as it comes, with whether more results are ready at
 /// once (when none are, buffered output is written before the wait; a
 /// serial run always has more, so its output is written in blocks, at
 /// least every `Lines::EVERY`, not a write per item).
@@ -18,7 +19,7 @@ pub(super) fn run_mode<J: Builtin>(
     job: &J,
     feed: Feed<'_, J::Input>,
     mode: Mode,
-    mut take: impl FnMut(ItemResult<J::Output>, bool),
+    sink: &mut ResultSink<'_, J>,
 ) -> Result<()> {
     let ordered = match mode {
         // map_async takes every input first, and gives every result at once.
@@ -26,7 +27,7 @@ pub(super) fn run_mode<J: Builtin>(
             let results = runner.map_async(job, feed).get(None)?;
             let last = results.len().saturating_sub(1);
             for (i, r) in results.into_iter().enumerate() {
-                take(r, i < last);
+                sink.take(r, i < last);
             }
             return Ok(());
         }
@@ -35,22 +36,36 @@ pub(super) fn run_mode<J: Builtin>(
         Mode::ImapUnordered => false,
     };
     match (feed, ordered) {
-        (Feed::List(inputs), true) => drain(runner.imap(job, inputs), take),
-        (Feed::List(inputs), false) => drain(runner.imap_unordered(job, inputs), take),
-        (Feed::Stream(inputs), true) => drain(runner.imap_stream(job, inputs), take),
-        (Feed::Stream(inputs), false) => drain(runner.imap_unordered_stream(job, inputs), take),
+        (Feed::List(inputs), true) => drain(runner.imap(job, inputs), sink),
+        (Feed::List(inputs), false) => drain(runner.imap_unordered(job, inputs), sink),
+        (Feed::Stream(inputs), true) => drain(runner.imap_stream(job, inputs), sink),
+        (Feed::Stream(inputs), false) => drain(runner.imap_unordered_stream(job, inputs), sink),
     }
     Ok(())
 }
 
-/// Hands each of `results` to `take`, with whether more are ready.
+/// Hands each of `results` to `sink`, with whether more are ready (the
+/// loop, the iterator and the sink's short path are one function).
 #[inline(always)]
 fn drain<J: Builtin, I: Iterator<Item = J::Input>>(
     mut results: mproc::Results<'_, J, I>,
-    mut take: impl FnMut(ItemResult<J::Output>, bool),
+    sink: &mut ResultSink<'_, J>,
 ) {
-    while let Some(r) = results.next() {
+    loop {
+        // A plain run takes the ok values at hand in bulk.
+        if let (true, Some(row)) = (sink.plain, J::VALUE_ROW) {
+            let rows = &mut sink.rows;
+            let n = results.next_values(|v| rows.push(row(v)));
+            if n > 0 {
+                let more = results.has_ready();
+                sink.took_values(n, more);
+                continue;
+            }
+        }
+        let Some(r) = results.next() else {
+            break;
+        };
         let more = results.has_ready();
-        take(r, more);
+        sink.take(r, more);
     }
 }

@@ -43,7 +43,7 @@ pub(super) struct ResultSink<'a, J: Builtin> {
     /// The job's totals, summed for JSON output (a human report sums its rows).
     pub(super) totals: Option<Box<dyn Totals<J::Output>>>,
     /// An ok result needs only counting and its row (see
-    /// [`Builtin::ROW_ONLY`]).
+    /// [`Builtin::VALUE_ROW`]).
     pub(super) plain: bool,
 }
 
@@ -72,7 +72,7 @@ impl<'a, J: Builtin> ResultSink<'a, J> {
         let streams = human && matches!(cmd.mode, Mode::Imap | Mode::ImapUnordered);
         let timeline = cmd.observe.timeline.is_some() || cmd.observe.trace.is_some();
         let progress = Progress::start(count.map(|n| n as u64), cmd.observe.progress, !human);
-        let plain = J::ROW_ONLY
+        let plain = J::VALUE_ROW.is_some()
             && human
             && !streams
             && !timeline
@@ -124,6 +124,18 @@ impl<'a, J: Builtin> ResultSink<'a, J> {
             return;
         }
         self.take_each(r, more);
+    }
+
+    /// Counts `n` ok values taken in bulk (kept as rows by the caller),
+    /// with whether more results are ready.
+    #[inline(always)]
+    pub(super) fn took_values(&mut self, n: usize, more: bool) {
+        self.summary.total += n;
+        self.summary.ok += n;
+        if !more {
+            self.lines.flush();
+            self.stop_if_unread();
+        }
     }
 
     /// Sees one result with everything that watches results.

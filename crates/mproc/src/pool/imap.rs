@@ -15,10 +15,10 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use super::feed::{self, FeedState};
-use super::task::{Batch, Expand, Report};
+use super::task::{Batch, Expand, Report, RunInfo};
 use super::{Chunks, Pool};
 use crate::job::Job;
-use crate::outcome::ItemResult;
+use crate::outcome::{ItemResult, Outcome};
 
 /// Results of [`Pool::imap`] or [`Pool::imap_unordered`], as an iterator.
 pub struct IMap<'p, J: Job, I> {
@@ -150,10 +150,14 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
     /// Whether [`next`](Iterator::next) would return at once: a result is
     /// ready, or the map is over. A consumer that buffers its output
     /// writes it when this says no, before `next` waits.
+    #[inline(always)]
     pub fn has_ready(&mut self) -> bool {
-        if self.left > 0 {
-            return true;
-        }
+        self.left > 0 || self.has_arrived()
+    }
+
+    /// [`IMap::has_ready`] once the current report is taken.
+    #[inline(never)]
+    fn has_arrived(&mut self) -> bool {
         loop {
             match self.results.try_recv() {
                 Ok(reports) => self.receive(reports),
@@ -196,59 +200,78 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
 impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
     type Item = ItemResult<J::Output>;
 
-    /// The next item of the current report, inline; a report's end goes
-    /// to [`IMap::next_report`].
+    /// The next item of the current report, inline; at a report's end
+    /// [`IMap::advance`] makes the next one current. (Results come from
+    /// one place only, so the consumer's loop builds only what it reads.)
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        match self.current.as_mut().and_then(Iterator::next) {
-            Some(r) => Some(self.delivering(r)),
-            None => self.next_report(),
+        loop {
+            if let Some(r) = self.current.as_mut().and_then(Iterator::next) {
+                self.delivered += 1;
+                self.left = self.left.saturating_sub(1);
+                if let Some(feeder) = &self.feeder {
+                    feeder.delivered(self.delivered);
+                }
+                return Some(r);
+            }
+            if !self.advance() {
+                return None;
+            }
         }
     }
 }
 
 impl<J: Job, I: Iterator<Item = J::Input>> IMap<'_, J, I> {
-    /// Counts `r` as delivered.
+    /// See [`Results::next_values`](crate::Results::next_values).
     #[inline(always)]
-    fn delivering(&mut self, r: ItemResult<J::Output>) -> ItemResult<J::Output> {
-        self.delivered += 1;
-        self.left = self.left.saturating_sub(1);
-        if let Some(feeder) = &self.feeder {
-            feeder.delivered(self.delivered);
+    pub(crate) fn next_values(&mut self, f: impl FnMut(J::Output)) -> usize {
+        let Some(current) = self.current.as_mut() else {
+            return 0;
+        };
+        let n = current.values(f);
+        if n > 0 {
+            self.delivered += n;
+            self.left = self.left.saturating_sub(n);
+            if let Some(feeder) = &self.feeder {
+                feeder.delivered(self.delivered);
+            }
         }
-        r
+        n
     }
 
-    /// The first item of the next report: waits for one if none is ready.
+    /// Makes the next report current, waiting for one if none is ready;
+    /// false once every item was yielded.
     #[inline(never)]
-    fn next_report(&mut self) -> Option<ItemResult<J::Output>> {
+    fn advance(&mut self) -> bool {
+        self.current = None;
+        // Inputs are topped up while results keep coming, not only when
+        // none are ready: a consumer slower than the workers would
+        // otherwise let every worker run dry before it feeds again. (A
+        // stream's feeder pulls on its own.)
+        let outstanding = self.submitted.saturating_sub(self.delivered);
+        if self.feeder.is_none() && !self.exhausted && outstanding + self.chunk <= self.window() {
+            self.feed();
+        }
         loop {
-            if let Some(r) = self.current.as_mut().and_then(Iterator::next) {
-                return Some(self.delivering(r));
-            }
-            self.current = None;
-            // Inputs are topped up while results keep coming, not only
-            // when none are ready: a consumer slower than the workers would
-            // otherwise let every worker run dry before it feeds again.
-            if !self.exhausted && self.submitted - self.delivered + self.chunk <= self.window() {
-                self.feed();
-            }
             if let Some(report) = self.ready() {
                 self.left = report.count;
                 self.current = Some(report.into_decoded_results());
-                continue;
+                return true;
             }
             self.feed();
             if self.exhausted && self.delivered == self.submitted {
-                return None;
+                return false;
             }
             // Every submitted chunk reports each of its items exactly once
             // (see task.rs), so this cannot wait for an item that will
             // never come.
             let Ok(reports) = self.results.recv() else {
-                let index = self.delivered;
-                self.delivered += 1;
-                return Some(ItemResult::not_run(index, "the pool stopped"));
+                // The pool is gone: the next item is reported not run.
+                let why = Outcome::NotRun("the pool stopped".into());
+                let report = Report::all(self.delivered, 1, why, RunInfo::default(), 0);
+                self.left = 1;
+                self.current = Some(report.into_results());
+                return true;
             };
             self.receive(reports);
         }

@@ -440,6 +440,7 @@ pub(crate) struct Expand<O> {
 
 impl<O> Expand<O> {
     /// When item `offset` started and how long it ran.
+    #[inline]
     fn times(&mut self, offset: usize) -> (Option<Duration>, Duration) {
         let r = &self.report;
         match r.times.get(offset) {
@@ -509,6 +510,57 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
 }
 
 impl<O: serde::de::DeserializeOwned> Expand<O> {
+    /// Hands `f` the values of the next items, in order, while they ended
+    /// ok and decode; stops before the first that did not (for
+    /// [`Iterator::next`] to yield). Says how many it handed.
+    #[inline(always)]
+    pub(crate) fn values(&mut self, mut f: impl FnMut(O)) -> usize {
+        let r = &self.report;
+        // The items before the next failure, and with an output.
+        let stop = r
+            .failures
+            .get(self.failure)
+            .map_or(r.count, |(o, _)| *o as usize);
+        let stop = stop.min(self.next + (r.ends.len() - self.output.min(r.ends.len())));
+        let per_item = !r.times.is_empty() && r.times.len() == r.count;
+        let from = self.next;
+        while self.next < stop {
+            let value = match self.decoded.as_mut() {
+                Some(d) => match d.as_slice().first() {
+                    Some(Ok(_)) => d.next().and_then(|v| v.ok()),
+                    _ => None,
+                },
+                None => self.decode_next(),
+            };
+            let Some(value) = value else {
+                break;
+            };
+            if per_item {
+                let took = Duration::from_micros(self.report.times[self.next]);
+                self.clock = self.clock.map(|c| c + took);
+            }
+            self.next += 1;
+            self.output += 1;
+            f(value);
+        }
+        if self.next > from {
+            // The earlier attempts were the first item's.
+            self.report.earlier = Vec::new();
+        }
+        self.next - from
+    }
+
+    /// Decodes the next output in place, if it decodes (else leaves it for
+    /// [`Expand::outcome`] to report).
+    #[inline(always)]
+    fn decode_next(&mut self) -> Option<O> {
+        let r = &self.report;
+        let end = *r.ends.get(self.output)? as usize;
+        let value = protocol::decode::<O>(r.outputs.get(self.start..end)?).ok()?;
+        self.start = end;
+        Some(value)
+    }
+
     /// Item `offset`'s outcome when it is not a value decoded before it
     /// came: a failure, an output to decode now, or one missing.
     /// `predecoded` is the next predecoded value, already taken.

@@ -385,7 +385,7 @@ fn hostile_frames_are_crashed_workers_with_a_clear_message() {
         ),
         (
             "a log record claiming a 2^40-byte target",
-            "p = b'\\x01\\x03\\xfd' + (1 << 40).to_bytes(8, 'little') + b'abc'; \
+            "p = (1).to_bytes(4, 'little') + b'\\x03' + (1 << 40).to_bytes(8, 'little') + b'abc'; \
              out.write(len(p).to_bytes(4, 'little') + p)",
             "malformed frame",
         ),

@@ -260,7 +260,7 @@ fn an_input_over_the_frame_limit_fails_in_the_parent_naming_size_and_limit() {
         panic!("{:?}", results[1].outcome.kind());
     };
     let why = why.message();
-    let size = mproc::DECODE_LIMIT + 3 + 5; // the text and its length (varint)
+    let size = mproc::DECODE_LIMIT + 3 + 8; // the text and its length (a u64)
     assert!(
         why.starts_with(&format!(
             "input of {size} bytes once encoded is over the limit of "
@@ -278,7 +278,7 @@ fn a_process_input_over_the_frame_limit_fails_before_a_child_starts() {
     let Err(e) = Process::start(&Chaos, huge) else {
         panic!("an input over the limit started a process");
     };
-    let size = mproc::DECODE_LIMIT + 3 + 5;
+    let size = mproc::DECODE_LIMIT + 3 + 8;
     assert!(
         e.to_string().contains(&format!(
             "input of {size} bytes once encoded is over the limit of "

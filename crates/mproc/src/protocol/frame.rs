@@ -4,10 +4,9 @@
 //! of a new frame) and an error on a truncated one. A length above the
 //! reader's maximum is an error before any allocation.
 
-use std::io::{ErrorKind as IoKind, Read, Write};
+use std::io::{ErrorKind as IoKind, Read};
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::error::{Error, Result};
 
@@ -90,38 +89,5 @@ impl<R: Read> FrameReader<R> {
     /// The wrapped stream.
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.inner
-    }
-}
-
-/// Writes frames to a byte stream; each [`write`](FrameWriter::write) is one
-/// `write_all` of the whole frame followed by a flush.
-#[derive(Debug)]
-pub struct FrameWriter<W> {
-    inner: W,
-    buf: Vec<u8>,
-}
-
-impl<W: Write> FrameWriter<W> {
-    /// Wraps `inner`.
-    pub fn new(inner: W) -> Self {
-        FrameWriter {
-            inner,
-            buf: Vec::new(),
-        }
-    }
-
-    /// The wrapped stream.
-    pub fn into_inner(self) -> W {
-        self.inner
-    }
-
-    /// Encodes `message` as one frame, writes it whole and flushes.
-    pub fn write<T: Serialize>(&mut self, message: &T) -> Result<()> {
-        self.buf.clear();
-        super::append_frame(&mut self.buf, message)?;
-        self.inner
-            .write_all(&self.buf)
-            .and_then(|()| self.inner.flush())
-            .map_err(|e| Error::io("cannot write frame", e))
     }
 }

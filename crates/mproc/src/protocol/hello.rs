@@ -5,7 +5,7 @@
 //! such as a test binary without `enable_test_support!`), named for what
 //! it is.
 
-use super::{check_hello, decode_prefix, Hello};
+use super::{check_hello, decode_handshake_prefix, Hello};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Decodes a worker's hello and checks it against this build: the magic,
@@ -19,7 +19,7 @@ pub fn decode_hello(bytes: &[u8]) -> Result<Hello> {
         )
     };
     let ((magic, version, pid), used) =
-        decode_prefix::<([u8; 4], u32, u32)>(bytes).map_err(malformed)?;
+        decode_handshake_prefix::<([u8; 4], u32, u32)>(bytes).map_err(malformed)?;
     let mut hello = Hello {
         magic,
         version,
@@ -28,7 +28,9 @@ pub fn decode_hello(bytes: &[u8]) -> Result<Hello> {
     };
     check_hello(&hello)?;
     if used < bytes.len() {
-        hello.build = decode_prefix::<u64>(&bytes[used..]).map_err(malformed)?.0;
+        hello.build = decode_handshake_prefix::<u64>(&bytes[used..])
+            .map_err(malformed)?
+            .0;
     }
     Ok(hello)
 }
@@ -62,7 +64,7 @@ pub fn text_instead_of_frames(first: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{encode, VERSION};
+    use crate::protocol::{encode_handshake as encode, VERSION};
 
     #[test]
     fn a_hello_with_or_without_its_build() {
@@ -90,7 +92,7 @@ mod tests {
             said.contains("serve_if_worker") && said.contains("\\u{1b}"),
             "{said}"
         );
-        let frame = crate::protocol::encode(&Hello::new()).unwrap();
+        let frame = crate::protocol::encode_handshake(&Hello::new()).unwrap();
         let mut framed = (frame.len() as u32).to_le_bytes().to_vec();
         framed.extend_from_slice(&frame);
         assert_eq!(text_instead_of_frames(&framed), None);

@@ -10,7 +10,7 @@ mod frame;
 mod hello;
 mod packed;
 
-pub use frame::{FrameReader, FrameWriter};
+pub use frame::FrameReader;
 pub use hello::{decode_hello, text_instead_of_frames};
 
 use serde::de::DeserializeOwned;
@@ -264,8 +264,44 @@ pub struct LogRecord {
     pub message: String,
 }
 
+/// Every frame after the hello, and every payload: numbers at their
+/// fixed width, little-endian (a u64 is 8 bytes), read and written with
+/// a copy rather than a varint's branches.
 fn config() -> impl bincode::config::Config {
+    bincode::config::standard()
+        .with_fixed_int_encoding()
+        .with_limit::<DECODE_LIMIT>()
+}
+
+/// The hello alone: varints, as every version has written it, so that
+/// any version reads another's magic and version (see `hello.rs`).
+fn handshake_config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<DECODE_LIMIT>()
+}
+
+/// Appends the frame of a worker's [`Hello`] (in the handshake's encoding,
+/// [`handshake_config`]).
+pub fn append_hello_frame(out: &mut Vec<u8>, hello: &Hello) -> Result<()> {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    bincode::serde::encode_into_writer(hello, VecWriter(out), handshake_config())
+        .map_err(|e| Error::protocol(format!("cannot encode frame: {e}")))?;
+    let len = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    Ok(())
+}
+
+/// Encodes `value` as the handshake does (for tests of the hello).
+#[cfg(test)]
+pub(crate) fn encode_handshake<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    bincode::serde::encode_to_vec(value, handshake_config())
+        .map_err(|e| Error::protocol(format!("cannot encode payload: {e}")))
+}
+
+/// Decodes the start of a hello as [`decode_prefix`] does a payload.
+pub(crate) fn decode_handshake_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize)> {
+    bincode::serde::decode_from_slice(bytes, handshake_config())
+        .map_err(|e| Error::protocol(format!("cannot decode payload: {e}")))
 }
 
 /// Encodes a job payload (input, output or job value).

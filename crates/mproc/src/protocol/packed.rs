@@ -1,7 +1,7 @@
 //! Lists of numbers sent as one byte string: each number in little-endian
 //! order, at its full width. A [`Done`](super::Done) of a million tiny
 //! items carries a million output ends; as a byte string they are copied,
-//! not encoded and decoded one varint at a time.
+//! not encoded and decoded one number at a time through serde.
 //!
 //! A byte string whose length is not a multiple of the width is refused
 //! (the frame does not decode, and its worker is treated as broken).
@@ -117,9 +117,11 @@ mod tests {
     fn a_byte_string_of_the_wrong_length_is_refused() {
         // A Done whose `times` says 3 bytes: not a whole number of u64s.
         let mut bytes = encode(&Done::default()).unwrap();
-        // chunk, from, count, started are one byte each (0); then `times`.
-        assert_eq!(bytes[4], 0, "times is empty");
-        bytes.splice(4..5, [3, 1, 2, 3]);
+        // chunk (8 bytes), from and count (4 each), started (8); then
+        // `times`, its length in 8 bytes.
+        assert_eq!(bytes[24..32], [0; 8], "times is empty");
+        let three = [3, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3];
+        bytes.splice(24..32, three);
         let err = decode::<Done>(&bytes).unwrap_err().to_string();
         assert!(err.contains("3 bytes long"), "{err}");
     }

@@ -85,9 +85,9 @@ fn garbage_payload_is_a_protocol_error() {
 #[test]
 fn a_length_inside_a_payload_is_bounded_before_allocation() {
     // A log record whose target claims 2^40 bytes, in a frame of a few.
-    let mut payload = vec![1u8, 3]; // Reply::Log, level 3
-    payload.push(253); // bincode varint: a u64 follows
-    payload.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    let mut payload = 1u32.to_le_bytes().to_vec(); // Reply::Log
+    payload.push(3); // level 3
+    payload.extend_from_slice(&(1u64 << 40).to_le_bytes()); // the target's length
     payload.extend_from_slice(b"abc");
     let mut bytes = (payload.len() as u32).to_le_bytes().to_vec();
     bytes.extend_from_slice(&payload);
@@ -95,7 +95,9 @@ fn a_length_inside_a_payload_is_bounded_before_allocation() {
     let err = r.read::<Reply>().unwrap_err();
     assert!(err.is_protocol(), "{err}");
     // And a claim under the limit but past the frame's end is refused too.
-    assert!(decode::<String>(&[252, 0, 0, 0, 1]).is_err());
+    let mut short = (16u64 << 20).to_le_bytes().to_vec();
+    short.extend_from_slice(b"abc");
+    assert!(decode::<String>(&short).is_err());
 }
 
 #[test]

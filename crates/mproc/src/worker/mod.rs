@@ -32,7 +32,7 @@ use nix::sys::signal::{self, SigHandler, Signal};
 use crate::child::{PARENT_ENV, WORKER_ARG, WORKER_ENV};
 use crate::error::{Error, Result};
 use crate::progress_page::Page;
-use crate::protocol::{self, FrameReader, FrameWriter, Hello, Reply, Request};
+use crate::protocol::{self, FrameReader, Hello, Reply, Request};
 use crate::registry::{ErasedJob, Registry};
 use items::Work;
 
@@ -257,12 +257,16 @@ fn serve_inner(registry: &Registry, parent: Option<i32>) -> Result<()> {
     // whose end would kill us: there the watcher (`watch.rs`) ends the worker
     // when its stream closes.
     let page = parent.and_then(Page::inherited).map(Arc::new);
-    let frames = take_stdout()?;
+    let mut frames = take_stdout()?;
     let watched = frames.try_clone().ok();
-    let mut writer = FrameWriter::new(frames);
+    let mut first = Vec::new();
+    protocol::append_hello_frame(&mut first, &Hello::new())?;
     let hello = Instant::now();
-    writer.write(&Hello::new())?;
-    let outbox = WorkerOutbox::new(writer.into_inner());
+    frames
+        .write_all(&first)
+        .and_then(|()| frames.flush())
+        .map_err(|e| Error::io("cannot write its hello", e))?;
+    let outbox = WorkerOutbox::new(frames);
     // The watcher: the worker ends when nobody reads its results; a
     // stopping parent (SIGUSR1), or a SIGTERM to the whole group (GNU
     // `timeout`), first gets the results gathered here.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use mproc::{ItemResult, Result, Runner};
 
-use super::inputs::{lock, Feed, Lookup, StreamInputs};
+use super::inputs::{lock, Feed, ListFeed, Lookup, StreamInputs};
 use super::mode::run_mode;
 use super::shown;
 use super::sink::ResultSink;
@@ -118,9 +118,10 @@ fn run_list<J: Builtin>(
             report::count(all.len() as u64, "item")
         );
     }
-    let feed: Box<dyn Iterator<Item = J::Input> + '_> = match &chosen {
-        None => Box::new(all.iter().cloned()),
-        Some(chosen) => Box::new(chosen.iter().map(|&i| all[i].clone())),
+    let feed = ListFeed {
+        all,
+        chosen: chosen.as_deref(),
+        next: 0,
     };
     let lookup = Lookup::List {
         all,

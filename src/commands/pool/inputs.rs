@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 /// The inputs handed to the pool: a list's, pulled between results, or a
 /// stream's, pulled on a thread of their own.
 pub(super) enum Feed<'a, T> {
-    List(Box<dyn Iterator<Item = T> + 'a>),
+    List(ListFeed<'a, T>),
     Stream(Box<dyn Iterator<Item = T> + Send>),
 }
 
-impl<T> Iterator for Feed<'_, T> {
+impl<T: Clone> Iterator for Feed<'_, T> {
     type Item = T;
 
     fn next(&mut self) -> Option<T> {
@@ -21,6 +21,36 @@ impl<T> Iterator for Feed<'_, T> {
             Feed::List(inputs) => inputs.next(),
             Feed::Stream(inputs) => inputs.next(),
         }
+    }
+}
+
+/// A list's inputs in order, or those `chosen` (`--resume`), cloned as
+/// the pool takes them (a plain iterator, so a million are taken without a
+/// call each).
+pub(super) struct ListFeed<'a, T> {
+    pub(super) all: &'a [T],
+    pub(super) chosen: Option<&'a [usize]>,
+    pub(super) next: usize,
+}
+
+impl<T: Clone> Iterator for ListFeed<'_, T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        let i = match self.chosen {
+            None => self.next,
+            Some(chosen) => *chosen.get(self.next)?,
+        };
+        let input = self.all.get(i)?.clone();
+        self.next += 1;
+        Some(input)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.chosen.map_or(self.all.len(), <[usize]>::len);
+        let left = n.saturating_sub(self.next);
+        (left, Some(left))
     }
 }
 

@@ -122,7 +122,8 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
         };
         while !self.exhausted && self.submitted - self.delivered < window {
             let room = (window - (self.submitted - self.delivered)).min(self.chunk.max(512));
-            let items: Vec<J::Input> = inputs.by_ref().take(room).collect();
+            let mut items: Vec<J::Input> = Vec::with_capacity(room);
+            items.extend(inputs.by_ref().take(room));
             self.exhausted = items.len() < room;
             if items.is_empty() {
                 break;

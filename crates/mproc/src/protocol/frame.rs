@@ -54,24 +54,17 @@ impl<R: Read> FrameReader<R> {
         }
         self.buf.clear();
         // Grows with the data actually received, never to the claimed
-        // length at once; read straight into the buffer (a frame already
-        // in the reader's buffer is one copy).
-        while self.buf.len() < len {
-            let start = self.buf.len();
-            self.buf.resize(start + (len - start).min(64 << 10), 0);
-            let n = loop {
-                match self.inner.read(&mut self.buf[start..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == IoKind::Interrupted => {}
-                    Err(e) => return Err(Error::io("cannot read frame", e)),
-                }
-            };
-            self.buf.truncate(start + n);
-            if n == 0 {
-                return Err(Error::protocol(format!(
-                    "truncated frame: stream ended after {start} of {len} bytes"
-                )));
-            }
+        // length at once; read straight into the buffer's spare room (not
+        // zeroed first: `read_to_end` tracks what was written).
+        // (`read_to_end` retries an interrupted read itself.)
+        let got = (&mut self.inner)
+            .take(len as u64)
+            .read_to_end(&mut self.buf)
+            .map_err(|e| Error::io("cannot read frame", e))?;
+        if got < len {
+            return Err(Error::protocol(format!(
+                "truncated frame: stream ended after {got} of {len} bytes"
+            )));
         }
         Ok(Some(&self.buf))
     }

@@ -88,24 +88,37 @@ impl Builtin for Square {
             return;
         }
         let values = run.results;
+        // The first half (or all) here, written as it is formatted.
+        let mut here = |buf: Vec<u8>, n: usize| {
+            print(&buf[..n]);
+            buf
+        };
         if values.len() < HALVED_FROM {
-            return write_list(values, b"[", b"]\n", print);
+            return write_list(values, b"[", b"]\n", &mut here);
         }
         let (first, second) = values.split_at(values.len() / 2);
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIECES_AHEAD);
+            // Filled pieces of the second half come here in order; their
+            // buffers go back to be filled again.
+            let (full, filled) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(PIECES_AHEAD);
+            let (back, empty) = std::sync::mpsc::channel::<Vec<u8>>();
             let helper = std::thread::Builder::new()
                 .name("mproc-report".into())
                 .spawn_scoped(scope, move || {
-                    write_list(second, b", ", b"]\n", &mut |piece| {
-                        let _ = tx.send(piece.to_vec());
+                    write_list(second, b", ", b"]\n", &mut |buf, n| {
+                        let _ = full.send((buf, n));
+                        empty.try_recv().unwrap_or_else(|_| piece_buffer())
                     });
                 });
-            write_list(first, b"[", b"", print);
+            write_list(first, b"[", b"", &mut here);
             match helper {
-                Ok(_) => rx.iter().for_each(|piece| print(&piece)),
+                Ok(_) => {
+                    for (buf, n) in filled {
+                        let _ = back.send(here(buf, n));
+                    }
+                }
                 // No thread to be had: this one writes the second half too.
-                Err(_) => write_list(second, b", ", b"]\n", print),
+                Err(_) => write_list(second, b", ", b"]\n", &mut here),
             }
         });
     }
@@ -123,16 +136,23 @@ const HALVED_FROM: usize = 100_000;
 /// Pieces of the second half that may wait for the first to be written.
 const PIECES_AHEAD: usize = 64;
 
-/// Writes `lead`, then `values` with `, ` between them, then `tail`, to
-/// `print` in pieces of about [`PIECE`] bytes. Each number's digits are
-/// written in place, not copied.
+/// A buffer for one piece of the list, with room past [`PIECE`] for the
+/// number that crosses it.
+fn piece_buffer() -> Vec<u8> {
+    vec![b' '; PIECE + 64]
+}
+
+/// Writes `lead`, then `values` with `, ` between them, then `tail`, in
+/// pieces of about [`PIECE`] bytes: `emit` takes each buffer with the
+/// length filled and gives back a buffer to go on with. Each number's
+/// digits are written in place, not copied.
 fn write_list(
     values: &[Option<NonZeroU64>],
     lead: &[u8],
     tail: &[u8],
-    print: &mut dyn FnMut(&[u8]),
+    emit: &mut dyn FnMut(Vec<u8>, usize) -> Vec<u8>,
 ) {
-    let mut buf = vec![b' '; PIECE + 64];
+    let mut buf = piece_buffer();
     buf[..lead.len()].copy_from_slice(lead);
     let mut at = lead.len();
     for (i, r) in values.iter().enumerate() {
@@ -148,14 +168,14 @@ fn write_list(
             }
         };
         if at >= PIECE {
-            print(&buf[..at]);
+            buf = emit(buf, at);
             at = 0;
         }
     }
     buf[at..at + tail.len()].copy_from_slice(tail);
     at += tail.len();
     if at > 0 {
-        print(&buf[..at]);
+        emit(buf, at);
     }
 }
 

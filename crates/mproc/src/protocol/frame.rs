@@ -18,6 +18,9 @@ pub struct FrameReader<R> {
     buf: Vec<u8>,
 }
 
+/// The most buffer a reader keeps between frames.
+const KEPT: usize = 1 << 20;
+
 impl<R: Read> FrameReader<R> {
     /// Wraps `inner`; frames longer than `max` bytes are refused.
     pub fn new(inner: R, max: usize) -> Self {
@@ -52,21 +55,36 @@ impl<R: Read> FrameReader<R> {
                 self.max
             )));
         }
-        self.buf.clear();
-        // Grows with the data actually received, never to the claimed
-        // length at once; read straight into the buffer's spare room (not
-        // zeroed first: `read_to_end` tracks what was written).
-        // (`read_to_end` retries an interrupted read itself.)
-        let got = (&mut self.inner)
-            .take(len as u64)
-            .read_to_end(&mut self.buf)
-            .map_err(|e| Error::io("cannot read frame", e))?;
-        if got < len {
-            return Err(Error::protocol(format!(
-                "truncated frame: stream ended after {got} of {len} bytes"
-            )));
+        // The buffer grows with the data actually received (64 KiB at a
+        // time), never to the claimed length at once, and is kept: bytes
+        // are zeroed once, when it grows, not for every frame. (Past a
+        // large frame it goes back to [`KEPT`].)
+        if self.buf.len() > KEPT && len <= KEPT {
+            self.buf.truncate(KEPT);
+            self.buf.shrink_to_fit();
         }
-        Ok(Some(&self.buf))
+        let mut got = 0;
+        while got < len {
+            let want = (len - got).min(64 << 10);
+            if self.buf.len() < got + want {
+                self.buf.resize(got + want, 0);
+            }
+            let end = len.min(self.buf.len());
+            let n = loop {
+                match self.inner.read(&mut self.buf[got..end]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == IoKind::Interrupted => {}
+                    Err(e) => return Err(Error::io("cannot read frame", e)),
+                }
+            };
+            if n == 0 {
+                return Err(Error::protocol(format!(
+                    "truncated frame: stream ended after {got} of {len} bytes"
+                )));
+            }
+            got += n;
+        }
+        Ok(Some(&self.buf[..len]))
     }
 
     /// Reads and decodes the next frame; `Ok(None)` at a clean end of stream.

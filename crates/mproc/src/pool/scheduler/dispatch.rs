@@ -169,7 +169,7 @@ impl Scheduler {
 
     /// Records how long `count` items of job `key` ran.
     pub(super) fn measured(&mut self, key: u32, elapsed: Duration, count: u32) {
-        self.pace.entry(key).or_default().record(elapsed, count);
+        self.pace.entry(key).record(elapsed, count);
     }
 
     /// In `Closing`, once nothing waits or runs: close every worker's
@@ -263,7 +263,8 @@ fn take_chunk(
 /// pipeline.
 fn send_chunk(live: &mut Live, mut chunk: SentChunk, seq: u64, frames: &mut Vec<u8>) {
     let key = chunk.job_key();
-    if live.jobs.insert(key) {
+    if !live.jobs.contains(&key) {
+        live.jobs.push(key);
         if let Err(e) = chunk.batch.job.append_setup(frames) {
             tracing::error!("{e}");
         }

@@ -33,7 +33,7 @@
 //! It does not know frames' bytes (it asks the protocol module for them) or
 //! the types of jobs (inputs and outputs are opaque bytes here).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,7 +124,8 @@ struct Live {
     ready: bool,
     spawned: Instant,
     inflight: VecDeque<InFlight>,
-    jobs: HashSet<u32>,
+    /// The jobs this worker was set up for (a pool runs a few).
+    jobs: Vec<u32>,
     /// Items sent in all (for `max_tasks_per_child`).
     dispatched: u64,
     retiring: bool,
@@ -221,7 +222,7 @@ pub(crate) struct Scheduler {
     /// Hosts that fail to start workers (`hosts_down.rs`).
     down: hosts_down::HostsDown,
     /// Each job's measured time per item, by job key.
-    pace: HashMap<u32, pace::Pace>,
+    pace: pace::Paces,
     /// When taking items back may become worth it.
     take_at: Option<Instant>,
 }
@@ -262,7 +263,7 @@ impl Scheduler {
             requeued: Vec::new(),
             ended: Arc::default(),
             down: hosts_down::HostsDown::default(),
-            pace: HashMap::new(),
+            pace: pace::Paces::default(),
             take_at: None,
         }
     }
@@ -485,7 +486,7 @@ impl Scheduler {
             ready: false,
             spawned: now,
             inflight: VecDeque::new(),
-            jobs: HashSet::new(),
+            jobs: Vec::new(),
             dispatched: 0,
             retiring: false,
             timed_out: HashSet::new(),

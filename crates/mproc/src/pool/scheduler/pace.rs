@@ -95,3 +95,28 @@ mod tests {
         assert!(!pace.is_faster_than(Duration::from_millis(10)));
     }
 }
+
+/// Each job's [`Pace`], by job key: a pool runs a few jobs, so a short
+/// list searched in order (no hashing for each chunk sent and reported).
+#[derive(Debug, Default)]
+pub(crate) struct Paces(Vec<(u32, Pace)>);
+
+impl Paces {
+    /// The pace of job `key`, once it was measured.
+    #[inline]
+    pub(crate) fn get(&self, key: &u32) -> Option<&Pace> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, p)| p)
+    }
+
+    /// The pace of job `key`, to record into (a new one if none).
+    pub(crate) fn entry(&mut self, key: u32) -> &mut Pace {
+        let i = match self.0.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.0.push((key, Pace::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+}

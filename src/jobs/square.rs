@@ -107,7 +107,7 @@ impl Builtin for Square {
                 .spawn_scoped(scope, move || {
                     write_list(second, b", ", b"]\n", &mut |buf, n| {
                         let _ = full.send((buf, n));
-                        empty.try_recv().unwrap_or_else(|_| piece_buffer())
+                        empty.try_recv().unwrap_or_else(|_| piece_buffer(PIECE))
                     });
                 });
             write_list(first, b"[", b"", &mut here);
@@ -136,10 +136,11 @@ const HALVED_FROM: usize = 100_000;
 /// Pieces of the second half that may wait for the first to be written.
 const PIECES_AHEAD: usize = 64;
 
-/// A buffer for one piece of the list, with room past [`PIECE`] for the
-/// number that crosses it.
-fn piece_buffer() -> Vec<u8> {
-    vec![b' '; PIECE + 64]
+/// A buffer for one piece of the list of `values` values (at most
+/// [`PIECE`], with room past it for the number that crosses it): ten
+/// values take a few hundred bytes, not a piece's worth.
+fn piece_buffer(values: usize) -> Vec<u8> {
+    vec![b' '; values.saturating_mul(22).min(PIECE) + 64]
 }
 
 /// Writes `lead`, then `values` with `, ` between them, then `tail`, in
@@ -152,7 +153,7 @@ fn write_list(
     tail: &[u8],
     emit: &mut dyn FnMut(Vec<u8>, usize) -> Vec<u8>,
 ) {
-    let mut buf = piece_buffer();
+    let mut buf = piece_buffer(values.len());
     buf[..lead.len()].copy_from_slice(lead);
     let mut at = lead.len();
     for (i, r) in values.iter().enumerate() {

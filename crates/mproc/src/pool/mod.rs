@@ -46,8 +46,12 @@ const WINDOW: usize = 1024;
 const SUBMIT_MAX: usize = 8192;
 
 impl Pool {
-    /// Starts the workers `settings` ask for and waits for each one's
-    /// handshake.
+    /// Starts the workers `settings` ask for, and returns once they can
+    /// take work: local workers (this program on this machine) once the
+    /// first has answered its handshake, the others joining as they
+    /// answer; workers on other hosts once every one has answered, so a
+    /// host that cannot start one fails the start, naming it. A worker
+    /// that cannot be spawned fails the start either way.
     pub fn start(settings: PoolSettings) -> Result<Pool> {
         crate::worker::refuse_nested_start("Pool::new");
         let processes = settings.worker_count()?;
@@ -135,7 +139,7 @@ pub struct Pool {
 }
 
 impl PoolSettings {
-    /// Starts the workers and waits for each one's handshake
+    /// Starts the workers, and returns once they can take work
     /// ([`Pool::start`]).
     pub fn build(self) -> Result<Pool> {
         Pool::start(self)

@@ -442,11 +442,19 @@ impl Scheduler {
                 started: true,
             });
         }
-        let all_ready = self
-            .slots
-            .iter()
-            .all(|s| s.live.as_ref().is_some_and(|l| l.ready));
-        if self.state == State::Starting && all_ready {
+        // Local workers run this program on this machine: the pool starts
+        // work once one answers, and the others join as they answer (the
+        // slowest start no longer holds up the first items). Workers on
+        // other hosts all answer first, so that a host that cannot start
+        // one fails the start, naming it.
+        let ready = |s: &Slot| s.live.as_ref().is_some_and(|l| l.ready);
+        let local = self.conn.commands.iter().all(|c| c.host().is_none());
+        let started = if local {
+            self.slots.iter().any(ready)
+        } else {
+            self.slots.iter().all(ready)
+        };
+        if self.state == State::Starting && started {
             self.state = State::Running;
             if let Some(tx) = self.startup.take() {
                 let _ = tx.send(Ok(()));

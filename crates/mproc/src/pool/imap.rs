@@ -14,8 +14,9 @@ use std::marker::PhantomData;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
+use super::expand::Expand;
 use super::feed::{self, FeedState};
-use super::task::{Batch, Expand, Report, RunInfo};
+use super::task::{Batch, Report, RunInfo};
 use super::{Chunks, Pool};
 use crate::job::Job;
 use crate::outcome::{ItemResult, Outcome};

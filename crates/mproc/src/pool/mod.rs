@@ -7,6 +7,7 @@
 //! never blocks on a pipe.
 
 mod async_result;
+mod expand;
 mod feed;
 mod imap;
 pub(crate) mod scheduler;

@@ -203,7 +203,7 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
     type Item = ItemResult<J::Output>;
 
     /// The next item of the current report, inline; at a report's end
-    /// [`IMap::advance`] makes the next one current. (Results come from
+    /// `IMap::advance` makes the next one current. (Results come from
     /// one place only, so the consumer's loop builds only what it reads.)
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {

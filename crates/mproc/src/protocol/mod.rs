@@ -280,7 +280,7 @@ fn handshake_config() -> impl bincode::config::Config {
 }
 
 /// Appends the frame of a worker's [`Hello`] (in the handshake's encoding,
-/// [`handshake_config`]).
+/// `handshake_config`).
 pub fn append_hello_frame(out: &mut Vec<u8>, hello: &Hello) -> Result<()> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);

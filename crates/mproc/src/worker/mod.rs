@@ -409,22 +409,8 @@ fn request_name(request: &Request) -> &'static str {
 
 /// Moves fd 1 (the frame pipe) to a private close-on-exec descriptor and
 /// points fd 1 at stderr.
-/// The pipe room a worker asks for on its stdin and stdout (the default
-/// is 64 KiB): a chunk's report of a few thousand tiny items is written
-/// without waiting for the parent to read, so the runner goes on to the
-/// next chunk. Best effort: past the user's pipe quota, or on a socket
-/// (a launcher's), the default stays.
-const PIPE_ROOM: i32 = 512 << 10;
-
-/// Asks for [`PIPE_ROOM`] on the pipe `fd` is an end of.
-fn widen_pipe(fd: std::os::fd::BorrowedFd<'_>) {
-    let _ = fcntl(fd, FcntlArg::F_SETPIPE_SZ(PIPE_ROOM));
-}
-
 fn take_stdout() -> Result<File> {
     let _ = std::io::stdout().lock().flush();
-    widen_pipe(std::io::stdout().as_fd());
-    widen_pipe(std::io::stdin().as_fd());
     let raw = fcntl(std::io::stdout().as_fd(), FcntlArg::F_DUPFD_CLOEXEC(3))
         .map_err(|e| Error::io("cannot duplicate stdout", e.into()))?;
     // SAFETY: `raw` was just returned by fcntl and is owned by nothing else.

@@ -16,6 +16,7 @@
 //! only as typed messages; it decides nothing about items.
 
 use std::io::{BufRead, BufReader, Read};
+use std::os::fd::AsFd;
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
@@ -65,6 +66,36 @@ pub(crate) struct ConnConfig {
     pub report_each: bool,
     /// Workers measure each item's own times (see `Request::Configure`).
     pub item_times: bool,
+    /// The room each worker pipe is given (see [`pipe_room`]).
+    pub pipe_room: usize,
+}
+
+/// The most room a pool's pipes take together, out of the user's pipe
+/// quota (`/proc/sys/fs/pipe-user-pages-soft`, 64 MiB by default, past
+/// which a user's new pipes get one page).
+const PIPES_BUDGET: usize = 8 << 20;
+
+/// The room each of the two pipes of `workers` workers is given: up to
+/// 512 KiB, so that a report of a few thousand tiny items is written
+/// without waiting for the reader (with the default 64 KiB, a 98 KB
+/// report's write waited up to 1.2 ms), within [`PIPES_BUDGET`] in all;
+/// the default 64 KiB from 64 workers on.
+pub(crate) fn pipe_room(workers: usize) -> usize {
+    let share = PIPES_BUDGET / (2 * workers.max(1));
+    let room = if share.is_power_of_two() {
+        share
+    } else {
+        share.next_power_of_two() / 2
+    };
+    room.clamp(64 << 10, 512 << 10)
+}
+
+/// Asks for `room` bytes on the pipe `fd` is an end of (best effort: past
+/// the quota the kernel refuses, and the pipe keeps its room).
+fn widen_pipe(fd: std::os::fd::BorrowedFd<'_>, room: usize) {
+    if room > 64 << 10 {
+        let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(room as i32));
+    }
 }
 
 impl ConnConfig {
@@ -73,6 +104,7 @@ impl ConnConfig {
     /// made.
     pub(crate) fn new(settings: &PoolSettings, commands: Vec<WorkerCommand>) -> ConnConfig {
         ConnConfig {
+            pipe_room: pipe_room(commands.len()),
             commands,
             max_frame: settings.max_frame.min(protocol::DECODE_LIMIT),
             log_filter: settings
@@ -200,11 +232,15 @@ impl Connection {
         )?;
         let (started_tx, started) = mpsc::sync_channel(1);
         let page_fd = page.as_ref().map(Page::raw_fd);
-        let max = config.max_frame;
+        let (max, room) = (config.max_frame, config.pipe_room);
         spawn_thread("mproc-stdout", move || {
             let spawned = command.spawn(page_fd).and_then(|mut child| {
                 match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
-                    (Some(i), Some(o), Some(e)) => Ok((Arc::new(ChildGuard::new(child)), i, o, e)),
+                    (Some(i), Some(o), Some(e)) => {
+                        widen_pipe(i.as_fd(), room);
+                        widen_pipe(o.as_fd(), room);
+                        Ok((Arc::new(ChildGuard::new(child)), i, o, e))
+                    }
                     _ => {
                         drop(ChildGuard::new(child));
                         Err(Error::new(
@@ -368,6 +404,30 @@ fn drain_stderr(stderr: ChildStderr, worker: usize, pid: u32) {
                 }
                 log_bridge::emit_output(worker, pid, &String::from_utf8_lossy(&line));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pipe_room, PIPES_BUDGET};
+
+    #[test]
+    fn a_pools_pipes_stay_within_their_budget_of_the_users_quota() {
+        for (workers, room) in [(1, 512), (2, 512), (8, 512), (16, 256), (32, 128), (64, 64)] {
+            assert_eq!(pipe_room(workers), room << 10, "{workers} workers");
+        }
+        for workers in 1..=1000 {
+            let room = pipe_room(workers);
+            assert!(
+                room.is_power_of_two() && room >= 64 << 10,
+                "{workers}: {room}"
+            );
+            // Past 64 workers each pipe keeps the default room.
+            assert!(
+                workers >= 64 || 2 * workers * room <= PIPES_BUDGET,
+                "{workers}: {room}"
+            );
         }
     }
 }

@@ -50,8 +50,9 @@ impl Pool {
     /// Starts the workers `settings` ask for, and returns once they can
     /// take work: local workers (this program on this machine) once the
     /// first has answered its handshake, the others joining as they
-    /// answer; workers on other hosts once every one has answered, so a
-    /// host that cannot start one fails the start, naming it. A worker
+    /// answer; workers on other hosts or behind a launcher once every one
+    /// has answered, so a host that cannot start one fails the start,
+    /// naming it. A worker
     /// that cannot be spawned fails the start either way.
     pub fn start(settings: PoolSettings) -> Result<Pool> {
         crate::worker::refuse_nested_start("Pool::new");

@@ -3,8 +3,8 @@
 //!
 //! Local workers (this program on this machine) let the pool run as soon
 //! as the first answers; the others join as they answer. Workers on other
-//! hosts all answer first, so that a host that cannot start one fails the
-//! start, naming it. Each worker reports through a sink of its own
+//! hosts or behind a launcher all answer first, so that a host that
+//! cannot start one fails the start, naming it. Each worker reports through a sink of its own
 //! generation, so the events of a slot's earlier worker are told apart.
 
 use std::collections::{HashSet, VecDeque};
@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use super::link::Link;
 use super::{Event, Lifecycle, Live, Scheduler, Slot, State};
+use crate::child::WorkerCommand;
 use crate::error::{Error, Result};
 
 impl Scheduler {
@@ -58,10 +59,10 @@ impl Scheduler {
         // Local workers run this program on this machine: the pool starts
         // work once one answers, and the others join as they answer (the
         // slowest start no longer holds up the first items). Workers on
-        // other hosts all answer first, so that a host that cannot start
-        // one fails the start, naming it.
+        // other hosts or behind a launcher all answer first, so that a host
+        // that cannot start one fails the start, naming it.
         let ready = |s: &Slot| s.live.as_ref().is_some_and(|l| l.ready);
-        let local = self.conn.commands.iter().all(|c| c.host().is_none());
+        let local = self.conn.commands.iter().all(WorkerCommand::is_local);
         let started = if local {
             self.slots.iter().any(ready)
         } else {

@@ -114,20 +114,15 @@ impl<'a, J: Builtin> ResultSink<'a, J> {
     #[inline(always)]
     pub(super) fn take(&mut self, r: ItemResult<J::Output>, more: bool) {
         if self.plain && r.outcome.is_ok() {
-            self.summary.total += 1;
-            self.summary.ok += 1;
             self.rows.push(J::row(r));
-            if !more {
-                self.lines.flush();
-                self.stop_if_unread();
-            }
+            self.took_values(1, more);
             return;
         }
         self.take_each(r, more);
     }
 
-    /// Counts `n` ok values taken in bulk (kept as rows by the caller),
-    /// with whether more results are ready.
+    /// Counts `n` ok results kept as their rows (by the caller, when taken
+    /// in bulk), with whether more results are ready.
     #[inline(always)]
     pub(super) fn took_values(&mut self, n: usize, more: bool) {
         self.summary.total += n;

@@ -109,16 +109,8 @@ impl<O: serde::de::DeserializeOwned> Iterator for Expand<O> {
         let r = &mut self.report;
         let (index, worker, pid, attempts) =
             (r.first + offset, r.run.worker, r.run.pid, r.attempts);
-        let earlier = if r.earlier.is_empty() {
-            crate::outcome::Attempts::default()
-        } else {
-            std::mem::take(&mut r.earlier).into()
-        };
-        let (started, elapsed) = if r.times.is_empty() && r.count > 1 {
-            (r.run.started, Duration::ZERO)
-        } else {
-            self.times(offset)
-        };
+        let earlier = std::mem::take(&mut r.earlier).into();
+        let (started, elapsed) = self.times(offset);
         Some(ItemResult {
             index,
             outcome,
@@ -145,7 +137,7 @@ impl<O: serde::de::DeserializeOwned> Expand<O> {
             .get(self.failure)
             .map_or(r.count, |(o, _)| *o as usize);
         let stop = stop.min(self.next + (r.ends.len() - self.output.min(r.ends.len())));
-        let per_item = !r.times.is_empty() && r.times.len() == r.count;
+        let per_item = r.times.len() == r.count;
         let from = self.next;
         while self.next < stop {
             let value = match self.decoded.as_mut() {

@@ -209,11 +209,7 @@ impl<J: Job, I: Iterator<Item = J::Input>> Iterator for IMap<'_, J, I> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(r) = self.current.as_mut().and_then(Iterator::next) {
-                self.delivered += 1;
-                self.left = self.left.saturating_sub(1);
-                if let Some(feeder) = &self.feeder {
-                    feeder.delivered(self.delivered);
-                }
+                self.count_delivered(1);
                 return Some(r);
             }
             if !self.advance() {
@@ -232,13 +228,19 @@ impl<J: Job, I: Iterator<Item = J::Input>> IMap<'_, J, I> {
         };
         let n = current.values(f);
         if n > 0 {
-            self.delivered += n;
-            self.left = self.left.saturating_sub(n);
-            if let Some(feeder) = &self.feeder {
-                feeder.delivered(self.delivered);
-            }
+            self.count_delivered(n);
         }
         n
+    }
+
+    /// Counts `n` more items yielded (and tells a stream's feeder).
+    #[inline(always)]
+    fn count_delivered(&mut self, n: usize) {
+        self.delivered += n;
+        self.left = self.left.saturating_sub(n);
+        if let Some(feeder) = &self.feeder {
+            feeder.delivered(self.delivered);
+        }
     }
 
     /// Makes the next report current, waiting for one if none is ready;

@@ -282,13 +282,7 @@ fn handshake_config() -> impl bincode::config::Config {
 /// Appends the frame of a worker's [`Hello`] (in the handshake's encoding,
 /// `handshake_config`).
 pub fn append_hello_frame(out: &mut Vec<u8>, hello: &Hello) -> Result<()> {
-    let start = out.len();
-    out.extend_from_slice(&[0; 4]);
-    bincode::serde::encode_into_writer(hello, VecWriter(out), handshake_config())
-        .map_err(|e| Error::protocol(format!("cannot encode frame: {e}")))?;
-    let len = (out.len() - start - 4) as u32;
-    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-    Ok(())
+    append_frame_in(out, hello, handshake_config())
 }
 
 /// Encodes `value` as the handshake does (for tests of the hello).
@@ -358,9 +352,19 @@ pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize)> {
 
 /// Appends one frame (length prefix and payload) holding `message` to `out`.
 pub fn append_frame<T: Serialize>(out: &mut Vec<u8>, message: &T) -> Result<()> {
+    append_frame_in(out, message, config())
+}
+
+/// [`append_frame`] in the encoding `config`; on an error `out` is left
+/// as it was.
+fn append_frame_in<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    message: &T,
+    config: impl bincode::config::Config,
+) -> Result<()> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
-    bincode::serde::encode_into_writer(message, VecWriter(out), config()).map_err(|e| {
+    bincode::serde::encode_into_writer(message, VecWriter(out), config).map_err(|e| {
         out.truncate(start);
         Error::protocol(format!("cannot encode frame: {e}"))
     })?;

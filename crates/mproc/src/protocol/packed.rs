@@ -19,33 +19,26 @@ pub(crate) trait Packed: Copy {
     fn take(bytes: &[u8]) -> Self;
 }
 
-impl Packed for u32 {
-    const WIDTH: usize = 4;
-    #[inline]
-    fn put(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    #[inline]
-    fn take(bytes: &[u8]) -> u32 {
-        let mut b = [0; 4];
-        b.copy_from_slice(bytes);
-        u32::from_le_bytes(b)
-    }
+/// [`Packed`] for the unsigned integers, each at its own width.
+macro_rules! packed {
+    ($($t:ty),*) => {$(
+        impl Packed for $t {
+            const WIDTH: usize = std::mem::size_of::<$t>();
+            #[inline]
+            fn put(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            #[inline]
+            fn take(bytes: &[u8]) -> $t {
+                let mut b = [0; std::mem::size_of::<$t>()];
+                b.copy_from_slice(bytes);
+                <$t>::from_le_bytes(b)
+            }
+        }
+    )*};
 }
 
-impl Packed for u64 {
-    const WIDTH: usize = 8;
-    #[inline]
-    fn put(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    #[inline]
-    fn take(bytes: &[u8]) -> u64 {
-        let mut b = [0; 8];
-        b.copy_from_slice(bytes);
-        u64::from_le_bytes(b)
-    }
-}
+packed!(u32, u64);
 
 /// `#[serde(with = "packed")]` on a `Vec<u32>` or `Vec<u64>`.
 pub(crate) fn serialize<T: Packed, S: Serializer>(values: &[T], s: S) -> Result<S::Ok, S::Error> {

@@ -59,6 +59,10 @@ where
     // as its one argument) goes straight to its loop: building the command
     // line parser would add to every worker's start-up.
     mproc::serve_if_worker(&jobs::registry());
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    // A pool's workers start while the command line is parsed; those the
+    // run does not take are stopped when it ends (`mproc::warm`).
+    let _warm = cli::warm::workers(&args).map(mproc::WarmStart::begin);
     let invocation = match cli::parse(args) {
         Ok(cli::Parsed::Run(invocation)) => *invocation,
         Ok(cli::Parsed::Show(text, code)) => {

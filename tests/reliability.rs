@@ -576,3 +576,70 @@ fn ctrl_c_while_workers_start_exits_at_once() {
         });
     }
 }
+
+/// Runs `mproc ARGS` under a Python parent that adopts orphans (a child
+/// subreaper): a worker the run left behind would become its child.
+/// Returns the run and how many such processes there were.
+fn run_reaping_orphans(args: &[&str]) -> (Run, usize) {
+    const SUBREAPER: &str = r#"
+import ctypes, os, subprocess, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+run = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+left = 0
+while True:
+    try:
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        break
+    left += 1
+    if pid == 0:
+        break
+sys.stdout.write(f"{run.returncode} {left}\n")
+sys.stderr.buffer.write(run.stderr)
+"#;
+    let r = output(
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(SUBREAPER)
+            .arg(MPROC)
+            .args(args)
+            .env_remove("MPROC_CPU_COUNT")
+            .stdin(Stdio::null()),
+    );
+    let words: Vec<i32> = r
+        .stdout
+        .split_whitespace()
+        .map(|w| w.parse().unwrap())
+        .collect();
+    let (code, left) = (words[0], words[1] as usize);
+    (
+        Run {
+            code,
+            stdout: String::new(),
+            stderr: r.stderr,
+        },
+        left,
+    )
+}
+
+#[test]
+fn workers_begun_before_the_command_line_is_read_never_outlive_the_run() {
+    // `pool -n 3` starts three workers while the rest is parsed: a run
+    // that uses them, and runs that turn out not to need them, reap all.
+    for (args, code) in [
+        (&["-q", "pool", "-n", "3", "square", "10"][..], 0),
+        (&["pool", "-n", "3", "cube", "3"][..], 2),
+        (&["pool", "-n", "3", "square", "--bogus"][..], 2),
+        (
+            &["pool", "-n", "3", "--chunksize", "0", "square", "3"][..],
+            2,
+        ),
+    ] {
+        let (r, left) = run_reaping_orphans(args);
+        assert_eq!(r.code, code, "mproc {args:?}: {}", r.stderr);
+        assert_eq!(left, 0, "mproc {args:?} left {left} processes behind");
+        if code == 2 {
+            assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+        }
+    }
+}

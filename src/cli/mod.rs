@@ -513,6 +513,7 @@ struct RunCommandArgs {
 
 mod man;
 mod pool_args;
+pub(crate) mod warm;
 
 use pool_args::{PoolArgs, PoolFlags};
 

@@ -50,7 +50,7 @@ pub(crate) const LAUNCHER_GRACE: Duration = Duration::from_secs(1);
 static LAUNCHED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// What to execute for a worker.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerCommand {
     launcher: Vec<OsString>,
     program: PathBuf,

@@ -128,9 +128,13 @@ impl ConnConfig {
     }
 }
 
+/// Where a worker's thread says it runs (its process and stdin), or why
+/// it could not start it.
+type StartedRx = Receiver<Result<(Arc<ChildGuard>, ChildStdin)>>;
+
 /// A worker being started (see [`Connection::begin`]).
 pub(crate) struct Starting {
-    started: Receiver<Result<(Arc<ChildGuard>, ChildStdin)>>,
+    started: StartedRx,
     /// The configure frame, the first the worker reads.
     first: Vec<u8>,
     page: Option<Page>,
@@ -153,6 +157,160 @@ impl Starting {
             input: Some(input),
             page: self.page,
         })
+    }
+}
+
+/// A worker process started from a thread of its own, which waits to
+/// learn which pool slot it serves before it reads the worker's output
+/// ([`Spawned::attach`]). The thread that starts a local worker is its
+/// parent for the death signal, so it lives as long as the worker: it
+/// reaps it. A worker never attached is killed and reaped when this is
+/// dropped (`warm.rs` starts workers before their pool).
+pub(crate) struct Spawned {
+    command: WorkerCommand,
+    page: Option<Page>,
+    started: Option<StartedRx>,
+    attach: Option<mpsc::SyncSender<Attach>>,
+    /// Disconnects once the thread has reaped the worker it started.
+    ended: Receiver<()>,
+    /// Told to stop without being attached.
+    dismissed: bool,
+}
+
+/// Where a started worker's thread sends what it reads.
+struct Attach {
+    worker: usize,
+    max: usize,
+    sink: Sink,
+}
+
+impl Spawned {
+    /// Starts a worker running `command`, its pipes given `room` bytes.
+    pub(crate) fn new(command: WorkerCommand, room: usize) -> Result<Spawned> {
+        // A local worker publishes its running item on a progress page.
+        let page = if command.is_local() {
+            Some(Page::create()?)
+        } else {
+            None
+        };
+        let (started_tx, started) = mpsc::sync_channel(1);
+        let (attach, attached) = mpsc::sync_channel::<Attach>(1);
+        let (ended_tx, ended) = mpsc::channel::<()>();
+        let page_fd = page.as_ref().map(Page::raw_fd);
+        let spawner = command.clone();
+        spawn_thread("mproc-stdout", move || {
+            let _ended = ended_tx;
+            let spawned = spawner.spawn(page_fd).and_then(|mut child| {
+                match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+                    (Some(i), Some(o), Some(e)) => {
+                        widen_pipe(i.as_fd(), room);
+                        widen_pipe(o.as_fd(), room);
+                        Ok((Arc::new(ChildGuard::new(child)), i, o, e))
+                    }
+                    _ => {
+                        drop(ChildGuard::new(child));
+                        Err(Error::new(
+                            ErrorKind::Spawn,
+                            "worker pipes missing after spawn",
+                        ))
+                    }
+                }
+            });
+            match spawned {
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
+                }
+                Ok((child, stdin, stdout, stderr)) => {
+                    let _ = started_tx.send(Ok((Arc::clone(&child), stdin)));
+                    match attached.recv() {
+                        Ok(Attach { worker, max, sink }) => {
+                            let program = spawner.describe();
+                            serve_pipes((stdout, stderr), worker, max, &child, &sink, &program);
+                        }
+                        // Not wanted after all: killed, and reaped here,
+                        // its pipes open until then.
+                        Err(_) => {
+                            child.kill();
+                            child.reap(Duration::ZERO);
+                        }
+                    }
+                }
+            }
+        })?;
+        Ok(Spawned {
+            command,
+            page,
+            started: Some(started),
+            attach: Some(attach),
+            ended,
+            dismissed: false,
+        })
+    }
+
+    /// The command the worker runs.
+    pub(crate) fn command(&self) -> &WorkerCommand {
+        &self.command
+    }
+
+    /// Makes the worker number `worker` of a pool with `config`, its
+    /// events going to `sink`: its configure frame is queued, and its
+    /// thread starts reading.
+    pub(crate) fn attach(
+        mut self,
+        config: &ConnConfig,
+        worker: usize,
+        sink: Sink,
+    ) -> Result<Starting> {
+        let mut first = Vec::new();
+        protocol::append_frame(
+            &mut first,
+            &Request::Configure {
+                worker: worker as u32,
+                log_filter: config.log_filter.clone(),
+                concurrency: config.concurrency,
+                report_each: config.report_each || self.page.is_none(),
+                item_times: config.item_times,
+            },
+        )?;
+        if let Some(attach) = self.attach.take() {
+            let max = config.max_frame;
+            // A thread that could not start the worker is gone: `started`
+            // says why.
+            let _ = attach.send(Attach { worker, max, sink });
+        }
+        let Some(started) = self.started.take() else {
+            return Err(Error::new(ErrorKind::Spawn, "a worker was attached twice"));
+        };
+        Ok(Starting {
+            started,
+            first,
+            page: self.page.take(),
+        })
+    }
+}
+
+impl Spawned {
+    /// Tells the thread of a worker never attached to kill and reap it
+    /// (without waiting for that); true once it has been told.
+    pub(crate) fn dismiss(&mut self) -> bool {
+        if self.attach.take().is_some() {
+            // The worker's stdin comes once it is spawned: dropped here.
+            if let Some(started) = self.started.take() {
+                drop(started.recv());
+            }
+            self.dismissed = true;
+        }
+        self.dismissed
+    }
+}
+
+impl Drop for Spawned {
+    /// A worker never attached is killed and reaped by its thread; this
+    /// waits until it has been (no process outlives the one that started it).
+    fn drop(&mut self) {
+        if self.dismiss() {
+            let _ = self.ended.recv();
+        }
     }
 }
 
@@ -207,65 +365,10 @@ impl Connection {
     /// on to read its output, and returns without waiting for it: a pool
     /// begins every worker, then waits for each, so the second does not
     /// wait for the first one's exec (on 2 CPUs it could wait for the first
-    /// one's whole start-up). The thread that starts a local worker is
-    /// its parent for the death signal, so it must live as long as the
-    /// worker: the reader does, until it has reaped it. The configure frame
-    /// is queued at once; the handshake is checked by the reader.
+    /// one's whole start-up). The configure frame is queued at once; the
+    /// handshake is checked by the reader.
     pub(crate) fn begin(config: &ConnConfig, worker: usize, sink: Sink) -> Result<Starting> {
-        let command = config.command(worker).clone();
-        // A local worker publishes its running item on a progress page.
-        let page = if command.is_local() {
-            Some(Page::create()?)
-        } else {
-            None
-        };
-        let mut first = Vec::new();
-        protocol::append_frame(
-            &mut first,
-            &Request::Configure {
-                worker: worker as u32,
-                log_filter: config.log_filter.clone(),
-                concurrency: config.concurrency,
-                report_each: config.report_each || page.is_none(),
-                item_times: config.item_times,
-            },
-        )?;
-        let (started_tx, started) = mpsc::sync_channel(1);
-        let page_fd = page.as_ref().map(Page::raw_fd);
-        let (max, room) = (config.max_frame, config.pipe_room);
-        spawn_thread("mproc-stdout", move || {
-            let spawned = command.spawn(page_fd).and_then(|mut child| {
-                match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
-                    (Some(i), Some(o), Some(e)) => {
-                        widen_pipe(i.as_fd(), room);
-                        widen_pipe(o.as_fd(), room);
-                        Ok((Arc::new(ChildGuard::new(child)), i, o, e))
-                    }
-                    _ => {
-                        drop(ChildGuard::new(child));
-                        Err(Error::new(
-                            ErrorKind::Spawn,
-                            "worker pipes missing after spawn",
-                        ))
-                    }
-                }
-            });
-            match spawned {
-                Err(e) => {
-                    let _ = started_tx.send(Err(e));
-                }
-                Ok((child, stdin, stdout, stderr)) => {
-                    let _ = started_tx.send(Ok((Arc::clone(&child), stdin)));
-                    let pipes = (stdout, stderr);
-                    serve_pipes(pipes, worker, max, &child, &sink, &command.describe());
-                }
-            }
-        })?;
-        Ok(Starting {
-            started,
-            first,
-            page,
-        })
+        Spawned::new(config.command(worker).clone(), config.pipe_room)?.attach(config, worker, sink)
     }
 
     /// True when the worker has a progress page.

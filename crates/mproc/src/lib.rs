@@ -161,6 +161,7 @@ mod settings;
 mod stopper;
 #[cfg(feature = "test-support")]
 mod test_support;
+mod warm;
 mod worker;
 mod worker_input;
 
@@ -185,6 +186,7 @@ pub use serde;
 pub use serial::Serial;
 pub use settings::PoolSettings;
 pub use stopper::Stopper;
+pub use warm::WarmStart;
 pub use worker::{serve, serve_if_worker, WORKER_EXIT_ERROR};
 
 #[cfg(feature = "test-support")]

@@ -92,7 +92,13 @@ impl Starter for Spawn {
     fn start_all(&self, slots: Vec<(usize, Sink)>) -> Vec<Result<Box<dyn Link>>> {
         let begun: Vec<_> = slots
             .into_iter()
-            .map(|(slot, sink)| Connection::begin(&self.0, slot, sink))
+            .map(
+                |(slot, sink)| match crate::warm::adopt(self.0.command(slot)) {
+                    // Begun ahead by a `WarmStart`: it runs already.
+                    Some(spawned) => spawned.attach(&self.0, slot, sink),
+                    None => Connection::begin(&self.0, slot, sink),
+                },
+            )
             .collect();
         begun
             .into_iter()

@@ -20,15 +20,29 @@ use crate::web::DemoOptions;
 /// The whole command line: the derived commands, with one `pool`
 /// subcommand per entry of the job table.
 pub(crate) fn command() -> clap::Command {
+    with_jobs(|_| true)
+}
+
+/// The command with only the pool jobs whose name `keep` keeps.
+fn with_jobs(keep: impl Fn(&str) -> bool) -> clap::Command {
     Cli::command()
         .mut_subcommand("pool", |pool| {
             crate::jobs::TABLE
                 .iter()
+                .filter(|entry| keep(entry.name()))
                 .fold(pool.subcommand_required(true), |pool, entry| {
                     pool.subcommand(entry.command())
                 })
         })
         .mut_subcommand("run", gnu_run)
+}
+
+/// The job a `pool` command line names: the first word after `pool`
+/// that is a job's name.
+fn named_job(args: &[OsString]) -> Option<&'static str> {
+    let mut words = args.iter().skip(1).map_while(|a| a.to_str());
+    words.by_ref().find(|w| *w == "pool")?;
+    words.find_map(|w| crate::jobs::find(w).map(|entry| entry.name()))
 }
 
 /// `mproc run` takes GNU parallel's meaning where a pool flag's spelling
@@ -91,7 +105,19 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let matches = match command().try_get_matches_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Half of a pool command's parse is building every job's parser and
+    // giving each the pool's flags: a line that names its job is first
+    // parsed with that job alone. The other jobs only matter where a job's
+    // name is looked up, so that parser reads a line it accepts as the
+    // whole one does; what it does not accept (a mistake, --help) goes
+    // to the whole one, whose message knows every job.
+    let alone = named_job(&args).and_then(|job| {
+        with_jobs(|name| name == job)
+            .try_get_matches_from(&args)
+            .ok()
+    });
+    let matches = match alone.map_or_else(|| command().try_get_matches_from(&args), Ok) {
         Ok(matches) => matches,
         Err(e) => return shown_or_error(e),
     };

@@ -232,3 +232,58 @@ fn a_pool_job_at_the_top_level_is_a_usage_error_with_a_hint() {
     let e = parse(["mproc", "anlyze"]).unwrap_err();
     assert!(!e.message().contains("mproc pool"), "{e}");
 }
+
+/// The invocation `cmd` reads from `line`.
+fn read_with(cmd: clap::Command, line: &[&str]) -> String {
+    let m = cmd.try_get_matches_from(line).unwrap();
+    let cli = Cli::from_arg_matches(&m).unwrap();
+    format!("{:?}", cli.into_invocation(&m))
+}
+
+#[test]
+fn a_pool_line_reads_the_same_with_its_job_alone() {
+    for line in [
+        &["mproc", "-q", "pool", "-n", "2", "square", "10"][..],
+        &["mproc", "pool", "square", "10", "-n", "3", "--json"][..],
+        &[
+            "mproc",
+            "-v",
+            "pool",
+            "--chunksize",
+            "4",
+            "analyze",
+            "a.txt",
+            "b.txt",
+        ][..],
+        &["mproc", "pool", "--log-file", "run", "square", "3"][..],
+        &[
+            "mproc", "pool", "-n", "2", "run", "echo {}", ":::", "square", "pool",
+        ][..],
+        &[
+            "mproc",
+            "pool",
+            "--mode",
+            "imap",
+            "--timeout",
+            "2",
+            "chaos",
+            "ok:a",
+        ][..],
+    ] {
+        let job = named_job(&line.iter().map(OsString::from).collect::<Vec<_>>()).unwrap();
+        let alone = with_jobs(|name| name == job).try_get_matches_from(line);
+        if alone.is_ok() {
+            assert_eq!(
+                read_with(with_jobs(|name| name == job), line),
+                read_with(command(), line),
+                "{line:?}"
+            );
+        }
+        // Either way, what `parse` reads is the whole command's reading.
+        let whole = read_with(command(), line);
+        let Parsed::Run(parsed) = parse(line.iter()).unwrap() else {
+            panic!("{line:?} runs");
+        };
+        assert_eq!(format!("{:?}", Ok::<_, Error>(*parsed)), whole, "{line:?}");
+    }
+}

@@ -89,6 +89,11 @@
 //! descriptor before any job runs and fd 1 points at stderr, so a job's
 //! `println!` shows up as a log line instead of corrupting the stream.
 //!
+//! A worker takes about as long to start as its parent. A program that
+//! knows early that it will make a pool can begin its workers with
+//! [`WarmStart`] and go on with its own start meanwhile; the pool adopts
+//! them.
+//!
 //! # Logging
 //!
 //! A worker's `tracing` events and printed lines are re-emitted in the

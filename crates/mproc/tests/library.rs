@@ -120,11 +120,7 @@ fn dropping_a_pool_leaves_no_child() {
     );
     drop(pool);
     for pid in pids {
-        assert!(!alive(pid), "worker {pid} outlived its pool");
-        assert!(
-            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-            "worker {pid} not reaped"
-        );
+        assert_reaped(pid, "its pool");
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use mproc::{Pool, WarmStart};
 use support::jobs::Square;
-use support::{alive, children, wait_until};
+use support::{assert_reaped, children, wait_until};
 
 mproc::enable_test_support!(Square);
 
@@ -42,11 +42,7 @@ fn a_pool_runs_in_the_workers_begun_ahead_and_the_guard_reaps_the_rest() {
 
     drop(warm);
     for pid in begun {
-        assert!(!alive(pid), "worker {pid} outlived the warm start");
-        assert!(
-            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-            "worker {pid} not reaped"
-        );
+        assert_reaped(pid, "the warm start");
     }
     assert!(children(me).is_empty());
 }

@@ -128,6 +128,17 @@ pub fn still_alive(pid: u32, start: Option<u64>) -> bool {
     alive(pid) && start_time(pid) == start
 }
 
+/// Fails the test unless worker `pid` has exited and been reaped (no
+/// zombie left); `owner` names what should have stopped it.
+#[track_caller]
+pub fn assert_reaped(pid: u32, owner: &str) {
+    assert!(!alive(pid), "worker {pid} outlived {owner}");
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "worker {pid} not reaped"
+    );
+}
+
 /// The direct children of `pid`, from /proc.
 pub fn children(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();

@@ -37,14 +37,19 @@ $t "python: Pool(2).map(f, range(1000000)), default chunksize" "$py bench/py/squ
 # 1,000 items and drops its pool, against the command line doing the same.
 example=${CARGO_TARGET_DIR:-target}/release/examples/map_drop
 cargo build --release --quiet -p mproc --example map_drop
-$t "floor: two bare starts of the binary, one after the other" "$mproc --version > /dev/null; $mproc --version" \
+# A start takes milliseconds and this machine's speed drifts by a third
+# within minutes: 20 times the rounds, in one call, so the pair is timed
+# side by side many times.
+$py bench/timeit.py $((runs * 20)) \
+   "floor: two bare starts of the binary, one after the other" "$mproc --version > /dev/null; $mproc --version" \
    "mproc: pool -n 2 square 10" "$mproc -q pool -n 2 square 10" \
-   "python: Pool(2).map, 10 items" "$py bench/py/square.py 10 2 default" \
    "mproc: pool -n 2 square 1000" "$mproc -q pool -n 2 square 1000" \
    "library: map 1,000 squares on 2 workers, drop the pool (examples/map_drop.rs)" "$example 1000 2"
+$t "python: Pool(2).map, 10 items" "$py bench/py/square.py 10 2 default"
 
-# 100,000 tiny items, chunksize 1: the per-item round trip.
-$t "python: Pool(2).map(f, range(100000), chunksize=1)" "$py bench/py/square.py 100000 2 1" \
+# 100,000 tiny items, chunksize 1: the per-item round trip (twice the
+# rounds: Python's time moves by a fifth from run to run).
+$py bench/timeit.py $((runs * 2)) "python: Pool(2).map(f, range(100000), chunksize=1)" "$py bench/py/square.py 100000 2 1" \
    "mproc: pool -n 2 --chunksize 1 square 100000" "$mproc -q pool -n 2 --chunksize 1 square 100000"
 
 # The chapter's program as learners run it: a line per item.

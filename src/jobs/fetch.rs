@@ -133,7 +133,7 @@ impl Builtin for Fetch {
     const ABOUT: &'static str = "Fetch each URL and read its title (see also the top-level \
         mproc fetch, which runs 16 requests at once per process)";
 
-    /// The URLs are read from the source once, here, before any worker starts.
+    /// The URLs are read from the source once, here, before the pool starts.
     fn row(result: ItemResult<Self::Output>) -> Self::Row {
         result
     }

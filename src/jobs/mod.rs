@@ -96,7 +96,7 @@ pub(crate) trait Builtin: Job<Input: Clone> + Sized {
     /// through [`Builtin::row`] and all that watches results.
     const VALUE_ROW: Option<fn(Self::Output) -> Self::Row> = None;
 
-    /// The job and its inputs, made before any worker starts; an error
+    /// The job and its inputs, made before the pool starts; an error
     /// refuses the whole run (exit 2).
     fn plan(args: Self::Args, context: &Context) -> Result<Plan<Self>>;
 

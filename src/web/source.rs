@@ -16,7 +16,7 @@
 //! Lines and locations are not checked here: a bad one is a failed item,
 //! not a failed run.
 //!
-//! This runs once, in the parent, before any worker starts.
+//! This runs once, in the parent, before the pool starts.
 
 use std::collections::HashSet;
 use std::io::Read;

@@ -27,7 +27,7 @@ use crate::options::{OutputFormat, PoolCommand};
 use crate::report::{self, Stdout};
 
 /// Runs built-in job `J` with its parsed `args`: plans it (what can be
-/// refused is refused before any worker starts), runs it in the command's
+/// refused is refused before the pool starts), runs it in the command's
 /// mode, prints its results, and gives the exit status.
 pub(crate) fn run<J: Builtin>(args: J::Args, cmd: &PoolCommand) -> Result<Status> {
     let processes = if cmd.serial {
@@ -119,7 +119,7 @@ fn start(cmd: &PoolCommand) -> Result<(Runner, Option<super::signals::Interrupts
     Ok((runner, Some(interrupts)))
 }
 
-/// Refuses, before any worker starts, a run whose output files cannot be
+/// Refuses, before the pool starts, a run whose output files cannot be
 /// written.
 fn check_outputs(cmd: &PoolCommand) -> Result<()> {
     let observe = &cmd.observe;

@@ -2,7 +2,7 @@
 //! use. `$PARALLEL_SHELL`, else the nearest ancestor process that is a
 //! shell (its `argv[0]`, as GNU parallel's `parent_shell` reads
 //! `/proc/PID/cmdline`), else `$SHELL`, else `/bin/sh`. Read once, in the
-//! parent, before any worker starts.
+//! parent, before the pool starts.
 
 use std::path::Path;
 

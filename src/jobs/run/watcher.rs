@@ -14,9 +14,14 @@
 //!
 //! A group is removed before its leader is reaped, so its id cannot have
 //! been reused while the watcher still holds it.
+//!
+//! A worker that exits of its own accord (`exit`, at the end of its
+//! stream) closes the pipe and reaps its watcher first (`atexit`), so the
+//! watcher never becomes an orphan for init to reap: a container whose
+//! first process reaps nothing would keep it as a zombie.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use nix::libc;
 
@@ -27,7 +32,8 @@ const MAX_GROUPS: usize = 4096;
 /// The worker's end of the watcher's pipe.
 #[derive(Debug)]
 pub(super) struct Watcher {
-    pipe: OwnedFd,
+    /// `None` once closed at exit.
+    pipe: Mutex<Option<OwnedFd>>,
     pid: i32,
 }
 
@@ -68,8 +74,11 @@ impl Watcher {
             },
             nix::unistd::ForkResult::Parent { child } => {
                 drop(read);
+                // SAFETY: registers a plain `extern "C" fn`, once (`start`
+                // runs once, under `WATCHER`'s initialisation).
+                unsafe { libc::atexit(reap_at_exit) };
                 Ok(Watcher {
-                    pipe: write,
+                    pipe: Mutex::new(Some(write)),
                     pid: child.as_raw(),
                 })
             }
@@ -96,7 +105,26 @@ impl Watcher {
         let bytes = record.to_ne_bytes();
         // One write of 4 bytes to a pipe is atomic; if the watcher is gone
         // there is nobody to tell.
-        let _ = nix::unistd::write(&self.pipe, &bytes);
+        let pipe = self.pipe.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pipe) = pipe.as_ref() {
+            let _ = nix::unistd::write(pipe, &bytes);
+        }
+    }
+}
+
+/// At this process's exit: closes the watcher's pipe, so it does its last
+/// round and exits, and reaps it. If another thread holds the pipe right
+/// now, the watcher is left to see the pipe close with the process.
+extern "C" fn reap_at_exit() {
+    let Some(Some(watcher)) = WATCHER.get() else {
+        return;
+    };
+    let closed = match watcher.pipe.try_lock() {
+        Ok(mut pipe) => pipe.take().is_some(),
+        Err(_) => false,
+    };
+    if closed {
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(watcher.pid), None);
     }
 }
 

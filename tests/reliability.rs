@@ -624,8 +624,9 @@ sys.stderr.buffer.write(run.stderr)
 
 #[test]
 fn workers_begun_before_the_command_line_is_read_never_outlive_the_run() {
-    // `pool -n 3` starts three workers while the rest is parsed: a run
-    // that uses them, and runs that turn out not to need them, reap all.
+    // `pool -n 3` and `run -j 3` start three workers while the rest is
+    // parsed: a run that uses them, and runs that turn out not to need
+    // them, reap all.
     for (args, code) in [
         (&["-q", "pool", "-n", "3", "square", "10"][..], 0),
         (&["pool", "-n", "3", "cube", "3"][..], 2),
@@ -634,6 +635,8 @@ fn workers_begun_before_the_command_line_is_read_never_outlive_the_run() {
             &["pool", "-n", "3", "--chunksize", "0", "square", "3"][..],
             2,
         ),
+        (&["-q", "run", "-j", "3", "true", ":::", "a", "b"][..], 0),
+        (&["run", "-j", "3", "--bogus", "true", ":::", "a"][..], 2),
     ] {
         let (r, left) = run_reaping_orphans(args);
         assert_eq!(r.code, code, "mproc {args:?}: {}", r.stderr);

@@ -1,5 +1,5 @@
-//! The guess that starts a pool's workers before the command line is
-//! parsed (see `mproc::warm`): parsing takes about as long as a worker's
+//! The guess that starts a pool's workers (`mproc pool`, `mproc run`)
+//! before the command line is parsed (see `mproc::warm`): parsing takes about as long as a worker's
 //! exec, so the two overlap.
 //!
 //! It reads the words alone and decides nothing: the parsed command line
@@ -27,43 +27,62 @@ const NOT_LOCAL: [&str; 11] = [
 /// The flags that set a pool's worker count (`-n`, and its aliases).
 const PROCESSES: [&str; 4] = ["-n", "-j", "--processes", "--jobs"];
 
+/// The flags that set `mproc run`'s worker count: GNU parallel's `-j`
+/// (`-n` is its count of inputs per command there).
+const RUN_PROCESSES: [&str; 3] = ["-j", "--jobs", "--processes"];
+
 /// How many local workers `args` (the whole command line) will likely
-/// start: `mproc [FLAGS] pool ...` with `-n N`, or the usable CPUs without
-/// it; `None` for anything else.
+/// start: `mproc [FLAGS] pool ...` with `-n N`, `mproc [FLAGS] run ...`
+/// with GNU parallel's `-j N` (or `N%`, `+N`, `-N`, `0`), or the usable
+/// CPUs without them; `None` for anything else.
 pub(crate) fn workers(args: &[OsString]) -> Option<usize> {
     let words: Vec<&str> = args
         .iter()
         .skip(1)
         .map_while(|a| a.to_str())
-        .take_while(|w| *w != "--")
+        .take_while(|w| !["--", ":::", "::::", ":::+", "::::+"].contains(w))
         .collect();
-    if words.iter().find(|w| !w.starts_with('-')) != Some(&"pool") {
-        return None;
-    }
     let names = |w: &str, flag: &str| w == flag || w.starts_with(&format!("{flag}="));
     if words.iter().any(|w| NOT_LOCAL.iter().any(|f| names(w, f))) {
         return None;
     }
-    let mut processes = None;
+    let cpus = mproc::cpu_count();
+    match words.iter().find(|w| !w.starts_with('-')) {
+        Some(&"pool") => match value(&words, &PROCESSES)? {
+            Some(n) => Some(n.parse::<usize>().ok().filter(|&n| n > 0)?),
+            None => Some(cpus),
+        },
+        Some(&"run") => match value(&words, &RUN_PROCESSES)? {
+            Some(spec) => crate::jobs::run::gnu_args::jobs(spec, cpus).ok(),
+            None => Some(cpus),
+        },
+        _ => None,
+    }
+}
+
+/// The value the last of `flags` is given in `words` (`-n 2`, `-n2`,
+/// `-n=2`, `--processes=2`): `Some(None)` when none is, `None` when one
+/// has no value.
+fn value<'a>(words: &[&'a str], flags: &[&str]) -> Option<Option<&'a str>> {
+    let mut found = None;
     for (i, word) in words.iter().enumerate() {
-        let value = if PROCESSES.contains(word) {
-            words.get(i + 1).copied()
-        } else {
-            PROCESSES.iter().find_map(|flag| {
-                let rest = word.strip_prefix(flag)?;
-                match rest.strip_prefix('=') {
-                    Some(value) => Some(value),
-                    // `-n2`, not `--processes2`.
-                    None if flag.len() == 2 && !rest.is_empty() => Some(rest),
-                    None => None,
-                }
-            })
-        };
-        if let Some(value) = value {
-            processes = Some(value.parse::<usize>().ok().filter(|&n| n > 0)?);
+        if flags.contains(word) {
+            found = Some(*words.get(i + 1)?);
+            continue;
+        }
+        for flag in flags {
+            let Some(rest) = word.strip_prefix(flag) else {
+                continue;
+            };
+            match rest.strip_prefix('=') {
+                Some(value) => found = Some(value),
+                // `-n2`, not `--processes2`.
+                None if flag.len() == 2 && !rest.is_empty() => found = Some(rest),
+                None => {}
+            }
         }
     }
-    Some(processes.unwrap_or_else(mproc::cpu_count))
+    Some(found)
 }
 
 #[cfg(test)]
@@ -86,11 +105,23 @@ mod tests {
     }
 
     #[test]
+    fn a_run_counts_its_workers_as_gnu_parallel_does() {
+        let cpus = mproc::cpu_count();
+        assert_eq!(guess("mproc run -j 3 echo ::: a b"), Some(3));
+        assert_eq!(guess("mproc run --jobs=+1 echo ::: a"), Some(cpus + 1));
+        assert_eq!(guess("mproc run -j0 echo ::: a"), Some(256));
+        // `-n` is the inputs per command there, and `:::` ends the flags.
+        assert_eq!(guess("mproc run -n 2 echo ::: -j 9"), Some(cpus));
+        assert_eq!(guess("mproc run -j x echo ::: a"), None);
+    }
+
+    #[test]
     fn anything_else_starts_nothing_ahead() {
         for line in [
             "mproc --version",
             "mproc cpu-count",
-            "mproc run echo ::: pool",
+            "mproc fetch -n 2 http://127.0.0.1/",
+            "mproc process",
             "mproc help pool",
             "mproc pool --help",
             "mproc pool -n 2 --serial square 10",

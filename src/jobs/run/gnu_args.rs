@@ -281,7 +281,7 @@ pub(crate) fn apply(
 
 /// `-j`: `N`, `N%`, `+N`, `-N`, `0` (as many as the pool allows, up to
 /// 256, as GNU parallel's file-handle limit gives about).
-fn jobs(spec: &str, cpus: usize) -> Result<usize> {
+pub(crate) fn jobs(spec: &str, cpus: usize) -> Result<usize> {
     let bad = || {
         Error::usage(format!(
             "-j {spec}: expected N, N%, +N or -N (a file of job counts is not supported: \

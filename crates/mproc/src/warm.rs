@@ -36,7 +36,8 @@ const MAX_WARM: usize = 64;
 /// on. The next pool whose local workers run this executable adopts them,
 /// each getting its slot and its settings then. Dropping the guard kills
 /// and reaps the ones no pool took, so a wrong guess costs their start
-/// and nothing else.
+/// and nothing else. (Warm starts share one list of waiting workers:
+/// dropping any guard stops every worker still waiting.)
 ///
 /// ```no_run
 /// let _warm = mproc::WarmStart::begin(4);

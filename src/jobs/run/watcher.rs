@@ -112,15 +112,27 @@ impl Watcher {
     }
 }
 
-/// At this process's exit: closes the watcher's pipe, so it does its last
-/// round and exits, and reaps it. If another thread holds the pipe right
-/// now, the watcher is left to see the pipe close with the process.
+/// The record that tells the watcher its worker ends of its own accord
+/// (no group id is 0).
+const CLEAN: i32 = 0;
+
+/// At this process's exit: tells the watcher the worker ends of its own
+/// accord, closes its pipe, so it does its last round (the groups still
+/// listed, none after a clean end) and exits, and reaps it. If another
+/// thread holds the pipe right now, the watcher is left to see the pipe
+/// close with the process, and to do its whole round.
 extern "C" fn reap_at_exit() {
     let Some(Some(watcher)) = WATCHER.get() else {
         return;
     };
     let closed = match watcher.pipe.try_lock() {
-        Ok(mut pipe) => pipe.take().is_some(),
+        Ok(mut pipe) => match pipe.take() {
+            Some(fd) => {
+                let _ = nix::unistd::write(&fd, &CLEAN.to_ne_bytes());
+                true
+            }
+            None => false,
+        },
         Err(_) => false,
     };
     if closed {
@@ -155,6 +167,8 @@ unsafe fn watch(read_fd: RawFd, write_fd: RawFd, limit: RawFd, needle: &[u8]) ->
         }
         let mut groups = [0i32; MAX_GROUPS];
         let mut count = 0usize;
+        // A `CLEAN` record: the worker ends of its own accord.
+        let mut clean = false;
         let mut buf = [0u8; 4 * 256];
         let mut have = 0usize;
         loop {
@@ -171,7 +185,9 @@ unsafe fn watch(read_fd: RawFd, write_fd: RawFd, limit: RawFd, needle: &[u8]) ->
             while at < whole {
                 let record = i32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
                 at += 4;
-                if record > 0 && count < MAX_GROUPS {
+                if record == CLEAN {
+                    clean = true;
+                } else if record > 0 && count < MAX_GROUPS {
                     groups[count] = record;
                     count += 1;
                 } else if record < 0 {
@@ -188,8 +204,10 @@ unsafe fn watch(read_fd: RawFd, write_fd: RawFd, limit: RawFd, needle: &[u8]) ->
             libc::kill(-pgid, libc::SIGKILL);
         }
         // Then the descendants that left their groups, by their mark; a
-        // second and third pass catch what forked during the first.
-        for _ in 0..3 {
+        // second and third pass catch what forked during the first. A
+        // worker that ends of its own accord has swept each item's at its
+        // end (`orphans.rs`): nothing marked is left to look for.
+        for _ in 0..if clean { 0 } else { 3 } {
             if kill_marked(needle) == 0 {
                 break;
             }

@@ -16,9 +16,11 @@
 //! been reused while the watcher still holds it.
 //!
 //! A worker that exits of its own accord (`exit`, at the end of its
-//! stream) closes the pipe and reaps its watcher first (`atexit`), so the
-//! watcher never becomes an orphan for init to reap: a container whose
-//! first process reaps nothing would keep it as a zombie.
+//! stream) tells its watcher so, closes the pipe and reaps the watcher
+//! first (`atexit`), so the watcher never becomes an orphan for init to
+//! reap (a container whose first process reaps nothing would keep it as a
+//! zombie). Told so, the watcher skips its scan for marked processes: the
+//! worker swept each item's descendants when the item ended.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, OnceLock};

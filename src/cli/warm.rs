@@ -1,6 +1,6 @@
 //! The guess that starts a pool's workers (`mproc pool`, `mproc run`)
-//! before the command line is parsed (see `mproc::warm`): parsing takes about as long as a worker's
-//! exec, so the two overlap.
+//! before the command line is parsed (see `mproc::warm`): parsing takes
+//! about as long as a worker's exec, so the two overlap.
 //!
 //! It reads the words alone and decides nothing: the parsed command line
 //! does. A wrong guess costs the workers' start; those no pool takes are
@@ -42,19 +42,24 @@ pub(crate) fn workers(args: &[OsString]) -> Option<usize> {
         .map_while(|a| a.to_str())
         .take_while(|w| !["--", ":::", "::::", ":::+", "::::+"].contains(w))
         .collect();
-    let names = |w: &str, flag: &str| w == flag || w.starts_with(&format!("{flag}="));
+    // `--hosts` or `--hosts=...`, without a string made per word.
+    let names = |w: &str, flag: &str| {
+        w.strip_prefix(flag)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('='))
+    };
     if words.iter().any(|w| NOT_LOCAL.iter().any(|f| names(w, f))) {
         return None;
     }
-    let cpus = mproc::cpu_count();
+    // The CPU count (files in /sys and the cgroup) is read only where the
+    // guess needs it.
     match words.iter().find(|w| !w.starts_with('-')) {
         Some(&"pool") => match value(&words, &PROCESSES)? {
             Some(n) => Some(n.parse::<usize>().ok().filter(|&n| n > 0)?),
-            None => Some(cpus),
+            None => Some(mproc::cpu_count()),
         },
         Some(&"run") => match value(&words, &RUN_PROCESSES)? {
-            Some(spec) => crate::jobs::run::gnu_args::jobs(spec, cpus).ok(),
-            None => Some(cpus),
+            Some(spec) => crate::jobs::run::gnu_args::jobs(spec, mproc::cpu_count()).ok(),
+            None => Some(mproc::cpu_count()),
         },
         _ => None,
     }

@@ -171,10 +171,9 @@ pub(crate) struct Spawned {
     page: Option<Page>,
     started: Option<StartedRx>,
     attach: Option<mpsc::SyncSender<Attach>>,
-    /// Disconnects once the thread has reaped the worker it started.
-    ended: Receiver<()>,
-    /// Told to stop without being attached.
-    dismissed: bool,
+    /// Disconnects once the thread has reaped the worker it started;
+    /// `None` once attached (the thread then lives as long as the worker).
+    ended: Option<Receiver<()>>,
 }
 
 /// Where a started worker's thread sends what it reads.
@@ -242,8 +241,7 @@ impl Spawned {
             page,
             started: Some(started),
             attach: Some(attach),
-            ended,
-            dismissed: false,
+            ended: Some(ended),
         })
     }
 
@@ -278,6 +276,7 @@ impl Spawned {
             // says why.
             let _ = attach.send(Attach { worker, max, sink });
         }
+        self.ended = None;
         let Some(started) = self.started.take() else {
             return Err(Error::new(ErrorKind::Spawn, "a worker was attached twice"));
         };
@@ -287,20 +286,16 @@ impl Spawned {
             page: self.page.take(),
         })
     }
-}
 
-impl Spawned {
-    /// Tells the thread of a worker never attached to kill and reap it
-    /// (without waiting for that); true once it has been told.
-    pub(crate) fn dismiss(&mut self) -> bool {
+    /// Tells the thread of a worker never attached to kill and reap it,
+    /// without waiting for that.
+    pub(crate) fn dismiss(&mut self) {
         if self.attach.take().is_some() {
             // The worker's stdin comes once it is spawned: dropped here.
             if let Some(started) = self.started.take() {
                 drop(started.recv());
             }
-            self.dismissed = true;
         }
-        self.dismissed
     }
 }
 
@@ -308,8 +303,9 @@ impl Drop for Spawned {
     /// A worker never attached is killed and reaped by its thread; this
     /// waits until it has been (no process outlives the one that started it).
     fn drop(&mut self) {
-        if self.dismiss() {
-            let _ = self.ended.recv();
+        self.dismiss();
+        if let Some(ended) = self.ended.take() {
+            let _ = ended.recv();
         }
     }
 }

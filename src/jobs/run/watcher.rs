@@ -127,19 +127,16 @@ extern "C" fn reap_at_exit() {
     let Some(Some(watcher)) = WATCHER.get() else {
         return;
     };
-    let closed = match watcher.pipe.try_lock() {
-        Ok(mut pipe) => match pipe.take() {
-            Some(fd) => {
-                let _ = nix::unistd::write(&fd, &CLEAN.to_ne_bytes());
-                true
-            }
-            None => false,
-        },
-        Err(_) => false,
+    let Ok(mut pipe) = watcher.pipe.try_lock() else {
+        return;
     };
-    if closed {
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(watcher.pid), None);
-    }
+    let Some(fd) = pipe.take() else {
+        return;
+    };
+    let _ = nix::unistd::write(&fd, &CLEAN.to_ne_bytes());
+    // Closed before the wait: the watcher ends when its pipe does.
+    drop(fd);
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(watcher.pid), None);
 }
 
 fn open_fd_limit() -> RawFd {
@@ -209,9 +206,11 @@ unsafe fn watch(read_fd: RawFd, write_fd: RawFd, limit: RawFd, needle: &[u8]) ->
         // second and third pass catch what forked during the first. A
         // worker that ends of its own accord has swept each item's at its
         // end (`orphans.rs`): nothing marked is left to look for.
-        for _ in 0..if clean { 0 } else { 3 } {
-            if kill_marked(needle) == 0 {
-                break;
+        if !clean {
+            for _ in 0..3 {
+                if kill_marked(needle) == 0 {
+                    break;
+                }
             }
         }
         libc::_exit(0)

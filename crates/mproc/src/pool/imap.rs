@@ -107,7 +107,15 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
             .max(self.chunk.saturating_mul(4 * self.pool.processes()))
     }
 
-    /// Submits inputs until the window is full or the input ends.
+    /// Inputs submitted at once at least: one submission per item taken
+    /// would cost the consumer and the scheduler an allocation and a
+    /// wake-up per item at `--chunksize 1`.
+    fn step(&self) -> usize {
+        self.chunk.max(self.window() / 8)
+    }
+
+    /// Submits inputs until the window is full or the input ends, in
+    /// steps of [`IMap::step`] items or more.
     fn feed(&mut self) {
         if let Some(feeder) = &self.feeder {
             // A stream: its feeder pulls; see how far it is.
@@ -117,11 +125,11 @@ impl<'p, J: Job, I: Iterator<Item = J::Input>> IMap<'p, J, I> {
                 counts.exhausted || (self.pool.ended.is_set() && self.submitted == self.delivered);
             return;
         }
-        let window = self.window();
+        let (window, step) = (self.window(), self.step());
         let (Some(batch), Some(inputs)) = (&self.batch, self.inputs.as_mut()) else {
             return;
         };
-        while !self.exhausted && self.submitted - self.delivered < window {
+        while !self.exhausted && self.submitted - self.delivered + step <= window {
             let room = (window - (self.submitted - self.delivered)).min(self.chunk.max(512));
             let mut items: Vec<J::Input> = Vec::with_capacity(room);
             items.extend(inputs.by_ref().take(room));
@@ -253,7 +261,7 @@ impl<J: Job, I: Iterator<Item = J::Input>> IMap<'_, J, I> {
         // otherwise let every worker run dry before it feeds again. (A
         // stream's feeder pulls on its own.)
         let outstanding = self.submitted.saturating_sub(self.delivered);
-        if self.feeder.is_none() && !self.exhausted && outstanding + self.chunk <= self.window() {
+        if self.feeder.is_none() && !self.exhausted && outstanding + self.step() <= self.window() {
             self.feed();
         }
         loop {

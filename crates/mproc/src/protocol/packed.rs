@@ -13,7 +13,12 @@ use serde::de::{Error, Visitor};
 use serde::{Deserializer, Serializer};
 
 /// A number with a fixed little-endian width.
-pub(crate) trait Packed: Copy {
+///
+/// # Safety
+///
+/// Implemented only for unsigned integers: no padding, every byte of a
+/// value initialised, so a list of them may be read as its bytes.
+pub(crate) unsafe trait Packed: Copy {
     const WIDTH: usize;
     fn put(self, out: &mut Vec<u8>);
     fn take(bytes: &[u8]) -> Self;
@@ -22,7 +27,8 @@ pub(crate) trait Packed: Copy {
 /// [`Packed`] for the unsigned integers, each at its own width.
 macro_rules! packed {
     ($($t:ty),*) => {$(
-        impl Packed for $t {
+        // SAFETY: an unsigned integer has no padding bytes.
+        unsafe impl Packed for $t {
             const WIDTH: usize = std::mem::size_of::<$t>();
             #[inline]
             fn put(self, out: &mut Vec<u8>) {
@@ -42,6 +48,18 @@ packed!(u32, u64);
 
 /// `#[serde(with = "packed")]` on a `Vec<u32>` or `Vec<u64>`.
 pub(crate) fn serialize<T: Packed, S: Serializer>(values: &[T], s: S) -> Result<S::Ok, S::Error> {
+    if cfg!(target_endian = "little") {
+        // The list's memory is its little-endian bytes already: written
+        // as it is, without a copy (a worker sends a Done per item at
+        // `--chunksize 1`).
+        // SAFETY: `Packed` types have no padding; the slice covers
+        // exactly the values' initialised bytes and lives as long as
+        // `values`.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
+        };
+        return s.serialize_bytes(bytes);
+    }
     let mut bytes = Vec::with_capacity(values.len() * T::WIDTH);
     for v in values {
         v.put(&mut bytes);

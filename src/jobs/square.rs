@@ -80,47 +80,13 @@ impl Builtin for Square {
         String::from_utf8_lossy(&s).into_owned()
     }
 
-    /// The list in pieces of [`PIECE`] bytes or so: a million values are
-    /// written as they are formatted, not gathered first. A long list's
-    /// second half is formatted on a second thread meanwhile.
+    /// The list in pieces of [`PIECE_VALUES`] values: a million values
+    /// are written as they are formatted, not gathered first.
     fn report_to(run: &Report<'_, Square>, print: &mut dyn FnMut(&[u8])) {
         if run.streamed {
             return;
         }
-        let values = run.results;
-        // The first half (or all) here, written as it is formatted.
-        let mut here = |buf: Vec<u8>, n: usize| {
-            print(&buf[..n]);
-            buf
-        };
-        if values.len() < HALVED_FROM {
-            return write_list(values, b"[", b"]\n", &mut here);
-        }
-        let (first, second) = values.split_at(values.len() / 2);
-        std::thread::scope(|scope| {
-            // Filled pieces of the second half come here in order; their
-            // buffers go back to be filled again.
-            let (full, filled) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(PIECES_AHEAD);
-            let (back, empty) = std::sync::mpsc::channel::<Vec<u8>>();
-            let helper = std::thread::Builder::new()
-                .name("mproc-report".into())
-                .spawn_scoped(scope, move || {
-                    write_list(second, b", ", b"]\n", &mut |buf, n| {
-                        let _ = full.send((buf, n));
-                        empty.try_recv().unwrap_or_else(|_| piece_buffer(PIECE))
-                    });
-                });
-            write_list(first, b"[", b"", &mut here);
-            match helper {
-                Ok(_) => {
-                    for (buf, n) in filled {
-                        let _ = back.send(here(buf, n));
-                    }
-                }
-                // No thread to be had: this one writes the second half too.
-                Err(_) => write_list(second, b", ", b"]\n", &mut here),
-            }
-        });
+        write_list(run.results, print);
     }
 }
 
@@ -130,30 +96,83 @@ fn value_row(v: u64) -> Option<NonZeroU64> {
     NonZeroU64::new(v.wrapping_add(1))
 }
 
-/// Lists from this many values on are formatted in two halves at once.
-const HALVED_FROM: usize = 100_000;
+/// Lists from this many values on are formatted on two threads at once.
+const SHARED_FROM: usize = 100_000;
 
-/// Pieces of the second half that may wait for the first to be written.
-const PIECES_AHEAD: usize = 64;
+/// Values in one piece of the list (about 50 KB of text for a million
+/// squares): small enough that the few buffers in use stay in cache.
+const PIECE_VALUES: usize = 4096;
 
-/// A buffer for one piece of the list of `values` values (at most
-/// [`PIECE`], with room past it for the number that crosses it): ten
-/// values take a few hundred bytes, not a piece's worth.
-fn piece_buffer(values: usize) -> Vec<u8> {
-    vec![b' '; values.saturating_mul(22).min(PIECE) + 64]
+/// Pieces the helper may format ahead of the one being written.
+const PIECES_AHEAD: usize = 4;
+
+/// Writes Python's printed list of `values` (`[0, 1, None, 9]` and a
+/// newline) to `print`, piece by piece. From [`SHARED_FROM`] values on,
+/// every other piece is formatted on a helper thread meanwhile and handed
+/// back in order; the buffers go round between the two threads, so a
+/// million values take a few buffers, not a second copy of the text.
+fn write_list(values: &[Option<NonZeroU64>], print: &mut dyn FnMut(&[u8])) {
+    let pieces = values.len().div_ceil(PIECE_VALUES).max(1);
+    let piece = |k: usize| {
+        &values[(k * PIECE_VALUES).min(values.len())..((k + 1) * PIECE_VALUES).min(values.len())]
+    };
+    let format = |k: usize, buf: &mut Vec<u8>| {
+        let tail: &[u8] = if k + 1 == pieces { b"]\n" } else { b"" };
+        put_piece(piece(k), if k == 0 { b"[" } else { b", " }, tail, buf)
+    };
+    let mut own = Vec::new();
+    if values.len() < SHARED_FROM {
+        for k in 0..pieces {
+            let n = format(k, &mut own);
+            print(&own[..n]);
+        }
+        return;
+    }
+    std::thread::scope(|scope| {
+        // The odd pieces come here formatted, in order; their buffers go
+        // back once written.
+        let (full, formatted) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(PIECES_AHEAD);
+        let (back, written) = std::sync::mpsc::channel::<Vec<u8>>();
+        let helper = std::thread::Builder::new()
+            .name("mproc-report".into())
+            .spawn_scoped(scope, move || {
+                for k in (1..pieces).step_by(2) {
+                    let mut buf = written.try_recv().unwrap_or_default();
+                    let n = format(k, &mut buf);
+                    if full.send((buf, n)).is_err() {
+                        return;
+                    }
+                }
+            });
+        let mut formatted = helper.ok().map(|_| formatted);
+        for k in 0..pieces {
+            // A helper that could not start, or stopped, leaves its
+            // pieces to this thread.
+            match formatted.as_ref().filter(|_| k % 2 == 1).map(|f| f.recv()) {
+                Some(Ok((buf, n))) => {
+                    print(&buf[..n]);
+                    let _ = back.send(buf);
+                }
+                taken => {
+                    if matches!(taken, Some(Err(_))) {
+                        formatted = None;
+                    }
+                    let n = format(k, &mut own);
+                    print(&own[..n]);
+                }
+            }
+        }
+    });
 }
 
-/// Writes `lead`, then `values` with `, ` between them, then `tail`, in
-/// pieces of about [`PIECE`] bytes: `emit` takes each buffer with the
-/// length filled and gives back a buffer to go on with. Each number's
-/// digits are written in place, not copied.
-fn write_list(
-    values: &[Option<NonZeroU64>],
-    lead: &[u8],
-    tail: &[u8],
-    emit: &mut dyn FnMut(Vec<u8>, usize) -> Vec<u8>,
-) {
-    let mut buf = piece_buffer(values.len());
+/// Formats `lead`, `values` with `, ` between them, then `tail` into
+/// `buf` (grown to fit, never shrunk) and says how many bytes it took.
+/// Each number's digits are written in place, not copied.
+fn put_piece(values: &[Option<NonZeroU64>], lead: &[u8], tail: &[u8], buf: &mut Vec<u8>) -> usize {
+    let room = values.len() * 22 + lead.len() + tail.len();
+    if buf.len() < room {
+        buf.resize(room, b' ');
+    }
     buf[..lead.len()].copy_from_slice(lead);
     let mut at = lead.len();
     for (i, r) in values.iter().enumerate() {
@@ -168,16 +187,9 @@ fn write_list(
                 4
             }
         };
-        if at >= PIECE {
-            buf = emit(buf, at);
-            at = 0;
-        }
     }
     buf[at..at + tail.len()].copy_from_slice(tail);
-    at += tail.len();
-    if at > 0 {
-        emit(buf, at);
-    }
+    at + tail.len()
 }
 
 /// The decimal digits of 0 to 99, two by two.
@@ -218,12 +230,59 @@ fn put_digits(out: &mut [u8], mut v: u64) -> usize {
     len
 }
 
-/// The size of the pieces the list is written in.
-const PIECE: usize = 256 << 10;
-
 #[cfg(test)]
 mod tests {
-    use super::put_digits;
+    use std::num::NonZeroU64;
+
+    use super::{put_digits, write_list, PIECE_VALUES, SHARED_FROM};
+
+    /// Python's `print(list)` of `values`, written plainly.
+    fn printed(values: &[Option<NonZeroU64>]) -> String {
+        let shown: Vec<String> = values
+            .iter()
+            .map(|v| v.map_or("None".to_string(), |v| (v.get() - 1).to_string()))
+            .collect();
+        format!("[{}]\n", shown.join(", "))
+    }
+
+    #[test]
+    fn a_list_is_written_as_python_prints_it_on_one_thread_or_two() {
+        let sizes = [
+            0,
+            1,
+            PIECE_VALUES - 1,
+            PIECE_VALUES,
+            PIECE_VALUES + 1,
+            3 * PIECE_VALUES,
+            SHARED_FROM,
+            SHARED_FROM + 1,
+            SHARED_FROM + PIECE_VALUES,
+            SHARED_FROM + 7 * PIECE_VALUES + 3,
+        ];
+        for n in sizes {
+            // Squares, with every 1000th item not ok, and the largest
+            // value at the end.
+            let values: Vec<Option<NonZeroU64>> = (0..n as u64)
+                .map(|i| match i {
+                    _ if i % 1000 == 999 => None,
+                    _ if i + 1 == n as u64 => NonZeroU64::new(u64::MAX),
+                    _ => NonZeroU64::new(i * i + 1),
+                })
+                .collect();
+            let mut written = Vec::new();
+            let mut writes = 0;
+            write_list(&values, &mut |piece| {
+                writes += 1;
+                written.extend_from_slice(piece);
+            });
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                printed(&values),
+                "{n} values"
+            );
+            assert_eq!(writes, n.div_ceil(PIECE_VALUES).max(1), "{n} values");
+        }
+    }
 
     #[test]
     fn digits_are_written_as_display_writes_them() {

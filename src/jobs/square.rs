@@ -201,33 +201,60 @@ const PAIRS: &[u8; 200] = b"\
 8081828384858687888990919293949596979899";
 
 /// Writes `v` in decimal at the start of `out` (20 bytes, room for any
-/// u64) and says how many bytes it took: four digits a division, from the
-/// last, as itoa does, but in place.
+/// u64) and says how many bytes it took: the digits past the first eight
+/// or sixteen in blocks of eight, each from one 32-bit number, two digits
+/// at a time.
 #[inline]
-fn put_digits(out: &mut [u8], mut v: u64) -> usize {
-    let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
-    let mut end = len;
-    while v >= 10_000 {
-        let rest = (v % 10_000) as usize;
-        v /= 10_000;
-        let (hi, lo) = (rest / 100 * 2, rest % 100 * 2);
-        out[end - 4..end - 2].copy_from_slice(&PAIRS[hi..hi + 2]);
-        out[end - 2..end].copy_from_slice(&PAIRS[lo..lo + 2]);
-        end -= 4;
+fn put_digits(out: &mut [u8], v: u64) -> usize {
+    const E8: u64 = 100_000_000;
+    if v < E8 {
+        return put_short(out, v as u32);
     }
-    let mut v = v as usize;
-    if v >= 100 {
-        let lo = v % 100 * 2;
-        v /= 100;
-        out[end - 2..end].copy_from_slice(&PAIRS[lo..lo + 2]);
+    let (head, blocks) = if v < E8 * E8 {
+        (v / E8, [(v % E8) as u32, 0])
+    } else {
+        let rest = v % (E8 * E8);
+        (v / (E8 * E8), [(rest / E8) as u32, (rest % E8) as u32])
+    };
+    let mut at = put_short(out, head as u32);
+    let count = if v < E8 * E8 { 1 } else { 2 };
+    for block in &blocks[..count] {
+        put_eight(&mut out[at..at + 8], *block);
+        at += 8;
+    }
+    at
+}
+
+/// Writes `x` (under 10^8) with no leading zeros; says how many bytes.
+#[inline]
+fn put_short(out: &mut [u8], x: u32) -> usize {
+    let len = x.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let mut end = len;
+    let mut x = x as usize;
+    while x >= 100 {
+        let pair = x % 100 * 2;
+        x /= 100;
+        out[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
         end -= 2;
     }
-    if v >= 10 {
-        out[end - 2..end].copy_from_slice(&PAIRS[v * 2..v * 2 + 2]);
+    if x >= 10 {
+        out[end - 2..end].copy_from_slice(&PAIRS[x * 2..x * 2 + 2]);
     } else {
-        out[end - 1] = b'0' + v as u8;
+        out[end - 1] = b'0' + x as u8;
     }
     len
+}
+
+/// Writes `x` (under 10^8) as exactly eight digits, leading zeros kept.
+#[inline]
+fn put_eight(out: &mut [u8], x: u32) {
+    let (high, low) = ((x / 10_000) as usize, (x % 10_000) as usize);
+    for (i, pair) in [high / 100, high % 100, low / 100, low % 100]
+        .into_iter()
+        .enumerate()
+    {
+        out[2 * i..2 * i + 2].copy_from_slice(&PAIRS[pair * 2..pair * 2 + 2]);
+    }
 }
 
 #[cfg(test)]

@@ -59,6 +59,17 @@ impl Scheduler {
         self.close_when_idle();
     }
 
+    /// Whether items wait in the queue while a worker has a free thread.
+    pub(super) fn idle_with_work(&self) -> bool {
+        let concurrency = self.concurrency();
+        !self.queue.is_empty()
+            && self
+                .slots
+                .iter()
+                .filter_map(|s| s.live.as_ref())
+                .any(|l| l.usable() && has_free_lane(l, concurrency))
+    }
+
     /// Items of `key`'s job to cut the next piece to, with `queued` items
     /// waiting; `None` when pieces are not cut (a chunksize was set).
     fn piece(&self, key: u32, queued: usize) -> Option<usize> {

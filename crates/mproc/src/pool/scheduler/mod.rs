@@ -307,13 +307,20 @@ impl Scheduler {
     /// Handles `event` and every event already waiting, then acts: checks
     /// deadlines, dispatches, settles and sends the results. True once
     /// every worker is gone in `Stopping`: the scheduler is done.
+    ///
+    /// Inputs that an idle worker could take end the handling early: the
+    /// rest wait for the next step, so a long list's first submissions
+    /// are not all encoded before the first is sent.
     pub(crate) fn step(&mut self, event: Option<Event>) -> bool {
         self.step_now = Some((self.clock)());
-        if let Some(event) = event {
+        let mut next = event.or_else(|| self.events.try_recv().ok());
+        while let Some(event) = next {
+            let inputs = matches!(event, Event::Submit(_) | Event::Encode(_));
             self.handle(event);
-        }
-        while let Ok(more) = self.events.try_recv() {
-            self.handle(more);
+            if inputs && self.idle_with_work() {
+                break;
+            }
+            next = self.events.try_recv().ok();
         }
         self.check_deadlines();
         self.dispatch();

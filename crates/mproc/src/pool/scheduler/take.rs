@@ -61,7 +61,9 @@ impl Live {
         self.page_seen.map_or(t, |(_, since)| since.max(t))
     }
 
-    fn usable(&self) -> bool {
+    /// Ready for work: said hello, and neither retiring, killed nor
+    /// closed.
+    pub(super) fn usable(&self) -> bool {
         self.ready && !self.retiring && self.killed_at.is_none() && self.closed_at.is_none()
     }
 }

@@ -144,12 +144,32 @@ impl Starting {
     /// Waits until the worker runs (its program is executing), or for why
     /// it could not be started.
     pub(crate) fn started(self) -> Result<Connection> {
-        let (child, stdin) = self.started.recv().unwrap_or_else(|_| {
-            Err(Error::new(
-                ErrorKind::Spawn,
-                "a worker's pipe thread ended before starting it",
-            ))
-        })?;
+        let answer = self.started.recv().unwrap_or_else(|_| Err(thread_gone()));
+        self.connect(answer)
+    }
+
+    /// [`Starting::started`] if the worker's start has returned, else
+    /// this back.
+    pub(crate) fn try_started(self) -> std::result::Result<Result<Connection>, Starting> {
+        match self.started.try_recv() {
+            Ok(answer) => Ok(self.connect(answer)),
+            Err(mpsc::TryRecvError::Empty) => Err(self),
+            Err(mpsc::TryRecvError::Disconnected) => Ok(Err(thread_gone())),
+        }
+    }
+
+    /// True when the worker will name its running item on a progress page.
+    pub(crate) fn has_page(&self) -> bool {
+        self.page.is_some()
+    }
+
+    /// The item the worker's progress page names as running.
+    pub(crate) fn running(&self) -> Option<Running> {
+        self.page.as_ref().and_then(Page::running)
+    }
+
+    fn connect(self, answer: Result<(Arc<ChildGuard>, ChildStdin)>) -> Result<Connection> {
+        let (child, stdin) = answer?;
         let input = WorkerInput::new(stdin);
         input.send(self.first);
         Ok(Connection {
@@ -158,6 +178,13 @@ impl Starting {
             page: self.page,
         })
     }
+}
+
+fn thread_gone() -> Error {
+    Error::new(
+        ErrorKind::Spawn,
+        "a worker's pipe thread ended before starting it",
+    )
 }
 
 /// A worker process started from a thread of its own, which waits to
@@ -217,7 +244,18 @@ impl Spawned {
             });
             match spawned {
                 Err(e) => {
+                    let why = e.to_string();
                     let _ = started_tx.send(Err(e));
+                    // A pool may have taken it before its start returned
+                    // (`Pending` in the scheduler's `link.rs`): it learns
+                    // that the worker is gone, as a shell would see a
+                    // command it could not run.
+                    if let Ok(Attach { sink, .. }) = attached.recv() {
+                        sink(ConnEvent::Gone {
+                            exit: Exit::Code(127),
+                            error: Some(Error::new(ErrorKind::Spawn, why)),
+                        });
+                    }
                 }
                 Ok((child, stdin, stdout, stderr)) => {
                     let _ = started_tx.send(Ok((Arc::clone(&child), stdin)));

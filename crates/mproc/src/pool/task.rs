@@ -128,6 +128,66 @@ impl RunInfo {
     }
 }
 
+/// Where each item of a chunk ends in its inputs: one item's end kept in
+/// place (`--chunksize 1` makes a chunk per item), more in a list.
+#[derive(Debug)]
+enum Ends {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl Default for Ends {
+    fn default() -> Self {
+        Ends::Many(Vec::new())
+    }
+}
+
+impl Ends {
+    fn len(&self) -> usize {
+        match self {
+            Ends::One(_) => 1,
+            Ends::Many(ends) => ends.len(),
+        }
+    }
+
+    /// The end of item `i` (which must be in the chunk).
+    fn get(&self, i: usize) -> u32 {
+        match self {
+            Ends::One(end) => [*end][i],
+            Ends::Many(ends) => ends[i],
+        }
+    }
+
+    fn push(&mut self, end: u32) {
+        *self = match std::mem::take(self) {
+            Ends::Many(ends) if ends.is_empty() => Ends::One(end),
+            Ends::One(first) => Ends::Many(vec![first, end]),
+            Ends::Many(mut ends) => {
+                ends.push(end);
+                Ends::Many(ends)
+            }
+        };
+    }
+
+    fn pop(&mut self) {
+        match self {
+            Ends::One(_) => *self = Ends::default(),
+            Ends::Many(ends) => {
+                ends.pop();
+            }
+        }
+    }
+
+    /// The ends of items `range`, less `base`.
+    fn shifted(&self, range: Range<usize>, base: u32) -> Ends {
+        match (self, range.len()) {
+            (_, 1) => Ends::One(self.get(range.start) - base),
+            (Ends::Many(ends), _) => Ends::Many(ends[range].iter().map(|e| e - base).collect()),
+            (Ends::One(_), _) => Ends::default(),
+        }
+    }
+}
+
 /// Consecutive items of one batch, on their way to a worker.
 #[derive(Debug)]
 pub(crate) struct SentChunk {
@@ -137,7 +197,7 @@ pub(crate) struct SentChunk {
     /// The items' inputs, encoded one after another.
     pub inputs: Vec<u8>,
     /// Where each item's input ends in `inputs`.
-    pub ends: Vec<u32>,
+    ends: Ends,
     /// Times started so far.
     pub attempts: u32,
     /// Times it came back from a worker that died without naming a
@@ -156,7 +216,7 @@ impl SentChunk {
             batch,
             first,
             inputs: Vec::new(),
-            ends: Vec::new(),
+            ends: Ends::default(),
             attempts: 0,
             returns: 0,
             earlier: Vec::new(),
@@ -239,9 +299,9 @@ impl SentChunk {
         let start = if offset == 0 {
             0
         } else {
-            self.ends[offset - 1] as usize
+            self.ends.get(offset - 1) as usize
         };
-        start..self.ends[offset] as usize
+        start..self.ends.get(offset) as usize
     }
 
     /// Items `range` as a chunk of their own, with the same attempts (and
@@ -257,7 +317,7 @@ impl SentChunk {
             batch: Arc::clone(&self.batch),
             first: self.first + range.start,
             inputs: self.inputs[bytes].to_vec(),
-            ends: self.ends[range].iter().map(|e| e - base).collect(),
+            ends: self.ends.shifted(range, base),
             attempts: self.attempts,
             returns: self.returns,
             earlier: self.earlier.clone(),
@@ -430,6 +490,67 @@ impl ReportOutbox {
     pub(crate) fn flush(&mut self) {
         for (batch, reports) in self.pending.drain(..) {
             send(&batch, reports);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Batch, Ends, JobSpec, SentChunk};
+
+    fn ends(e: &Ends) -> Vec<u32> {
+        (0..e.len()).map(|i| e.get(i)).collect()
+    }
+
+    #[test]
+    fn ends_keep_one_in_place_and_more_in_a_list() {
+        let mut e = Ends::default();
+        assert_eq!(e.len(), 0);
+        e.push(3);
+        assert!(matches!(e, Ends::One(3)));
+        e.push(7);
+        e.push(12);
+        assert_eq!(ends(&e), [3, 7, 12]);
+        assert_eq!(ends(&e.shifted(1..3, 3)), [4, 9]);
+        assert!(matches!(e.shifted(2..3, 7), Ends::One(5)));
+        assert_eq!(e.shifted(1..1, 3).len(), 0);
+        e.pop();
+        assert_eq!(ends(&e), [3, 7]);
+        let mut one = Ends::One(4);
+        assert_eq!(ends(&one.shifted(0..1, 0)), [4]);
+        one.pop();
+        assert_eq!(one.len(), 0);
+    }
+
+    #[test]
+    fn a_chunk_splits_into_the_inputs_of_its_items() {
+        let (sink, _results) = std::sync::mpsc::channel();
+        let job = JobSpec {
+            key: 0,
+            name: "echo".into(),
+            config: Vec::new(),
+        };
+        let batch = Batch::new(std::sync::Arc::new(job), sink, None);
+        let mut chunk = SentChunk::new(batch, 10);
+        for input in ["a", "bb", "ccc"] {
+            chunk.push(&input.to_string()).unwrap();
+        }
+        assert_eq!(chunk.count(), 3);
+        let middle = chunk.split(1..2);
+        assert_eq!((middle.first, middle.count()), (11, 1));
+        assert_eq!(
+            crate::protocol::decode::<String>(&middle.inputs).unwrap(),
+            "bb"
+        );
+        let tail = chunk.split(1..3);
+        assert_eq!((tail.first, tail.count()), (11, 2));
+        let one = tail.split(1..2);
+        assert_eq!(
+            crate::protocol::decode::<String>(&one.inputs).unwrap(),
+            "ccc"
+        );
+        for c in [chunk, middle, tail, one] {
+            c.consume();
         }
     }
 }

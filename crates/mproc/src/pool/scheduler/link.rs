@@ -89,8 +89,8 @@ impl Starter for Spawn {
         Ok(Box::new(Connection::start(&self.0, slot, sink)?))
     }
 
-    /// Begins every worker, then waits for each: they start side by side.
-    /// Waits for the first worker's start to return; a local worker whose
+    /// Begins every worker, so they start side by side, then waits for
+    /// the first one's start to return; a local worker whose
     /// start has not returned by then (its exec waits for a CPU on a busy
     /// machine) joins as [`Pending`], so the pool runs on the others
     /// meanwhile.

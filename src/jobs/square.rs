@@ -1,6 +1,9 @@
 //! The chapter's `f(x) = x*x`: [`Square`].
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use serde::{Deserialize, Serialize};
 
@@ -103,14 +106,20 @@ const SHARED_FROM: usize = 100_000;
 /// squares): small enough that the few buffers in use stay in cache.
 const PIECE_VALUES: usize = 4096;
 
-/// Pieces the helper may format ahead of the one being written.
+/// Pieces the helper may hand over ahead of the one being written.
 const PIECES_AHEAD: usize = 4;
 
+/// Pieces this thread keeps formatted ahead of the one being written, at
+/// most, while the helper formats that one.
+const PIECES_HELD: usize = 16;
+
 /// Writes Python's printed list of `values` (`[0, 1, None, 9]` and a
-/// newline) to `print`, piece by piece. From [`SHARED_FROM`] values on,
-/// every other piece is formatted on a helper thread meanwhile and handed
-/// back in order; the buffers go round between the two threads, so a
-/// million values take a few buffers, not a second copy of the text.
+/// newline) to `print`, piece by piece. From [`SHARED_FROM`] values on, a
+/// helper thread formats pieces too: each thread claims the next piece
+/// not yet claimed, so neither waits for the other while pieces are left,
+/// and this one writes them in order. The buffers go round between the
+/// two threads, so a million values take a few buffers, not a second copy
+/// of the text.
 fn write_list(values: &[Option<NonZeroU64>], print: &mut dyn FnMut(&[u8])) {
     let pieces = values.len().div_ceil(PIECE_VALUES).max(1);
     let piece = |k: usize| {
@@ -120,47 +129,76 @@ fn write_list(values: &[Option<NonZeroU64>], print: &mut dyn FnMut(&[u8])) {
         let tail: &[u8] = if k + 1 == pieces { b"]\n" } else { b"" };
         put_piece(piece(k), if k == 0 { b"[" } else { b", " }, tail, buf)
     };
-    let mut own = Vec::new();
     if values.len() < SHARED_FROM {
+        let mut buf = Vec::new();
         for k in 0..pieces {
-            let n = format(k, &mut own);
-            print(&own[..n]);
+            let n = format(k, &mut buf);
+            print(&buf[..n]);
         }
         return;
     }
+    let claimed = AtomicUsize::new(0);
+    let claim = || claimed.fetch_add(1, Ordering::Relaxed);
     std::thread::scope(|scope| {
-        // The odd pieces come here formatted, in order; their buffers go
-        // back once written.
-        let (full, formatted) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(PIECES_AHEAD);
-        let (back, written) = std::sync::mpsc::channel::<Vec<u8>>();
+        // The helper's pieces come here formatted, with their number;
+        // their buffers go back once written.
+        let (full, formatted) = mpsc::sync_channel::<(usize, Vec<u8>, usize)>(PIECES_AHEAD);
+        let (back, written) = mpsc::channel::<Vec<u8>>();
         let helper = std::thread::Builder::new()
             .name("mproc-report".into())
-            .spawn_scoped(scope, move || {
-                for k in (1..pieces).step_by(2) {
-                    let mut buf = written.try_recv().unwrap_or_default();
-                    let n = format(k, &mut buf);
-                    if full.send((buf, n)).is_err() {
-                        return;
-                    }
+            .spawn_scoped(scope, move || loop {
+                let k = claim();
+                if k >= pieces {
+                    return;
+                }
+                let mut buf = written.try_recv().unwrap_or_default();
+                let n = format(k, &mut buf);
+                if full.send((k, buf, n)).is_err() {
+                    return;
                 }
             });
-        let mut formatted = helper.ok().map(|_| formatted);
-        for k in 0..pieces {
-            // A helper that could not start, or stopped, leaves its
-            // pieces to this thread.
-            match formatted.as_ref().filter(|_| k % 2 == 1).map(|f| f.recv()) {
-                Some(Ok((buf, n))) => {
-                    print(&buf[..n]);
+        let formatted = helper.ok().map(|_| formatted);
+        // Formatted pieces not written yet: (buffer, length, the helper's).
+        let mut ready: BTreeMap<usize, (Vec<u8>, usize, bool)> = BTreeMap::new();
+        let mut spare = Vec::new();
+        let mut next = 0;
+        while next < pieces {
+            if let Some((buf, n, helpers)) = ready.remove(&next) {
+                print(&buf[..n]);
+                if helpers {
                     let _ = back.send(buf);
+                } else {
+                    spare.push(buf);
                 }
-                taken => {
-                    if matches!(taken, Some(Err(_))) {
-                        formatted = None;
-                    }
-                    let n = format(k, &mut own);
-                    print(&own[..n]);
-                }
+                next += 1;
+                continue;
             }
+            if let Some(Ok((k, buf, n))) = formatted.as_ref().map(mpsc::Receiver::try_recv) {
+                ready.insert(k, (buf, n, true));
+                continue;
+            }
+            // The next piece is the helper's: format another meanwhile.
+            // Once all are claimed (or enough are held), wait for it; a
+            // helper that could not start, or stopped, leaves it here.
+            let k = if ready.len() < PIECES_HELD {
+                claim()
+            } else {
+                pieces
+            };
+            let k = if k < pieces {
+                k
+            } else {
+                match formatted.as_ref().map(mpsc::Receiver::recv) {
+                    Some(Ok((k, buf, n))) => {
+                        ready.insert(k, (buf, n, true));
+                        continue;
+                    }
+                    _ => next,
+                }
+            };
+            let mut buf = spare.pop().unwrap_or_default();
+            let n = format(k, &mut buf);
+            ready.insert(k, (buf, n, false));
         }
     });
 }

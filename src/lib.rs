@@ -20,6 +20,7 @@
 //! `serve-demo`) and `timeline` (`--timeline FILE.svg`), all on by default.
 #![deny(missing_docs, unreachable_pub)]
 
+mod allocator;
 pub(crate) mod cli;
 pub(crate) mod commands;
 #[cfg(feature = "excel")]
@@ -55,6 +56,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    allocator::keep_freed_memory();
     // A worker this program started (marker in the environment, `worker`
     // as its one argument) goes straight to its loop: building the command
     // line parser would add to every worker's start-up.

@@ -128,11 +128,16 @@ impl RunInfo {
     }
 }
 
-/// Where each item of a chunk ends in its inputs: one item's end kept in
-/// place (`--chunksize 1` makes a chunk per item), more in a list.
+/// Where each item of a chunk ends in its inputs: items of one width
+/// (a million numbers; one item at `--chunksize 1`) as that width, others
+/// in a list.
 #[derive(Debug)]
 enum Ends {
-    One(u32),
+    /// `count` items of `width` bytes each.
+    Even {
+        width: u32,
+        count: u32,
+    },
     Many(Vec<u32>),
 }
 
@@ -145,7 +150,7 @@ impl Default for Ends {
 impl Ends {
     fn len(&self) -> usize {
         match self {
-            Ends::One(_) => 1,
+            Ends::Even { count, .. } => *count as usize,
             Ends::Many(ends) => ends.len(),
         }
     }
@@ -153,15 +158,33 @@ impl Ends {
     /// The end of item `i` (which must be in the chunk).
     fn get(&self, i: usize) -> u32 {
         match self {
-            Ends::One(end) => [*end][i],
+            Ends::Even { width, count } => {
+                assert!(i < *count as usize, "item {i} of {count}");
+                width * (i as u32 + 1)
+            }
             Ends::Many(ends) => ends[i],
         }
     }
 
     fn push(&mut self, end: u32) {
         *self = match std::mem::take(self) {
-            Ends::Many(ends) if ends.is_empty() => Ends::One(end),
-            Ends::One(first) => Ends::Many(vec![first, end]),
+            Ends::Many(ends) if ends.is_empty() => Ends::Even {
+                width: end,
+                count: 1,
+            },
+            Ends::Even { width, count }
+                if u64::from(end) == u64::from(width) * u64::from(count + 1) =>
+            {
+                Ends::Even {
+                    width,
+                    count: count + 1,
+                }
+            }
+            even @ Ends::Even { .. } => {
+                let mut ends: Vec<u32> = (0..even.len()).map(|i| even.get(i)).collect();
+                ends.push(end);
+                Ends::Many(ends)
+            }
             Ends::Many(mut ends) => {
                 ends.push(end);
                 Ends::Many(ends)
@@ -171,19 +194,32 @@ impl Ends {
 
     fn pop(&mut self) {
         match self {
-            Ends::One(_) => *self = Ends::default(),
+            Ends::Even { count: 1, .. } => *self = Ends::default(),
+            Ends::Even { count, .. } => *count -= 1,
             Ends::Many(ends) => {
                 ends.pop();
             }
         }
     }
 
-    /// The ends of items `range`, less `base`.
+    /// The ends of items `range`, less `base` (the end of the item before
+    /// it, or 0).
     fn shifted(&self, range: Range<usize>, base: u32) -> Ends {
-        match (self, range.len()) {
-            (_, 1) => Ends::One(self.get(range.start) - base),
-            (Ends::Many(ends), _) => Ends::Many(ends[range].iter().map(|e| e - base).collect()),
-            (Ends::One(_), _) => Ends::default(),
+        if range.is_empty() {
+            return Ends::default();
+        }
+        let mut shifted = Ends::default();
+        match self {
+            Ends::Even { width, .. } if base == width * range.start as u32 => Ends::Even {
+                width: *width,
+                count: range.len() as u32,
+            },
+            _ => {
+                for i in range {
+                    shifted.push(self.get(i) - base);
+                }
+                shifted
+            }
         }
     }
 }
@@ -507,19 +543,51 @@ mod tests {
         let mut e = Ends::default();
         assert_eq!(e.len(), 0);
         e.push(3);
-        assert!(matches!(e, Ends::One(3)));
+        assert!(matches!(e, Ends::Even { width: 3, count: 1 }));
         e.push(7);
         e.push(12);
+        assert!(matches!(e, Ends::Many(_)));
         assert_eq!(ends(&e), [3, 7, 12]);
         assert_eq!(ends(&e.shifted(1..3, 3)), [4, 9]);
-        assert!(matches!(e.shifted(2..3, 7), Ends::One(5)));
+        assert!(matches!(
+            e.shifted(2..3, 7),
+            Ends::Even { width: 5, count: 1 }
+        ));
         assert_eq!(e.shifted(1..1, 3).len(), 0);
         e.pop();
         assert_eq!(ends(&e), [3, 7]);
-        let mut one = Ends::One(4);
+        let mut one = Ends::default();
+        one.push(4);
         assert_eq!(ends(&one.shifted(0..1, 0)), [4]);
         one.pop();
         assert_eq!(one.len(), 0);
+    }
+
+    #[test]
+    fn ends_of_one_width_are_kept_as_the_width() {
+        let mut e = Ends::default();
+        for end in [8, 16, 24, 32] {
+            e.push(end);
+        }
+        assert!(matches!(e, Ends::Even { width: 8, count: 4 }));
+        assert_eq!(ends(&e), [8, 16, 24, 32]);
+        assert!(matches!(
+            e.shifted(1..3, 8),
+            Ends::Even { width: 8, count: 2 }
+        ));
+        assert_eq!(ends(&e.shifted(1..4, 8)), [8, 16, 24]);
+        e.pop();
+        assert_eq!(ends(&e), [8, 16, 24]);
+        // A wider item ends the run of one width.
+        e.push(33);
+        assert!(matches!(e, Ends::Many(_)));
+        assert_eq!(ends(&e), [8, 16, 24, 33]);
+        // Items that encode to nothing.
+        let mut empty = Ends::default();
+        empty.push(0);
+        empty.push(0);
+        assert!(matches!(empty, Ends::Even { width: 0, count: 2 }));
+        assert_eq!(ends(&empty.shifted(1..2, 0)), [0]);
     }
 
     #[test]

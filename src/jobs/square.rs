@@ -180,21 +180,18 @@ fn write_list(values: &[Option<NonZeroU64>], print: &mut dyn FnMut(&[u8])) {
             // The next piece is the helper's: format another meanwhile.
             // Once all are claimed (or enough are held), wait for it; a
             // helper that could not start, or stopped, leaves it here.
-            let k = if ready.len() < PIECES_HELD {
-                claim()
-            } else {
-                pieces
-            };
-            let k = if k < pieces {
-                k
-            } else {
-                match formatted.as_ref().map(mpsc::Receiver::recv) {
+            let unclaimed = (ready.len() < PIECES_HELD)
+                .then(claim)
+                .filter(|&k| k < pieces);
+            let k = match unclaimed {
+                Some(k) => k,
+                None => match formatted.as_ref().map(mpsc::Receiver::recv) {
                     Some(Ok((k, buf, n))) => {
                         ready.insert(k, (buf, n, true));
                         continue;
                     }
                     _ => next,
-                }
+                },
             };
             let mut buf = spare.pop().unwrap_or_default();
             let n = format(k, &mut buf);
@@ -248,19 +245,16 @@ fn put_digits(out: &mut [u8], v: u64) -> usize {
     if v < E8 {
         return put_short(out, v as u32);
     }
-    let (head, blocks) = if v < E8 * E8 {
-        (v / E8, [(v % E8) as u32, 0])
-    } else {
-        let rest = v % (E8 * E8);
-        (v / (E8 * E8), [(rest / E8) as u32, (rest % E8) as u32])
-    };
-    let mut at = put_short(out, head as u32);
-    let count = if v < E8 * E8 { 1 } else { 2 };
-    for block in &blocks[..count] {
-        put_eight(&mut out[at..at + 8], *block);
-        at += 8;
+    if v < E8 * E8 {
+        let at = put_short(out, (v / E8) as u32);
+        put_eight(&mut out[at..at + 8], (v % E8) as u32);
+        return at + 8;
     }
-    at
+    let rest = v % (E8 * E8);
+    let at = put_short(out, (v / (E8 * E8)) as u32);
+    put_eight(&mut out[at..at + 8], (rest / E8) as u32);
+    put_eight(&mut out[at + 8..at + 16], (rest % E8) as u32);
+    at + 16
 }
 
 /// Writes `x` (under 10^8) with no leading zeros; says how many bytes.

@@ -208,13 +208,13 @@ impl Ends {
         if range.is_empty() {
             return Ends::default();
         }
-        let mut shifted = Ends::default();
         match self {
             Ends::Even { width, .. } if base == width * range.start as u32 => Ends::Even {
                 width: *width,
                 count: range.len() as u32,
             },
             _ => {
+                let mut shifted = Ends::default();
                 for i in range {
                     shifted.push(self.get(i) - base);
                 }

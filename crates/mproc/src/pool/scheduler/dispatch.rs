@@ -59,15 +59,13 @@ impl Scheduler {
         self.close_when_idle();
     }
 
-    /// Whether items wait in the queue while a worker has a free thread.
-    pub(super) fn idle_with_work(&self) -> bool {
+    /// Whether a worker ready for work has a free thread.
+    pub(super) fn has_idle_worker(&self) -> bool {
         let concurrency = self.concurrency();
-        !self.queue.is_empty()
-            && self
-                .slots
-                .iter()
-                .filter_map(|s| s.live.as_ref())
-                .any(|l| l.usable() && has_free_lane(l, concurrency))
+        self.slots
+            .iter()
+            .filter_map(|s| s.live.as_ref())
+            .any(|l| l.usable() && has_free_lane(l, concurrency))
     }
 
     /// Items of `key`'s job to cut the next piece to, with `queued` items

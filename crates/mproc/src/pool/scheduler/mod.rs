@@ -317,7 +317,7 @@ impl Scheduler {
         while let Some(event) = next {
             let inputs = matches!(event, Event::Submit(_) | Event::Encode(_));
             self.handle(event);
-            if inputs && self.idle_with_work() {
+            if inputs && !self.queue.is_empty() && self.has_idle_worker() {
                 break;
             }
             next = self.events.try_recv().ok();

@@ -75,7 +75,6 @@ impl Scheduler {
             self.take_at = None;
             return;
         }
-        let concurrency = self.concurrency();
         // Nothing can be stuck before the time found at the last look (a
         // chunk sent since is stuck [`STUCK`] after it was sent at the
         // earliest), so the look is paid once per such time, not per
@@ -91,13 +90,8 @@ impl Scheduler {
                 self.take_back_stuck();
             }
         }
-        let idle = self
-            .slots
-            .iter()
-            .filter_map(|s| s.live.as_ref())
-            .any(|l| l.usable() && super::dispatch::has_free_lane(l, concurrency));
         let queue_empty = self.queue.is_empty() && self.slots.iter().all(|s| s.retry.is_empty());
-        if idle && queue_empty {
+        if queue_empty && self.has_idle_worker() {
             self.take_back_for_idle();
         }
     }

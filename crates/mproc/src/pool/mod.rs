@@ -31,7 +31,7 @@ use crate::protocol;
 use crate::settings::PoolSettings;
 use crate::stopper::Stopper;
 use scheduler::{Event, Lifecycle, Scheduler};
-use task::{Batch, JobSpec, Report, SentChunk};
+use task::{Batch, JobSpec, Report, SentChunk, MAX_REQUEST_INPUTS};
 
 /// Worker starts and ends kept between two calls of
 /// [`Pool::worker_events`]; later ones are dropped.
@@ -475,35 +475,63 @@ impl<'b> Chunks<'b> {
     }
 
     /// Adds the next input (one that cannot be encoded is reported failed
-    /// at once).
-    #[inline]
+    /// at once). The usual case, an input that joins the chunk being
+    /// filled and neither fills it nor overflows a request, is inlined in
+    /// the caller's loop; the rest is [`Chunks::push_other`].
+    #[inline(always)]
     pub(crate) fn push<T: serde::Serialize>(&mut self, input: &T) {
-        let index = self.submitted;
-        self.submitted += 1;
-        let chunk = self
-            .current
-            .get_or_insert_with(|| SentChunk::new(Arc::clone(self.batch), index));
+        let Some(chunk) = self.current.as_mut() else {
+            return self.push_other(input);
+        };
         let at = chunk.inputs.len();
         if chunk.push(input).is_err() {
-            if let Some(c) = self.current.take() {
-                self.close(c);
-            }
-            return;
+            self.submitted += 1;
+            return self.close_current();
         }
-        // An input that fits a request to a worker, but not with the rest
-        // of its chunk, starts the next chunk.
+        self.submitted += 1;
+        if chunk.inputs.len() > MAX_REQUEST_INPUTS || chunk.count() >= self.size {
+            self.cut(at);
+        }
+    }
+
+    /// [`Chunks::push`] of an input that starts a chunk.
+    #[inline(never)]
+    fn push_other<T: serde::Serialize>(&mut self, input: &T) {
+        let chunk = SentChunk::new(Arc::clone(self.batch), self.submitted);
+        let chunk = self.current.insert(chunk);
+        self.submitted += 1;
+        if chunk.push(input).is_err() {
+            return self.close_current();
+        }
+        self.cut(0);
+    }
+
+    /// After an input was added at byte `at` of the current chunk: an
+    /// input that fits a request to a worker, but not with the rest of its
+    /// chunk, starts the next chunk; a full chunk is closed.
+    #[inline(never)]
+    fn cut(&mut self, at: usize) {
+        let Some(chunk) = self.current.as_mut() else {
+            return;
+        };
         if let Some(last) = chunk.split_if_over(at) {
             if let Some(c) = self.current.replace(last) {
                 self.close(c);
             }
         }
-        let Some(chunk) = self.current.as_ref() else {
-            return;
-        };
-        if chunk.count() >= self.size {
-            if let Some(c) = self.current.take() {
-                self.close(c);
-            }
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.count() >= self.size)
+        {
+            self.close_current();
+        }
+    }
+
+    /// Closes the chunk being filled, if any.
+    fn close_current(&mut self) {
+        if let Some(c) = self.current.take() {
+            self.close(c);
         }
     }
 
@@ -522,9 +550,7 @@ impl<'b> Chunks<'b> {
 
     /// Every chunk, the partial one too.
     pub(crate) fn finish(mut self) -> Vec<SentChunk> {
-        if let Some(c) = self.current.take() {
-            self.close(c);
-        }
+        self.close_current();
         std::mem::take(&mut self.done)
     }
 }

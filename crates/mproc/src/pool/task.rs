@@ -166,20 +166,29 @@ impl Ends {
         }
     }
 
+    /// Adds the end of the next item. Items of one width keep the chunk
+    /// a width and a count; the first of another width makes it a list.
+    #[inline]
     fn push(&mut self, end: u32) {
+        match self {
+            Ends::Even { width, count }
+                if u64::from(end) == u64::from(*width) * (u64::from(*count) + 1) =>
+            {
+                *count += 1;
+            }
+            Ends::Many(ends) if !ends.is_empty() => ends.push(end),
+            _ => self.push_other(end),
+        }
+    }
+
+    /// [`Ends::push`] of the first end, or of one that breaks the width.
+    #[cold]
+    fn push_other(&mut self, end: u32) {
         *self = match std::mem::take(self) {
             Ends::Many(ends) if ends.is_empty() => Ends::Even {
                 width: end,
                 count: 1,
             },
-            Ends::Even { width, count }
-                if u64::from(end) == u64::from(width) * u64::from(count + 1) =>
-            {
-                Ends::Even {
-                    width,
-                    count: count + 1,
-                }
-            }
             even @ Ends::Even { .. } => {
                 let mut ends: Vec<u32> = (0..even.len()).map(|i| even.get(i)).collect();
                 ends.push(end);

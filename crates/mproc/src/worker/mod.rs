@@ -12,6 +12,7 @@
 //! its K threads each claim the next item of the oldest chunk that has one
 //! (`items.rs`), and report each item as it ends.
 
+mod claim;
 mod items;
 mod log_layer;
 pub(crate) mod panic;
@@ -84,6 +85,7 @@ pub fn serve_if_worker(registry: &Registry) {
 /// for workers.
 pub fn serve(registry: &Registry) -> ExitCode {
     std::env::remove_var(WORKER_ENV);
+    claim::prepare();
     let parent = bind();
     match serve_inner(registry, parent) {
         Ok(()) => ExitCode::SUCCESS,

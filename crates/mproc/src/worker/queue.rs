@@ -2,8 +2,8 @@
 //! threads that run items: a [`Queue`] of chunks in arrival order, and a
 //! [`ReceivedChunk`]'s run, item after item.
 //!
-//! Each chunk's items are claimed one at a time from an atomic counter, so
-//! the reading thread can take back the items no runner has started
+//! Each chunk's items are claimed one at a time ([`Claim`]), so the
+//! reading thread can take back the items no runner has started
 //! (`Request::Take`): a waiting chunk whole, a running one from its next
 //! item. What was taken back is never run here; the reply says where it
 //! starts. Its one runner (concurrency 1) takes chunks in arrival order
@@ -11,10 +11,10 @@
 //! worker uses `items.rs` instead.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::claim::{Claim, Runner};
 use super::{micros, Context, SharedJob};
 use crate::protocol::{Done, Reply, WireFailure};
 
@@ -30,10 +30,9 @@ const DONE_BYTES: usize = 8 << 20;
 pub(super) struct ReceivedChunk {
     pub runner: SharedJob,
     pub chunk: u64,
-    pub count: u32,
     pub inputs: Vec<u8>,
-    /// The next item to start; past `count` once taken back.
-    claim: Arc<AtomicU32>,
+    /// Which items start here and which were taken back.
+    claim: Arc<Claim>,
 }
 
 impl ReceivedChunk {
@@ -41,16 +40,9 @@ impl ReceivedChunk {
         ReceivedChunk {
             runner,
             chunk,
-            count,
             inputs,
-            claim: Arc::new(AtomicU32::new(0)),
+            claim: Arc::new(Claim::new(count)),
         }
-    }
-
-    /// Claims the next item, if it was not taken back.
-    fn next_item(&self) -> Option<u32> {
-        let offset = self.claim.fetch_add(1, Ordering::AcqRel);
-        (offset < self.count).then_some(offset)
     }
 
     /// Runs the items in order, publishing each on the progress page and
@@ -70,7 +62,8 @@ impl ReceivedChunk {
         let per_item = context.item_times || context.report_each;
         let mut mark = start;
         let mut rest = self.inputs.as_slice();
-        while let Some(offset) = self.next_item() {
+        let mut claims = Runner::default();
+        while let Some(offset) = claims.next(&self.claim) {
             if let Some(page) = &context.page {
                 page.begin(self.chunk, offset);
             }
@@ -94,7 +87,7 @@ impl ReceivedChunk {
                     // found: the rest fail with it, unrun.
                     done.failures
                         .push((offset, WireFailure::message(msg.clone())));
-                    while let Some(o) = self.next_item() {
+                    while let Some(o) = claims.next(&self.claim) {
                         done.failures.push((o, WireFailure::message(msg.clone())));
                         if context.item_times {
                             done.times.push(0);
@@ -194,8 +187,8 @@ pub(super) struct Queue {
 #[derive(Default)]
 struct State {
     waiting: VecDeque<ReceivedChunk>,
-    /// Each running chunk's number, claim counter and size.
-    running: Vec<(u64, Arc<AtomicU32>, u32)>,
+    /// Each running chunk's number and claim.
+    running: Vec<(u64, Arc<Claim>)>,
     closed: bool,
     /// Runners waiting for a chunk.
     sleepers: usize,
@@ -232,7 +225,7 @@ impl Queue {
         let mut state = self.lock();
         loop {
             if let Some(chunk) = state.waiting.pop_front() {
-                let entry = (chunk.chunk, Arc::clone(&chunk.claim), chunk.count);
+                let entry = (chunk.chunk, Arc::clone(&chunk.claim));
                 state.running.push(entry);
                 return Some(chunk);
             }
@@ -251,7 +244,7 @@ impl Queue {
     }
 
     fn finished(&self, chunk: u64) {
-        self.lock().running.retain(|(c, _, _)| *c != chunk);
+        self.lock().running.retain(|(c, _)| *c != chunk);
     }
 
     /// Takes back the items of chunk `chunk` that no runner started: the
@@ -263,9 +256,8 @@ impl Queue {
             state.waiting.remove(at);
             return Some(0);
         }
-        let (_, claim, count) = state.running.iter().find(|(c, _, _)| *c == chunk)?;
-        let from = claim.swap(*count, Ordering::AcqRel);
-        (from < *count).then_some(from)
+        let (_, claim) = state.running.iter().find(|(c, _)| *c == chunk)?;
+        claim.take()
     }
 
     /// Starts `n` runner threads.

@@ -329,6 +329,40 @@ impl bincode::enc::write::Writer for VecWriter<'_> {
     }
 }
 
+/// A [`Request::Run`] frame read in place: its inputs are borrowed from
+/// the frame, so a worker copies them into a buffer it keeps, rather than
+/// into a new vector per chunk.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RunView<'a> {
+    pub key: u32,
+    pub chunk: u64,
+    pub count: u32,
+    #[serde(borrow)]
+    pub inputs: &'a [u8],
+}
+
+/// [`Request::Run`]'s place among the variants, as bincode writes it.
+const RUN_VARIANT: u32 = 2;
+
+/// The request in `frame` as a [`RunView`] when it is a [`Request::Run`]
+/// (`None` for any other request: decode it whole).
+pub(crate) fn decode_run(frame: &[u8]) -> Option<Result<RunView<'_>>> {
+    let (&variant, rest) = frame.split_first_chunk::<4>()?;
+    if u32::from_le_bytes(variant) != RUN_VARIANT {
+        return None;
+    }
+    Some(
+        bincode::serde::borrow_decode_from_slice::<RunView<'_>, _>(rest, config())
+            .map_err(|e| Error::protocol(format!("malformed frame: {e}")))
+            .and_then(|(view, used)| match rest.len() - used {
+                0 => Ok(view),
+                n => Err(Error::protocol(format!(
+                    "malformed frame: payload has {n} trailing bytes"
+                ))),
+            }),
+    )
+}
+
 /// Decodes a job payload written by [`encode`]; trailing bytes are an error.
 #[inline]
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {

@@ -304,3 +304,50 @@ fn a_done_that_does_not_add_up_is_told_apart() {
     };
     assert!(no_item_times.is_consistent());
 }
+
+#[test]
+fn a_run_frame_read_in_place_gives_what_was_sent_and_other_requests_are_left_whole() {
+    let inputs = [encode(&12u64).unwrap(), encode(&300u64).unwrap()].concat();
+    let run = Request::Run {
+        key: 7,
+        chunk: 99,
+        count: 2,
+        inputs: inputs.clone(),
+    };
+    let payload = encode(&run).unwrap();
+    let view = decode_run(&payload).expect("a run").expect("well formed");
+    assert_eq!((view.key, view.chunk, view.count), (7, 99, 2));
+    assert_eq!(view.inputs, &inputs[..]);
+    // An empty chunk's inputs too.
+    let empty = encode(&Request::Run {
+        key: 1,
+        chunk: 2,
+        count: 0,
+        inputs: Vec::new(),
+    })
+    .unwrap();
+    assert!(decode_run(&empty).unwrap().unwrap().inputs.is_empty());
+    for other in [
+        Request::Take { chunk: 3 },
+        Request::Setup {
+            key: 7,
+            job: "square".into(),
+            config: vec![1],
+        },
+        Request::Configure {
+            worker: 0,
+            log_filter: "info".into(),
+            concurrency: 1,
+            report_each: false,
+            item_times: false,
+        },
+    ] {
+        assert!(decode_run(&encode(&other).unwrap()).is_none());
+    }
+    // Cut short, or with bytes past its end, it is an error.
+    assert!(decode_run(&payload[..payload.len() - 1]).unwrap().is_err());
+    let mut longer = payload.clone();
+    longer.push(0);
+    assert!(decode_run(&longer).unwrap().is_err());
+    assert!(decode_run(&[2, 0]).is_none());
+}

@@ -269,6 +269,14 @@ impl Work {
         }
     }
 
+    /// [`Work::push`] of inputs read in place from their frame.
+    pub(super) fn push_inputs(&self, runner: SharedJob, chunk: u64, count: u32, inputs: &[u8]) {
+        match self {
+            Work::Chunks(queue) => queue.push_inputs(runner, chunk, count, inputs),
+            Work::Items(items) => items.push(runner, chunk, count, inputs.to_vec()),
+        }
+    }
+
     /// Wakes runners for the chunks pushed since the last call: the
     /// reading thread calls it before it waits for more requests.
     pub(super) fn wake(&self) {

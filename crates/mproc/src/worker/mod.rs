@@ -303,8 +303,20 @@ fn serve_inner(registry: &Registry, parent: Option<i32>) -> Result<()> {
     let threads = work
         .start(concurrency as usize, &context)
         .map_err(|e| Error::io("cannot start a runner thread", e))?;
-    while let Some(request) = input.read::<Request>()? {
-        handle(request, registry, &mut runners, &work, &context)?;
+    while let Some(frame) = input.read_raw()? {
+        match protocol::decode_run(frame) {
+            // The common request, read in place.
+            Some(run) => {
+                let run = run?;
+                let runner = runner_for(&runners, run.key);
+                work.push_inputs(runner, run.chunk, run.count, run.inputs);
+            }
+            None => {
+                let request = protocol::decode::<Request>(frame)
+                    .map_err(|e| Error::protocol(format!("malformed frame: {}", e.message())))?;
+                handle(request, registry, &mut runners, &work, &context)?;
+            }
+        }
         // Chunks queued from one read are handed over with one wake-up:
         // with tiny chunks, a runner woken for each would sleep again
         // before the next (a system call on each side, per chunk).
@@ -381,11 +393,7 @@ fn handle(
             count,
             inputs,
         } => {
-            let runner = runners
-                .get(&key)
-                .cloned()
-                .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))));
-            work.push(runner, chunk, count, inputs);
+            work.push(runner_for(runners, key), chunk, count, inputs);
         }
         Request::Take { chunk } => {
             // Under the outbox's lock: no result of a later chunk can
@@ -398,6 +406,14 @@ fn handle(
         Request::Configure { .. } => return Err(Error::protocol("configure frame sent twice")),
     }
     Ok(())
+}
+
+/// The job set up under `key`, or why there is none.
+fn runner_for(runners: &HashMap<u32, SharedJob>, key: u32) -> SharedJob {
+    runners
+        .get(&key)
+        .cloned()
+        .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))))
 }
 
 fn request_name(request: &Request) -> &'static str {

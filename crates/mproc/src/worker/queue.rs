@@ -48,8 +48,9 @@ impl ReceivedChunk {
     /// Runs the items in order, publishing each on the progress page and
     /// reporting them in one [`Done`] (or one per item). `spare` lends its
     /// buffers to the report and gets them back: tiny chunks, one after
-    /// another, allocate nothing for their reports.
-    pub(super) fn run(self, context: &Context, spare: &mut Done) {
+    /// another, allocate nothing for their reports. Gives back the inputs'
+    /// buffer and the claim, for the next chunks.
+    pub(super) fn run(self, context: &Context, spare: &mut Done) -> (Vec<u8>, Arc<Claim>) {
         let mut start = Instant::now();
         let mut done = reuse(
             std::mem::take(spare),
@@ -124,6 +125,7 @@ impl ReceivedChunk {
         if done.outputs.capacity() <= SPARE_BYTES {
             *spare = done;
         }
+        (self.inputs, self.claim)
     }
 }
 
@@ -192,7 +194,15 @@ struct State {
     closed: bool,
     /// Runners waiting for a chunk.
     sleepers: usize,
+    /// Inputs' buffers and claims of chunks that ended, for the next
+    /// ones: tiny chunks, one after another, allocate nothing here.
+    spare_inputs: Vec<Vec<u8>>,
+    spare_claims: Vec<Arc<Claim>>,
 }
+
+/// Spare buffers and claims kept, at most, each: more than the chunks
+/// the parent sends ahead to a worker (256).
+const SPARES: usize = 512;
 
 impl Queue {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -202,6 +212,30 @@ impl Queue {
     /// Queues `chunk`; a sleeping runner is woken by [`Queue::wake`].
     pub(super) fn push(&self, chunk: ReceivedChunk) {
         self.lock().waiting.push_back(chunk);
+    }
+
+    /// Queues chunk `chunk` of `count` items whose encoded inputs are
+    /// `inputs` (read in place from its frame), in a spare buffer.
+    pub(super) fn push_inputs(&self, runner: SharedJob, chunk: u64, count: u32, inputs: &[u8]) {
+        let mut state = self.lock();
+        let mut buffer = state.spare_inputs.pop().unwrap_or_default();
+        buffer.extend_from_slice(inputs);
+        let claim = match state.spare_claims.pop() {
+            Some(mut claim) => match Arc::get_mut(&mut claim) {
+                Some(unique) => {
+                    *unique = Claim::new(count);
+                    claim
+                }
+                None => Arc::new(Claim::new(count)),
+            },
+            None => Arc::new(Claim::new(count)),
+        };
+        state.waiting.push_back(ReceivedChunk {
+            runner,
+            chunk,
+            inputs: buffer,
+            claim,
+        });
     }
 
     /// Wakes a sleeping runner if a chunk waits. A wake-up is a system
@@ -243,8 +277,17 @@ impl Queue {
         }
     }
 
-    fn finished(&self, chunk: u64) {
-        self.lock().running.retain(|(c, _)| *c != chunk);
+    /// Chunk `chunk` ended; its inputs' buffer and claim may serve again.
+    fn finished(&self, chunk: u64, (mut inputs, claim): (Vec<u8>, Arc<Claim>)) {
+        let mut state = self.lock();
+        state.running.retain(|(c, _)| *c != chunk);
+        if inputs.capacity() <= SPARE_BYTES && state.spare_inputs.len() < SPARES {
+            inputs.clear();
+            state.spare_inputs.push(inputs);
+        }
+        if Arc::strong_count(&claim) == 1 && state.spare_claims.len() < SPARES {
+            state.spare_claims.push(claim);
+        }
     }
 
     /// Takes back the items of chunk `chunk` that no runner started: the
@@ -277,8 +320,8 @@ impl Queue {
                         let mut spare = Done::default();
                         while let Some(chunk) = queue.next(|| context.outbox.flush()) {
                             let seq = chunk.chunk;
-                            chunk.run(&context, &mut spare);
-                            queue.finished(seq);
+                            let parts = chunk.run(&context, &mut spare);
+                            queue.finished(seq, parts);
                         }
                     })
             })

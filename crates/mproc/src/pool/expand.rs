@@ -170,7 +170,7 @@ impl<O: serde::de::DeserializeOwned> Expand<O> {
     #[inline(always)]
     fn decode_next(&mut self) -> Option<O> {
         let r = &self.report;
-        let end = *r.ends.get(self.output)? as usize;
+        let end = r.ends.try_get(self.output)? as usize;
         let value = protocol::decode::<O>(r.outputs.get(self.start..end)?).ok()?;
         self.start = end;
         Some(value)
@@ -194,7 +194,7 @@ impl<O: serde::de::DeserializeOwned> Expand<O> {
             )
             .map(|()| unreachable!("a failure carries no value"));
         }
-        let Some(&end) = r.ends.get(self.output) else {
+        let Some(end) = r.ends.try_get(self.output) else {
             return Outcome::Failed("the worker sent no output for it".into());
         };
         self.output += 1;

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::outcome::{Attempt, Outcome};
-use crate::protocol::{self, Request};
+use crate::protocol::{self, Ends, Request};
 
 /// The most bytes of encoded inputs one request to a worker carries: what
 /// a worker decodes ([`protocol::DECODE_LIMIT`]), less room for the
@@ -66,7 +66,7 @@ impl JobSpec {
 
 /// Decodes the ok outputs of a report into a `Vec<Result<O, String>>`,
 /// boxed: see [`decode_outputs`].
-pub(crate) type Decoder = fn(&[u8], &[u32]) -> Box<dyn Any + Send>;
+pub(crate) type Decoder = fn(&[u8], &Ends) -> Box<dyn Any + Send>;
 
 /// A report's outputs up to this size are decoded before they reach the
 /// consumer (on the scheduler's thread); larger ones as the consumer takes
@@ -124,111 +124,6 @@ impl RunInfo {
             pid: self.pid,
             started: self.started,
             elapsed: self.elapsed,
-        }
-    }
-}
-
-/// Where each item of a chunk ends in its inputs: items of one width
-/// (a million numbers; one item at `--chunksize 1`) as that width, others
-/// in a list.
-#[derive(Debug)]
-enum Ends {
-    /// `count` items of `width` bytes each.
-    Even {
-        width: u32,
-        count: u32,
-    },
-    Many(Vec<u32>),
-}
-
-impl Default for Ends {
-    fn default() -> Self {
-        Ends::Many(Vec::new())
-    }
-}
-
-impl Ends {
-    fn len(&self) -> usize {
-        match self {
-            Ends::Even { count, .. } => *count as usize,
-            Ends::Many(ends) => ends.len(),
-        }
-    }
-
-    /// The end of item `i` (which must be in the chunk).
-    fn get(&self, i: usize) -> u32 {
-        match self {
-            Ends::Even { width, count } => {
-                assert!(i < *count as usize, "item {i} of {count}");
-                width * (i as u32 + 1)
-            }
-            Ends::Many(ends) => ends[i],
-        }
-    }
-
-    /// Adds the end of the next item. Items of one width keep the chunk
-    /// a width and a count; the first of another width makes it a list.
-    #[inline]
-    fn push(&mut self, end: u32) {
-        match self {
-            Ends::Even { width, count }
-                if u64::from(end) == u64::from(*width) * (u64::from(*count) + 1) =>
-            {
-                *count += 1;
-            }
-            Ends::Many(ends) if !ends.is_empty() => ends.push(end),
-            _ => self.push_other(end),
-        }
-    }
-
-    /// [`Ends::push`] of the first end, or of one that breaks the width.
-    #[cold]
-    fn push_other(&mut self, end: u32) {
-        *self = match std::mem::take(self) {
-            Ends::Many(ends) if ends.is_empty() => Ends::Even {
-                width: end,
-                count: 1,
-            },
-            even @ Ends::Even { .. } => {
-                let mut ends: Vec<u32> = (0..even.len()).map(|i| even.get(i)).collect();
-                ends.push(end);
-                Ends::Many(ends)
-            }
-            Ends::Many(mut ends) => {
-                ends.push(end);
-                Ends::Many(ends)
-            }
-        };
-    }
-
-    fn pop(&mut self) {
-        match self {
-            Ends::Even { count: 1, .. } => *self = Ends::default(),
-            Ends::Even { count, .. } => *count -= 1,
-            Ends::Many(ends) => {
-                ends.pop();
-            }
-        }
-    }
-
-    /// The ends of items `range`, less `base` (the end of the item before
-    /// it, or 0).
-    fn shifted(&self, range: Range<usize>, base: u32) -> Ends {
-        if range.is_empty() {
-            return Ends::default();
-        }
-        match self {
-            Ends::Even { width, .. } if base == width * range.start as u32 => Ends::Even {
-                width: *width,
-                count: range.len() as u32,
-            },
-            _ => {
-                let mut shifted = Ends::default();
-                for i in range {
-                    shifted.push(self.get(i) - base);
-                }
-                shifted
-            }
         }
     }
 }
@@ -432,7 +327,7 @@ pub(crate) struct Report {
     /// The ok items' outputs, encoded one after another.
     pub outputs: Vec<u8>,
     /// Where each ok item's output ends in `outputs`.
-    pub ends: Vec<u32>,
+    pub ends: Ends,
     /// The items that are not ok, by offset in the report, ascending.
     pub failures: Vec<(u32, Outcome<()>)>,
     /// Where they ran, when the first started and how long all ran.
@@ -454,12 +349,12 @@ pub(crate) struct Report {
 /// A [`Decoder`]: each ok output of a report decoded, in order.
 pub(crate) fn decode_outputs<O: serde::de::DeserializeOwned + Send + 'static>(
     outputs: &[u8],
-    ends: &[u32],
+    ends: &Ends,
 ) -> Box<dyn Any + Send> {
     let mut start = 0;
     let decoded: Vec<std::result::Result<O, String>> = ends
         .iter()
-        .map(|&end| {
+        .map(|end| {
             let bytes = outputs.get(start..end as usize).unwrap_or_default();
             start = end as usize;
             protocol::decode::<O>(bytes).map_err(|e| format!("cannot decode result: {e}"))
@@ -541,63 +436,7 @@ impl ReportOutbox {
 
 #[cfg(test)]
 mod tests {
-    use super::{Batch, Ends, JobSpec, SentChunk};
-
-    fn ends(e: &Ends) -> Vec<u32> {
-        (0..e.len()).map(|i| e.get(i)).collect()
-    }
-
-    #[test]
-    fn ends_keep_one_in_place_and_more_in_a_list() {
-        let mut e = Ends::default();
-        assert_eq!(e.len(), 0);
-        e.push(3);
-        assert!(matches!(e, Ends::Even { width: 3, count: 1 }));
-        e.push(7);
-        e.push(12);
-        assert!(matches!(e, Ends::Many(_)));
-        assert_eq!(ends(&e), [3, 7, 12]);
-        assert_eq!(ends(&e.shifted(1..3, 3)), [4, 9]);
-        assert!(matches!(
-            e.shifted(2..3, 7),
-            Ends::Even { width: 5, count: 1 }
-        ));
-        assert_eq!(e.shifted(1..1, 3).len(), 0);
-        e.pop();
-        assert_eq!(ends(&e), [3, 7]);
-        let mut one = Ends::default();
-        one.push(4);
-        assert_eq!(ends(&one.shifted(0..1, 0)), [4]);
-        one.pop();
-        assert_eq!(one.len(), 0);
-    }
-
-    #[test]
-    fn ends_of_one_width_are_kept_as_the_width() {
-        let mut e = Ends::default();
-        for end in [8, 16, 24, 32] {
-            e.push(end);
-        }
-        assert!(matches!(e, Ends::Even { width: 8, count: 4 }));
-        assert_eq!(ends(&e), [8, 16, 24, 32]);
-        assert!(matches!(
-            e.shifted(1..3, 8),
-            Ends::Even { width: 8, count: 2 }
-        ));
-        assert_eq!(ends(&e.shifted(1..4, 8)), [8, 16, 24]);
-        e.pop();
-        assert_eq!(ends(&e), [8, 16, 24]);
-        // A wider item ends the run of one width.
-        e.push(33);
-        assert!(matches!(e, Ends::Many(_)));
-        assert_eq!(ends(&e), [8, 16, 24, 33]);
-        // Items that encode to nothing.
-        let mut empty = Ends::default();
-        empty.push(0);
-        empty.push(0);
-        assert!(matches!(empty, Ends::Even { width: 0, count: 2 }));
-        assert_eq!(ends(&empty.shifted(1..2, 0)), [0]);
-    }
+    use super::{Batch, JobSpec, SentChunk};
 
     #[test]
     fn a_chunk_splits_into_the_inputs_of_its_items() {

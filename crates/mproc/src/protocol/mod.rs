@@ -6,10 +6,12 @@
 //! and [`Hello`] values, and hands opaque job payloads to [`encode`] and
 //! [`decode`]. Swapping the codec means changing this module alone.
 
+mod ends;
 mod frame;
 mod hello;
 mod packed;
 
+pub use ends::Ends;
 pub use frame::FrameReader;
 pub use hello::{decode_hello, text_instead_of_frames};
 
@@ -21,7 +23,7 @@ use crate::failure::Failure;
 use crate::outcome::Outcome;
 
 /// The protocol version a worker announces in its handshake (`Hello`).
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 /// The first four bytes of every [`Hello`], so a stream that is not an
 /// mproc worker (a shell banner, another program) is told apart.
@@ -170,9 +172,9 @@ pub struct Done {
     /// [`encode`], one after another.
     #[serde(with = "serde_bytes")]
     pub outputs: Vec<u8>,
-    /// The end of each ok item's output in `outputs`.
-    #[serde(with = "packed")]
-    pub ends: Vec<u32>,
+    /// The end of each ok item's output in `outputs` (one width kept as
+    /// the width).
+    pub ends: Ends,
     /// The items that did not end ok, by offset in the chunk, ascending.
     pub failures: Vec<(u32, WireFailure)>,
 }
@@ -194,11 +196,7 @@ impl Done {
             })
             .is_some();
         let counted = self.failures.len() as u64 + self.ends.len() as u64 == u64::from(self.count);
-        let ends_ok = self
-            .ends
-            .iter()
-            .try_fold(0u32, |prev, &e| (e >= prev).then_some(e))
-            .is_some_and(|last| last as usize <= self.outputs.len());
+        let ends_ok = self.ends.ascend_within(self.outputs.len());
         let timed = self.times.is_empty() || self.times.len() as u64 == u64::from(self.count);
         offsets_ok && counted && ends_ok && timed
     }

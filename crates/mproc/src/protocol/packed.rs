@@ -116,12 +116,25 @@ mod tests {
         let done = Done {
             count: 3,
             times: vec![0, 1, u64::MAX],
-            ends: vec![1, 300, u32::MAX],
+            ends: crate::protocol::Ends::Many(vec![1, 300, u32::MAX]),
             ..Done::default()
         };
         let back: Done = decode(&encode(&done).unwrap()).unwrap();
         assert_eq!(back.times, done.times);
         assert_eq!(back.ends, done.ends);
+        // Ends of one width travel as the width and the count.
+        let even = Done {
+            count: 1_000_000,
+            ends: crate::protocol::Ends::Even {
+                width: 8,
+                count: 1_000_000,
+            },
+            ..Done::default()
+        };
+        let bytes = encode(&even).unwrap();
+        assert!(bytes.len() < 100, "{} bytes", bytes.len());
+        let back: Done = decode(&bytes).unwrap();
+        assert_eq!(back.ends, even.ends);
     }
 
     #[test]

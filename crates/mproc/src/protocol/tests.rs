@@ -149,7 +149,7 @@ mod properties {
                     times: (0..count as u64).map(|t| t << 20).collect(),
                     elapsed: started / 3,
                     outputs,
-                    ends,
+                    ends: Ends::Many(ends),
                     failures,
                 })
             });
@@ -270,7 +270,7 @@ fn a_done_that_does_not_add_up_is_told_apart() {
         times: vec![5, 300, 70_000],
         elapsed: 70_305,
         outputs: vec![1, 2, 3],
-        ends: vec![1, 3],
+        ends: Ends::Many(vec![1, 3]),
         failures: vec![(3, WireFailure::message("x"))],
     };
     assert!(ok.is_consistent());
@@ -279,11 +279,11 @@ fn a_done_that_does_not_add_up_is_told_apart() {
         ..ok.clone()
     };
     let past_the_outputs = Done {
-        ends: vec![1, 9],
+        ends: Ends::Many(vec![1, 9]),
         ..ok.clone()
     };
     let descending = Done {
-        ends: vec![3, 1],
+        ends: Ends::Many(vec![3, 1]),
         ..ok.clone()
     };
     let too_few = Done {
@@ -294,7 +294,26 @@ fn a_done_that_does_not_add_up_is_told_apart() {
         times: vec![5, 300],
         ..ok.clone()
     };
-    for bad in [below, past_the_outputs, descending, too_few, untimed] {
+    let even_past_the_outputs = Done {
+        ends: Ends::Even { width: 2, count: 2 },
+        ..ok.clone()
+    };
+    let even_huge = Done {
+        ends: Ends::Even {
+            width: u32::MAX,
+            count: 2,
+        },
+        ..ok.clone()
+    };
+    for bad in [
+        below,
+        past_the_outputs,
+        descending,
+        too_few,
+        untimed,
+        even_past_the_outputs,
+        even_huge,
+    ] {
         assert!(!bad.is_consistent(), "{bad:?}");
     }
     // Without item times (the parent asked for none) it adds up.
@@ -303,6 +322,12 @@ fn a_done_that_does_not_add_up_is_told_apart() {
         ..ok.clone()
     };
     assert!(no_item_times.is_consistent());
+    let even = Done {
+        outputs: vec![1, 2, 3, 4],
+        ends: Ends::Even { width: 2, count: 2 },
+        ..ok.clone()
+    };
+    assert!(even.is_consistent());
 }
 
 #[test]

@@ -260,20 +260,35 @@ impl Work {
         }
     }
 
-    /// Queues a chunk; runners are woken by [`Work::wake`], once the
-    /// reading thread has queued what one read brought.
-    pub(super) fn push(&self, runner: SharedJob, chunk: u64, count: u32, inputs: Vec<u8>) {
+    /// Sets up `job` under `key` (the single runner looks jobs up by key).
+    pub(super) fn set_up(&self, key: u32, job: &SharedJob) {
+        if let Work::Chunks(queue) = self {
+            queue.set_up(key, job);
+        }
+    }
+
+    /// Queues a chunk of the job under `key` (`job`); runners are woken by
+    /// [`Work::wake`], once the reading thread has queued what one read
+    /// brought.
+    pub(super) fn push(&self, key: u32, job: &SharedJob, chunk: u64, count: u32, inputs: Vec<u8>) {
         match self {
-            Work::Chunks(queue) => queue.push(ReceivedChunk::new(runner, chunk, count, inputs)),
-            Work::Items(items) => items.push(runner, chunk, count, inputs),
+            Work::Chunks(queue) => queue.push(ReceivedChunk::new(key, chunk, count, inputs)),
+            Work::Items(items) => items.push(Arc::clone(job), chunk, count, inputs),
         }
     }
 
     /// [`Work::push`] of inputs read in place from their frame.
-    pub(super) fn push_inputs(&self, runner: SharedJob, chunk: u64, count: u32, inputs: &[u8]) {
+    pub(super) fn push_inputs(
+        &self,
+        key: u32,
+        job: &SharedJob,
+        chunk: u64,
+        count: u32,
+        inputs: &[u8],
+    ) {
         match self {
-            Work::Chunks(queue) => queue.push_inputs(runner, chunk, count, inputs),
-            Work::Items(items) => items.push(runner, chunk, count, inputs.to_vec()),
+            Work::Chunks(queue) => queue.push_inputs(key, chunk, count, inputs),
+            Work::Items(items) => items.push(Arc::clone(job), chunk, count, inputs.to_vec()),
         }
     }
 
@@ -408,7 +423,7 @@ mod tests {
             hello: Instant::now(),
         });
         let work = Work::new(4);
-        work.push(meet(4), 7, 8, inputs(8));
+        work.push(0, &meet(4), 7, 8, inputs(8));
         work.close();
         for thread in work.start(4, &context).unwrap() {
             thread.join().unwrap();

@@ -19,6 +19,7 @@ pub(crate) mod panic;
 mod queue;
 mod watch;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -186,6 +187,16 @@ impl WorkerOutbox {
 
     /// Gathers `reply` to be written soon (a log record).
     pub(crate) fn send_later(&self, reply: &Reply) {
+        self.gather(reply, Instant::now);
+    }
+
+    /// [`WorkerOutbox::send_later`] of a reply made at `now` (a runner
+    /// has just read the clock).
+    pub(crate) fn send_later_at(&self, reply: &Reply, now: Instant) {
+        self.gather(reply, || now);
+    }
+
+    fn gather(&self, reply: &Reply, now: impl FnOnce() -> Instant) {
         let mut p = self.lock();
         if protocol::append_frame(&mut p.buf, reply).is_err() {
             return;
@@ -193,7 +204,7 @@ impl WorkerOutbox {
         if p.buf.len() >= FLUSH_BYTES {
             p.write();
         } else if p.since.is_none() {
-            p.since = Some(Instant::now());
+            p.since = Some(now());
             drop(p);
             watch::flush_soon();
         }
@@ -308,8 +319,8 @@ fn serve_inner(registry: &Registry, parent: Option<i32>) -> Result<()> {
             // The common request, read in place.
             Some(run) => {
                 let run = run?;
-                let runner = runner_for(&runners, run.key);
-                work.push_inputs(runner, run.chunk, run.count, run.inputs);
+                let job = job_for(&runners, run.key);
+                work.push_inputs(run.key, &job, run.chunk, run.count, run.inputs);
             }
             None => {
                 let request = protocol::decode::<Request>(frame)
@@ -385,7 +396,9 @@ fn handle(
 ) -> Result<()> {
     match request {
         Request::Setup { key, job, config } => {
-            runners.insert(key, Arc::new(registry.instantiate(&job, &config)));
+            let job: SharedJob = Arc::new(registry.instantiate(&job, &config));
+            work.set_up(key, &job);
+            runners.insert(key, job);
         }
         Request::Run {
             key,
@@ -393,7 +406,7 @@ fn handle(
             count,
             inputs,
         } => {
-            work.push(runner_for(runners, key), chunk, count, inputs);
+            work.push(key, &job_for(runners, key), chunk, count, inputs);
         }
         Request::Take { chunk } => {
             // Under the outbox's lock: no result of a later chunk can
@@ -408,12 +421,13 @@ fn handle(
     Ok(())
 }
 
-/// The job set up under `key`, or why there is none.
-fn runner_for(runners: &HashMap<u32, SharedJob>, key: u32) -> SharedJob {
-    runners
-        .get(&key)
-        .cloned()
-        .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))))
+/// The job set up under `key`, or why there is none (borrowed: with one
+/// runner thread nothing is cloned per chunk).
+fn job_for(runners: &HashMap<u32, SharedJob>, key: u32) -> Cow<'_, SharedJob> {
+    match runners.get(&key) {
+        Some(job) => Cow::Borrowed(job),
+        None => Cow::Owned(Arc::new(Err(format!("no job set up under key {key}")))),
+    }
 }
 
 fn request_name(request: &Request) -> &'static str {

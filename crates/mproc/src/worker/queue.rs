@@ -10,7 +10,8 @@
 //! and runs each chunk's items in order; with concurrency K > 1 the
 //! worker uses `items.rs` instead.
 
-use std::collections::VecDeque;
+use std::cell::Cell;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,8 @@ const DONE_BYTES: usize = 8 << 20;
 
 /// One chunk of items to run.
 pub(super) struct ReceivedChunk {
-    pub runner: SharedJob,
+    /// The key of the job it runs (its runner looks the job up).
+    pub key: u32,
     pub chunk: u64,
     pub inputs: Vec<u8>,
     /// Which items start here and which were taken back.
@@ -36,9 +38,9 @@ pub(super) struct ReceivedChunk {
 }
 
 impl ReceivedChunk {
-    pub(super) fn new(runner: SharedJob, chunk: u64, count: u32, inputs: Vec<u8>) -> ReceivedChunk {
+    pub(super) fn new(key: u32, chunk: u64, count: u32, inputs: Vec<u8>) -> ReceivedChunk {
         ReceivedChunk {
-            runner,
+            key,
             chunk,
             inputs,
             claim: Arc::new(Claim::new(count)),
@@ -48,10 +50,18 @@ impl ReceivedChunk {
     /// Runs the items in order, publishing each on the progress page and
     /// reporting them in one [`Done`] (or one per item). `spare` lends its
     /// buffers to the report and gets them back: tiny chunks, one after
-    /// another, allocate nothing for their reports. Gives back the inputs'
-    /// buffer and the claim, for the next chunks.
-    pub(super) fn run(self, context: &Context, spare: &mut Done) -> (Vec<u8>, Arc<Claim>) {
-        let mut start = Instant::now();
+    /// another, allocate nothing for their reports. The chunk starts at
+    /// `start` (read by the caller: the end of the chunk before, when the
+    /// runner did not wait in between). Returns the inputs' buffer and the
+    /// claim, for the next chunks, and when the chunk ended.
+    pub(super) fn run(
+        self,
+        job: &SharedJob,
+        context: &Context,
+        spare: &mut Done,
+        start: Instant,
+    ) -> Ended {
+        let mut start = start;
         let mut done = reuse(
             std::mem::take(spare),
             self.chunk,
@@ -68,7 +78,7 @@ impl ReceivedChunk {
             if let Some(page) = &context.page {
                 page.begin(self.chunk, offset);
             }
-            let result = match self.runner.as_ref() {
+            let result = match job.as_ref() {
                 Err(msg) => Err(msg.clone()),
                 Ok(runner) => runner.run_one(&mut rest, &mut done.outputs),
             };
@@ -116,8 +126,9 @@ impl ReceivedChunk {
         if let Some(page) = &context.page {
             page.idle();
         }
+        let end = if per_item { mark } else { Instant::now() };
         let done = if done.count > 0 {
-            report_end(context, done, start.elapsed())
+            report_end(context, done, end - start, end)
         } else {
             done
         };
@@ -125,13 +136,27 @@ impl ReceivedChunk {
         if done.outputs.capacity() <= SPARE_BYTES {
             *spare = done;
         }
-        (self.inputs, self.claim)
+        Ended {
+            chunk: self.chunk,
+            inputs: self.inputs,
+            claim: self.claim,
+            at: end,
+        }
     }
 }
 
-/// Sends the report of a chunk's last items, which ran for `took`, and
-/// gives its buffers back.
-fn report_end(context: &Context, mut done: Done, took: Duration) -> Done {
+/// A chunk that ran: its number, what the next chunks may reuse, and when
+/// it ended.
+pub(super) struct Ended {
+    chunk: u64,
+    inputs: Vec<u8>,
+    claim: Arc<Claim>,
+    at: Instant,
+}
+
+/// Sends the report of a chunk's last items, which ran for `took` until
+/// `end`, and gives its buffers back.
+fn report_end(context: &Context, mut done: Done, took: Duration, end: Instant) -> Done {
     done.elapsed = micros(took);
     let reply = Reply::Done(done);
     if context.report_each || took >= EAGER {
@@ -142,7 +167,7 @@ fn report_end(context: &Context, mut done: Done, took: Duration) -> Done {
         // The progress page covers a crash before this is written: gather
         // it with the next chunks' results, written when the worker waits
         // for work, or within the watcher's delay.
-        context.outbox.send_later(&reply);
+        context.outbox.send_later_at(&reply, end);
     }
     match reply {
         Reply::Done(done) => done,
@@ -198,6 +223,30 @@ struct State {
     /// ones: tiny chunks, one after another, allocate nothing here.
     spare_inputs: Vec<Vec<u8>>,
     spare_claims: Vec<Arc<Claim>>,
+    /// The jobs set up, by key: the runner takes its own reference, so
+    /// the reading thread touches no job's count per chunk.
+    jobs: HashMap<u32, SharedJob>,
+}
+
+impl State {
+    /// The chunk that ended is no longer running; its inputs' buffer and
+    /// claim may serve again.
+    fn put_away(&mut self, ended: Ended) {
+        let Ended {
+            chunk,
+            mut inputs,
+            claim,
+            ..
+        } = ended;
+        self.running.retain(|(c, _)| *c != chunk);
+        if inputs.capacity() <= SPARE_BYTES && self.spare_inputs.len() < SPARES {
+            inputs.clear();
+            self.spare_inputs.push(inputs);
+        }
+        if Arc::strong_count(&claim) == 1 && self.spare_claims.len() < SPARES {
+            self.spare_claims.push(claim);
+        }
+    }
 }
 
 /// Spare buffers and claims kept, at most, each: more than the chunks
@@ -216,7 +265,7 @@ impl Queue {
 
     /// Queues chunk `chunk` of `count` items whose encoded inputs are
     /// `inputs` (read in place from its frame), in a spare buffer.
-    pub(super) fn push_inputs(&self, runner: SharedJob, chunk: u64, count: u32, inputs: &[u8]) {
+    pub(super) fn push_inputs(&self, key: u32, chunk: u64, count: u32, inputs: &[u8]) {
         let mut state = self.lock();
         let mut buffer = state.spare_inputs.pop().unwrap_or_default();
         buffer.extend_from_slice(inputs);
@@ -231,11 +280,22 @@ impl Queue {
             None => Arc::new(Claim::new(count)),
         };
         state.waiting.push_back(ReceivedChunk {
-            runner,
+            key,
             chunk,
             inputs: buffer,
             claim,
         });
+    }
+
+    /// Sets up `job` under `key`, for the chunks that name it.
+    pub(super) fn set_up(&self, key: u32, job: &SharedJob) {
+        self.lock().jobs.insert(key, Arc::clone(job));
+    }
+
+    /// The job set up under `key`, or why there is none.
+    fn job(&self, key: u32) -> SharedJob {
+        let found = self.lock().jobs.get(&key).cloned();
+        found.unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))))
     }
 
     /// Wakes a sleeping runner if a chunk waits. A wake-up is a system
@@ -255,8 +315,14 @@ impl Queue {
 
     /// The next chunk to run (`None` once closed and empty); `idle` runs
     /// before waiting for one.
-    fn next(&self, idle: impl Fn()) -> Option<ReceivedChunk> {
+    /// The next chunk to run (`None` once closed and empty), after the
+    /// chunk that `ended` (if any) is put away under the same lock; `idle`
+    /// runs before waiting for one.
+    fn next(&self, ended: Option<Ended>, idle: impl Fn()) -> Option<ReceivedChunk> {
         let mut state = self.lock();
+        if let Some(ended) = ended {
+            state.put_away(ended);
+        }
         loop {
             if let Some(chunk) = state.waiting.pop_front() {
                 let entry = (chunk.chunk, Arc::clone(&chunk.claim));
@@ -274,19 +340,6 @@ impl Queue {
                 state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
                 state.sleepers -= 1;
             }
-        }
-    }
-
-    /// Chunk `chunk` ended; its inputs' buffer and claim may serve again.
-    fn finished(&self, chunk: u64, (mut inputs, claim): (Vec<u8>, Arc<Claim>)) {
-        let mut state = self.lock();
-        state.running.retain(|(c, _)| *c != chunk);
-        if inputs.capacity() <= SPARE_BYTES && state.spare_inputs.len() < SPARES {
-            inputs.clear();
-            state.spare_inputs.push(inputs);
-        }
-        if Arc::strong_count(&claim) == 1 && state.spare_claims.len() < SPARES {
-            state.spare_claims.push(claim);
         }
     }
 
@@ -318,10 +371,29 @@ impl Queue {
                     .stack_size(8 << 20)
                     .spawn(move || {
                         let mut spare = Done::default();
-                        while let Some(chunk) = queue.next(|| context.outbox.flush()) {
-                            let seq = chunk.chunk;
-                            let parts = chunk.run(&context, &mut spare);
-                            queue.finished(seq, parts);
+                        let mut ended: Option<Ended> = None;
+                        let mut job: Option<(u32, SharedJob)> = None;
+                        loop {
+                            let waited = Cell::new(false);
+                            let idle = || {
+                                waited.set(true);
+                                context.outbox.flush();
+                            };
+                            let last = ended.as_ref().map(|e| e.at);
+                            let Some(chunk) = queue.next(ended.take(), idle) else {
+                                break;
+                            };
+                            // Back to back, a chunk starts where the last
+                            // ended: one clock reading a chunk, not two.
+                            let start = match last {
+                                Some(at) if !waited.get() => at,
+                                _ => Instant::now(),
+                            };
+                            let job = match job.take() {
+                                Some((key, found)) if key == chunk.key => job.insert((key, found)),
+                                _ => job.insert((chunk.key, queue.job(chunk.key))),
+                            };
+                            ended = Some(chunk.run(&job.1, &context, &mut spare, start));
                         }
                     })
             })

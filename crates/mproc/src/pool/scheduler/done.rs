@@ -34,7 +34,6 @@ impl Scheduler {
         let key = entry.chunk.job_key();
         let chunk_first = entry.chunk.first;
         let attempts = entry.chunk.attempts;
-        let batch = Arc::clone(&entry.chunk.batch);
         let mut retry = Vec::new();
         let mut failures = Vec::with_capacity(done.failures.len());
         for (offset, failure) in done.failures {
@@ -58,8 +57,25 @@ impl Scheduler {
         }
         // A retried item's chunk holds it alone: its report carries them.
         let earlier = std::mem::take(&mut entry.chunk.earlier);
-        let finished = entry.done == entry.chunk.count();
-        if finished {
+        let failed = !failures.is_empty();
+        if retry.is_empty() {
+            // Reported while the chunk still holds its batch: no clone of
+            // the batch's reference (a locked instruction) per Done.
+            let report = Report {
+                first: chunk_first + from,
+                count: done.count as usize,
+                outputs: done.outputs,
+                ends: done.ends,
+                failures,
+                run,
+                times: done.times,
+                attempts,
+                earlier,
+                decoded: None,
+            };
+            self.outbox.push(&entry.chunk.batch, report);
+        }
+        if entry.done == entry.chunk.count() {
             if let Some(f) = live.inflight.remove(position) {
                 f.chunk.consume();
             }
@@ -72,24 +88,16 @@ impl Scheduler {
             self.slots[slot].retry.extend(retry);
             return;
         }
-        let failed = !failures.is_empty();
-        let report = Report {
-            first: chunk_first + from,
-            count: done.count as usize,
-            outputs: done.outputs,
-            ends: done.ends,
-            failures,
-            run,
-            times: done.times,
-            attempts,
-            earlier,
-            decoded: None,
-        };
-        self.report(&batch, report, failed);
+        self.halt_if_failed(failed);
     }
 
     pub(super) fn report(&mut self, batch: &Arc<Batch>, report: Report, failed: bool) {
         self.outbox.push(batch, report);
+        self.halt_if_failed(failed);
+    }
+
+    /// Halts the pool on a failed item when asked to.
+    fn halt_if_failed(&mut self, failed: bool) {
         if failed && self.settings.halt_on_error && self.halted.is_none() {
             self.halt("an earlier item was not ok (halt on error)".into());
         }

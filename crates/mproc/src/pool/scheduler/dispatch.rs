@@ -182,7 +182,10 @@ impl Scheduler {
     }
 
     /// In `Closing`, once nothing waits or runs: close every worker's
-    /// stdin and move to `Stopping`.
+    /// stdin and move to `Stopping`. A local worker that has not said
+    /// hello yet (its exec waited for a CPU while the others ran every
+    /// item) has nothing to finish: it is killed rather than waited for
+    /// through the rest of its start.
     fn close_when_idle(&mut self) {
         let idle = self.queue.is_empty()
             && self.slots.iter().all(|s| {
@@ -191,7 +194,11 @@ impl Scheduler {
         if self.state == State::Closing && idle {
             self.state = State::Stopping;
             for live in self.slots.iter_mut().filter_map(|s| s.live.as_mut()) {
-                live.close_input();
+                if !live.ready && live.conn.has_page() {
+                    live.kill(Some("the pool closed before this worker started".into()));
+                } else {
+                    live.close_input();
+                }
             }
         }
     }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::outcome::{Attempt, Outcome};
-use crate::protocol::{self, Ends, Request};
+use crate::protocol::{self, Bytes, Ends, Request};
 
 /// The most bytes of encoded inputs one request to a worker carries: what
 /// a worker decodes ([`protocol::DECODE_LIMIT`]), less room for the
@@ -317,7 +317,7 @@ pub(crate) fn send(batch: &Batch, mut reports: Vec<Report>) {
             // (`--chunksize 1` sends a report per item).
             if r.ends.len() > 1 && r.outputs.len() <= PREDECODED_BYTES {
                 r.decoded = Some(decode(&r.outputs, &r.ends));
-                r.outputs = Vec::new();
+                r.outputs = Bytes::default();
             }
         }
     }
@@ -335,7 +335,7 @@ pub(crate) struct Report {
     /// Items in the report.
     pub count: usize,
     /// The ok items' outputs, encoded one after another.
-    pub outputs: Vec<u8>,
+    pub outputs: Bytes,
     /// Where each ok item's output ends in `outputs`.
     pub ends: Ends,
     /// The items that are not ok, by offset in the report, ascending.

@@ -6,11 +6,13 @@
 //! and [`Hello`] values, and hands opaque job payloads to [`encode`] and
 //! [`decode`]. Swapping the codec means changing this module alone.
 
+mod bytes;
 mod ends;
 mod frame;
 mod hello;
 mod packed;
 
+pub use bytes::Bytes;
 pub use ends::Ends;
 pub use frame::FrameReader;
 pub use hello::{decode_hello, text_instead_of_frames};
@@ -170,8 +172,7 @@ pub struct Done {
     pub elapsed: u64,
     /// The outputs of the items that ended ok, each encoded with
     /// [`encode`], one after another.
-    #[serde(with = "serde_bytes")]
-    pub outputs: Vec<u8>,
+    pub outputs: Bytes,
     /// The end of each ok item's output in `outputs` (one width kept as
     /// the width).
     pub ends: Ends,

@@ -148,7 +148,7 @@ mod properties {
                     started,
                     times: (0..count as u64).map(|t| t << 20).collect(),
                     elapsed: started / 3,
-                    outputs,
+                    outputs: outputs.into(),
                     ends: Ends::Many(ends),
                     failures,
                 })
@@ -269,7 +269,7 @@ fn a_done_that_does_not_add_up_is_told_apart() {
         started: 0,
         times: vec![5, 300, 70_000],
         elapsed: 70_305,
-        outputs: vec![1, 2, 3],
+        outputs: vec![1, 2, 3].into(),
         ends: Ends::Many(vec![1, 3]),
         failures: vec![(3, WireFailure::message("x"))],
     };
@@ -323,7 +323,7 @@ fn a_done_that_does_not_add_up_is_told_apart() {
     };
     assert!(no_item_times.is_consistent());
     let even = Done {
-        outputs: vec![1, 2, 3, 4],
+        outputs: vec![1, 2, 3, 4].into(),
         ends: Ends::Even { width: 2, count: 2 },
         ..ok.clone()
     };

@@ -206,7 +206,7 @@ fn run(claim: Claim, context: &Context) {
             let mut input = &inputs[range];
             let result = match runner.as_ref() {
                 Err(msg) => Err(msg.clone()),
-                Ok(runner) => runner.run_one(&mut input, &mut done.outputs),
+                Ok(runner) => runner.run_one(&mut input, done.outputs.vec_mut()),
             };
             done.elapsed = micros(start.elapsed());
             if context.item_times {

@@ -80,7 +80,7 @@ impl ReceivedChunk {
             }
             let result = match job.as_ref() {
                 Err(msg) => Err(msg.clone()),
-                Ok(runner) => runner.run_one(&mut rest, &mut done.outputs),
+                Ok(runner) => runner.run_one(&mut rest, done.outputs.vec_mut()),
             };
             if per_item {
                 let now = Instant::now();
@@ -188,7 +188,7 @@ fn reuse(spare: Done, chunk: u64, started: u64) -> Done {
         ..
     } = spare;
     times.clear();
-    outputs.clear();
+    outputs.vec_mut().clear();
     ends.clear();
     failures.clear();
     Done {

@@ -86,7 +86,7 @@ impl<O: DeserializeOwned> Process<O> {
             key: 0,
             chunk: 0,
             count: 1,
-            inputs: input,
+            inputs: input.into(),
         };
         protocol::append_frame(&mut frames, &run)?;
         conn.send(frames);

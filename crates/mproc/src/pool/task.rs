@@ -135,7 +135,7 @@ pub(crate) struct SentChunk {
     /// The first item's index in its batch.
     pub first: usize,
     /// The items' inputs, encoded one after another.
-    pub inputs: Vec<u8>,
+    pub inputs: Bytes,
     /// Where each item's input ends in `inputs`.
     ends: Ends,
     /// Times started so far.
@@ -155,7 +155,7 @@ impl SentChunk {
         SentChunk {
             batch,
             first,
-            inputs: Vec::new(),
+            inputs: Bytes::default(),
             ends: Ends::default(),
             attempts: 0,
             returns: 0,
@@ -169,11 +169,37 @@ impl SentChunk {
     /// new one) and `Err` gives the chunk back.
     #[inline]
     pub(crate) fn push<T: serde::Serialize>(&mut self, input: &T) -> std::result::Result<(), ()> {
+        let Bytes::Heap(inputs) = &mut self.inputs else {
+            return self.push_first(input);
+        };
+        if inputs.is_empty() {
+            return self.push_first(input);
+        }
+        let start = inputs.len();
+        let result = protocol::encode_into(input, inputs);
+        self.check(start, result)
+    }
+
+    /// [`SentChunk::push`] of a chunk's first input, kept in place when it
+    /// is short (at `--chunksize 1`, every chunk's), or of its second.
+    #[inline(never)]
+    fn push_first<T: serde::Serialize>(&mut self, input: &T) -> std::result::Result<(), ()> {
         let start = self.inputs.len();
-        let result = protocol::encode_into(input, &mut self.inputs);
-        let len = self.inputs.len() - start;
-        if result.is_ok() && len <= MAX_REQUEST_INPUTS && self.inputs.len() <= u32::MAX as usize {
-            self.ends.push(self.inputs.len() as u32);
+        let result = if start == 0 {
+            protocol::encode_bytes(input, &mut self.inputs)
+        } else {
+            protocol::encode_into(input, self.inputs.vec_mut())
+        };
+        self.check(start, result)
+    }
+
+    /// Keeps the input just encoded from byte `start`, if it fits a
+    /// request; else takes it back ([`SentChunk::refuse`]).
+    #[inline(always)]
+    fn check(&mut self, start: usize, result: Result<()>) -> std::result::Result<(), ()> {
+        let end = self.inputs.len();
+        if result.is_ok() && end - start <= MAX_REQUEST_INPUTS && end <= u32::MAX as usize {
+            self.ends.push(end as u32);
             return Ok(());
         }
         self.refuse(start, result)
@@ -184,7 +210,7 @@ impl SentChunk {
     #[cold]
     fn refuse(&mut self, start: usize, result: Result<()>) -> std::result::Result<(), ()> {
         let oversized = over_request_limit("input", self.inputs.len() - start);
-        self.inputs.truncate(start);
+        self.inputs.vec_mut().truncate(start);
         let why = match (result, oversized) {
             (Err(e), _) => format!("cannot encode input: {e}"),
             (Ok(()), Some(why)) => why,
@@ -219,7 +245,7 @@ impl SentChunk {
     #[cold]
     fn split_last(&mut self, at: usize) -> Option<SentChunk> {
         let mut last = SentChunk::new(Arc::clone(&self.batch), self.first + self.count() - 1);
-        last.inputs = self.inputs.split_off(at);
+        last.inputs = self.inputs.vec_mut().split_off(at).into();
         last.ends.push(last.inputs.len() as u32);
         self.ends.pop();
         Some(last)
@@ -256,7 +282,7 @@ impl SentChunk {
         SentChunk {
             batch: Arc::clone(&self.batch),
             first: self.first + range.start,
-            inputs: self.inputs[bytes].to_vec(),
+            inputs: Bytes::copy_of(&self.inputs[bytes]),
             ends: self.ends.shifted(range, base),
             attempts: self.attempts,
             returns: self.returns,

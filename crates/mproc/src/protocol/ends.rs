@@ -25,6 +25,8 @@ impl Default for Ends {
 }
 
 impl Ends {
+    /// How many items.
+    #[inline]
     pub fn len(&self) -> usize {
         match self {
             Ends::Even { count, .. } => *count as usize,
@@ -33,6 +35,7 @@ impl Ends {
     }
 
     /// The end of item `i` (which must be in the chunk).
+    #[inline]
     pub fn get(&self, i: usize) -> u32 {
         match self {
             Ends::Even { width, count } => {
@@ -115,7 +118,9 @@ impl Ends {
         (i < self.len()).then(|| self.get(i))
     }
 
-    /// Every end, in order.
+    /// Every end, in order (a range's map: collected without a check
+    /// per element).
+    #[inline]
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.len()).map(|i| self.get(i))
     }

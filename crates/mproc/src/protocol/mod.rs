@@ -119,8 +119,7 @@ pub enum Request {
         count: u32,
         /// Their inputs, each encoded with [`encode`], one after another
         /// (each encoding says where it ends).
-        #[serde(with = "serde_bytes")]
-        inputs: Vec<u8>,
+        inputs: Bytes,
     },
     /// Give back the items of chunk `chunk` that have not started: the
     /// worker will not run them, and says from which item in
@@ -314,6 +313,28 @@ pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Resul
         Error::protocol(format!("cannot encode payload: {e}"))
     })?;
     Ok(())
+}
+
+/// Sets `out` to the encoding of `value`, in place when it is short (one
+/// item's input, at `--chunksize 1`); on an error `out` is left as it was.
+pub fn encode_bytes<T: Serialize + ?Sized>(value: &T, out: &mut Bytes) -> Result<()> {
+    let mut data = [0; bytes::INLINE];
+    match bincode::serde::encode_into_slice(value, &mut data, config()) {
+        Ok(len) => {
+            *out = Bytes::Inline {
+                len: len as u8,
+                data,
+            };
+            Ok(())
+        }
+        Err(bincode::error::EncodeError::UnexpectedEnd) => {
+            let mut v = Vec::new();
+            encode_into(value, &mut v)?;
+            *out = Bytes::Heap(v);
+            Ok(())
+        }
+        Err(e) => Err(Error::protocol(format!("cannot encode payload: {e}"))),
+    }
 }
 
 /// Appends what bincode writes to a vector: as `std::io::Write` does,

@@ -21,7 +21,9 @@ fn round_trip_requests() {
             key: 7,
             chunk: 99,
             count: 2,
-            inputs: [encode(&12u64).unwrap(), encode(&300u64).unwrap()].concat(),
+            inputs: [encode(&12u64).unwrap(), encode(&300u64).unwrap()]
+                .concat()
+                .into(),
         },
     ];
     let bytes = frames(&sent);
@@ -55,7 +57,7 @@ fn truncated_length_and_payload_are_errors_not_eof() {
         key: 1,
         chunk: 0,
         count: 0,
-        inputs: vec![],
+        inputs: Bytes::default(),
     }]);
     for cut in 1..bytes.len() {
         let mut r = FrameReader::new(Cursor::new(&bytes[..cut]), DEFAULT_MAX_FRAME);
@@ -201,7 +203,7 @@ mod properties {
                     key,
                     chunk,
                     count,
-                    inputs
+                    inputs: inputs.into()
                 }),
         ]
     }
@@ -337,7 +339,7 @@ fn a_run_frame_read_in_place_gives_what_was_sent_and_other_requests_are_left_who
         key: 7,
         chunk: 99,
         count: 2,
-        inputs: inputs.clone(),
+        inputs: inputs.clone().into(),
     };
     let payload = encode(&run).unwrap();
     let view = decode_run(&payload).expect("a run").expect("well formed");
@@ -348,7 +350,7 @@ fn a_run_frame_read_in_place_gives_what_was_sent_and_other_requests_are_left_who
         key: 1,
         chunk: 2,
         count: 0,
-        inputs: Vec::new(),
+        inputs: Bytes::default(),
     })
     .unwrap();
     assert!(decode_run(&empty).unwrap().unwrap().inputs.is_empty());
@@ -375,4 +377,16 @@ fn a_run_frame_read_in_place_gives_what_was_sent_and_other_requests_are_left_who
     longer.push(0);
     assert!(decode_run(&longer).unwrap().is_err());
     assert!(decode_run(&[2, 0]).is_none());
+}
+
+#[test]
+fn encoding_into_bytes_keeps_short_encodings_in_place_and_writes_what_encode_writes() {
+    let mut out = Bytes::default();
+    encode_bytes(&12u64, &mut out).unwrap();
+    assert!(matches!(out, Bytes::Inline { len: 8, .. }));
+    assert_eq!(&*out, &encode(&12u64).unwrap()[..]);
+    let long = "a string longer than twenty-two bytes".to_string();
+    encode_bytes(&long, &mut out).unwrap();
+    assert!(matches!(out, Bytes::Heap(_)));
+    assert_eq!(&*out, &encode(&long).unwrap()[..]);
 }

@@ -406,7 +406,7 @@ fn handle(
             count,
             inputs,
         } => {
-            work.push(key, &job_for(runners, key), chunk, count, inputs);
+            work.push(key, &job_for(runners, key), chunk, count, inputs.into_vec());
         }
         Request::Take { chunk } => {
             // Under the outbox's lock: no result of a later chunk can

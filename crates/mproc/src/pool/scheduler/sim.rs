@@ -173,7 +173,7 @@ impl World {
                 ..
             } = request
             {
-                let mut rest = inputs.as_slice();
+                let mut rest: &[u8] = &inputs;
                 let items: Vec<u32> = (0..count)
                     .map(|_| {
                         let (item, used) = protocol::decode_prefix::<u32>(rest).unwrap();

@@ -536,7 +536,7 @@ impl<'b> Chunks<'b> {
     }
 
     fn close(&mut self, chunk: SentChunk) {
-        if chunk.count() > 0 {
+        if !chunk.is_empty() {
             self.done.push(chunk);
         } else {
             chunk.consume();

@@ -256,6 +256,11 @@ impl SentChunk {
         self.ends.len()
     }
 
+    /// No items.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
     pub(crate) fn job_key(&self) -> u32 {
         self.batch.job.key
     }
@@ -320,7 +325,7 @@ impl SentChunk {
 
 impl Drop for SentChunk {
     fn drop(&mut self) {
-        if !self.reported && self.count() > 0 {
+        if !self.reported && !self.is_empty() {
             let why = Outcome::NotRun("the pool stopped before running it".into());
             let report = Report::all(
                 self.first,

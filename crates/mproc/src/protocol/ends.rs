@@ -34,6 +34,12 @@ impl Ends {
         }
     }
 
+    /// No items.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The end of item `i` (which must be in the chunk).
     #[inline]
     pub fn get(&self, i: usize) -> u32 {
@@ -157,7 +163,7 @@ mod tests {
     #[test]
     fn ends_keep_one_in_place_and_more_in_a_list() {
         let mut e = Ends::default();
-        assert_eq!(e.len(), 0);
+        assert!(e.is_empty());
         e.push(3);
         assert!(matches!(e, Ends::Even { width: 3, count: 1 }));
         e.push(7);
@@ -223,6 +229,6 @@ mod tests {
         assert_eq!(e.try_get(3), None);
         assert_eq!(e.iter().collect::<Vec<_>>(), [2, 4, 6]);
         e.clear();
-        assert_eq!(e.len(), 0);
+        assert!(e.is_empty());
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The most bytes kept in place.
 pub(crate) const INLINE: usize = 22;
 
-/// A byte string: up to [`INLINE`] bytes in place, more in a vector.
+/// A byte string: up to 22 bytes in place, more in a vector.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Bytes {
     /// `len` bytes at the start of `data`.

@@ -158,48 +158,32 @@ fn asymmetric() -> bool {
     *REGISTERED.get_or_init(register)
 }
 
-#[cfg(target_os = "linux")]
+/// `membarrier(2)`'s private expedited commands.
 const MEMBARRIER_CMD_PRIVATE_EXPEDITED: nix::libc::c_long = 1 << 3;
-#[cfg(target_os = "linux")]
 const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: nix::libc::c_long = 1 << 4;
 
-#[cfg(target_os = "linux")]
+/// Registers this process for private expedited membarriers.
 fn register() -> bool {
-    // SAFETY: membarrier takes a command, flags and a CPU id and touches
-    // no memory of ours.
-    let r = unsafe {
-        nix::libc::syscall(
-            nix::libc::SYS_membarrier,
-            MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
-            0,
-            0,
-        )
-    };
-    r == 0
-}
-
-#[cfg(not(target_os = "linux"))]
-fn register() -> bool {
-    false
+    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)
 }
 
 /// Runs a full memory barrier on every running thread of this process.
-#[cfg(target_os = "linux")]
 fn heavy_barrier() -> bool {
-    // SAFETY: as in `register`.
-    let r = unsafe {
-        nix::libc::syscall(
-            nix::libc::SYS_membarrier,
-            MEMBARRIER_CMD_PRIVATE_EXPEDITED,
-            0,
-            0,
-        )
-    };
+    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+}
+
+/// `membarrier(command, 0, 0)`; true when it succeeded.
+#[cfg(target_os = "linux")]
+fn membarrier(command: nix::libc::c_long) -> bool {
+    // SAFETY: membarrier takes a command, flags and a CPU id and touches
+    // no memory of ours.
+    let r = unsafe { nix::libc::syscall(nix::libc::SYS_membarrier, command, 0, 0) };
     r == 0
 }
 
+/// No membarrier here: the counter is used.
 #[cfg(not(target_os = "linux"))]
-fn heavy_barrier() -> bool {
+fn membarrier(_command: nix::libc::c_long) -> bool {
     false
 }
 

@@ -47,14 +47,6 @@ impl Bytes {
         }
     }
 
-    /// The bytes as a vector.
-    pub fn into_vec(self) -> Vec<u8> {
-        match self {
-            Bytes::Heap(v) => v,
-            inline @ Bytes::Inline { .. } => inline.to_vec(),
-        }
-    }
-
     /// The bytes as a vector to append to (moved into one if in place).
     pub fn vec_mut(&mut self) -> &mut Vec<u8> {
         if let Bytes::Inline { .. } = self {

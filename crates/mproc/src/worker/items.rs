@@ -15,11 +15,11 @@
 //! per item: it is the path for items that wait (requests, commands), not
 //! for a million tiny ones, which take [`Queue`]'s.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-use super::queue::{Queue, ReceivedChunk};
+use super::queue::Queue;
 use super::{micros, Context, SharedJob};
 use crate::protocol::{Done, Reply, WireFailure};
 
@@ -267,28 +267,24 @@ impl Work {
         }
     }
 
-    /// Queues a chunk of the job under `key` (`job`); runners are woken by
-    /// [`Work::wake`], once the reading thread has queued what one read
-    /// brought.
-    pub(super) fn push(&self, key: u32, job: &SharedJob, chunk: u64, count: u32, inputs: Vec<u8>) {
-        match self {
-            Work::Chunks(queue) => queue.push(ReceivedChunk::new(key, chunk, count, inputs)),
-            Work::Items(items) => items.push(Arc::clone(job), chunk, count, inputs),
-        }
-    }
-
-    /// [`Work::push`] of inputs read in place from their frame.
-    pub(super) fn push_inputs(
+    /// Queues chunk `chunk` of `count` items of the job set up under
+    /// `key`, whose encoded inputs are `inputs` (read in place from their
+    /// frame); runners are woken by [`Work::wake`], once the reading
+    /// thread has queued what one read brought. The single runner looks
+    /// the job up itself; K threads get it with each chunk.
+    pub(super) fn push(
         &self,
         key: u32,
-        job: &SharedJob,
+        jobs: &HashMap<u32, SharedJob>,
         chunk: u64,
         count: u32,
         inputs: &[u8],
     ) {
         match self {
-            Work::Chunks(queue) => queue.push_inputs(key, chunk, count, inputs),
-            Work::Items(items) => items.push(Arc::clone(job), chunk, count, inputs.to_vec()),
+            Work::Chunks(queue) => queue.push(key, chunk, count, inputs),
+            Work::Items(items) => {
+                items.push(super::job_for(jobs, key), chunk, count, inputs.to_vec())
+            }
         }
     }
 
@@ -423,7 +419,7 @@ mod tests {
             hello: Instant::now(),
         });
         let work = Work::new(4);
-        work.push(0, &meet(4), 7, 8, inputs(8));
+        work.push(0, &HashMap::from([(0, meet(4))]), 7, 8, &inputs(8));
         work.close();
         for thread in work.start(4, &context).unwrap() {
             thread.join().unwrap();

@@ -19,7 +19,6 @@ pub(crate) mod panic;
 mod queue;
 mod watch;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -319,8 +318,7 @@ fn serve_inner(registry: &Registry, parent: Option<i32>) -> Result<()> {
             // The common request, read in place.
             Some(run) => {
                 let run = run?;
-                let job = job_for(&runners, run.key);
-                work.push_inputs(run.key, &job, run.chunk, run.count, run.inputs);
+                work.push(run.key, &runners, run.chunk, run.count, run.inputs);
             }
             None => {
                 let request = protocol::decode::<Request>(frame)
@@ -406,7 +404,7 @@ fn handle(
             count,
             inputs,
         } => {
-            work.push(key, &job_for(runners, key), chunk, count, inputs.into_vec());
+            work.push(key, runners, chunk, count, &inputs);
         }
         Request::Take { chunk } => {
             // Under the outbox's lock: no result of a later chunk can
@@ -421,13 +419,11 @@ fn handle(
     Ok(())
 }
 
-/// The job set up under `key`, or why there is none (borrowed: with one
-/// runner thread nothing is cloned per chunk).
-fn job_for(runners: &HashMap<u32, SharedJob>, key: u32) -> Cow<'_, SharedJob> {
-    match runners.get(&key) {
-        Some(job) => Cow::Borrowed(job),
-        None => Cow::Owned(Arc::new(Err(format!("no job set up under key {key}")))),
-    }
+/// The job set up under `key` in `jobs`, or why there is none.
+fn job_for(jobs: &HashMap<u32, SharedJob>, key: u32) -> SharedJob {
+    jobs.get(&key)
+        .cloned()
+        .unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))))
 }
 
 fn request_name(request: &Request) -> &'static str {

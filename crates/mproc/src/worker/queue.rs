@@ -38,15 +38,6 @@ pub(super) struct ReceivedChunk {
 }
 
 impl ReceivedChunk {
-    pub(super) fn new(key: u32, chunk: u64, count: u32, inputs: Vec<u8>) -> ReceivedChunk {
-        ReceivedChunk {
-            key,
-            chunk,
-            inputs,
-            claim: Arc::new(Claim::new(count)),
-        }
-    }
-
     /// Runs the items in order, publishing each on the progress page and
     /// reporting them in one [`Done`] (or one per item). `spare` lends its
     /// buffers to the report and gets them back: tiny chunks, one after
@@ -258,27 +249,22 @@ impl Queue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `chunk`; a sleeping runner is woken by [`Queue::wake`].
-    pub(super) fn push(&self, chunk: ReceivedChunk) {
-        self.lock().waiting.push_back(chunk);
-    }
-
     /// Queues chunk `chunk` of `count` items whose encoded inputs are
-    /// `inputs` (read in place from its frame), in a spare buffer.
-    pub(super) fn push_inputs(&self, key: u32, chunk: u64, count: u32, inputs: &[u8]) {
+    /// `inputs` (read in place from its frame), in a spare buffer with a
+    /// spare claim; a sleeping runner is woken by [`Queue::wake`].
+    pub(super) fn push(&self, key: u32, chunk: u64, count: u32, inputs: &[u8]) {
         let mut state = self.lock();
         let mut buffer = state.spare_inputs.pop().unwrap_or_default();
         buffer.extend_from_slice(inputs);
-        let claim = match state.spare_claims.pop() {
-            Some(mut claim) => match Arc::get_mut(&mut claim) {
-                Some(unique) => {
-                    *unique = Claim::new(count);
-                    claim
-                }
-                None => Arc::new(Claim::new(count)),
-            },
-            None => Arc::new(Claim::new(count)),
-        };
+        // A spare claim is held by nothing else (see `put_away`).
+        let claim = state
+            .spare_claims
+            .pop()
+            .and_then(|mut claim| {
+                *Arc::get_mut(&mut claim)? = Claim::new(count);
+                Some(claim)
+            })
+            .unwrap_or_else(|| Arc::new(Claim::new(count)));
         state.waiting.push_back(ReceivedChunk {
             key,
             chunk,
@@ -294,8 +280,7 @@ impl Queue {
 
     /// The job set up under `key`, or why there is none.
     fn job(&self, key: u32) -> SharedJob {
-        let found = self.lock().jobs.get(&key).cloned();
-        found.unwrap_or_else(|| Arc::new(Err(format!("no job set up under key {key}"))))
+        super::job_for(&self.lock().jobs, key)
     }
 
     /// Wakes a sleeping runner if a chunk waits. A wake-up is a system
@@ -313,8 +298,6 @@ impl Queue {
         self.wake.notify_all();
     }
 
-    /// The next chunk to run (`None` once closed and empty); `idle` runs
-    /// before waiting for one.
     /// The next chunk to run (`None` once closed and empty), after the
     /// chunk that `ended` (if any) is put away under the same lock; `idle`
     /// runs before waiting for one.

@@ -484,11 +484,11 @@ impl<'b> Chunks<'b> {
             return self.push_other(input);
         };
         let at = chunk.inputs.len();
-        if chunk.push(input).is_err() {
-            self.submitted += 1;
+        let refused = chunk.push(input).is_err();
+        self.submitted += 1;
+        if refused {
             return self.close_current();
         }
-        self.submitted += 1;
         if chunk.inputs.len() > MAX_REQUEST_INPUTS || chunk.count() >= self.size {
             self.cut(at);
         }

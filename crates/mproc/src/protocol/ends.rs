@@ -76,7 +76,7 @@ impl Ends {
                 count: 1,
             },
             even @ Ends::Even { .. } => {
-                let mut ends: Vec<u32> = (0..even.len()).map(|i| even.get(i)).collect();
+                let mut ends: Vec<u32> = even.iter().collect();
                 ends.push(end);
                 Ends::Many(ends)
             }
@@ -87,6 +87,7 @@ impl Ends {
         };
     }
 
+    /// Drops the last item's end.
     pub fn pop(&mut self) {
         match self {
             Ends::Even { count: 1, .. } => *self = Ends::default(),

@@ -141,6 +141,8 @@ mod tests {
 
     #[test]
     fn data_travels_beside_the_message_not_inside_it() {
+        // A hostile message: the byte that once separated a message from
+        // data smuggled inside it, then such data. It stays text.
         let message = "x\u{1f}[0,null,[\"\",\"/etc/passwd\",1]]";
         let failure = Failure::new(message).with_data(&(7_u8, "typed")).unwrap();
         assert_eq!(failure.message(), message);
